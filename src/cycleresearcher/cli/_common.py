@@ -1,0 +1,62 @@
+"""Options and helpers shared by the CLI commands (the CLI stays a thin layer over the API)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from ..errors import CycleResearcherError
+
+console = Console(stderr=True)
+out = Console()  # stdout: machine-readable output (JSON) goes here
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help="Model: a size alias (12B, 72B, 123B / 8B, 70B / 7B, 14B), a hub id, a local dir, a .gguf file, or 'embedded' (default on CPU)."),
+]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option("--engine", "-e", help="Engine: llamacpp, hf, vllm, openai. Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf)."),
+]
+BaseUrlOpt = Annotated[
+    Optional[str],
+    typer.Option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server URL (vLLM serve, SGLang, llama.cpp server, Ollama, ...). Key from OPENAI_API_KEY."),
+]
+OutDirOpt = Annotated[
+    Optional[str],
+    typer.Option("--output-dir", "-o", help="Run directory (SQLite run store + exports). Default: runs/<command>-<timestamp>."),
+]
+
+
+def fail(exc: BaseException, code: int = 2) -> None:
+    """Print an error the user can act on (no traceback) and exit."""
+    console.print(f"[bold red]Error:[/] {exc}")
+    raise typer.Exit(code)
+
+
+def run_dir(output_dir: str | None, command: str) -> str:
+    if output_dir:
+        return output_dir
+    import time
+
+    return f"runs/{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def guard(fn):
+    """Decorator: turn our own errors into a one-line message and exit code 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CycleResearcherError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            console.print("Interrupted. Finished results are in the run store; rerun with --resume to continue.")
+            sys.exit(130)
+
+    return wrapper

@@ -1,0 +1,155 @@
+"""The engine contract: a list of chat requests in, a list of results out, in the same order.
+
+Each engine batches as it can (vLLM: one `generate` call; llama.cpp: one at a time with prefix
+reuse; HTTP: bounded concurrency). Engines call ``on_result(index, result)`` as soon as one
+request finishes so that the run store can persist it (a killed run loses nothing finished)
+and progress bars can move.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass
+class SamplingParams:
+    """Sampling settings shared by every engine. Engines ignore what they cannot honour and say so
+    in ``Engine.unsupported(params)``."""
+
+    temperature: float = 0.4
+    top_p: float = 0.95
+    max_tokens: int = 512
+    stop: list[str] = field(default_factory=list)
+    n: int = 1
+    seed: int | None = None
+    ignore_eos: bool = False
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+        self.stop = list(self.stop or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ChatRequest:
+    """One prompt (a multi-turn chat) to be sampled ``sampling.n`` times."""
+
+    messages: list[Message]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    request_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"messages": self.messages, "sampling": self.sampling.to_dict(), "request_id": self.request_id}
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str | None = None  # "stop", "length", "error", ...
+    completion_tokens: int | None = None
+
+
+@dataclass
+class GenerationResult:
+    """What came back for one request: ``n`` completions, or an error (the batch goes on)."""
+
+    completions: list[Completion] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    elapsed_s: float = 0.0
+    error: str | None = None
+    request_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def text(self) -> str:
+        return self.completions[0].text if self.completions else ""
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(c.completion_tokens or 0 for c in self.completions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationResult:
+        comps = [Completion(**c) for c in data.get("completions", [])]
+        return cls(
+            completions=comps,
+            prompt_tokens=data.get("prompt_tokens"),
+            elapsed_s=data.get("elapsed_s", 0.0),
+            error=data.get("error"),
+            request_id=data.get("request_id"),
+        )
+
+
+OnResult = Callable[[int, GenerationResult], None]
+
+
+class Engine(ABC):
+    """Base class of all engines. Subclasses implement ``_generate_one`` or override ``generate``."""
+
+    name: str = "base"
+    #: the model's context window in tokens, when known
+    context_length: int | None = None
+    model_id: str = ""
+
+    def generate(self, requests: Sequence[ChatRequest], on_result: OnResult | None = None) -> list[GenerationResult]:
+        """Run every request; a failing request yields a result with ``error`` set, never an exception."""
+        results: list[GenerationResult] = []
+        for i, req in enumerate(requests):
+            start = time.perf_counter()
+            try:
+                res = self._generate_one(req)
+            except Exception as exc:  # one bad request must not sink the batch
+                res = GenerationResult(error=f"{type(exc).__name__}: {exc}")
+            res.elapsed_s = res.elapsed_s or (time.perf_counter() - start)
+            res.request_id = req.request_id
+            results.append(res)
+            if on_result is not None:
+                on_result(i, res)
+        return results
+
+    def _generate_one(self, request: ChatRequest) -> GenerationResult:  # pragma: no cover - abstract-ish
+        raise NotImplementedError
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """Tokens the chat prompt takes. Engines with a tokenizer override this; the default is a
+        conservative estimate (about 3.5 characters per token for English/LaTeX)."""
+        chars = sum(len(m.get("content", "")) + 16 for m in messages)
+        return int(chars / 3.5) + 1
+
+    def unsupported(self, params: SamplingParams) -> list[str]:
+        """Names of sampling settings this engine cannot honour (reported, not fatal)."""
+        return []
+
+    def close(self) -> None:
+        """Release model memory / connections."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description (engine name, model, settings) for the run store. No secrets."""

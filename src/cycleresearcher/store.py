@@ -1,0 +1,235 @@
+"""SQLite run store (WAL) living in a run directory.
+
+Every engine request is stored with its stage, payload, timings, token counts and status; every
+finished record (paper, review, detection, ...) is stored under a (kind, key). A result is
+committed the moment it arrives, so a run killed with SIGKILL loses nothing finished, and
+``--resume`` re-runs only what is missing. Keys are content hashes, so nothing is duplicated.
+
+Schema changes are named, append-only migrations (never edit an applied one).
+No API key is ever written: engines describe themselves without secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .engines.base import ChatRequest, Engine, GenerationResult
+from .errors import StoreError
+
+DB_NAME = "run.sqlite"
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_initial",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE requests (
+            key TEXT PRIMARY KEY,
+            stage TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+            result TEXT,
+            error TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            elapsed_s REAL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            finished_at REAL
+        );
+        CREATE INDEX requests_stage ON requests(stage, status);
+        CREATE TABLE records (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (kind, key)
+        );
+        """,
+    ),
+]
+
+
+def request_key(stage: str, request: ChatRequest, extra: Any = None) -> str:
+    """Content hash of what is sent: same stage + messages + sampling (+ extra) = same key."""
+    body = {"stage": stage, "messages": request.messages, "sampling": request.sampling.to_dict(), "extra": extra}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+class RunStore:
+    """One run directory = one SQLite file (``run.sqlite``) plus exported files beside it."""
+
+    def __init__(self, run_dir: str | Path, *, create: bool = True):
+        self.dir = Path(run_dir)
+        if self.dir.suffix in {".sqlite", ".db"}:
+            self.dir, self.path = self.dir.parent, self.dir
+        else:
+            self.path = self.dir / DB_NAME
+        if not self.path.exists() and not create:
+            raise StoreError(f"{self.dir} is not a run directory (no {DB_NAME}). Pass the folder a command wrote with -o.")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable run store ({exc}). Use a new -o folder.") from exc
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        done = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            with self.transaction():
+                for stmt in filter(str.strip, sql.split(";")):
+                    self.conn.execute(stmt)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta -------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # -- requests ---------------------------------------------------------------------------
+    def get_result(self, key: str) -> GenerationResult | None:
+        row = self.conn.execute("SELECT result FROM requests WHERE key = ? AND status = 'done'", (key,)).fetchone()
+        return GenerationResult.from_dict(json.loads(row[0])) if row else None
+
+    def mark_pending(self, key: str, stage: str, request: ChatRequest) -> None:
+        self.conn.execute(
+            "INSERT INTO requests (key, stage, payload, status, created_at) VALUES (?, ?, ?, 'pending', ?) "
+            "ON CONFLICT(key) DO UPDATE SET status = CASE WHEN status = 'done' THEN 'done' ELSE 'pending' END",
+            (key, stage, json.dumps(request.to_dict(), ensure_ascii=False), time.time()),
+        )
+
+    def save_result(self, key: str, result: GenerationResult) -> None:
+        status = "done" if result.ok else "failed"
+        self.conn.execute(
+            "UPDATE requests SET status = ?, result = ?, error = ?, prompt_tokens = ?, completion_tokens = ?, "
+            "elapsed_s = ?, attempts = attempts + 1, finished_at = ? WHERE key = ?",
+            (
+                status,
+                json.dumps(result.to_dict(), ensure_ascii=False),
+                result.error,
+                result.prompt_tokens,
+                result.completion_tokens,
+                result.elapsed_s,
+                time.time(),
+                key,
+            ),
+        )
+
+    def request_rows(self, stage: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT key, stage, status, error, prompt_tokens, completion_tokens, elapsed_s, attempts FROM requests"
+        args: tuple = ()
+        if stage:
+            sql += " WHERE stage = ?"
+            args = (stage,)
+        cols = ["key", "stage", "status", "error", "prompt_tokens", "completion_tokens", "elapsed_s", "attempts"]
+        return [dict(zip(cols, r)) for r in self.conn.execute(sql + " ORDER BY created_at", args)]
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Tokens, time and status counts per stage (for the end-of-run summary)."""
+        out: dict[str, dict[str, float]] = {}
+        for stage, status, n, pt, ct, el in self.conn.execute(
+            "SELECT stage, status, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(elapsed_s) "
+            "FROM requests GROUP BY stage, status"
+        ):
+            s = out.setdefault(stage, {"done": 0, "failed": 0, "pending": 0, "prompt_tokens": 0, "completion_tokens": 0, "elapsed_s": 0.0})
+            s[status] = n
+            s["prompt_tokens"] += pt or 0
+            s["completion_tokens"] += ct or 0
+            s["elapsed_s"] += el or 0.0
+        return out
+
+    # -- records ----------------------------------------------------------------------------
+    def put(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
+            (kind, key, json.dumps(data, ensure_ascii=False), time.time()),
+        )
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT data FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self.conn.execute("SELECT key, data FROM records WHERE kind = ? ORDER BY created_at, key", (kind,))
+        return [(k, json.loads(d)) for k, d in rows]
+
+    def delete(self, kind: str, key: str) -> None:
+        self.conn.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
+
+
+def run_requests(
+    engine: Engine,
+    store: RunStore | None,
+    stage: str,
+    requests: Sequence[ChatRequest],
+    keys: Sequence[str] | None = None,
+    on_result: Callable[[int, GenerationResult], None] | None = None,
+) -> list[GenerationResult]:
+    """Run ``requests`` through ``engine``, skipping those the store already has done.
+
+    Each result is committed as soon as the engine reports it. Failed requests are retried on the
+    next resume. ``on_result(i, result)`` is called for cached and new results alike (progress).
+    """
+    if keys is None:
+        keys = [request_key(stage, r) for r in requests]
+    results: list[GenerationResult | None] = [None] * len(requests)
+    todo: list[int] = []
+    for i, (key, req) in enumerate(zip(keys, requests)):
+        cached = store.get_result(key) if store is not None else None
+        if cached is not None:
+            results[i] = cached
+            if on_result:
+                on_result(i, cached)
+        else:
+            todo.append(i)
+            if store is not None:
+                store.mark_pending(key, stage, req)
+
+    def _done(j: int, res: GenerationResult) -> None:
+        i = todo[j]
+        results[i] = res
+        if store is not None:
+            store.save_result(keys[i], res)
+        if on_result:
+            on_result(i, res)
+
+    if todo:
+        engine.generate([requests[i] for i in todo], on_result=_done)
+    return [r if r is not None else GenerationResult(error="engine returned no result") for r in results]
