@@ -33,7 +33,10 @@ OutDirOpt = Annotated[
 
 def fail(exc: BaseException, code: int = 2) -> None:
     """Print an error the user can act on (no traceback) and exit."""
-    console.print(f"[bold red]Error:[/] {exc}")
+    from rich.markup import escape
+
+    # one line however narrow the terminal; brackets in the message are text, not markup
+    console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code)
 
 

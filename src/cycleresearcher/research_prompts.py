@@ -1,0 +1,113 @@
+"""The CycleResearcher prompts, byte-exact to what the released weights were trained on.
+
+The strings live in ``prompts/researcher.json`` (FORMATS.md section 1); this module only joins
+them. A prompt that differs by one space is a different prompt for the model, so nothing here
+strips, wraps or re-indents user text.
+
+Conversation layout (the five turns of the training records)::
+
+    system     system_prompt()
+    user       user_prompt(references_block, topic)      [topic line] + block + "\\n\\n" + instruction
+    assistant  idea, LaTeX (title ... methods), experimental setup JSON
+    user       results_message(results)                  "## Experimental_results" + fenced JSON
+    assistant  LaTeX: experiments, results, conclusion
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from .engines.base import SamplingParams
+from .errors import InputError
+from .prompts import load
+
+_P = load("researcher")
+
+#: literal backslashes: the model ends a paper with ``\clearpage``
+STOP_STRINGS: tuple[str, ...] = tuple(_P["stop"])
+#: tokens of context the released models were used with upstream
+CONTEXT_LENGTH: int = int(_P["context_length"])
+#: upstream sampling: temperature 0.4, top_p 0.95, 19,000 new tokens, EOS ignored, the stop strings.
+#: Shared instance: copy it with ``default_sampling(**changes)`` rather than mutating it.
+DEFAULT_SAMPLING = SamplingParams(stop=list(STOP_STRINGS), **_P["sampling"])
+INSTRUCTION: str = _P["instruction"]
+RESULTS_HEADER: str = _P["results_header"]
+
+
+def default_sampling(**changes: Any) -> SamplingParams:
+    """A fresh copy of the upstream sampling settings with ``changes`` applied (e.g. ``n=4``)."""
+    return dataclasses.replace(DEFAULT_SAMPLING, stop=list(DEFAULT_SAMPLING.stop), **changes)
+
+
+def system_prompt() -> str:
+    """The 779-character system prompt (note the trailing spaces after ``References.``)."""
+    return _P["system"]
+
+
+def topic_line(topic: str | None) -> str:
+    """``Generate a research paper on the topic: {topic}\\n\\n``, or "" when there is no topic."""
+    if topic is None or not topic.strip():
+        return ""
+    return _P["topic_line"].format(topic=topic.strip())
+
+
+def user_prompt(references_text: str, topic: str | None = None, *, separator: str | None = None) -> str:
+    """The first user turn: optional topic line, the references block, ``\\n\\n``, the instruction.
+
+    ``references_text`` is the training-layout block (``references.render_references``), used as
+    is. ``separator`` defaults to the blank line of FORMATS.md; the training records glued the raw
+    block (with whatever whitespace it ended in) straight onto the instruction, so rebuilding
+    one of them exactly needs ``separator=""``.
+    """
+    sep = _P["separator"] if separator is None else separator
+    return f"{topic_line(topic)}{references_text}{sep}{INSTRUCTION}"
+
+
+def build_messages(references_text: str, topic: str | None = None) -> list[dict[str, str]]:
+    """System + user turns for the first generation (turns 1-2 of the training conversation)."""
+    return [
+        {"role": "system", "content": system_prompt()},
+        {"role": "user", "content": user_prompt(references_text, topic)},
+    ]
+
+
+def results_message(results: Any) -> str:
+    """Turn 4: ``## Experimental_results`` and the results as a fenced JSON list.
+
+    Serialised exactly like the training records: ``json.dumps`` defaults (ASCII escapes, ``", "``
+    and ``": "`` separators, key order kept) and the closing fence glued to the JSON.
+    ``results`` is the parsed list (``[{"name": ..., "result": {"table": ..., "description": ...}}]``)
+    or a JSON string / bytes holding it.
+    """
+    if isinstance(results, (str, bytes)):
+        try:
+            results = json.loads(results)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"The experimental results are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                'expected a list like [{"name": "...", "result": {"table": [...], "description": "..."}}]'
+            ) from exc
+    if isinstance(results, dict):
+        results = [results]  # one experiment given on its own
+    if not isinstance(results, list):
+        raise InputError(
+            f"The experimental results must be a JSON list of experiments, got {type(results).__name__}; "
+            'expected [{"name": "...", "result": {...}}, ...]'
+        )
+    return f"{RESULTS_HEADER}{json.dumps(results)}{_P['results_footer']}"
+
+
+__all__ = [
+    "CONTEXT_LENGTH",
+    "DEFAULT_SAMPLING",
+    "INSTRUCTION",
+    "STOP_STRINGS",
+    "build_messages",
+    "default_sampling",
+    "results_message",
+    "system_prompt",
+    "topic_line",
+    "user_prompt",
+]
