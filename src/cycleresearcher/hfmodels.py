@@ -35,10 +35,13 @@ def hf_model_dir(model: str) -> str:
     tok = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     mdl = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # The dequantized weights are plain fp32; drop GGUF/quantization markers so TRL/PEFT accept it.
-    for attr in ("quantization_config",):
-        if hasattr(mdl.config, attr):
-            delattr(mdl.config, attr)
-    mdl.config.torch_dtype = "float32"
+    # (transformers keeps an hf_quantizer on GGUF-loaded models and then refuses to save them).
+    mdl.hf_quantizer = None
+    if hasattr(mdl, "is_quantized"):
+        mdl.is_quantized = False
+    if hasattr(mdl.config, "quantization_config"):
+        delattr(mdl.config, "quantization_config")
+    mdl.config.dtype = "float32"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:

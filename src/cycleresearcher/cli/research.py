@@ -1,9 +1,177 @@
-"""CLI: `cycleresearcher research` (work in progress; see the issue tracker)."""
+"""CLI: ``cycleresearcher research generate|complete``."""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from ._common import BaseUrlOpt, EngineOpt, ModelOpt, OutDirOpt, console, guard, out, run_dir
+from ._group import group
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    research = group("research", "Generate research papers from references with CycleResearcher.")
+    research.command("generate")(generate)
+    research.command("complete")(complete)
+    app.add_typer(research, name="research")
+
+
+@guard
+def generate(
+    refs: Annotated[list[Path], typer.Argument(help="Reference sets: .bib files (abstract fields or 'Abstract:' lines) or paper-record JSON. One paper set per file.", exists=True, dir_okay=False)],
+    n: Annotated[int, typer.Option("-n", "--n", help="Papers to sample per reference set.")] = 1,
+    topic: Annotated[Optional[str], typer.Option(help="Optional topic line ('Generate a research paper on the topic: ...').")] = None,
+    model: ModelOpt = None,
+    engine: EngineOpt = None,
+    base_url: BaseUrlOpt = None,
+    output_dir: OutDirOpt = None,
+    two_stage: Annotated[bool, typer.Option("--two-stage", help="Stop after the experiment setup; finish later with REAL results via 'research complete'.")] = False,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model).")] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (upstream 0.4).")] = 0.4,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling (upstream 0.95).")] = 0.95,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (engines that support it).")] = None,
+    drop_to_fit: Annotated[bool, typer.Option("--drop-to-fit", help="Drop the least relevant references when the prompt does not fit the context.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile each paper's LaTeX project to PDF with latexmk (when installed).")] = True,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output-dir: finished requests are not redone.")] = False,
+) -> None:
+    """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
+
+    Example: cycleresearcher research generate examples/references.bib -n 2 -o runs/demo
+
+    Without --model and without a GPU the tiny embedded SmolLM2 model runs on the CPU (a stand-in
+    that shows the pipeline); use --model 12B (or 72B / 123B) on a GPU, or --base-url for a server.
+    Results are simulated by the model unless --two-stage is given; every export says so.
+    """
+    from ..research import CycleResearcher, ResearchSettings
+
+    directory = Path(run_dir(output_dir, "research"))
+    if (directory / "run.sqlite").exists() and not resume:
+        console.print(f"[yellow]{directory} already holds a run; continuing it (finished requests are reused).[/]")
+    settings = ResearchSettings(
+        n=n, topic=topic, mode="two-stage" if two_stage else "simulate", temperature=temperature, top_p=top_p,
+        max_tokens=max_tokens, seed=seed, drop_to_fit=drop_to_fit,
+    )
+    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=directory)
+    store = researcher.store
+    assert store is not None
+    store.set_meta("command", "research generate")
+    store.set_meta("settings", settings.__dict__)
+    start = time.perf_counter()
+    try:
+        prepared = researcher.prepare(refs, settings)
+        for ps in prepared:
+            for w in ps.warnings:
+                console.print(f"[yellow]warning[/] {ps.source}: {w}")
+        total = len(prepared) * n
+        written: list[dict] = []
+        with _progress() as progress:
+            task = progress.add_task("generating papers", total=total)
+
+            def on_paper(paper) -> None:
+                written.append(_export(paper, directory, pdf=pdf and not two_stage))
+                progress.advance(task)
+
+            researcher.generate(prepared, settings, on_paper=on_paper)
+    finally:
+        researcher.close()
+    _summary(directory, written, time.perf_counter() - start, two_stage)
+
+
+@guard
+def complete(
+    run: Annotated[Path, typer.Argument(help="Run directory written by 'research generate --two-stage'.", exists=True, file_okay=False)],
+    results: Annotated[Path, typer.Option("--results", "-r", help="Your REAL experiment results: a JSON list of {name, result: {table, description}}.", exists=True, dir_okay=False)],
+    paper_id: Annotated[Optional[str], typer.Option("--paper", help="Paper id to complete (default: every paper awaiting results).")] = None,
+    model: ModelOpt = None,
+    engine: EngineOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")] = True,
+) -> None:
+    """Finish two-stage papers with REAL experiment results (turn 5 as a multi-turn chat).
+
+    Example: cycleresearcher research complete runs/demo --results my_results.json
+    """
+    from ..errors import InputError
+    from ..research import CycleResearcher, ResearchSettings
+
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects.") from exc
+    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=run)
+    try:
+        store = researcher.store
+        assert store is not None
+        if model is None and engine is None and base_url is None:
+            # default to the engine the run was generated with
+            desc = next((p.meta.get("engine", {}) for p in researcher.stored_papers() if p.meta), {})
+            if desc.get("model"):
+                researcher.model = desc["model"]
+        todo = [p for p in researcher.stored_papers() if (p.meta or {}).get("stage") == "awaiting_results"]
+        if paper_id:
+            todo = [p for p in todo if p.id == paper_id]
+        if not todo:
+            raise InputError(f"No paper awaiting results in {run}{' with id ' + paper_id if paper_id else ''}. Generate with --two-stage first.")
+        start = time.perf_counter()
+        written = []
+        with _progress() as progress:
+            task = progress.add_task("writing results sections", total=len(todo))
+            for paper in todo:
+                done = researcher.complete(paper, data, ResearchSettings(max_tokens=max_tokens))
+                written.append(_export(done, run, pdf=pdf))
+                progress.advance(task)
+    finally:
+        researcher.close()
+    _summary(run, written, time.perf_counter() - start, False)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+
+
+def _export(paper, directory: Path, pdf: bool) -> dict:
+    from ..export import export_json, export_latex_project, export_markdown
+
+    folder = directory / "papers" / paper.id
+    folder.mkdir(parents=True, exist_ok=True)
+    export_json(paper, folder / "paper.json")
+    export_markdown(paper, folder / "paper.md")
+    info = {"id": paper.id, "title": paper.title, "dir": str(folder), "warnings": len(paper.warnings), "pdf": None}
+    if (paper.meta or {}).get("stage") != "awaiting_results":
+        latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
+        info["pdf"] = str(latex.pdf) if latex.pdf else None
+    return info
+
+
+def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bool) -> None:
+    from rich.table import Table
+
+    from ..store import RunStore
+
+    table = Table(title=f"Papers in {directory}")
+    for col in ("id", "title", "warnings", "pdf"):
+        table.add_column(col)
+    for info in written:
+        table.add_row(info["id"], (info["title"] or "[i]no title parsed[/]")[:60], str(info["warnings"]), "yes" if info["pdf"] else "-")
+    out.print(table)
+    with RunStore(directory) as store:
+        stats = store.summary()
+    tokens = sum(s["completion_tokens"] for s in stats.values())
+    prompt = sum(s["prompt_tokens"] for s in stats.values())
+    engine_s = sum(s["elapsed_s"] for s in stats.values())
+    failed = sum(s.get("failed", 0) for s in stats.values())
+    console.print(
+        f"{len(written)} paper(s) in {elapsed:.1f} s; {prompt} prompt + {tokens} generated tokens "
+        f"({tokens / engine_s if engine_s else 0:.1f} tok/s in the engine); {failed} failed request(s)."
+    )
+    if two_stage:
+        console.print(f"Next: run your experiments, then: cycleresearcher research complete {directory} --results results.json")
+    else:
+        console.print("[bold]Results in these drafts are SIMULATED by the model, not measured.[/] Use --two-stage to supply real results.")

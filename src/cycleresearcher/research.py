@@ -1,0 +1,336 @@
+"""CycleResearcher: reference sets -> requests -> engine -> Paper records, through the run store.
+
+Two ways to finish a paper (FORMATS.md §1):
+
+* ``simulate`` (the model card's default): one generation with EOS ignored; the model writes the
+  experiment results turn itself, so the paper is marked ``results_simulated=True`` everywhere.
+* ``two-stage``: generation stops after the experiment setup; the user runs the experiments and
+  supplies real results (``complete``), turn 5 is generated as a multi-turn chat with the first
+  three turns, and the paper is marked ``results_simulated=False``.
+
+The ``n`` samples of one reference set are one request with ``sampling.n = n``, so engines that can
+share the prompt prefill (vLLM ``n``, llama.cpp prefix reuse, a server's ``n``) do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .engines import create_engine
+from .engines.base import ChatRequest, Engine, GenerationResult, SamplingParams
+from .errors import ContextLengthError, InputError
+from .paper import Paper, complete_paper, parse_paper, parse_stage1
+from .references import Reference, ReferenceSet, fit_references, load_references, render_references
+from .research_prompts import STOP_STRINGS, build_messages, results_message
+from .store import RunStore, request_key, run_requests
+
+#: upstream sampling of the released models (FORMATS.md §1)
+UPSTREAM_MAX_TOKENS = 19000
+#: the embedded stand-in cannot write a paper; keep its default run short
+EMBEDDED_MAX_TOKENS = 1024
+#: where stage 1 stops in two-stage mode: the model would next write the results turn itself
+STAGE1_STOP = "## Experimental_results"
+
+PAPER = "paper"  # RunStore record kind
+REFSET = "reference_set"
+
+
+@dataclass
+class ResearchSettings:
+    """Sampling and flow settings of one generation run."""
+
+    n: int = 1
+    topic: str | None = None
+    mode: str = "simulate"  # "simulate" | "two-stage"
+    temperature: float = 0.4
+    top_p: float = 0.95
+    max_tokens: int | None = None  # None: upstream 19,000, capped by the context; 1,024 on the embedded model
+    seed: int | None = None
+    drop_to_fit: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("simulate", "two-stage"):
+            raise InputError(f"mode must be 'simulate' or 'two-stage', got {self.mode!r}")
+        if self.n < 1:
+            raise InputError(f"n must be >= 1, got {self.n}")
+
+
+@dataclass
+class PreparedSet:
+    """One reference set turned into its exact prompt."""
+
+    set_id: str
+    source: str
+    references: list[Reference]
+    messages: list[dict[str, str]]
+    dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _set_id(source: str, block: str) -> str:
+    stem = Path(source).stem if source else "refs"
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem)[:40] or "refs"
+    return f"{stem}-{hashlib.sha256(block.encode()).hexdigest()[:8]}"
+
+
+class CycleResearcher:
+    """Generate research papers from references with the CycleResearcher models.
+
+    >>> researcher = CycleResearcher(model_size="12B")            # doctest: +SKIP
+    >>> papers = researcher.generate_paper(topic="...", references=bib_text, n=2)  # doctest: +SKIP
+
+    ``model`` may be a size alias, a hub id, a local dir, a GGUF path or ``"embedded"``; with no model
+    and no GPU the embedded SmolLM2 stand-in is used. ``engine``/``base_url`` select the backend.
+    """
+
+    def __init__(
+        self,
+        model_size: str | None = None,
+        *,
+        model: str | None = None,
+        engine: str | Engine | None = None,
+        base_url: str | None = None,
+        run_dir: str | Path | None = None,
+        **engine_kwargs: Any,
+    ):
+        self._engine_arg = engine
+        self.model = model or model_size
+        self.base_url = base_url
+        self.engine_kwargs = engine_kwargs
+        self._engine: Engine | None = engine if isinstance(engine, Engine) else None
+        self.store = RunStore(run_dir) if run_dir is not None else None
+
+    # -- engine ---------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            name = self._engine_arg if isinstance(self._engine_arg, str) else None
+            self._engine = create_engine(self.model, name, self.base_url, family="researcher", **self.engine_kwargs)
+        return self._engine
+
+    @property
+    def is_embedded(self) -> bool:
+        from .models import is_embedded
+
+        return self.base_url is None and not isinstance(self._engine_arg, Engine) and is_embedded(self.model)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        if self.store is not None:
+            self.store.close()
+
+    # -- preparing prompts ----------------------------------------------------------------------
+    def prepare(self, reference_sets: Sequence[PreparedSet | ReferenceSet | str | Path | Sequence[Reference]], settings: ResearchSettings) -> list[PreparedSet]:
+        """Load, render and fit each reference set; raise ContextLengthError before any generation."""
+        prepared = []
+        for item in reference_sets:
+            if isinstance(item, PreparedSet):  # already fitted (the CLI prepares first to report warnings)
+                prepared.append(item)
+                continue
+            if isinstance(item, ReferenceSet):
+                rs = item
+            elif isinstance(item, (str, Path)):
+                rs = load_references(item)
+            else:
+                rs = ReferenceSet(references=list(item), warnings=[], sources=[])
+            source = str(rs.sources[0]) if getattr(rs, "sources", None) else ""
+            refs = list(rs.references)
+            if not refs:
+                raise InputError(f"No references in {source or 'the input'}: give a .bib file with entries or a paper-record JSON.")
+            prepared.append(self._fit(rs, source, settings, list(rs.warnings)))
+        return prepared
+
+    def _budget(self, settings: ResearchSettings) -> tuple[int | None, int]:
+        """(prompt token budget, max new tokens) for this engine and settings."""
+        ctx = self.engine.context_length
+        if settings.max_tokens is not None:
+            max_new = settings.max_tokens
+        else:
+            max_new = EMBEDDED_MAX_TOKENS if self.is_embedded else UPSTREAM_MAX_TOKENS
+        if ctx is None:
+            return None, max_new
+        if settings.max_tokens is None:
+            # leave the prompt at least half the window when the upstream default would not fit
+            max_new = min(max_new, ctx // 2)
+        return ctx - max_new, max_new
+
+    def _fit(self, rs: ReferenceSet, source: str, settings: ResearchSettings, warnings: list[str]) -> PreparedSet:
+        budget, _ = self._budget(settings)
+        refs = list(rs.references)
+        block_of: ReferenceSet | list[Reference] = rs  # the set keeps an already formatted block byte for byte
+
+        def count(rs: list[Reference]) -> int:
+            return self.engine.count_tokens(build_messages(render_references(rs), settings.topic))
+
+        dropped: list[str] = []
+        if budget is not None:
+            used = count(refs)
+            if used > budget:
+                if not settings.drop_to_fit:
+                    raise ContextLengthError(
+                        f"The prompt for {source or 'this reference set'} takes {used} tokens but the model's context "
+                        f"leaves {budget} for it ({self.engine.context_length} minus {self._budget(settings)[1]} new tokens). "
+                        "Use --drop-to-fit to drop the least relevant references, give fewer references, "
+                        "or lower --max-tokens."
+                    )
+                fit = fit_references(refs, count, budget, topic=settings.topic)
+                refs = list(fit.kept)
+                block_of = refs
+                dropped = [r.key for r in fit.dropped]
+                warnings.append(f"dropped {len(dropped)} least relevant references to fit the context: {', '.join(dropped)}")
+        block = render_references(block_of)
+        messages = build_messages(block, settings.topic)
+        return PreparedSet(_set_id(source, block + (settings.topic or "")), source, refs, messages, dropped, warnings)
+
+    def _sampling(self, settings: ResearchSettings, *, stage1: bool = False, n: int | None = None) -> SamplingParams:
+        _, max_new = self._budget(settings)
+        stop = list(STOP_STRINGS)
+        if stage1:
+            stop.append(STAGE1_STOP)
+        return SamplingParams(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=max_new,
+            stop=stop,
+            n=settings.n if n is None else n,
+            seed=settings.seed,
+            # simulate: keep writing past the end of turn 3 (the model then writes turns 4 and 5 itself)
+            ignore_eos=not stage1,
+        )
+
+    # -- generation -----------------------------------------------------------------------------
+    def generate(
+        self,
+        reference_sets: Sequence[PreparedSet | ReferenceSet | str | Path | Sequence[Reference]],
+        settings: ResearchSettings | None = None,
+        on_paper: Callable[[Paper], None] | None = None,
+    ) -> list[Paper]:
+        """Generate ``settings.n`` papers per reference set. Finished papers are stored at once;
+        with a run directory, a rerun skips every request already done (resume)."""
+        settings = settings or ResearchSettings()
+        prepared = self.prepare(reference_sets, settings)
+        stage1 = settings.mode == "two-stage"
+        requests, keys = [], []
+        for ps in prepared:
+            req = ChatRequest(messages=ps.messages, sampling=self._sampling(settings, stage1=stage1), request_id=ps.set_id)
+            requests.append(req)
+            keys.append(request_key("research", req, extra={"model": self.engine.model_id}))
+            if self.store is not None:
+                self.store.put(REFSET, ps.set_id, {
+                    "source": ps.source, "messages": ps.messages, "dropped": ps.dropped,
+                    "bibtex": _bibtex(ps.references), "warnings": ps.warnings, "topic": settings.topic,
+                })
+        papers: dict[tuple[int, int], Paper] = {}
+
+        def done(i: int, result: GenerationResult) -> None:
+            for k, paper in enumerate(self._papers_from(prepared[i], result, settings, stage1)):
+                papers[(i, k)] = paper
+                if self.store is not None:
+                    self.store.put(PAPER, paper.id, paper.to_dict())
+                if on_paper:
+                    on_paper(paper)
+
+        run_requests(self.engine, self.store, "research", requests, keys, on_result=done)
+        return [papers[key] for key in sorted(papers)]
+
+    def _papers_from(self, ps: PreparedSet, result: GenerationResult, settings: ResearchSettings, stage1: bool) -> list[Paper]:
+        out = []
+        if not result.ok:
+            paper = parse_paper("", results_simulated=not stage1)
+            paper = replace(paper, id=f"{ps.set_id}-s0", warnings=[f"generation failed: {result.error}", *paper.warnings])
+            out.append(self._annotate(paper, ps, settings, result, 0, None))
+            return out
+        for k, comp in enumerate(result.completions):
+            paper = parse_stage1(comp.text) if stage1 else parse_paper(comp.text, results_simulated=True)
+            paper = replace(paper, id=f"{ps.set_id}-s{k}")
+            if comp.finish_reason == "length":
+                paper.warnings.append(f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated")
+            out.append(self._annotate(paper, ps, settings, result, k, comp.finish_reason))
+        return out
+
+    def _annotate(self, paper: Paper, ps: PreparedSet, settings: ResearchSettings, result: GenerationResult, k: int, finish: str | None) -> Paper:
+        paper.topic = settings.topic
+        paper.references_bib = _bibtex(ps.references)
+        paper.warnings[:0] = [w for w in ps.warnings if w not in paper.warnings]
+        paper.meta = {
+            **(paper.meta or {}),
+            "reference_set": ps.set_id,
+            "source": ps.source,
+            "sample": k,
+            "stage": "awaiting_results" if settings.mode == "two-stage" else "complete",
+            "finish_reason": finish,
+            "engine": self.engine.describe(),
+            "dropped_references": ps.dropped,
+        }
+        return paper
+
+    # -- two-stage completion -------------------------------------------------------------------
+    def complete(self, paper: Paper, results: Any, settings: ResearchSettings | None = None) -> Paper:
+        """Turn 5 with REAL results: a multi-turn chat [system, user, assistant turn 3, user results]."""
+        settings = settings or ResearchSettings()
+        messages = self._stage1_messages(paper)
+        if messages is None:
+            raise InputError(f"Paper {paper.id} has no stored prompt; complete it from the run directory that generated it.")
+        turn3 = paper.generated_text.split(STAGE1_STOP)[0].rstrip()
+        chat = [*messages, {"role": "assistant", "content": turn3}, {"role": "user", "content": results_message(results)}]
+        req = ChatRequest(messages=chat, sampling=replace(self._sampling(settings, n=1), ignore_eos=False), request_id=paper.id)
+        key = request_key("complete", req, extra={"model": self.engine.model_id})
+        [result] = run_requests(self.engine, self.store, "complete", [req], [key])
+        if not result.ok:
+            raise InputError(f"Generating the results section of {paper.id} failed: {result.error}. Rerun the command to retry.")
+        done = complete_paper(paper, results, result.text)
+        done.meta = {**(paper.meta or {}), "stage": "complete", "finish_reason": result.completions[0].finish_reason}
+        if self.store is not None:
+            self.store.put(PAPER, done.id, done.to_dict())
+        return done
+
+    def _stage1_messages(self, paper: Paper) -> list[dict[str, str]] | None:
+        set_id = (paper.meta or {}).get("reference_set")
+        if self.store is not None and set_id:
+            stored = self.store.get(REFSET, set_id)
+            if stored:
+                return stored["messages"]
+        return None
+
+    def stored_papers(self) -> list[Paper]:
+        if self.store is None:
+            return []
+        return [Paper.from_dict(d) for _, d in self.store.items(PAPER)]
+
+    # -- the original package's API -------------------------------------------------------------
+    def generate_paper(
+        self,
+        topic: str | None = None,
+        references: str | Path | Sequence[Reference] | None = None,
+        n: int = 1,
+        *,
+        max_tokens: int | None = None,
+        temperature: float = 0.4,
+        top_p: float = 0.95,
+        seed: int | None = None,
+        drop_to_fit: bool = False,
+    ) -> list[dict[str, Any]]:
+        """As in the original package: a list of ``n`` paper dicts with the model-card keys
+        (``title``, ``abstract``, ``latex``, ``motivation``, ``idea``, ``Experimental_Setup``,
+        ``Experimental_results``, ...). ``references`` is BibTeX text, a file path, or References."""
+        if references is None:
+            raise InputError("generate_paper needs references: BibTeX text, a .bib/.json path, or a list of References.")
+        ref_set = load_references(references)  # a path, BibTeX/JSON content, or References
+        settings = ResearchSettings(n=n, topic=topic, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, drop_to_fit=drop_to_fit)
+        return [p.to_dict() for p in self.generate([ref_set], settings)]
+
+
+def _bibtex(refs: list[Reference]) -> str:
+    from .references import to_bibtex
+
+    return to_bibtex(refs)
+
+
+def notice(msg: str) -> None:
+    print(msg, file=sys.stderr)
