@@ -1,0 +1,533 @@
+"""Exports of a Paper: JSON, Markdown, and a LaTeX project compiled to PDF.
+
+Every export says the text was written by a language model, and, when the model wrote its own
+"results" (EOS ignored), that they were simulated, not measured (in the PDF: a box under the
+title and a header on every page).
+
+The LaTeX compile is sandboxed as far as TeX allows: a temporary directory, ``-no-shell-escape``,
+``openin_any=p`` / ``openout_any=p`` (no absolute paths, no ``..``), stdin closed, a timeout.
+Model LaTeX uses macros of the papers it learnt from (``\\cS``, ``\\armab``, ...); after a first
+pass the undefined ones are given visible placeholder definitions and the paper is compiled again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paper import Paper, open_environments
+
+DISCLOSURE = (
+    "AI-generated text: this paper was written by a language model (CycleResearcher) from a list of "
+    "references. It has not been checked or peer reviewed by people; claims, citations and numbers may be wrong."
+)
+SIMULATED_NOTICE = "Results simulated by the model, not measured: no experiment in this paper was run."
+
+COMPILE_TIMEOUT_S = 180
+
+_CITE = re.compile(r"\\(?:[Cc]ite[a-zA-Z]*|nocite)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{([^{}]*)\}")
+_UNDEFINED_ENV = re.compile(r"! LaTeX Error: Environment (\S+) undefined\.")
+_UNICODE = re.compile(r"! LaTeX Error: Unicode character .*? \(U\+([0-9A-F]{4,6})\)")
+
+
+@dataclass
+class LatexExport:
+    main_tex: Path
+    bib: Path | None
+    pdf: Path | None
+    log_excerpt: str = ""
+    unresolved_citations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def export_json(paper: Paper, path: str | Path) -> Path:
+    """The Paper record (model-card keys at the top level) plus a ``disclosure`` field."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notices = [DISCLOSURE] + ([SIMULATED_NOTICE] if paper.results_simulated else [])
+    record = {"disclosure": " ".join(notices), **paper.to_dict()}
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def to_markdown(paper: Paper) -> str:
+    lines = [f"# {paper.title or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
+    if paper.results_simulated:
+        lines += [">", f"> **{SIMULATED_NOTICE}**"]
+    lines.append("")
+    scores = [f"{k}: {getattr(paper, k)}" for k in ("interestingness", "feasibility", "novelty")]
+    lines += [f"*Self-assessed {', '.join(scores)}*", ""]
+    for heading, text in (
+        ("Abstract", paper.abstract),
+        ("Motivation", paper.motivation),
+        ("Main idea", paper.idea),
+    ):
+        if text:
+            lines += [f"## {heading}", "", text.strip(), ""]
+    if paper.experimental_setup is not None:
+        lines += ["## Experimental setup", ""]
+        lines += _experiments_md(paper.experimental_setup)
+    if paper.experimental_results is not None:
+        label = "Experimental results (simulated)" if paper.results_simulated else "Experimental results"
+        lines += [f"## {label}", ""]
+        lines += _experiments_md(paper.experimental_results)
+    if paper.latex:
+        lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
+    if paper.warnings:
+        lines += ["## Parser warnings", ""] + [f"- {w}" for w in paper.warnings] + [""]
+    return "\n".join(lines)
+
+
+def export_markdown(paper: Paper, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_markdown(paper), encoding="utf-8")
+    return path
+
+
+def _experiments_md(value: object) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            out += ["```json", json.dumps(item, indent=2, ensure_ascii=False), "```", ""]
+            continue
+        out += [f"### {item.get('name', 'Experiment')}", ""]
+        if item.get("description"):
+            out += [str(item["description"]), ""]
+        result = item.get("result")
+        if isinstance(result, dict):
+            table = result.get("table")
+            if isinstance(table, list) and table and all(isinstance(r, list) for r in table):
+                out += _md_table(table) + [""]
+            if result.get("description"):
+                out += [str(result["description"]), ""]
+        elif result is not None:
+            out += [str(result), ""]
+        rest = {k: v for k, v in item.items() if k not in ("name", "description", "result")}
+        if rest:
+            out += ["```json", json.dumps(rest, indent=2, ensure_ascii=False), "```", ""]
+    return out
+
+
+def _md_table(rows: list[list[object]]) -> list[str]:
+    width = max(len(r) for r in rows)
+
+    def cell(v: object) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    def line(r: list[object]) -> str:
+        return "| " + " | ".join(cell(v) for v in [*r, *[""] * (width - len(r))]) + " |"
+
+    return [line(rows[0]), "|" + "---|" * width, *[line(r) for r in rows[1:]]]
+
+
+# ----------------------------------------------------------------------------- LaTeX project
+
+_PREAMBLE = r"""\documentclass[11pt]{article}
+% Packages outside the LaTeX core are loaded only when installed, so a small TeX still compiles.
+\newcommand{\CRoptionalpackage}[2][]{\IfFileExists{#2.sty}{\usepackage[#1]{#2}}{}}
+\usepackage[utf8]{inputenc}
+\IfFileExists{lmodern.sty}{\usepackage[T1]{fontenc}\usepackage{lmodern}}{}
+\usepackage[margin=1in]{geometry}
+\usepackage{amsmath,amssymb,amsthm}
+\CRoptionalpackage{mathtools}
+\CRoptionalpackage{bm}
+\usepackage{booktabs,multirow,array,tabularx}
+\CRoptionalpackage{makecell}
+\CRoptionalpackage{diagbox}
+\CRoptionalpackage{adjustbox}
+\CRoptionalpackage{pifont}
+\usepackage{graphicx}
+%SUBFIGURES%
+\CRoptionalpackage{wrapfig}
+\usepackage[table]{xcolor}
+\CRoptionalpackage[shortlabels]{enumitem}
+\usepackage{url}
+\usepackage{xspace}
+\usepackage[numbers,sort]{natbib}
+\CRoptionalpackage{algorithm}
+%ALGORITHMIC%
+\usepackage{fancyhdr}
+\usepackage[hidelinks]{hyperref}
+\CRoptionalpackage[capitalise,nameinlink]{cleveref}
+\newtheorem{theorem}{Theorem}
+\newtheorem{lemma}[theorem]{Lemma}
+\newtheorem{proposition}[theorem]{Proposition}
+\newtheorem{corollary}[theorem]{Corollary}
+\newtheorem{definition}[theorem]{Definition}
+\newtheorem{assumption}[theorem]{Assumption}
+\newtheorem{remark}[theorem]{Remark}
+\newtheorem{example}[theorem]{Example}
+\providecommand{\eg}{e.g.\xspace}
+\providecommand{\ie}{i.e.\xspace}
+\providecommand{\etal}{et al.\xspace}
+% Generated figures do not exist: show a placeholder instead of stopping the compile.
+\let\CRincludegraphics\includegraphics
+\renewcommand{\includegraphics}[2][]{\IfFileExists{#2}{\CRincludegraphics[#1]{#2}}{%
+  \fbox{\parbox{0.6\linewidth}{\centering\small\ttfamily [figure not available: \detokenize{#2}]}}}}
+\pagestyle{fancy}
+\fancyhf{}
+\fancyhead[C]{\footnotesize\color{red!60!black}%HEADER%}
+\fancyfoot[C]{\thepage}
+%RESCUE%
+"""
+
+
+def build_main_tex(paper: Paper, has_bib: bool, rescue: str = "") -> tuple[str, list[str]]:
+    """main.tex for a paper; returns (source, warnings)."""
+    warnings: list[str] = []
+    body = _body(paper.latex, warnings)
+    header = "AI-generated draft" + (
+        " --- results simulated, not measured" if paper.results_simulated else ""
+    )
+    notice = _latex_escape(DISCLOSURE)
+    if paper.results_simulated:
+        notice += r"\\[4pt]\textbf{" + _latex_escape(SIMULATED_NOTICE) + "}"
+    algorithmic = (
+        r"\CRoptionalpackage{algpseudocode}"
+        if re.search(r"\\State\b|\\Procedure\b|\\EndFor\b", body)
+        else r"\CRoptionalpackage{algorithmic}"
+    )
+    # \subfigure[..]{..} as a command is the old subfigure package; subcaption makes it an environment.
+    subfigures = (
+        r"\CRoptionalpackage{subfigure}"
+        if re.search(r"\\subfigure\s*[\[{]", body)
+        else r"\CRoptionalpackage{subcaption}"
+    )
+    preamble = (
+        _PREAMBLE.replace("%ALGORITHMIC%", algorithmic)
+        .replace("%SUBFIGURES%", subfigures)
+        .replace("%HEADER%", header)
+        .replace("%RESCUE%", rescue)
+    )
+    title = paper.title or "Untitled generated paper"
+    parts = [
+        preamble,
+        rf"\title{{{title}}}",
+        r"\author{Generated by CycleResearcher (AI)}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\thispagestyle{fancy}",
+        r"\begin{center}\fcolorbox{red!70!black}{red!5}{\parbox{0.9\linewidth}{\small "
+        + notice
+        + r"}}\end{center}",
+        "",
+        body,
+        "",
+    ]
+    if has_bib:
+        parts += [r"\bibliographystyle{plainnat}", r"\bibliography{references}"]
+    parts += [r"\end{document}", ""]
+    return "\n".join(parts), warnings
+
+
+def _body(latex: str, warnings: list[str]) -> str:
+    body = latex
+    m = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|$)", body, re.S)
+    if m:  # the model wrote a whole document: keep what is inside it
+        body = m.group(1)
+    body = _remove_command(body, "title")
+    body = re.sub(
+        r"\\(?:maketitle|bibliography\{[^}]*\}|bibliographystyle\{[^}]*\}|end\{document\})", "", body
+    )
+    body = body.replace("```", "")
+    # A generated paper has no side files; a missing \input would stop TeX (stdin is closed).
+    inputs = re.findall(r"\\(?:input|include)\s*\{([^{}]*)\}", body)
+    if inputs:
+        warnings.append(f"removed \\input/\\include of files that do not exist: {', '.join(inputs[:5])}")
+        body = re.sub(r"\\(?:input|include)\s*\{[^{}]*\}", "", body)
+    body = _FIGURE.sub(_figure_placeholder, body)
+    # Truncated text: close groups first (they usually open inside the last environment), then environments.
+    depth = _brace_depth(body)
+    if depth > 0:
+        warnings.append(f"closed {depth} unbalanced '{{'")
+        body = body.rstrip() + "}" * depth
+    still_open = open_environments(body)
+    if still_open:
+        warnings.append(f"closed environments left open by the generation: {', '.join(reversed(still_open))}")
+        body = body.rstrip() + "\n" + "\n".join(rf"\end{{{name}}}" for name in reversed(still_open))
+    return body.strip()
+
+
+_FIGURE = re.compile(r"\\begin\{(figure\*?)\}(.*?)\\end\{\1\}", re.S)
+
+
+def _figure_placeholder(m: re.Match[str]) -> str:
+    """A generated paper's image files never exist: keep the caption and label, box the rest."""
+    env, inner = m.group(1), m.group(2)
+    if "\\includegraphics" not in inner:
+        return m.group(0)
+    caption = _command_argument(inner, "caption")
+    labels = "".join(f"\\label{{{x}}}" for x in re.findall(r"\\label\{([^{}]*)\}", inner))
+    files = ", ".join(re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\{([^{}]*)\}", inner))
+    box = (
+        "\\centering\\fbox{\\parbox{0.8\\linewidth}{\\centering\\small\\ttfamily [figure not available: "
+        + _latex_escape(files)
+        + "]}}"
+    )
+    cap = f"\\caption{{{caption}}}" if caption is not None else ""
+    return f"\\begin{{{env}}}[ht]\n{box}\n{cap}{labels}\n\\end{{{env}}}"
+
+
+def _command_argument(s: str, name: str) -> str | None:
+    m = re.search(rf"\\{name}\s*(?:\[[^\]]*\]\s*)?\{{", s)
+    if not m:
+        return None
+    depth, j = 0, m.end() - 1
+    while j < len(s):
+        if s[j] == "\\":
+            j += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(s[j], 0)
+        if depth == 0:
+            return s[m.end() : j]
+        j += 1
+    return None
+
+
+def _remove_command(s: str, name: str) -> str:
+    m = re.search(rf"\\{name}\s*(?:\[[^\]]*\]\s*)?\{{", s)
+    if not m:
+        return s
+    depth, j = 0, m.end() - 1
+    while j < len(s):
+        if s[j] == "\\":
+            j += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(s[j], 0)
+        if depth == 0:
+            return s[: m.start()] + s[j + 1 :]
+        j += 1
+    return s[: m.start()]
+
+
+def _brace_depth(s: str) -> int:
+    depth = 0
+    for line in s.splitlines():
+        line = re.sub(r"(?<!\\)%.*", "", line)
+        line = re.sub(r"\\.", "", line)
+        for c in line:
+            depth = depth + 1 if c == "{" else depth - 1 if c == "}" and depth > 0 else depth
+    return depth
+
+
+def _latex_escape(text: str) -> str:
+    table = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\~{}"}
+    return "".join(table.get(c, c) for c in text)
+
+
+def cited_keys(latex: str) -> list[str]:
+    """Citation keys used by ``\\cite``-family commands, in first-use order."""
+    keys: list[str] = []
+    for m in _CITE.finditer(re.sub(r"(?<!\\)%.*", "", latex)):
+        for key in m.group(1).split(","):
+            key = key.strip()
+            if key and key != "*" and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def bib_keys(bibtex: str) -> set[str]:
+    import bibtexparser
+
+    library = bibtexparser.parse_string(bibtex)
+    return {entry.key for entry in library.entries}
+
+
+def export_latex_project(
+    paper: Paper, out_dir: str | Path, bibtex: str | None = None, compile: bool = True
+) -> LatexExport:
+    """Write ``main.tex`` (+ ``references.bib``) into ``out_dir`` and, if asked and TeX is
+    installed, compile ``main.pdf`` there. ``bibtex`` defaults to ``paper.references_bib``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bibtex = bibtex if bibtex is not None else paper.references_bib
+    warnings: list[str] = []
+    keys = bib_keys(bibtex) if bibtex and bibtex.strip() else set()
+    cited = cited_keys(paper.latex)
+    unresolved = [k for k in cited if k not in keys]
+    if unresolved:
+        warnings.append(f"{len(unresolved)} citation(s) not in the references: {', '.join(unresolved[:10])}")
+    bib_path = None
+    if keys:
+        bib_path = out / "references.bib"
+        bib_path.write_text(bibtex if bibtex.endswith("\n") else bibtex + "\n", encoding="utf-8")
+    source, body_warnings = build_main_tex(paper, has_bib=bool(keys))
+    warnings += body_warnings
+    main_tex = out / "main.tex"
+    main_tex.write_text(source, encoding="utf-8")
+    result = LatexExport(
+        main_tex=main_tex, bib=bib_path, pdf=None, unresolved_citations=unresolved, warnings=warnings
+    )
+    if not compile:
+        return result
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        warnings.append("latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)")
+        return result
+    pdf, log = _compile(source, bibtex if keys else None)
+    rescue = _rescue_definitions(log)
+    if rescue:
+        warnings.append(
+            "placeholder definitions added for unknown LaTeX commands/characters: " + _names(rescue)
+        )
+        source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue)
+        main_tex.write_text(source, encoding="utf-8")
+        pdf, log = _compile(source, bibtex if keys else None)
+    errors = _log_errors(log)
+    if pdf is not None:
+        target = out / "main.pdf"
+        shutil.copyfile(pdf, target)
+        result.pdf = target
+        if errors:
+            warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt")
+    else:
+        warnings.append("LaTeX compile failed: no PDF; see the log excerpt")
+    result.log_excerpt = "\n".join(errors)[:4000] if errors else ("" if pdf else log[-3000:])
+    if pdf is not None:
+        shutil.rmtree(pdf.parent, ignore_errors=True)
+    return result
+
+
+def _compile(source: str, bibtex: str | None) -> tuple[Path | None, str]:
+    """Compile in a fresh temp dir; return (pdf path inside that dir or None, log text)."""
+    work = Path(tempfile.mkdtemp(prefix="cr-latex-"))
+    (work / "main.tex").write_text(source, encoding="utf-8")
+    if bibtex:
+        (work / "references.bib").write_text(bibtex, encoding="utf-8")
+    env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+    cmd = [
+        "latexmk",
+        "-pdf",
+        "-f",  # go on past errors: a PDF with a few broken lines beats none
+        "-interaction=nonstopmode",
+        "-no-shell-escape",
+        "main.tex",
+    ]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            errors="replace", timeout=COMPILE_TIMEOUT_S,
+        )  # fmt: skip
+        output = proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired:
+        output = f"latexmk timed out after {COMPILE_TIMEOUT_S} s"
+    log_file = work / "main.log"
+    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else output
+    pdf = work / "main.pdf"
+    if pdf.exists() and pdf.stat().st_size > 0:
+        return pdf, log
+    shutil.rmtree(work, ignore_errors=True)
+    return None, log
+
+
+def _log_errors(log: str) -> list[str]:
+    lines = log.splitlines()
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            out += lines[i : i + 3]
+    return out[:60]
+
+
+_GREEK = set(
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "pi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+    ]
+)
+
+
+def _rescue_definitions(log: str) -> str:
+    defs: list[str] = []
+    seen: set[str] = set()
+    for cs in _undefined_commands(log):
+        if cs not in seen:
+            seen.add(cs)
+            defs.append(rf"\providecommand{{{cs}}}{{\textbf{{\textbackslash {cs[1:]}}}\xspace}}")
+    for env in _UNDEFINED_ENV.findall(log):
+        if env not in seen:
+            seen.add(env)
+            defs.append(rf"\newenvironment{{{env}}}{{\par}}{{\par}}")
+    for code in _UNICODE.findall(log):
+        if code not in seen:
+            seen.add(code)
+            name = _unicode_name(int(code, 16))
+            repl = rf"\ensuremath{{\{name}}}" if name in _GREEK else "?"
+            defs.append(rf"\DeclareUnicodeCharacter{{{code}}}{{{repl}}}")
+    return "\n".join(defs)
+
+
+def _undefined_commands(log: str) -> list[str]:
+    """Names TeX reported as undefined: the last control sequence on the context line after the error."""
+    lines = log.splitlines()
+    found: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("! Undefined control sequence"):
+            for context in lines[i + 1 : i + 3]:
+                names = re.findall(r"\\(?:[A-Za-z@]+|[0-9])", context)
+                if names:
+                    found.append(names[-1])
+                    break
+    return found
+
+
+def _unicode_name(cp: int) -> str:
+    import unicodedata
+
+    try:
+        name = unicodedata.name(chr(cp))
+    except ValueError:
+        return ""
+    m = re.match(r"GREEK SMALL LETTER (\w+)$", name)
+    return m.group(1).lower() if m else ""
+
+
+def _names(rescue: str) -> str:
+    names = re.findall(
+        r"\\providecommand\{(\\[^}]*)\}|\\newenvironment\{([^}]*)\}|\\DeclareUnicodeCharacter\{([^}]*)\}",
+        rescue,
+    )
+    flat = [next(x for x in group if x) for group in names]
+    return ", ".join(flat[:15]) + (" ..." if len(flat) > 15 else "")
+
+
+__all__ = [
+    "DISCLOSURE",
+    "SIMULATED_NOTICE",
+    "LatexExport",
+    "export_json",
+    "export_markdown",
+    "export_latex_project",
+    "to_markdown",
+    "build_main_tex",
+    "cited_keys",
+]

@@ -1,0 +1,206 @@
+"""Exports of a Paper: JSON, Markdown, LaTeX project and a real TeX compile; the `paper` CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from cycleresearcher.cli import app
+from cycleresearcher.export import (
+    DISCLOSURE,
+    SIMULATED_NOTICE,
+    build_main_tex,
+    cited_keys,
+    export_json,
+    export_latex_project,
+    export_markdown,
+)
+from cycleresearcher.paper import Paper, parse_paper
+
+needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
+
+
+@pytest.fixture(scope="module")
+def paper(data_dir) -> Paper:
+    return parse_paper((data_dir / "paper" / "generation_full.txt").read_text())
+
+
+@pytest.fixture(scope="module")
+def bibtex(data_dir) -> str:
+    return (data_dir / "paper" / "references.bib").read_text()
+
+
+def _pdf_text(path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(str(path)).pages)
+
+
+def test_json_export_carries_disclosure_and_round_trips(paper, tmp_path):
+    data = json.loads(export_json(paper, tmp_path / "p.json").read_text())
+    assert DISCLOSURE in data["disclosure"] and SIMULATED_NOTICE in data["disclosure"]
+    assert data["title"] == paper.title and data["Experimental_results"] == paper.experimental_results
+    assert Paper.from_dict(data) == paper
+    measured = Paper.from_dict({**data, "results_simulated": False})
+    assert (
+        SIMULATED_NOTICE
+        not in json.loads(export_json(measured, tmp_path / "m.json").read_text())["disclosure"]
+    )
+
+
+def test_markdown_export(paper, tmp_path):
+    md = export_markdown(paper, tmp_path / "p.md").read_text()
+    assert md.startswith(f"# {paper.title}\n") and DISCLOSURE in md and SIMULATED_NOTICE in md
+    assert "| Warm Routing | 18.1 | 16 |" in md and "## Experimental results (simulated)" in md
+    assert "*Self-assessed interestingness: 7, feasibility: 8, novelty: 6*" in md
+    real = Paper.from_dict({**paper.to_dict(), "results_simulated": False})
+    assert SIMULATED_NOTICE not in export_markdown(real, tmp_path / "r.md").read_text()
+
+
+def test_cited_keys_variants():
+    latex = (
+        r"\citep{a,b} \citet[p.~3]{c} \cite[see][]{d} \citeauthor*{e} \nocite{f} % \cite{hidden}"
+        + "\n\\citealp{ a }"
+    )
+    assert cited_keys(latex) == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_main_tex_structure(paper):
+    source, warnings = build_main_tex(paper, has_bib=True)
+    assert source.count("\\title{") == 1 and "\\title{Warm Routing: Annealed {Mixture-of-Experts}" in source
+    assert "\\bibliography{references}" in source and "\\usepackage[numbers,sort]{natbib}" in source
+    assert "```" not in source and warnings == []
+    assert "results simulated, not measured" in source
+
+
+def test_truncated_body_is_closed():
+    p = Paper(
+        title="T",
+        latex="\\section{A}\n\\begin{table}\n\\begin{tabular}{ll}\na & {\\bf b",
+        results_simulated=False,
+    )
+    source, warnings = build_main_tex(p, has_bib=False)
+    assert "a & {\\bf b}\n\\end{tabular}\n\\end{table}\n\n\\end{document}" in source
+    assert "results simulated" not in source
+    assert any("tabular" in w for w in warnings) and any("unbalanced" in w for w in warnings)
+
+
+def test_latex_project_without_compile(paper, bibtex, tmp_path):
+    res = export_latex_project(paper, tmp_path, bibtex, compile=False)
+    assert res.pdf is None and res.main_tex.read_text().startswith("\\documentclass")
+    assert res.bib.read_text().count("@") == 3
+    assert res.unresolved_citations == ["zhou2022mixture"]
+    assert any("zhou2022mixture" in w for w in res.warnings)
+    no_bib = export_latex_project(paper, tmp_path / "nobib", None, compile=False)
+    assert no_bib.bib is None and "\\bibliography" not in no_bib.main_tex.read_text()
+    assert len(no_bib.unresolved_citations) == 4
+
+
+@pytest.mark.tex
+@needs_tex
+def test_compile_pdf_with_disclosure(paper, bibtex, tmp_path):
+    res = export_latex_project(paper, tmp_path, bibtex)
+    assert res.pdf is not None and res.pdf.exists(), res.log_excerpt
+    text = _pdf_text(res.pdf)
+    assert "AI-generated text" in text and "Results simulated by the model, not measured" in text
+    assert "results simulated, not measured" in text  # page header
+    assert "Sharding giant models automatically" in text  # bibliography resolved through BibTeX
+    assert "Algorithm 1" in text and "Warm Routing" in text
+    assert not list(tmp_path.glob("*.aux"))  # compiled in a temp dir, only the PDF comes back
+
+
+@pytest.mark.tex
+@needs_tex
+def test_compile_is_sandboxed(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("SECRET-CONTENT")
+    target = tmp_path / "pwned"
+    body = (
+        f"\\section{{S}}\nBefore. \\IfFileExists{{{outside}}}{{READABLE}}{{BLOCKED}}.\n\\input{{{outside}}}\n"
+        f"\\immediate\\write18{{touch {target}}}\nAfter.\n"
+    )
+    res = export_latex_project(Paper(title="Sandbox", latex=body), tmp_path / "proj", None)
+    assert res.pdf is not None, res.log_excerpt
+    text = _pdf_text(res.pdf)
+    assert "BLOCKED" in text and "READABLE" not in text and "SECRET-CONTENT" not in text  # openin_any=p
+    assert not target.exists()  # no shell escape
+    write = (
+        "\\newwrite\\f\\immediate\\openout\\f=../escape.txt\\immediate\\write\\f{x}\\immediate\\closeout\\f\n"
+    )
+    blocked = export_latex_project(Paper(title="Escape", latex=write), tmp_path / "proj2", None)
+    assert "I can't write on file `../escape.txt'" in blocked.log_excerpt  # openout_any=p
+    assert not list(tmp_path.rglob("escape.txt"))
+    assert any("\\input" in w for w in res.warnings)
+
+
+@pytest.mark.tex
+@needs_tex
+def test_unknown_macros_and_missing_figures_still_compile(tmp_path):
+    body = (
+        "\\section{Method}\nWe use \\ourmethod{} on $\\cX$ with ρ = 2.\n"
+        "\\begin{figure}[t]\\centering\\includegraphics[width=\\linewidth]{figs/overview.pdf}"
+        "\\caption{Overview of {our} method.}\\label{fig:o}\\end{figure}\nSee Figure~\\ref{fig:o}.\n"
+    )
+    res = export_latex_project(Paper(title="Macros", latex=body), tmp_path, None)
+    assert res.pdf is not None, res.log_excerpt
+    text = _pdf_text(res.pdf)
+    assert "figure not available" in text and "Overview of our method." in text
+    assert any("\\ourmethod" in w and "\\cX" in w for w in res.warnings)
+
+
+@pytest.mark.tex
+@needs_tex
+def test_real_conversation_compiles(fixtures_dir, tmp_path):
+    msgs = json.loads((fixtures_dir / "research" / "conversation_003.json").read_text())["messages"]
+    p = parse_paper(msgs[2]["content"] + msgs[3]["content"] + msgs[4]["content"])
+    res = export_latex_project(p, tmp_path, None)
+    assert res.pdf is not None, res.log_excerpt
+    assert "Multigroup Robustness" in _pdf_text(res.pdf)
+    assert len(res.unresolved_citations) > 10  # no references given: every key is reported
+
+
+# ----------------------------------------------------------------------------- CLI
+
+runner = CliRunner()
+
+
+def test_cli_parse(data_dir):
+    result = runner.invoke(app, ["paper", "parse", str(data_dir / "paper" / "generation_full.txt")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["novelty"] == 6 and data["results_simulated"] is True and data["Experimental_Setup"]
+
+
+def test_cli_parse_stage1_and_missing_file(data_dir, tmp_path):
+    stage1 = tmp_path / "s1.txt"
+    stage1.write_text(
+        (data_dir / "paper" / "generation_full.txt").read_text().split("## Experimental_results")[0]
+    )
+    result = runner.invoke(app, ["paper", "parse", "--stage1", str(stage1)])
+    data = json.loads(result.stdout)
+    assert (
+        result.exit_code == 0 and data["results_simulated"] is False and data["Experimental_results"] is None
+    )
+    missing = runner.invoke(app, ["paper", "parse", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_cli_export_from_raw_and_json(data_dir, tmp_path):
+    raw = data_dir / "paper" / "generation_full.txt"
+    result = runner.invoke(app, ["paper", "export", str(raw), "-f", "md", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "paper.md").read_text().startswith("# Warm Routing")
+    records = tmp_path / "papers.json"
+    p = parse_paper(raw.read_text())
+    records.write_text(json.dumps([p.to_dict(), {**p.to_dict(), "title": "Second"}]))
+    result = runner.invoke(
+        app, ["paper", "export", str(records), "-f", "latex", "-o", str(tmp_path / "b"), "--bib", str(data_dir / "paper" / "references.bib")]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "\\title{Second}" in (tmp_path / "b" / "paper-002" / "latex" / "main.tex").read_text()
+    assert (tmp_path / "b" / "paper-001" / "latex" / "references.bib").exists()
+    bad = runner.invoke(app, ["paper", "export", str(raw), "-f", "docx"])
+    assert bad.exit_code == 2 and "--format" in bad.output
