@@ -61,8 +61,9 @@ def to_markdown(paper: Paper) -> str:
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
     lines.append("")
-    scores = [f"{k}: {getattr(paper, k)}" for k in ("interestingness", "feasibility", "novelty")]
-    lines += [f"*Self-assessed {', '.join(scores)}*", ""]
+    scores = [f"{k}: {getattr(paper, k)}" for k in ("interestingness", "feasibility", "novelty") if getattr(paper, k) is not None]
+    if scores:  # the model's own scores; omitted when it wrote none
+        lines += [f"*Self-assessed {', '.join(scores)}*", ""]
     for heading, text in (
         ("Abstract", paper.abstract),
         ("Motivation", paper.motivation),

@@ -26,11 +26,23 @@ UPSTREAM_CONTEXT = {"researcher": 60000, "cyclereviewer": 50000, "deepreviewer":
 
 EMBEDDED_NAME = "embedded"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_NOTICE = (
-    "Using the embedded SmolLM2-135M-Instruct, a tiny CPU stand-in that will not write a real paper. "
-    "For the released model use e.g. --model WestlakeNLP/CycleResearcher-ML-12B (or 72B / 123B) on a GPU, "
-    "or --base-url for an OpenAI-compatible server."
-)
+_REAL_MODEL_HINT = {
+    "researcher": ("write a real paper", "--model WestlakeNLP/CycleResearcher-ML-12B (or 72B / 123B)"),
+    "cyclereviewer": ("write a real review", "--model WestlakeNLP/CycleReviewer-ML-Llama3.1-8B (or 70B / 123B)"),
+    "deepreviewer": ("write a real review", "--model WestlakeNLP/DeepReviewer-14B (or 7B)"),
+}
+
+
+def embedded_notice(family: str = "researcher") -> str:
+    """The one-line notice printed when the tiny embedded stand-in is used."""
+    what, flag = _REAL_MODEL_HINT.get(family, _REAL_MODEL_HINT["researcher"])
+    return (
+        f"Using the embedded SmolLM2-135M-Instruct, a tiny CPU stand-in that will not {what}. "
+        f"For the released model use {flag} on a GPU, or --base-url for an OpenAI-compatible server."
+    )
+
+
+EMBEDDED_NOTICE = embedded_notice("researcher")
 
 
 def embedded_model_path() -> Path:

@@ -93,7 +93,7 @@ def create_engine(
 
     ``kwargs`` go to the engine (e.g. ``api_key``, ``n_ctx``, ``tensor_parallel_size``).
     """
-    from ..models import EMBEDDED_NOTICE, is_embedded, resolve_model
+    from ..models import embedded_notice, is_embedded, resolve_model
 
     name = choose_engine(model, engine, base_url)
     if name == "openai":
@@ -104,5 +104,5 @@ def create_engine(
     if notice and is_embedded(model):
         import sys
 
-        print(f"Notice: {EMBEDDED_NOTICE}", file=sys.stderr)
+        print(f"Notice: {embedded_notice(family)}", file=sys.stderr)
     return load_engine(name, model=resolved, **kwargs)

@@ -1,0 +1,5 @@
+"""``python -m cycleresearcher`` (same as the ``cycleresearcher`` command)."""
+
+from .cli import main
+
+main()
