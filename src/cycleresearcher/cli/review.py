@@ -1,9 +1,188 @@
-"""CLI: `cycleresearcher review` (work in progress; see the issue tracker)."""
+"""CLI: ``cycleresearcher review``: review papers and parse reviewer output.
+
+``cycleresearcher review FILES`` is ``cycleresearcher review run FILES`` (the default command).
+"""
 
 from __future__ import annotations
 
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from ..errors import InputError
+from ._common import BaseUrlOpt, EngineOpt, ModelOpt, OutDirOpt, guard
+from ._group import group
+
+review_app = group(
+    "review",
+    help=(
+        "Review papers with CycleReviewer or DeepReviewer, or parse a reviewer's raw output.\n\n"
+        "Example: cycleresearcher review parse deepreviewer_output.txt"
+    ),
+    default="run",
+)
+
+
+class ReviewFormat(str, enum.Enum):
+    auto = "auto"
+    cyclereviewer = "cyclereviewer"
+    deepreviewer = "deepreviewer"
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.add_typer(review_app, name="review")
+
+
+@review_app.command("parse")
+@guard
+def parse(
+    file: Annotated[str, typer.Argument(help="Raw reviewer output (text file), or '-' for stdin.")],
+    format: Annotated[
+        ReviewFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format of the reviewer; 'auto' detects it (\\boxed_ blocks = DeepReviewer).",
+        ),
+    ] = ReviewFormat.auto,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the readable Markdown review instead of JSON.")
+    ] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Include the raw text in the JSON ('raw_text').")
+    ] = False,
+) -> None:
+    """Parse raw CycleReviewer / DeepReviewer output and print it as JSON.
+
+    The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read).
+
+    Example: cycleresearcher review parse out.txt --format deepreviewer
+    """
+    from ..review.parse import parse_review
+
+    text = _read(file)
+    review = parse_review(text, format=format.value)
+    if markdown:
+        typer.echo(review.to_markdown(), nl=False)
+    else:
+        typer.echo(json.dumps(review.to_dict(include_raw=raw), indent=2, ensure_ascii=False))
+
+
+def _read(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(
+            f"{file}: no such file. Pass the text file holding the reviewer's output (or '-' for stdin)."
+        )
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(
+            f"{file}: cannot be read ({exc.strerror}). Check the path and its permissions."
+        ) from exc
+
+
+# -- `review run` (the default command) ---------------------------------------------------------
+
+
+class ReviewerName(str, enum.Enum):
+    cyclereviewer = "cyclereviewer"
+    deepreviewer = "deepreviewer"
+
+
+class ReviewMode(str, enum.Enum):
+    fast = "fast"
+    standard = "standard"
+    best = "best"
+
+
+def _default_model(model: str | None, base_url: str | None, reviewer: ReviewerName) -> str:
+    """--model left out: the server's own model, the released size on a GPU, else the embedded stand-in."""
+    if model is not None:
+        return model
+    if base_url:
+        return ""
+    from ..engines import _cuda_available
+
+    if _cuda_available():
+        return "8B" if reviewer is ReviewerName.cyclereviewer else "14B"
+    return "embedded"
+
+
+@review_app.command("run")
+@guard
+def run(
+    files: Annotated[list[str], typer.Argument(help="Papers: .pdf, .tex, .md, .txt, Paper .json, folders, or run directories of `research generate`.")],
+    reviewer: Annotated[ReviewerName, typer.Option("--reviewer", "-r", help="Reviewer model family.")] = ReviewerName.cyclereviewer,
+    mode: Annotated[ReviewMode, typer.Option("--mode", help="DeepReviewer mode (best = search questions + retrieval + second turn).")] = ReviewMode.standard,
+    reviewers: Annotated[int, typer.Option("--reviewers", "-n", min=1, help="DeepReviewer: number of simulated reviewers ({n} in its prompt). CycleReviewer's prompt fixes 4.")] = 4,
+    model: ModelOpt = None,
+    engine: EngineOpt = None,
+    base_url: BaseUrlOpt = None,
+    output_dir: OutDirOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed.")] = False,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).")] = None,
+    context_length: Annotated[Optional[int], typer.Option("--context-length", min=256, help="The model's context window in tokens, for servers that do not report it (default: what the engine knows, else upstream 50000 / 90000).")] = None,
+    retriever: Annotated[str, typer.Option("--retriever", help="Best mode retrieval: 'local' (offline, the paper's own references/text), 'none', or an OpenScholar-style URL (POST /batch_ask).")] = "local",
+    prompt_form: Annotated[str, typer.Option("--prompt-form", help="CycleReviewer system prompt form: flush (default) or indented.")] = "flush",
+    best_variant: Annotated[str, typer.Option("--best-variant", help="DeepReviewer Best prompt: library (default) or authors (the authors' evaluation text).")] = "library",
+) -> None:
+    """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
+
+    All papers run as one batch through the run store (DIR/run.sqlite); rerun with --resume to continue an interrupted run. An unreadable file is reported and the rest goes on.
+
+    Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..review.runner import review_files, summary_renderable
+    from ._common import console, out, run_dir
+
+    model_name = _default_model(model, base_url, reviewer)
+    common = {"engine": engine, "base_url": base_url, "max_tokens": max_tokens, "context_length": context_length}
+    options: dict = {}
+    if reviewer is ReviewerName.cyclereviewer:
+        from ..review.cyclereviewer import CycleReviewer
+
+        if reviewers != 4:
+            console.print("[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews.")
+        rev = CycleReviewer(model=model_name, prompt_form=prompt_form, **common)  # type: ignore[arg-type]
+    else:
+        from ..review.deepreviewer import DeepReviewer
+
+        rev = DeepReviewer(model=model_name, retriever=retriever if mode is ReviewMode.best else "none", best_variant=best_variant, **common)  # type: ignore[arg-type]
+        options = {"mode": mode.value, "reviewer_num": reviewers}
+    folder = run_dir(output_dir, "review")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
+        try:
+            result = review_files(
+                files,
+                rev,
+                folder,
+                resume=resume,
+                progress=lambda k: bar.advance(task, k),
+                on_total=lambda n: bar.update(task, total=n),
+                **options,
+            )
+        finally:
+            rev.close()
+    for label, message in result.unreadable:
+        console.print(f"[bold red]Skipped:[/] {message}" if label in message else f"[bold red]Skipped[/] {label}: {message}")
+    for outcome in result.outcomes:
+        out.print(summary_renderable(outcome))
+        out.print()
+    ok = sum(1 for o in result.outcomes if o.ok)
+    failed = len(result.outcomes) - ok
+    console.print(
+        f"Reviewed {ok} paper(s)" + (f", {failed} failed" if failed else "") + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
+        + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})"
+    )
+    if ok == 0:
+        raise typer.Exit(1)

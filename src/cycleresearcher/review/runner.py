@@ -1,0 +1,449 @@
+"""Reviewing many papers in one batch: the shared reviewer machinery and the file-level runner.
+
+``BaseReviewer`` turns papers into chat requests, runs them as ONE batch through
+``store.run_requests`` (finished requests are committed as they arrive; a rerun recomputes
+nothing), parses the outputs and keeps one ``ReviewOutcome`` per paper. A paper that cannot be
+read or whose request fails gets an outcome with ``error`` set: the rest of the batch goes on.
+
+``review_files`` is what ``cycleresearcher review`` runs: read FILES (folders and run
+directories expanded by ``inputs.iter_documents``), review them, store a ``review`` record per
+paper (keyed by the paper id) and write ``reviews/<paper id>.json`` / ``.md`` into the run dir.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
+from ..errors import CycleResearcherError, InputError
+from ..store import RunStore, request_key, run_requests
+from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
+from .records import Review
+
+#: the record kind reviews are stored under in the run store
+RECORD_KIND = "review"
+
+Progress = Callable[[int], None]  # called with the number of requests just finished (cached or new)
+
+
+@dataclass
+class ReviewOutcome:
+    """One paper's review and everything needed to reproduce or explain it."""
+
+    paper: PaperInput
+    review: Review | None
+    reviewer: str
+    model: str
+    mode: str | None = None
+    fitted: FittedPaper | None = None
+    error: str | None = None
+    #: Best mode: turn 1 output, the questions and the retrieval answers
+    turns: list[str] = field(default_factory=list)
+    retrieval: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.review is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "paper_id": self.paper.id,
+            "title": self.paper.title,
+            "source": self.paper.source,
+            "reviewer": self.reviewer,
+            "model": self.model,
+            "mode": self.mode,
+            "error": self.error,
+            "paper_truncated": bool(self.fitted and self.fitted.truncated),
+            "paper_tokens": self.fitted.paper_tokens if self.fitted else None,
+            "sent_tokens": self.fitted.kept_tokens if self.fitted else None,
+            "input_warnings": list(self.paper.warnings),
+            "review": self.review.to_dict() if self.review is not None else None,
+            "turns": list(self.turns),
+            "retrieval": list(self.retrieval),
+        }
+
+
+def _as_list(papers: Any) -> list[Any]:
+    if isinstance(papers, (list, tuple)):
+        return list(papers)
+    return [papers]
+
+
+class BaseReviewer:
+    """Engine handling, context fitting and the one-batch run shared by both reviewer models."""
+
+    family = "cyclereviewer"
+    name = "reviewer"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        engine: str | Engine | None = None,
+        base_url: str | None = None,
+        *,
+        sampling: SamplingParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        context_length: int | None = None,
+        **engine_kwargs: Any,
+    ):
+        from ..prompts import load
+
+        spec = load(self.family)
+        defaults = dict(spec["sampling"])
+        if sampling is None:
+            sampling = SamplingParams(**defaults)
+        if max_tokens is not None:
+            sampling.max_tokens = max_tokens
+        if temperature is not None:
+            sampling.temperature = temperature
+        self.sampling = sampling
+        self.model = model
+        self.base_url = base_url
+        self._context_override = context_length
+        self._upstream_context = int(spec["context_length"])
+        self._engine_kwargs = engine_kwargs
+        if isinstance(engine, Engine):
+            self._engine: Engine | None = engine
+            self._engine_name = engine.name
+            self._owns_engine = False
+        else:
+            self._engine = None
+            self._engine_name = engine
+            self._owns_engine = True
+
+    # -- engine --------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..engines import create_engine
+
+            self._engine = create_engine(
+                self.model, self._engine_name, self.base_url, family=self.family, **self._engine_kwargs
+            )
+        return self._engine
+
+    @property
+    def context_length(self) -> int:
+        """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value."""
+        return int(self._context_override or self.engine.context_length or self._upstream_context)
+
+    def model_label(self) -> str:
+        return getattr(self._engine, "model_id", "") or str(self.model or "")
+
+    def close(self) -> None:
+        if self._engine is not None and self._owns_engine:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> BaseReviewer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- hooks for the model classes -------------------------------------------------------------
+    def system_prompt(self, **options: Any) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def parse(self, text: str, **options: Any) -> Review:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def mode_of(self, **options: Any) -> str | None:
+        return None
+
+    # -- batch ----------------------------------------------------------------------------------
+    def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
+        out: list[PaperInput | InputError] = []
+        for p in _as_list(papers):
+            if isinstance(p, InputError):
+                out.append(p)
+                continue
+            try:
+                out.append(to_paper_input(p))
+            except InputError as exc:
+                out.append(exc)
+        return out
+
+    def _fit(self, paper: PaperInput, system: str) -> tuple[FittedPaper, ChatRequest]:
+        fitted = fit_paper(
+            self.engine,
+            system,
+            paper.text,
+            max_tokens=self.sampling.max_tokens,
+            context_length=self.context_length,
+        )
+        sampling = SamplingParams(**{**self.sampling.to_dict(), "max_tokens": fitted.max_tokens})
+        messages: list[Message] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": fitted.text},
+        ]
+        return fitted, ChatRequest(messages=messages, sampling=sampling, request_id=paper.id)
+
+    def _outcome(
+        self,
+        paper: PaperInput,
+        review: Review | None,
+        fitted: FittedPaper | None,
+        error: str | None,
+        mode: str | None,
+    ) -> ReviewOutcome:
+        if review is not None:
+            review.mode = review.mode if mode is None else mode
+            # what the fitting and the reader did to the input belongs with the review
+            extra = list(paper.warnings) + (list(fitted.warnings) if fitted else [])
+            review.warnings = extra + [w for w in review.warnings if w not in extra]
+        return ReviewOutcome(paper, review, self.name, self.model_label(), mode, fitted, error)
+
+    def run(
+        self,
+        papers: Any,
+        *,
+        store: RunStore | None = None,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> list[ReviewOutcome]:
+        """Review every paper in one batch. Never raises for one bad paper: see ``outcome.error``."""
+        items = self._prepare(papers)
+        system = self.system_prompt(**options)
+        mode = self.mode_of(**options)
+        outcomes: list[ReviewOutcome | None] = [None] * len(items)
+        todo: list[tuple[int, PaperInput, FittedPaper, ChatRequest]] = []
+        for i, item in enumerate(items):
+            if isinstance(item, InputError):
+                outcomes[i] = ReviewOutcome(
+                    PaperInput(f"unreadable-{i}", "", source=None),
+                    None,
+                    self.name,
+                    self.model_label(),
+                    mode,
+                    None,
+                    str(item),
+                )
+                continue
+            fitted, request = self._fit(item, system)
+            todo.append((i, item, fitted, request))
+        results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)
+        finished = self._finish(todo, results, store=store, progress=progress, **options)
+        for (i, *_), outcome in zip(todo, finished, strict=True):
+            outcomes[i] = outcome
+        done = [o for o in outcomes if o is not None]
+        if store is not None:
+            for o in done:
+                if o.error is None or o.paper.text:
+                    store.put(RECORD_KIND, o.paper.id, o.to_dict())
+        return done
+
+    def stage(self, **options: Any) -> str:
+        return "review"
+
+    def _generate(
+        self, store: RunStore | None, stage: str, requests: Sequence[ChatRequest], progress: Progress | None
+    ) -> list[GenerationResult]:
+        if not requests:
+            return []
+        keys = [request_key(stage, r) for r in requests]
+
+        def _tick(_i: int, _res: GenerationResult) -> None:
+            if progress is not None:
+                progress(1)
+
+        return run_requests(self.engine, store, stage, requests, keys=keys, on_result=_tick)
+
+    def _finish(
+        self,
+        todo: list[tuple[int, PaperInput, FittedPaper, ChatRequest]],
+        results: list[GenerationResult],
+        **options: Any,
+    ) -> list[ReviewOutcome]:
+        """Parse one generation per paper (Best mode overrides this with its second turn)."""
+        mode = self.mode_of(**options)
+        out = []
+        for (_i, paper, fitted, _req), res in zip(todo, results, strict=True):
+            if not res.ok:
+                out.append(self._outcome(paper, None, fitted, f"generation failed: {res.error}", mode))
+                continue
+            review = self.parse(res.text, **options)
+            self._note_finish(review, res)
+            out.append(self._outcome(paper, review, fitted, None, mode))
+        return out
+
+    @staticmethod
+    def _note_finish(review: Review, res: GenerationResult) -> None:
+        reason = res.completions[0].finish_reason if res.completions else None
+        if reason == "length":  # the parser may see the cut too; this says why
+            review.truncated = True
+            review.warnings.append("generation stopped at max_tokens: the output is cut off")
+
+    def requests_per_paper(self, **options: Any) -> int:
+        return 1
+
+    # -- public API ------------------------------------------------------------------------------
+    def review(self, papers: Any, *, store: RunStore | None = None, **options: Any) -> list[Review]:
+        """Typed reviews, one per paper. Raises the first error only when NO paper could be reviewed."""
+        outcomes = self.run(papers, store=store, **options)
+        failed = [o for o in outcomes if not o.ok]
+        if outcomes and len(failed) == len(outcomes):
+            raise CycleResearcherError(f"No paper could be reviewed: {failed[0].error}")
+        return [o.review if o.review is not None else _error_review(o.error) for o in outcomes]
+
+
+def _error_review(error: str | None) -> Review:
+    return Review(warnings=[f"not reviewed: {error}"])
+
+
+# -- the file-level runner (the CLI) -------------------------------------------------------------
+
+
+@dataclass
+class FileRunResult:
+    outcomes: list[ReviewOutcome]
+    unreadable: list[tuple[str, str]]  # (label, message)
+    run_dir: Path
+
+
+def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
+    """Write ``<paper id>.json`` (the outcome with the parsed review) and ``<paper id>.md``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jpath, mpath = folder / f"{outcome.paper.id}.json", folder / f"{outcome.paper.id}.md"
+    jpath.write_text(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md = (
+        outcome.review.to_markdown(outcome.paper.title or outcome.paper.id)
+        if outcome.review
+        else f"# {outcome.paper.id}\n\nNot reviewed: {outcome.error}\n"
+    )
+    if outcome.paper.source:
+        md = md.replace("\n", f"\n\nSource: `{outcome.paper.source}`  \n", 1)
+    mpath.write_text(md, encoding="utf-8")
+    return jpath, mpath
+
+
+def review_files(
+    files: Iterable[str],
+    reviewer: BaseReviewer,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+) -> FileRunResult:
+    """Read FILES, review every readable paper in one batch, store and export the reviews."""
+    from ..inputs import iter_documents
+
+    run_dir = Path(run_dir)
+    if run_dir.exists() and (run_dir / "run.sqlite").exists() and not resume and _has_reviews(run_dir):
+        raise InputError(
+            f"{run_dir} already holds reviews. Pass --resume to continue that run, or choose a new -o folder."
+        )
+    docs: list[Any] = []
+    unreadable: list[tuple[str, str]] = []
+    for label, item in list(iter_documents(files)):
+        if isinstance(item, InputError):
+            unreadable.append((label, str(item)))
+        else:
+            docs.append(item)
+    if on_total is not None:
+        on_total(len(docs) * reviewer.requests_per_paper(**options))
+    with RunStore(run_dir) as store:
+        store.set_meta(
+            "review",
+            {
+                "reviewer": reviewer.name,
+                "model": str(reviewer.model or ""),
+                "options": options,
+                "sampling": reviewer.sampling.to_dict(),
+            },
+        )
+        outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
+        folder = run_dir / "reviews"
+        for o in outcomes:
+            export_outcome(o, folder)
+    return FileRunResult(outcomes, unreadable, run_dir)
+
+
+def _has_reviews(run_dir: Path) -> bool:
+    with RunStore(run_dir, create=False) as store:
+        return bool(store.items(RECORD_KIND))
+
+
+# -- the readable per-paper summary (printed by the CLI) -------------------------------------------
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{round(value, 2):g}"
+
+
+def _first_point(text: str | None, width: int = 110) -> str:
+    for line in (text or "").splitlines():
+        line = line.strip().lstrip("-*•0123456789.) ").strip()
+        if line:
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return ""
+
+
+def summary_renderable(outcome: ReviewOutcome) -> Any:
+    """A rich renderable: scores per reviewer, main points, meta review, decision, avg/min/max."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    from .records import SCORE_KEYS
+
+    title = outcome.paper.title or outcome.paper.id
+    parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
+    if outcome.review is None:
+        parts.append(Text(f"Not reviewed: {outcome.error}", style="red"))
+        return Group(*parts)
+    review = outcome.review
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("Reviewer")
+    for key in SCORE_KEYS:
+        table.add_column(key.capitalize(), justify="right")
+    for i, op in enumerate(review.reviewers, 1):
+        table.add_row(str(i), *(_num(getattr(op, k)) for k in SCORE_KEYS))
+    if any(v is not None for v in review.final.values()):
+        table.add_row("[bold]final[/]", *(_num(review.final.get(k)) for k in SCORE_KEYS))
+    if table.row_count:
+        parts.append(table)
+    for i, op in enumerate(review.reviewers, 1):
+        plus, minus = _first_point(op.strengths), _first_point(op.weaknesses)
+        if plus or minus:
+            parts.append(Text(f"R{i}  + {plus or '-'}\n    - {minus or '-'}"))
+    meta = review.meta_review or review.final_text.get("summary")
+    if meta:
+        short = meta.strip() if len(meta) <= 600 else meta.strip()[:599] + "…"
+        parts.append(Text("Meta review: ", style="bold") + Text(short))
+    decision = review.decision or "not given"
+    style = {"Accept": "green", "Reject": "red"}.get(review.decision or "", "yellow")
+    line = Text("Decision: ", style="bold") + Text(decision, style=f"bold {style}")
+    line += Text(
+        f"   rating avg {_num(review.avg_rating)} / min {_num(review.min_rating)} / max {_num(review.max_rating)}"
+        f" over {len(review.ratings)} reviewer(s)"
+    )
+    parts.append(line)
+    if outcome.error:
+        parts.append(Text(f"Error: {outcome.error}", style="red"))
+    if review.warnings:
+        shown = "; ".join(review.warnings[:3]) + (
+            f" (+{len(review.warnings) - 3} more)" if len(review.warnings) > 3 else ""
+        )
+        parts.append(Text(f"Warnings ({len(review.warnings)}): {shown}", style="yellow"))
+    return Group(*parts)
+
+
+__all__ = [
+    "RECORD_KIND",
+    "BaseReviewer",
+    "FileRunResult",
+    "ReviewOutcome",
+    "export_outcome",
+    "review_files",
+    "summary_renderable",
+]
