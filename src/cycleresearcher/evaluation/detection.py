@@ -1,0 +1,145 @@
+"""Detection table: accuracy, F1 and AUROC of a detector on labelled human / generated papers.
+
+A paper is called generated when its score is strictly above the threshold (the detector's own
+rule: "likely AI" when p > 0.5). F1 is that of the *generated* class. AUROC uses the raw scores
+(threshold-free) and is undefined when only one class is present.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# one definition of labels and metrics, shared with `cycleresearcher detect --labels`
+from ..detect_metrics import detection_metrics, match_label, parse_label
+from ..errors import InputError
+from .tables import Column, ResultTable
+
+ScoreKind = Literal["probability", "criterion"]
+
+
+def label_of(key: str, record: Mapping[str, Any], labels: Mapping[str, int] | None) -> int | None:
+    """The 0/1 label of a result: from ``labels`` (by id, path or file name, or file stem), else the
+    record's own ``label`` field, else None."""
+    if labels:
+        found = match_label(dict(labels), key)
+        if found is None:
+            stem = Path(key.split("#", 1)[0]).stem
+            found = labels.get(stem)
+        if found is not None:
+            return found
+    raw = record.get("label")
+    if raw is None or str(raw).strip() == "":
+        return None
+    return parse_label(raw)
+
+
+@dataclass
+class DetectionRow:
+    source: str
+    score: ScoreKind
+    threshold: float
+    papers: int  # labelled papers with a score
+    human: int
+    generated: int
+    accuracy: float | None
+    f1: float | None
+    auroc: float | None
+    unlabelled: list[str] = field(default_factory=list)  # results without a label
+    no_score: list[str] = field(default_factory=list)  # results without the chosen score
+
+    def to_dict(self) -> dict[str, Any]:
+        row = {k: v for k, v in self.__dict__.items() if k not in {"unlabelled", "no_score"}}
+        row["unlabelled"] = len(self.unlabelled)
+        row["no_score"] = len(self.no_score)
+        return row
+
+
+def choose_score(results: Mapping[str, Mapping[str, Any]], score: ScoreKind | None) -> ScoreKind:
+    if score is not None:
+        return score
+    scored = [
+        r
+        for r in results.values()
+        if _number(r.get("criterion")) is not None or r.get("probability") is not None
+    ]
+    has_p = bool(scored) and all(_number(r.get("probability")) is not None for r in scored)
+    return "probability" if has_p else "criterion"
+
+
+def detection_row(
+    source: str,
+    results: Mapping[str, Mapping[str, Any]],
+    labels: Mapping[str, int] | None = None,
+    score: ScoreKind | None = None,
+    threshold: float | None = None,
+) -> DetectionRow:
+    """Metrics of one set of results (paper id -> record with ``probability`` / ``criterion``).
+
+    A paper's label comes from ``labels`` or else from the record's own ``label`` field.
+    """
+    kind = choose_score(results, score)
+    if threshold is None:
+        if kind == "criterion":
+            raise InputError(
+                f"The results in {source} have no calibrated 'probability' for every paper; pass --threshold for the raw criterion "
+                "(or calibrate the detector: see `cycleresearcher detect --help`)."
+            )
+        threshold = 0.5
+    ys, ss, unlabelled, no_score = [], [], [], []
+    for pid, record in results.items():
+        label = label_of(pid, record, labels)
+        if label is None:
+            unlabelled.append(pid)
+            continue
+        value = _number(record.get(kind))
+        if value is None:  # also a failed detection (error set, no criterion)
+            no_score.append(pid)
+            continue
+        ys.append(label)
+        ss.append(value)
+    metrics = detection_metrics(ys, ss, threshold)
+    return DetectionRow(
+        source=source,
+        score=kind,
+        threshold=threshold,
+        papers=len(ys),
+        human=ys.count(0),
+        generated=ys.count(1),
+        accuracy=metrics["accuracy"],
+        f1=metrics["f1"],
+        auroc=metrics["auroc"],
+        unlabelled=unlabelled,
+        no_score=no_score,
+    )
+
+
+def detection_table(rows: Sequence[DetectionRow]) -> ResultTable:
+    columns = [
+        Column("source", "Results", "str"),
+        Column("score", "Score", "str"),
+        Column("threshold", "Threshold", digits=4),
+        Column("papers", "Papers", "int"),
+        Column("human", "Human", "int"),
+        Column("generated", "Generated", "int"),
+        Column("accuracy", "Accuracy", "pct"),
+        Column("f1", "F1", digits=4),
+        Column("auroc", "AUROC", digits=4),
+        Column("unlabelled", "Unlabelled", "int"),
+        Column("no_score", "No score", "int"),
+    ]
+    notes = [
+        "Generated when score > threshold; F1 of the generated class; AUROC from the raw scores "
+        "('undefined' with one class).",
+        "Unlabelled: results with no label (not counted); No score: labelled results without that score.",
+    ]
+    return ResultTable("Detection", columns, [r.to_dict() for r in rows], notes)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

@@ -1,0 +1,348 @@
+"""Reading what the other stages wrote (run stores, folders of review files, OpenReview JSON,
+detection results, label CSVs) into the typed records of :mod:`.records`. All I/O of the
+evaluation lives here; the metric modules are pure functions over records.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import InputError
+from .records import HumanPaper, ReviewedPaper, unwrap_review
+
+GroupBy = Literal["run", "folder", "label", "reviewer"]
+REVIEW_SUFFIXES = (".json", ".jsonl", ".txt", ".md")
+#: keys that mark a JSON object as a review (a paper export or a config is skipped, not failed)
+_REVIEW_KEYS = {"reviewers", "final", "decision", "avg_rating", "rating", "raw_text", "review"}
+#: name parts a review file may carry after the paper id ("p1.review.json" -> "p1")
+_ID_SUFFIXES = (".review", "_review", ".reviews")
+UNLABELLED = "(unlabelled)"
+
+
+def paper_id_from_path(path: Path) -> str:
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    for suffix in _ID_SUFFIXES:
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def is_run_dir(path: Path) -> bool:
+    from ..store import DB_NAME
+
+    return (path.is_dir() and (path / DB_NAME).is_file()) or path.suffix in {".sqlite", ".db"}
+
+
+# -- reviews ---------------------------------------------------------------------------------
+def review_from_text(text: str, paper_id: str, group: str = "", source: str = "") -> ReviewedPaper:
+    """Parse a raw CycleReviewer / DeepReviewer output with the review stage's parser."""
+    from ..review import parse_review
+
+    review = parse_review(text)
+    paper = ReviewedPaper.from_review_dict(review.to_dict(include_raw=False), paper_id, group, source)
+    paper.raw_text = text
+    return paper
+
+
+def _json_reviews(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(paper id, review dict) pairs of a .json / .jsonl file: one review, a list, or {id: review}."""
+    try:
+        if path.suffix == ".jsonl":
+            items: Any = [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+        else:
+            items = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path} is not valid JSON ({exc}). Fix the file or move it out of the folder."
+        ) from exc
+    if isinstance(items, dict) and _REVIEW_KEYS & items.keys():
+        yield str(items.get("paper_id") or items.get("id") or paper_id_from_path(path)), items
+    elif isinstance(items, dict):  # {paper_id: review}
+        for key, value in items.items():
+            if isinstance(value, dict) and _REVIEW_KEYS & value.keys():
+                yield str(key), value
+    elif isinstance(items, list):
+        for i, value in enumerate(items):
+            if isinstance(value, dict) and _REVIEW_KEYS & value.keys():
+                yield (
+                    str(value.get("paper_id") or value.get("id") or f"{paper_id_from_path(path)}#{i}"),
+                    value,
+                )
+
+
+def reviews_from_file(path: Path, group: str = "") -> list[ReviewedPaper]:
+    if path.suffix in {".json", ".jsonl"}:
+        out = []
+        for pid, data in _json_reviews(path):
+            paper = ReviewedPaper.from_review_dict(data, pid, group, str(path))
+            raw = (unwrap_review(data)[0] or {}).get("raw_text")
+            if not paper.parsed and isinstance(raw, str) and raw.strip():  # stored unparsed: parse it now
+                paper = review_from_text(raw, pid, group, str(path))
+            out.append(paper)
+        return out
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [review_from_text(text, paper_id_from_path(path), group, str(path))]
+
+
+def reviews_from_folder(
+    folder: Path, group: str | None = None, group_by_folder: bool = False
+) -> list[ReviewedPaper]:
+    """Every review file under ``folder`` (recursively). One review per (group, paper id): a parsed
+    JSON wins over a raw text of the same paper. ``group_by_folder`` names the group after the
+    file's folder relative to ``folder`` (``folder``'s own name for files at its top)."""
+    found: dict[tuple[str, str], ReviewedPaper] = {}
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in REVIEW_SUFFIXES)
+    files.sort(key=lambda p: p.suffix not in {".json", ".jsonl"})  # JSON first (stable sort)
+    for path in files:
+        if group_by_folder:
+            rel = path.parent.relative_to(folder)
+            name = folder.name if rel == Path(".") else rel.as_posix()
+        else:
+            name = group if group is not None else folder.name
+        for paper in reviews_from_file(path, name):
+            found.setdefault((name, paper.paper_id), paper)
+    return sorted(found.values(), key=lambda p: (p.group, p.paper_id))
+
+
+def reviews_from_run(run: Path, group: str | None = None, by_reviewer: bool = False) -> list[ReviewedPaper]:
+    """Records of kind "review" of a run store; "paper" records without a review are failed parses."""
+    from ..store import RunStore
+
+    name = group if group is not None else (run.name if run.is_dir() else run.parent.name)
+    with RunStore(run, create=False) as store:
+        reviews, papers = store.items("review"), store.items("paper")
+    out: list[ReviewedPaper] = []
+    reviewed: set[str] = set()
+    for key, data in reviews:
+        pid = str(data.get("paper_id") or key)
+        label = str(data.get("reviewer") or "reviewer") if by_reviewer else name
+        paper = ReviewedPaper.from_review_dict(data, pid, label, f"{run}#{key}")
+        raw = (unwrap_review(data)[0] or {}).get("raw_text")
+        if not paper.parsed and isinstance(raw, str) and raw.strip():
+            paper = review_from_text(raw, pid, label, f"{run}#{key}")
+        out.append(paper)
+        reviewed.add(pid)
+    for key, data in papers:
+        pid = str(data.get("id") or data.get("paper_id") or key)
+        if pid not in reviewed:
+            out.append(ReviewedPaper.failed(pid, name, f"{run}#{key}", "paper has no review record"))
+    return out
+
+
+def load_reviews(
+    sources: Sequence[str | Path], group_by: GroupBy = "run", labels: dict[str, str] | None = None
+) -> list[ReviewedPaper]:
+    """Reviewed papers from run directories, folders or files, grouped for the quality table.
+
+    ``run``: one group per source; ``folder``: one group per folder holding review files (a run is
+    one folder); ``label``: the label of each paper id in ``labels`` ("(unlabelled)" otherwise);
+    ``reviewer``: the ``reviewer`` field of run-store records (the source name for files).
+    """
+    if group_by == "label" and labels is None:
+        raise InputError("--group-by label needs --labels CSV (columns: paper_id,label).")
+    out: list[ReviewedPaper] = []
+    names = _unique_names([Path(s) for s in sources])
+    for source, name in zip(sources, names, strict=True):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(
+                f"{path} does not exist. Pass run directories (-o of a command), folders or review files."
+            )
+        if is_run_dir(path):
+            out += reviews_from_run(path, name, by_reviewer=group_by == "reviewer")
+        elif path.is_dir():
+            out += reviews_from_folder(path, name, group_by_folder=group_by == "folder")
+        else:
+            out += reviews_from_file(path, name)
+    if group_by == "label":
+        for paper in out:
+            paper.group = labels.get(paper.paper_id, UNLABELLED)  # type: ignore[union-attr]
+    if not out:
+        raise InputError(
+            f"No reviews found in {', '.join(map(str, sources))}. Expected run directories with review records, "
+            "or review files (.json from `review`, raw .txt outputs)."
+        )
+    return out
+
+
+def _unique_names(paths: Iterable[Path]) -> list[str]:
+    """Group names: the folder / file name, made unique with the parent name when two collide."""
+    paths = list(paths)
+    base = [p.name if p.is_dir() else p.stem for p in paths]
+    out = []
+    for p, name in zip(paths, base, strict=True):
+        if base.count(name) > 1:
+            name = f"{p.resolve().parent.name}/{name}"
+        out.append(name)
+    return out
+
+
+# -- human reviews ---------------------------------------------------------------------------
+def load_truth(path: str | Path) -> list[HumanPaper]:
+    """Human reviews: an OpenReview-style JSON list (or JSONL) of ``{id, decision, review: [...]}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"{path} does not exist. Pass the human reviews as a JSON list of {{id, decision, review}}."
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data: Any = (
+            [json.loads(line) for line in text.splitlines() if line.strip()]
+            if path.suffix == ".jsonl"
+            else json.loads(text)
+        )
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc}).") from exc
+    if isinstance(data, dict):
+        data = data.get("papers") or data.get("data") or [data]
+    papers = [HumanPaper.from_openreview(item) for item in data if isinstance(item, dict)]
+    if not papers or any(not p.paper_id for p in papers):
+        raise InputError(f"{path}: every paper needs an 'id' (and 'review': [...] with the human reviews).")
+    return papers
+
+
+def load_predictions(folder: str | Path) -> dict[str, ReviewedPaper]:
+    """Predicted reviews in a folder, matched to papers by file stem (= paper id); a run directory
+    is read through its review records instead."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError(
+            f"{folder} does not exist. Pass a folder of predicted reviews named <paper id>.txt/.json."
+        )
+    if is_run_dir(folder):
+        papers = reviews_from_run(folder)
+    elif folder.is_dir():
+        papers = reviews_from_folder(folder)
+    else:
+        papers = reviews_from_file(folder)
+    return {p.paper_id: p for p in papers}
+
+
+# -- labels and detection results ------------------------------------------------------------
+def load_labels(path: str | Path) -> dict[str, str]:
+    """A CSV with an id column (``paper_id``, ``id`` or the first column) and a ``label`` column."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist. Pass a CSV with columns paper_id,label.")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames or []
+        id_col = next(
+            (c for c in ("paper_id", "id", "file", "name") if c in fields), fields[0] if fields else None
+        )
+        if id_col is None or "label" not in fields:
+            raise InputError(
+                f"{path}: needs a header with an id column (paper_id or id) and a 'label' column."
+            )
+        return {row[id_col].strip(): (row["label"] or "").strip() for row in reader if row.get(id_col)}
+
+
+def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:
+    """Detection results by paper id: a run store (records of kind "detection"), a JSON list /
+    ``{id: record}`` object (e.g. saved ``detect --json`` output), or JSONL. The id is
+    ``paper_id`` / ``id`` / ``source`` / ``path``."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError(
+            f"{path} does not exist. Pass a detection run directory or a JSON/JSONL file of results."
+        )
+    items: list[tuple[str | None, dict[str, Any]]]
+    if is_run_dir(path):
+        from ..store import RunStore
+
+        with RunStore(path, create=False) as store:
+            items = [(k, d) for k, d in store.items("detection")]
+    else:
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix == ".jsonl":
+                data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+            else:
+                data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not valid JSON ({exc}).") from exc
+        if isinstance(data, dict):
+            data = data.get("results", data)
+        if isinstance(data, dict):
+            items = [(str(k), v) for k, v in data.items() if isinstance(v, dict)]
+        else:
+            items = [(None, v) for v in data if isinstance(v, dict)]
+    out: dict[str, dict[str, Any]] = {}
+    for key, record in items:
+        # `detect --json` records carry the file in `source`; labels match it by path or file name
+        pid = str(
+            record.get("paper_id")
+            or record.get("id")
+            or record.get("source")
+            or record.get("path")
+            or key
+            or ""
+        )
+        if pid:
+            out[pid] = record
+    if not out:
+        raise InputError(f"No detection results in {path} (records need 'paper_id'/'id'/'path' and a score).")
+    return out
+
+
+# -- review texts (for the judge) ------------------------------------------------------------
+def review_text(data: dict[str, Any]) -> str:
+    """What a judge reads: the model's own text when stored, else the review rendered as Markdown."""
+    review, error = unwrap_review(data)
+    if review is None:
+        return f"(no review: {error})"
+    raw = review.get("raw_text")
+    if isinstance(raw, str) and raw.strip():
+        return raw
+    from ..review.records import Review
+
+    return Review.from_dict(review).to_markdown()
+
+
+def load_review_texts(source: str | Path) -> dict[str, str]:
+    """Paper id -> review text from a run directory, a folder of review files, or one JSON file."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError(
+            f"{path} does not exist. Pass a run directory or a folder of reviews named <paper id>.txt/.json."
+        )
+    out: dict[str, str] = {}
+    if is_run_dir(path):
+        from ..store import RunStore
+
+        with RunStore(path, create=False) as store:
+            for key, data in store.items("review"):
+                out.setdefault(str(data.get("paper_id") or key), review_text(data))
+        return out
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in REVIEW_SUFFIXES)
+        if path.is_dir()
+        else [path]
+    )
+    files.sort(key=lambda p: p.suffix not in {".json", ".jsonl"})
+    for file in files:
+        if file.suffix in {".json", ".jsonl"}:
+            for pid, data in _json_reviews(file):
+                out.setdefault(pid, review_text(data))
+        else:
+            out.setdefault(paper_id_from_path(file), file.read_text(encoding="utf-8", errors="replace"))
+    return out
+
+
+def load_paper_texts(folder: str | Path) -> dict[str, str]:
+    """Paper id (file stem) -> text, for the judge's optional view of the paper."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"{path} is not a folder. Pass a folder of papers named <paper id>.tex/.md/.txt.")
+    return {
+        paper_id_from_path(p): p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted(path.iterdir())
+        if p.is_file() and p.suffix in {".tex", ".md", ".txt"}
+    }

@@ -1,0 +1,145 @@
+"""One table shape for every evaluation result, rendered three ways: a rich table (terminal),
+Markdown (reports) and CSV (spreadsheets / pandas).
+
+Display cells are formatted (percentages, two decimals, ``undefined`` for NaN); CSV cells keep the
+numbers at full precision, with an empty cell for an undefined value and extra ``_ci_low`` /
+``_ci_high`` columns when a bootstrap interval was computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["str", "int", "num", "pct"]
+UNDEFINED = "undefined"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # CSV header and row key
+    header: str  # display header
+    kind: Kind = "num"
+    digits: int = 2
+
+
+@dataclass
+class ResultTable:
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    #: sentences printed under the table: the rules used (accept rule, tie rule, averaging, ...)
+    notes: list[str] = field(default_factory=list)
+
+    # -- cells ------------------------------------------------------------------------------
+    def display(self, row: dict[str, Any], col: Column) -> str:
+        value = row.get(col.key)
+        text = _fmt(value, col)
+        ci = row.get(f"{col.key}_ci")
+        if ci is not None and text not in ("", UNDEFINED):
+            text += f" [{_fmt(ci[0], col)}, {_fmt(ci[1], col)}]"
+        extra = row.get(f"{col.key}_detail")
+        if extra:
+            text += f" ({extra})"
+        return text
+
+    def csv_header(self) -> list[str]:
+        header = []
+        for col in self.columns:
+            header.append(col.key)
+            if any(row.get(f"{col.key}_ci") is not None for row in self.rows):
+                header += [f"{col.key}_ci_low", f"{col.key}_ci_high"]
+        return header
+
+    def csv_rows(self) -> list[list[Any]]:
+        header = self.csv_header()
+        out = []
+        for row in self.rows:
+            flat = dict(row)
+            for col in self.columns:
+                ci = row.get(f"{col.key}_ci")
+                if ci is not None:
+                    flat[f"{col.key}_ci_low"], flat[f"{col.key}_ci_high"] = ci
+            out.append([_csv_value(flat.get(key)) for key in header])
+        return out
+
+    # -- renderings -------------------------------------------------------------------------
+    def to_rich(self):
+        from rich.markup import escape
+        from rich.table import Table
+
+        # escape: "[low, high]" intervals and file names must not be read as rich markup
+        caption = escape("\n".join(self.notes)) or None
+        table = Table(title=escape(self.title), caption=caption, caption_justify="left")
+        for col in self.columns:
+            table.add_column(escape(col.header), justify="left" if col.kind == "str" else "right")
+        for row in self.rows:
+            table.add_row(*(escape(self.display(row, col)) for col in self.columns))
+        return table
+
+    def to_markdown(self) -> str:
+        lines = [f"## {self.title}", ""]
+        lines.append("| " + " | ".join(c.header for c in self.columns) + " |")
+        lines.append("|" + "|".join(":---" if c.kind == "str" else "---:" for c in self.columns) + "|")
+        for row in self.rows:
+            cells = [self.display(row, c).replace("|", "\\|") for c in self.columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        if self.notes:
+            lines.append("")
+            lines += [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.csv_header())
+        writer.writerows(self.csv_rows())
+        return buf.getvalue()
+
+    def write(self, out_dir: str | Path, stem: str) -> list[Path]:
+        """Write ``<stem>.md`` and ``<stem>.csv`` into ``out_dir``; returns the paths."""
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        md, cs = folder / f"{stem}.md", folder / f"{stem}.csv"
+        md.write_text(self.to_markdown(), encoding="utf-8")
+        cs.write_text(self.to_csv(), encoding="utf-8")
+        return [md, cs]
+
+
+def write_markdown(tables: Sequence[ResultTable], path: str | Path) -> Path:
+    """Several tables in one Markdown file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(t.to_markdown() for t in tables), encoding="utf-8")
+    return path
+
+
+def is_undefined(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value: Any, col: Column) -> str:
+    if col.kind == "str":
+        return "" if value is None else str(value)
+    if isinstance(value, str):  # a blank cell (not applicable) or preformatted text
+        return value
+    if is_undefined(value):
+        return UNDEFINED
+    if col.kind == "int":
+        return str(int(value))
+    if col.kind == "pct":
+        return f"{100 * float(value):.{col.digits}f}%"
+    return f"{float(value):.{col.digits}f}"
+
+
+def _csv_value(value: Any) -> Any:
+    if is_undefined(value):
+        return ""
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return value
