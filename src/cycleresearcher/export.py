@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .paper import Paper, open_environments
 
@@ -532,3 +533,18 @@ __all__ = [
     "build_main_tex",
     "cited_keys",
 ]
+
+
+def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[str, Any]:
+    """The per-paper files of a run, as the CLI and the web page write them:
+    ``<run>/papers/<id>/paper.json``, ``paper.md`` and, once the paper is complete (not awaiting real
+    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed."""
+    folder = Path(run_dir) / "papers" / str(paper.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    export_json(paper, folder / "paper.json")
+    export_markdown(paper, folder / "paper.md")
+    info: dict[str, Any] = {"id": paper.id, "title": paper.title, "dir": str(folder), "warnings": len(paper.warnings), "pdf": None}
+    if (paper.meta or {}).get("stage") != "awaiting_results":
+        latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
+        info["pdf"] = str(latex.pdf) if latex.pdf else None
+    return info

@@ -131,23 +131,22 @@ def complete(
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
 
 
 def _export(paper, directory: Path, pdf: bool) -> dict:
-    from ..export import export_json, export_latex_project, export_markdown
+    from ..export import export_paper
 
-    folder = directory / "papers" / paper.id
-    folder.mkdir(parents=True, exist_ok=True)
-    export_json(paper, folder / "paper.json")
-    export_markdown(paper, folder / "paper.md")
-    info = {"id": paper.id, "title": paper.title, "dir": str(folder), "warnings": len(paper.warnings), "pdf": None}
-    if (paper.meta or {}).get("stage") != "awaiting_results":
-        latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
-        info["pdf"] = str(latex.pdf) if latex.pdf else None
-    return info
+    return export_paper(paper, directory, pdf=pdf)
 
 
 def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bool) -> None:

@@ -1,9 +1,73 @@
-"""CLI: `cycleresearcher serve` (work in progress; see the issue tracker)."""
+"""CLI: ``cycleresearcher serve``: the local web page for the whole cycle."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from ._common import BaseUrlOpt, EngineOpt, ModelOpt, console, guard
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("serve")(serve)
+
+
+@guard
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to bind. Default 127.0.0.1 (this machine only); anything else is reachable by others and has no login.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="TCP port.")] = 8000,
+    runs_dir: Annotated[
+        str, typer.Option("--runs-dir", help="Folder of run directories (CLI runs there show up too).")
+    ] = "runs",
+    model: ModelOpt = None,
+    engine: EngineOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_tokens: Annotated[
+        int,
+        typer.Option(
+            "--max-tokens",
+            min=1,
+            help="Default max new tokens in the forms (small: the embedded model is a stand-in).",
+        ),
+    ] = 256,
+) -> None:
+    """Open a local web page to generate, read, review and detect papers and browse earlier runs.
+
+    Example: cycleresearcher serve --port 8000 --runs-dir runs   (then open http://127.0.0.1:8000)
+
+    Jobs run one at a time in the background and survive a page reload; results are run directories under --runs-dir, the same as the CLI writes. --model / --engine / --base-url set the forms' defaults; the server URL and its key (OPENAI_API_KEY) never appear in the page.
+    """
+    try:
+        import uvicorn
+
+        from ..web.app import LOOPBACK_HOSTS, create_app
+    except ImportError as exc:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError(exc.name or "fastapi", "web", "the web page") from exc
+
+    allowed = list(LOOPBACK_HOSTS)
+    if host not in LOOPBACK:
+        console.print(
+            f"[bold yellow]Warning:[/] serving on {host}: anyone who can reach this address can run models and read "
+            "your runs (there is no login). Use the default --host 127.0.0.1 unless you mean it."
+        )
+        allowed = ["*"]
+    app = create_app(
+        runs_dir, model=model, engine=engine, base_url=base_url, max_tokens=max_tokens, allowed_hosts=allowed
+    )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    console.print(f"CycleResearcher page: http://{shown}:{port}  (runs in {runs_dir}; Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+__all__ = ["register", "serve"]

@@ -1,0 +1,548 @@
+"""The local web page: FastAPI + server-rendered Jinja2 pages over the same API as the CLI.
+
+``create_app(runs_dir)`` builds the app; ``cycleresearcher serve`` runs it with uvicorn on
+127.0.0.1. Every long action (generate, complete, review, detect) becomes a background job
+(jobs.py) whose page polls ``/api/jobs/{id}``; results are ordinary run directories under
+``runs_dir`` that the CLI can read too (and CLI runs there show up in the page).
+
+Safety: only loopback Host names are served unless told otherwise (DNS rebinding), a POST from
+another origin is refused (a web page cannot drive the local server), uploads are size-capped and
+typed by content (uploads.py), names in URLs must be single safe path components, LaTeX is
+compiled by export.py with the CLI's restrictions, and the OpenAI-compatible server URL and key
+come only from the server's own options and environment: the page can neither set nor see them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from ..errors import CycleResearcherError, InputError
+from ..store import DB_NAME, RunStore
+from . import render, uploads
+from .jobs import JobRunner
+from .tasks import (
+    DetectorFactory,
+    EngineChoice,
+    EngineFactory,
+    Services,
+    complete_task,
+    detect_task,
+    generate_task,
+    paper_folder,
+    review_task,
+)
+
+log = logging.getLogger("cycleresearcher.web")
+HERE = Path(__file__).parent
+#: the whole request body; each upload has its own, smaller limit (uploads.py)
+MAX_REQUEST_BYTES = 40 * 1024 * 1024
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
+MAX_N = 16
+
+
+def create_app(
+    runs_dir: str | Path = "runs",
+    *,
+    model: str | None = None,
+    engine: str | None = None,
+    base_url: str | None = None,
+    max_tokens: int = 256,
+    engine_factory: EngineFactory | None = None,
+    detector_factory: DetectorFactory | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> FastAPI:
+    """The web app over ``runs_dir``. ``model``/``engine``/``base_url``/``max_tokens`` are the form's
+    defaults (``base_url`` is fixed by the server: the page cannot change where requests go).
+    ``engine_factory(model, engine, base_url, family)`` and ``detector_factory()`` replace how
+    engines and the detector are built (tests inject the scripted engine)."""
+    runner = JobRunner(runs_dir)
+    services = Services(engine_factory, detector_factory)
+    defaults = EngineChoice(model=model, engine=engine, base_url=base_url, max_tokens=max_tokens)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        runner.shutdown()
+        services.close()
+
+    app = FastAPI(title="CycleResearcher", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.runner, app.state.services, app.state.defaults = runner, services, defaults
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(num=render.num, percent=render.percent, engines=ENGINES)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    root = runner.runs_dir
+
+    # -- guards and error pages ---------------------------------------------------------------
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if request.method not in ("GET", "HEAD"):
+            origin = request.headers.get("origin")
+            if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+                return _error(
+                    request,
+                    403,
+                    "This form was sent from another site; the local server only accepts its own pages.",
+                )
+            size = request.headers.get("content-length")
+            if size and size.isdigit() and int(size) > MAX_REQUEST_BYTES:
+                return _error(
+                    request, 413, f"The upload is too large (limit {MAX_REQUEST_BYTES // 2**20} MB)."
+                )
+        return await call_next(request)
+
+    def _error(request: Request, status: int, message: str) -> Response:
+        return templates.TemplateResponse(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.status_code != 404
+            else "Not found. Pick a run from the list on the start page."
+        )
+        return _error(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_form(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return _error(
+            request, 400, f"Some form fields are missing or invalid: {fields}. Go back and correct them."
+        )
+
+    @app.exception_handler(CycleResearcherError)
+    async def our_error(request: Request, exc: CycleResearcherError) -> Response:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("request %s %s failed", request.method, request.url.path)
+        return _error(
+            request,
+            500,
+            f"Internal error ({type(exc).__name__}). Nothing was lost; see the server log for details.",
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def run_path(run: str) -> Path:
+        path = uploads.inside(root, run)
+        if path is None or not (path / DB_NAME).is_file():
+            raise StarletteHTTPException(404)
+        return path
+
+    def record(run: str, kind: str, key: str) -> dict[str, Any]:
+        if not uploads.is_safe_name(key):
+            raise StarletteHTTPException(404)
+        with RunStore(run_path(run), create=False) as store:
+            data = store.get(kind, key)
+        if data is None:
+            raise StarletteHTTPException(404)
+        return data
+
+    def choice(model: str, engine: str, max_tokens: int | None) -> EngineChoice:
+        eng = None if engine in ("", "auto") else engine
+        if eng is not None and eng not in ENGINES:
+            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
+        if eng == "openai" and not defaults.base_url:
+            raise InputError(
+                "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."
+            )
+        tokens = max_tokens or defaults.max_tokens
+        if not 1 <= tokens <= 100_000:
+            raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
+        return EngineChoice(
+            model=model.strip() or defaults.model,
+            engine=eng or defaults.engine,
+            base_url=defaults.base_url,
+            max_tokens=tokens,
+        )
+
+    def new_run(prefix: str) -> str:
+        import secrets
+        import time
+
+        name = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        RunStore(root / name).close()
+        return name
+
+    def index(
+        request: Request, error: str | None = None, status: int = 200, form: dict[str, Any] | None = None
+    ) -> Response:
+        ctx = {
+            "runs": _runs(root),
+            "jobs": runner.recent(10),
+            "defaults": defaults.describe(),
+            "error": error,
+            "form": form or {},
+        }
+        return templates.TemplateResponse(request, "index.html", ctx, status_code=status)
+
+    async def read_upload(upload: UploadFile | None, limit: int) -> bytes:
+        if upload is None or not upload.filename:
+            return b""
+        data = await upload.read(limit + 1)
+        return uploads.check_size(data, limit, f"file {uploads.safe_filename(upload.filename, 'upload')}")
+
+    def submit_redirect(job_id: str) -> Response:
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    # -- pages --------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        return index(request)
+
+    @app.post("/generate")
+    async def generate(
+        request: Request,
+        bib: Annotated[UploadFile | None, File()] = None,
+        references_text: Annotated[str, Form()] = "",
+        topic: Annotated[str, Form()] = "",
+        n: Annotated[int, Form()] = 1,
+        mode: Annotated[str, Form()] = "simulate",
+        model: Annotated[str, Form()] = "",
+        engine: Annotated[str, Form()] = "auto",
+        max_tokens: Annotated[int | None, Form()] = None,
+        pdf: Annotated[str, Form()] = "",
+    ) -> Response:
+        from ..references import load_references
+        from ..research import ResearchSettings
+
+        form = {
+            "references_text": references_text,
+            "topic": topic,
+            "n": n,
+            "mode": mode,
+            "model": model,
+            "engine": engine,
+            "max_tokens": max_tokens,
+        }
+        try:
+            data = await read_upload(bib, uploads.MAX_BIB_BYTES)
+            source = uploads.safe_filename(bib.filename if bib else None, "references.bib")
+            if not data.strip():
+                data, source = references_text.encode("utf-8"), "pasted.bib"
+            if not data.strip():
+                raise InputError("No references: upload a .bib file or paste BibTeX entries.")
+            uploads.references_bytes(data)
+            refs = load_references(data, name=source)  # syntax errors now, inline, with file and line
+            if not refs.references:
+                raise InputError(
+                    f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."
+                )
+            if not 1 <= n <= MAX_N:
+                raise InputError(f"Papers to generate must be between 1 and {MAX_N}, got {n}.")
+            settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode, max_tokens=None)
+            chosen = choice(model, engine, max_tokens)
+            settings.max_tokens = chosen.max_tokens
+        except CycleResearcherError as exc:
+            return index(request, str(exc), 400, form)
+        run = new_run("web")
+        (root / run / "uploads").mkdir(exist_ok=True)
+        (root / run / "uploads" / source).write_bytes(data)
+        params = {
+            **chosen.describe(),
+            "n": n,
+            "mode": mode,
+            "topic": settings.topic,
+            "references": source,
+            "pdf": bool(pdf),
+        }
+        job = runner.submit(
+            "generate",
+            run,
+            generate_task(services, chosen, data, source, settings, bool(pdf)),
+            label=f"generate from {source}",
+            params=params,
+        )
+        return submit_redirect(job.id)
+
+    @app.post("/review-upload")
+    async def review_upload(
+        request: Request,
+        paper: Annotated[UploadFile | None, File()] = None,
+        reviewer: Annotated[str, Form()] = "cyclereviewer",
+        review_mode: Annotated[str, Form()] = "standard",
+        model: Annotated[str, Form()] = "",
+        engine: Annotated[str, Form()] = "auto",
+        max_tokens: Annotated[int | None, Form()] = None,
+    ) -> Response:
+        from ..inputs import read_document
+        from ..review.context import paper_id_for
+
+        try:
+            data = await read_upload(paper, uploads.MAX_PAPER_BYTES)
+            if not data:
+                raise InputError("No paper uploaded: choose a PDF, .tex, .md or .txt file.")
+            name = uploads.safe_filename(paper.filename if paper else None, "paper")
+            suffix = uploads.paper_suffix(data, name)
+            _check_reviewer(reviewer, review_mode)
+            chosen = choice(model, engine, max_tokens)
+            run = new_run("upload")
+            folder = root / run / "uploads"
+            folder.mkdir(exist_ok=True)
+            stored = folder / (Path(name).stem + suffix)
+            stored.write_bytes(data)
+            try:
+                doc = read_document(stored)
+            except InputError as exc:
+                raise InputError(str(exc).replace(str(stored), name)) from exc
+        except CycleResearcherError as exc:
+            return index(request, str(exc), 400, {"reviewer": reviewer})
+        key = paper_id_for(name, doc.text)
+        with RunStore(root / run) as store:
+            store.set_meta("command", "web review-upload")
+            store.put(
+                "document",
+                key,
+                {
+                    "filename": name,
+                    "kind": doc.kind,
+                    "title": doc.title,
+                    "text": doc.text,
+                    "warnings": doc.warnings,
+                    "bibtex": doc.bibtex,
+                },
+            )
+        task = review_task(services, chosen, "document", key, reviewer, review_mode)
+        job = runner.submit(
+            "review",
+            run,
+            task,
+            label=f"review {name}",
+            params={**chosen.describe(), "reviewer": reviewer, "mode": review_mode},
+        )
+        return submit_redirect(job.id)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse)
+    async def job_page(request: Request, job_id: str) -> Response:
+        job = runner.get(job_id)
+        if job is None:
+            raise StarletteHTTPException(404)
+        return templates.TemplateResponse(request, "job.html", {"job": job})
+
+    @app.get("/api/jobs/{job_id}")
+    async def job_api(job_id: str) -> Response:
+        job = runner.get(job_id)
+        if job is None:
+            return JSONResponse({"error": "no such job"}, status_code=404)
+        return JSONResponse(job.to_dict())
+
+    @app.get("/runs", response_class=HTMLResponse)
+    async def runs_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "runs.html", {"runs": _runs(root)})
+
+    @app.get("/runs/{run}", response_class=HTMLResponse)
+    async def run_page(request: Request, run: str) -> Response:
+        path = run_path(run)
+        with RunStore(path, create=False) as store:
+            papers = [(k, d) for k, d in store.items("paper")]
+            reviews = dict(store.items("review"))
+            detections = dict(store.items("detection"))
+            documents = [(k, d) for k, d in store.items("document")]
+            command = store.get_meta("command", "")
+        ctx = {
+            "run": run,
+            "papers": papers,
+            "reviews": reviews,
+            "detections": detections,
+            "documents": documents,
+            "command": command,
+            "jobs": runner.for_run(run),
+        }
+        return templates.TemplateResponse(request, "run.html", ctx)
+
+    @app.get("/runs/{run}/papers/{pid}", response_class=HTMLResponse)
+    async def paper_page(request: Request, run: str, pid: str) -> Response:
+        paper = record(run, "paper", pid)
+        path = run_path(run)
+        with RunStore(path, create=False) as store:
+            review = store.get("review", pid)
+            detection = store.get("detection", pid)
+        awaiting = (paper.get("meta") or {}).get("stage") == "awaiting_results"
+        ctx = {
+            "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
+            "sections": render.paper_sections(paper),
+            "setup": render.experiments(paper.get("Experimental_Setup")),
+            "results": render.experiments(paper.get("Experimental_results")),
+            "review": render.review_view(review) if review else None,
+            "detection": detection,
+            "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
+            "jobs": [j for j in runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
+            "defaults": defaults.describe(),
+        }  # fmt: skip
+        return templates.TemplateResponse(request, "paper.html", ctx)
+
+    @app.get("/runs/{run}/reviews/{key}", response_class=HTMLResponse)
+    async def review_page(request: Request, run: str, key: str) -> Response:
+        path = run_path(run)
+        if not uploads.is_safe_name(key):
+            raise StarletteHTTPException(404)
+        with RunStore(path, create=False) as store:
+            review = store.get("review", key)
+            document = store.get("document", key)
+            paper = store.get("paper", key)
+            detection = store.get("detection", key)
+        if review is None and document is None:
+            raise StarletteHTTPException(404)
+        if paper is not None:
+            title = paper.get("title") or "(no title parsed)"
+        else:
+            title = (document or {}).get("title") or (document or {}).get("filename") or key
+        ctx = {
+            "run": run, "key": key, "title": title, "review": render.review_view(review) if review else None,
+            "document": document, "is_paper": paper is not None, "detection": detection, "defaults": defaults.describe(),
+        }  # fmt: skip
+        return templates.TemplateResponse(request, "review.html", ctx)
+
+    # -- downloads ----------------------------------------------------------------------------
+    @app.get("/runs/{run}/papers/{pid}/paper.json")
+    async def download_json(run: str, pid: str) -> Response:
+        from ..export import export_json
+        from ..paper import Paper
+
+        paper = record(run, "paper", pid)
+        target = paper_folder(run_path(run), pid) / "paper.json"
+        if not target.is_file():
+            export_json(Paper.from_dict(paper), target)
+        return FileResponse(target, media_type="application/json", filename=f"{pid}.json")
+
+    @app.get("/runs/{run}/papers/{pid}/latex.zip")
+    async def download_zip(run: str, pid: str) -> Response:
+        from ..export import export_latex_project
+        from ..paper import Paper
+
+        paper = record(run, "paper", pid)
+        folder = paper_folder(run_path(run), pid) / "latex"
+        if not (folder / "main.tex").is_file():
+            p = Paper.from_dict(paper)
+            export_latex_project(p, folder, p.references_bib, compile=False)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(folder.iterdir()):
+                if f.is_file() and not f.is_symlink():
+                    zf.write(f, f"{pid}/{f.name}")
+        headers = {"Content-Disposition": f'attachment; filename="{pid}-latex.zip"'}
+        return Response(buf.getvalue(), media_type="application/zip", headers=headers)
+
+    @app.get("/runs/{run}/papers/{pid}/paper.pdf")
+    async def download_pdf(run: str, pid: str) -> Response:
+        record(run, "paper", pid)
+        pdf = paper_folder(run_path(run), pid) / "latex" / "main.pdf"
+        if not pdf.is_file():
+            raise StarletteHTTPException(
+                409,
+                "No PDF was compiled for this paper (TeX Live / latexmk missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
+            )
+        return FileResponse(pdf, media_type="application/pdf", filename=f"{pid}.pdf")
+
+    @app.get("/runs/{run}/reviews/{key}/review.json")
+    async def download_review(run: str, key: str) -> Response:
+        return JSONResponse(
+            record(run, "review", key),
+            headers={"Content-Disposition": f'attachment; filename="{key}-review.json"'},
+        )
+
+    # -- actions on a paper / uploaded document -----------------------------------------------
+    @app.post("/runs/{run}/{kind}/{key}/review")
+    async def review_action(
+        request: Request,
+        run: str,
+        kind: str,
+        key: str,
+        reviewer: Annotated[str, Form()] = "cyclereviewer",
+        review_mode: Annotated[str, Form()] = "standard",
+        model: Annotated[str, Form()] = "",
+        engine: Annotated[str, Form()] = "auto",
+        max_tokens: Annotated[int | None, Form()] = None,
+    ) -> Response:
+        rkind = _kind(kind)
+        record(run, rkind, key)
+        _check_reviewer(reviewer, review_mode)
+        chosen = choice(model, engine, max_tokens)
+        task = review_task(services, chosen, rkind, key, reviewer, review_mode)
+        params = {**chosen.describe(), "reviewer": reviewer, "mode": review_mode, "target": key}
+        return submit_redirect(runner.submit("review", run, task, label=f"review {key}", params=params).id)
+
+    @app.post("/runs/{run}/{kind}/{key}/detect")
+    async def detect_action(run: str, kind: str, key: str) -> Response:
+        rkind = _kind(kind)
+        record(run, rkind, key)
+        job = runner.submit(
+            "detect", run, detect_task(services, rkind, key), label=f"detect {key}", params={"target": key}
+        )
+        return submit_redirect(job.id)
+
+    @app.post("/runs/{run}/papers/{pid}/complete")
+    async def complete_action(
+        request: Request,
+        run: str,
+        pid: str,
+        results: Annotated[UploadFile | None, File()] = None,
+        model: Annotated[str, Form()] = "",
+        engine: Annotated[str, Form()] = "auto",
+        max_tokens: Annotated[int | None, Form()] = None,
+        pdf: Annotated[str, Form()] = "",
+    ) -> Response:
+        paper = record(run, "paper", pid)
+        if (paper.get("meta") or {}).get("stage") != "awaiting_results":
+            raise InputError(
+                "This paper is already complete. Real results can be added to papers generated in two-stage mode."
+            )
+        data = await read_upload(results, uploads.MAX_RESULTS_BYTES)
+        value = uploads.results_json(data)
+        chosen = choice(model, engine, max_tokens)
+        task = complete_task(services, chosen, pid, value, bool(pdf))
+        return submit_redirect(
+            runner.submit(
+                "complete", run, task, label=f"complete {pid}", params={**chosen.describe(), "target": pid}
+            ).id
+        )
+
+    return app
+
+
+def _kind(segment: str) -> str:
+    kinds = {"papers": "paper", "documents": "document"}
+    if segment not in kinds:
+        raise StarletteHTTPException(404)
+    return kinds[segment]
+
+
+def _check_reviewer(reviewer: str, mode: str) -> None:
+    if reviewer not in ("cyclereviewer", "deepreviewer"):
+        raise InputError(f"Unknown reviewer '{reviewer}'. Choose cyclereviewer or deepreviewer.")
+    if mode not in ("fast", "standard", "best"):
+        raise InputError(f"Unknown DeepReviewer mode '{mode}'. Choose fast, standard or best.")
+
+
+def _runs(root: Path) -> list[dict[str, Any]]:
+    """Run folders under ``root`` (newest first) with what each holds."""
+    out = []
+    for db in sorted(root.glob(f"*/{DB_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if not uploads.is_safe_name(db.parent.name):
+            continue
+        try:
+            with RunStore(db.parent, create=False) as store:
+                counts = {k: len(store.items(k)) for k in ("paper", "review", "detection", "document")}
+                command = store.get_meta("command", "")
+        except CycleResearcherError:
+            continue
+        out.append({"name": db.parent.name, "command": command, "mtime": db.stat().st_mtime, **counts})
+    return out

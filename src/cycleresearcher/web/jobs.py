@@ -1,0 +1,165 @@
+"""Background jobs for the web page: one worker thread, progress, state kept in the run store.
+
+Long work (generation, review, detection) runs in ONE worker thread: models are large and one
+GPU (or two CPU cores) serves one job at a time; further jobs wait in the queue. Each job's state
+is a record of kind ``job`` in its run's store, written at every change, so a page reload (or a
+server restart) finds it again. A job that was queued or running when the server stopped is
+shown as ``interrupted``; starting it again reuses every finished request (the run store skips
+them). Job records hold no secrets: parameters come from the form, API keys only from the
+server's environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CycleResearcherError
+from ..store import DB_NAME, RunStore
+
+log = logging.getLogger("cycleresearcher.web")
+
+JOB_KIND = "job"  # RunStore record kind
+ACTIVE = ("queued", "running")
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str  # generate | complete | review | detect
+    run: str  # run folder name under the runs dir
+    label: str = ""
+    state: str = "queued"  # queued | running | done | failed | interrupted
+    done: int = 0
+    total: int | None = None
+    message: str = "waiting for the worker"
+    error: str | None = None
+    result_url: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.time()) - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["elapsed_s"] = round(self.elapsed_s, 1)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class JobContext:
+    """What a task sees: its run folder, and a way to report progress."""
+
+    def __init__(self, runner: JobRunner, job: Job):
+        self._runner = runner
+        self.job = job
+        self.run_dir = runner.runs_dir / job.run
+
+    def progress(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
+        if done is not None:
+            self.job.done = done
+        if total is not None:
+            self.job.total = total
+        if message is not None:
+            self.job.message = message
+        self._runner.save(self.job)
+
+    def advance(self, k: int = 1) -> None:
+        self.progress(done=self.job.done + k)
+
+
+Task = Callable[[JobContext], str | None]  # returns the URL of the result page
+
+
+class JobRunner:
+    def __init__(self, runs_dir: str | Path):
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cr-job")
+        self._load()
+
+    # -- persistence ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        """Find the jobs of earlier server runs; unfinished ones were interrupted by the stop."""
+        for db in sorted(self.runs_dir.glob(f"*/{DB_NAME}")):
+            try:
+                with RunStore(db.parent, create=False) as store:
+                    records = store.items(JOB_KIND)
+            except CycleResearcherError:
+                continue
+            for _, data in records:
+                job = Job.from_dict(data)
+                if job.state in ACTIVE:
+                    job.state = "interrupted"
+                    job.message = "The server stopped before this job finished. Start it again: finished requests are reused."
+                    self.save(job)
+                self.jobs[job.id] = job
+
+    def save(self, job: Job) -> None:
+        with self._lock, RunStore(self.runs_dir / job.run) as store:
+            store.put(JOB_KIND, job.id, job.to_dict())
+
+    # -- running ----------------------------------------------------------------------------------
+    def submit(
+        self, kind: str, run: str, task: Task, *, label: str = "", params: dict[str, Any] | None = None
+    ) -> Job:
+        job = Job(id=uuid.uuid4().hex[:12], kind=kind, run=run, label=label, params=dict(params or {}))
+        self.jobs[job.id] = job
+        self.save(job)
+        self._pool.submit(self._run, job, task)
+        return job
+
+    def _run(self, job: Job, task: Task) -> None:
+        ctx = JobContext(self, job)
+        job.state, job.started_at, job.message = "running", time.time(), "starting"
+        self.save(job)
+        try:
+            job.result_url = task(ctx)
+            job.state, job.message = "done", "finished"
+        except CycleResearcherError as exc:
+            job.state, job.error, job.message = "failed", str(exc), "failed"
+        except Exception as exc:  # the page gets one line; the traceback goes to the server log only
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            job.state, job.message = "failed", "failed"
+            job.error = f"Internal error ({type(exc).__name__}): {exc}. See the server log for details."
+        job.finished_at = time.time()
+        self.save(job)
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def recent(self, limit: int = 20) -> list[Job]:
+        return sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)[:limit]
+
+    def for_run(self, run: str) -> list[Job]:
+        return [j for j in self.recent(10_000) if j.run == run]
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> Job:
+        """Block until a job is finished (tests and scripts)."""
+        end = time.time() + timeout
+        job = self.jobs[job_id]
+        while job.state in ACTIVE and time.time() < end:
+            time.sleep(0.05)
+        return job
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

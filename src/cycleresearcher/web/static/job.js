@@ -1,0 +1,32 @@
+// Poll the job's state once a second; go to the result when it is done. No framework needed.
+(function () {
+  const box = document.getElementById("job");
+  if (!box) return;
+  const id = box.dataset.job;
+  const $ = (x) => document.getElementById(x);
+  function show(job) {
+    box.dataset.state = job.state;
+    $("job-state").textContent = job.state;
+    $("job-state").className = "state " + job.state;
+    $("job-message").textContent = job.message || "";
+    $("job-count").textContent = job.done + (job.total ? " / " + job.total : "");
+    $("job-elapsed").textContent = job.elapsed_s.toFixed(1);
+    const bar = $("job-progress");
+    if (job.total) { bar.max = job.total; bar.value = job.done; }
+    if (job.error) { $("job-error").textContent = job.error; $("job-error").hidden = false; }
+    if (job.result_url) { $("job-result-link").href = job.result_url; $("job-result").hidden = false; }
+  }
+  async function tick() {
+    try {
+      const res = await fetch("/api/jobs/" + id, { cache: "no-store" });
+      if (res.ok) {
+        const job = await res.json();
+        show(job);
+        if (job.state === "done" && job.result_url) { window.location.assign(job.result_url); return; }
+        if (job.state === "failed" || job.state === "interrupted") return;
+      }
+    } catch (e) { /* server restarting: try again */ }
+    setTimeout(tick, 1000);
+  }
+  if (box.dataset.state === "queued" || box.dataset.state === "running") tick();
+})();

@@ -1,0 +1,256 @@
+"""The work behind each button, wired to the same Python API as the CLI.
+
+generate -> ``CycleResearcher.generate`` (as ``research generate``), complete ->
+``CycleResearcher.complete`` (as ``research complete``), review -> ``CycleReviewer`` /
+``DeepReviewer`` ``.run`` (as ``review run``), detect -> ``AIDetector.detect_text`` (as
+``detect``). Records land in the run store under the same kinds (paper, review, detection) and
+the same exports are written beside it (papers/<id>/paper.json, .md, latex/, reviews/<id>.json).
+
+Engines are built by a factory (tests inject ``engines.fake.FakeEngine``) and the last one is
+kept loaded between jobs, so a second job on the same model does not reload the weights.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engines.base import Engine
+from ..errors import InputError
+from ..store import RunStore
+from .jobs import JobContext
+
+#: (model, engine name, base_url, family) -> Engine
+EngineFactory = Callable[[str | None, str | None, str | None, str], Engine]
+#: () -> an object with ``detect_text(text, source=...) -> Detection`` (``detect.AIDetector``)
+DetectorFactory = Callable[[], Any]
+
+
+def default_engine_factory(
+    model: str | None, engine: str | None, base_url: str | None, family: str
+) -> Engine:
+    from ..engines import create_engine
+
+    return create_engine(model, engine, base_url, family=family)
+
+
+def default_detector_factory() -> Any:
+    from ..detect import AIDetector
+
+    return AIDetector()
+
+
+@dataclass
+class EngineChoice:
+    """What the form asked for. ``base_url`` is the server's (never the page's): see app.py."""
+
+    model: str | None = None
+    engine: str | None = None
+    base_url: str | None = None
+    max_tokens: int = 256
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.model or "embedded",
+            "engine": self.engine or "auto",
+            "max_tokens": self.max_tokens,
+        }
+
+
+class Services:
+    """Engine and detector construction with a one-slot cache (jobs run one at a time)."""
+
+    def __init__(
+        self, engine_factory: EngineFactory | None = None, detector_factory: DetectorFactory | None = None
+    ):
+        self.engine_factory = engine_factory or default_engine_factory
+        self.detector_factory = detector_factory or default_detector_factory
+        self._engine: tuple[tuple, Engine] | None = None
+        self._detector: Any = None
+        self._lock = threading.Lock()
+
+    def engine(self, choice: EngineChoice, family: str) -> Engine:
+        key = (choice.model, choice.engine, choice.base_url, family)
+        with self._lock:
+            if self._engine is not None and self._engine[0] == key:
+                return self._engine[1]
+            if self._engine is not None:
+                self._engine[1].close()
+                self._engine = None
+            engine = self.engine_factory(choice.model, choice.engine, choice.base_url, family)
+            self._engine = (key, engine)
+            return engine
+
+    def detector(self) -> Any:
+        with self._lock:
+            if self._detector is None:
+                self._detector = self.detector_factory()
+            return self._detector
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine[1].close()
+                self._engine = None
+
+
+# -- exports (the same files `research generate` writes) -------------------------------------------
+
+
+def paper_folder(run_dir: Path, paper_id: str) -> Path:
+    return run_dir / "papers" / paper_id
+
+
+def export_paper(paper: Any, run_dir: Path, pdf: bool) -> None:
+    """paper.json, paper.md and (once the paper is complete) the LaTeX project, as the CLI does."""
+    from ..export import export_paper as _export
+
+    _export(paper, run_dir, pdf=pdf)
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def generate_task(
+    services: Services, choice: EngineChoice, refs: bytes, source: str, settings: Any, pdf: bool
+) -> Callable[[JobContext], str]:
+    def run(ctx: JobContext) -> str:
+        from ..references import load_references
+        from ..research import CycleResearcher
+
+        ctx.progress(0, settings.n, f"loading the model ({choice.describe()['model']})")
+        researcher = CycleResearcher(
+            model=choice.model, engine=services.engine(choice, "researcher"), run_dir=ctx.run_dir
+        )
+        store = researcher.store
+        assert store is not None
+        try:
+            store.set_meta("command", "web generate")
+            store.set_meta("settings", settings.__dict__)
+            prepared = researcher.prepare([load_references(refs, name=source)], settings)
+            ctx.progress(message=f"generating {settings.n} paper(s)")
+            first: list[str] = []
+
+            def on_paper(paper: Any) -> None:
+                ctx.progress(message=f"exporting {paper.id}")
+                export_paper(paper, ctx.run_dir, pdf=pdf and settings.mode != "two-stage")
+                first.append(paper.id)
+                ctx.advance()
+
+            researcher.generate(prepared, settings, on_paper=on_paper)
+        finally:
+            store.close()  # the engine stays loaded for the next job
+        return f"/runs/{ctx.job.run}/papers/{first[0]}" if len(first) == 1 else f"/runs/{ctx.job.run}"
+
+    return run
+
+
+def complete_task(
+    services: Services, choice: EngineChoice, paper_id: str, results: Any, pdf: bool
+) -> Callable[[JobContext], str]:
+    def run(ctx: JobContext) -> str:
+        from ..paper import Paper
+        from ..research import CycleResearcher, ResearchSettings
+
+        ctx.progress(0, 1, "writing the results section from your results")
+        researcher = CycleResearcher(
+            model=choice.model, engine=services.engine(choice, "researcher"), run_dir=ctx.run_dir
+        )
+        store = researcher.store
+        assert store is not None
+        try:
+            data = store.get("paper", paper_id)
+            if data is None:
+                raise InputError(f"No paper {paper_id} in run {ctx.job.run}.")
+            done = researcher.complete(
+                Paper.from_dict(data), results, ResearchSettings(max_tokens=choice.max_tokens)
+            )
+            export_paper(done, ctx.run_dir, pdf=pdf)
+        finally:
+            store.close()
+        ctx.advance()
+        return f"/runs/{ctx.job.run}/papers/{paper_id}"
+
+    return run
+
+
+def _paper_input(store: RunStore, kind: str, key: str) -> Any:
+    from ..review.context import PaperInput, to_paper_input
+
+    data = store.get(kind, key)
+    if data is None:
+        raise InputError(f"No {kind} {key} in this run.")
+    if kind == "document":
+        return PaperInput(
+            key,
+            data["text"],
+            data.get("title") or "",
+            data.get("filename"),
+            data.get("bibtex"),
+            list(data.get("warnings") or []),
+        )
+    return to_paper_input({**data, "id": key})
+
+
+def review_task(
+    services: Services, choice: EngineChoice, kind: str, key: str, reviewer: str, mode: str
+) -> Callable[[JobContext], str]:
+    def run(ctx: JobContext) -> str:
+        from ..review.runner import RECORD_KIND, export_outcome
+
+        family = "deepreviewer" if reviewer == "deepreviewer" else "cyclereviewer"
+        ctx.progress(0, None, f"loading the reviewer ({choice.describe()['model']})")
+        engine = services.engine(choice, family)
+        options: dict[str, Any] = {}
+        if family == "cyclereviewer":
+            from ..review.cyclereviewer import CycleReviewer
+
+            rev: Any = CycleReviewer(model=choice.model, engine=engine, max_tokens=choice.max_tokens)
+        else:
+            from ..review.deepreviewer import DeepReviewer
+
+            rev = DeepReviewer(
+                model=choice.model,
+                engine=engine,
+                max_tokens=choice.max_tokens,
+                retriever="local" if mode == "best" else "none",
+            )
+            options = {"mode": mode, "reviewer_num": 4}
+        ctx.progress(0, rev.requests_per_paper(**options), f"reviewing with {family}")
+        with RunStore(ctx.run_dir) as store:
+            paper = _paper_input(store, kind, key)
+            [outcome] = rev.run([paper], store=store, progress=lambda k: ctx.advance(k), **options)
+            if outcome.error and not outcome.review:
+                raise InputError(f"The review failed: {outcome.error}")
+            export_outcome(outcome, ctx.run_dir / "reviews")
+            stored = store.get(RECORD_KIND, outcome.paper.id)
+        rev.close()
+        if stored is None:
+            raise InputError("The review produced no record; see the server log.")
+        return f"/runs/{ctx.job.run}/reviews/{outcome.paper.id}"
+
+    return run
+
+
+def detect_task(services: Services, kind: str, key: str) -> Callable[[JobContext], str]:
+    def run(ctx: JobContext) -> str:
+        from ..inputs import paper_text
+
+        ctx.progress(0, 1, "loading the scoring model")
+        detector = services.detector()
+        with RunStore(ctx.run_dir) as store:
+            data = store.get(kind, key)
+            if data is None:
+                raise InputError(f"No {kind} {key} in this run.")
+            text = data["text"] if kind == "document" else paper_text(data)
+            ctx.progress(message="scoring the text (Fast-DetectGPT)")
+            det = detector.detect_text(text, source=key)
+            store.put("detection", key, {"paper_id": key, **det.to_dict()})
+        ctx.advance()
+        page = "papers" if kind == "paper" else "reviews"
+        return f"/runs/{ctx.job.run}/{page}/{key}#detection"
+
+    return run

@@ -1,0 +1,498 @@
+"""The web page through FastAPI's TestClient: forms -> jobs -> run store -> pages and downloads.
+
+Fast tests inject the scripted engine through ``create_app(engine_factory=...)`` (orchestration
+only); the slow test at the end runs the real embedded model and the real detector.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cycleresearcher.engines.fake import FakeEngine
+from cycleresearcher.store import RunStore
+from cycleresearcher.web import app as web_app
+from cycleresearcher.web.app import create_app
+from cycleresearcher.web.uploads import inside
+
+WEB = Path(__file__).parent / "data" / "web"
+BASE = "http://127.0.0.1"
+
+
+class Factory:
+    """Builds one scripted engine per (family) and records what the app asked for."""
+
+    def __init__(self, fail: Exception | None = None):
+        self.calls: list[tuple] = []
+        self.engines: dict[str, FakeEngine] = {}
+        self.fail = fail
+
+    def __call__(self, model, engine, base_url, family):
+        self.calls.append((model, engine, base_url, family))
+        if self.fail is not None:
+            raise self.fail
+        texts = {
+            "researcher": lambda req, k: (
+                WEB / ("turn5.txt" if len(req.messages) > 2 else "generation.txt")
+            ).read_text(),
+            "cyclereviewer": (WEB / "review.txt").read_text(),
+            "deepreviewer": (WEB / "review.txt").read_text(),
+        }
+        self.engines[family] = FakeEngine(texts[family], context_length=8192)
+        return self.engines[family]
+
+
+def make(tmp_path: Path, factory: Factory | None = None, **kw) -> tuple[TestClient, Factory]:
+    factory = factory or Factory()
+    app = create_app(tmp_path / "runs", engine_factory=factory, **kw)
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False), factory
+
+
+def wait(client: TestClient, response) -> dict:
+    """Follow a job redirect and wait for the job to finish; return its JSON state."""
+    assert response.status_code == 303, response.text[:500]
+    job_id = response.headers["location"].rsplit("/", 1)[1]
+    client.app.state.runner.wait(job_id, timeout=60)
+    return client.get(f"/api/jobs/{job_id}").json()
+
+
+def generate(client: TestClient, **form) -> dict:
+    data = {"n": "1", "max_tokens": "64", **form}
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "application/x-bibtex")}
+    return wait(client, client.post("/generate", data=data, files=files, follow_redirects=False))
+
+
+def no_trace(html: str) -> None:
+    assert "Traceback" not in html and 'File "' not in html
+
+
+# -- generation ---------------------------------------------------------------------------------
+
+
+def test_generate_renders_paper_and_stores_it(tmp_path):
+    client, factory = make(tmp_path)
+    job = generate(client)
+    assert job["state"] == "done", job
+    run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+    assert job["result_url"] == f"/runs/{run}/papers/{pid}"
+    assert (job["done"], job["total"]) == (1, 1)
+    # the request the engine saw is the CLI's: system + user with the rendered references
+    req = factory.engines["researcher"].calls[0]
+    assert (
+        req.messages[0]["role"] == "system"
+        and "Sparse attention for long documents" in req.messages[1]["content"]
+    )
+    assert req.sampling.max_tokens == 64 and req.sampling.ignore_eos
+    with RunStore(tmp_path / "runs" / run, create=False) as store:
+        paper = store.get("paper", pid)
+    assert (
+        paper["title"] == "Section-wise Sparse Reviewing of {Long} Papers"
+        and paper["results_simulated"] is True
+    )
+    page = client.get(job["result_url"]).text
+    assert "Section-wise Sparse Reviewing of {Long} Papers" in page
+    assert "Results simulated by the model, not measured" in page
+    for text in (
+        "Long scientific documents",
+        "Introduction",
+        "Conclusion",
+        "Peak memory",
+        "<td>11.8</td>",
+        "<th>Method</th>",
+    ):
+        assert text in page, text
+    # downloads: JSON with the disclosure, the LaTeX project as a zip; no PDF was asked for
+    got = client.get(f"/runs/{run}/papers/{pid}/paper.json")
+    assert (
+        got.status_code == 200
+        and got.json()["title"] == paper["title"]
+        and "simulated" in got.json()["disclosure"]
+    )
+    zf = zipfile.ZipFile(io.BytesIO(client.get(f"/runs/{run}/papers/{pid}/latex.zip").content))
+    names = set(zf.namelist())
+    assert {f"{pid}/main.tex", f"{pid}/references.bib"} <= names
+    assert "\\cite{lee2021sparse}" in zf.read(f"{pid}/main.tex").decode()
+    pdf = client.get(f"/runs/{run}/papers/{pid}/paper.pdf")
+    assert pdf.status_code == 409 and "No PDF was compiled" in pdf.text
+    # the run is browsable
+    assert run in client.get("/runs").text and pid in client.get(f"/runs/{run}").text
+
+
+def test_pasted_references_and_settings_reach_the_api(tmp_path):
+    client, factory = make(tmp_path)
+    bib = (WEB / "refs.bib").read_text()
+    r = client.post(
+        "/generate",
+        data={"references_text": bib, "n": "2", "topic": "cheap reviewing", "max_tokens": "32"},
+        follow_redirects=False,
+    )
+    job = wait(client, r)
+    assert job["state"] == "done" and job["total"] == 2 and job["done"] == 2
+    assert job["result_url"] == f"/runs/{job['run']}"  # two papers: the run page lists them
+    req = factory.engines["researcher"].calls[0]
+    assert req.sampling.n == 2 and req.messages[1]["content"].startswith(
+        "Generate a research paper on the topic: cheap reviewing"
+    )
+    assert (tmp_path / "runs" / job["run"] / "uploads" / "pasted.bib").read_text() == bib
+
+
+def test_two_stage_paper_completed_with_uploaded_results(tmp_path):
+    client, factory = make(tmp_path)
+    job = generate(client, mode="two-stage")
+    url = job["result_url"]
+    page = client.get(url).text
+    assert "waiting for your REAL experiment results" in page and "Write the results section" in page
+    results = {"results": ("results.json", (WEB / "results.json").read_bytes(), "application/json")}
+    done = wait(
+        client,
+        client.post(url + "/complete", files=results, data={"max_tokens": "64"}, follow_redirects=False),
+    )
+    assert done["state"] == "done", done
+    chat = factory.engines["researcher"].calls[-1].messages
+    assert [m["role"] for m in chat] == ["system", "user", "assistant", "user"] and "12.0" in chat[-1][
+        "content"
+    ]
+    page = client.get(url).text
+    assert "written from experiment results you supplied" in page and "Results simulated" not in page
+    assert "<td>12.0</td>" in page and "3.1 GB against 12.0 GB" in page
+
+
+# -- review and detection -------------------------------------------------------------------------
+
+
+def test_review_shows_each_reviewer_and_the_decision(tmp_path):
+    client, _ = make(tmp_path)
+    job = generate(client)
+    run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+    rev = wait(
+        client,
+        client.post(
+            f"/runs/{run}/papers/{pid}/review",
+            data={"reviewer": "cyclereviewer", "max_tokens": "64"},
+            follow_redirects=False,
+        ),
+    )
+    assert rev["state"] == "done" and rev["result_url"] == f"/runs/{run}/reviews/{pid}"
+    page = client.get(rev["result_url"]).text
+    assert ">Accept<" in page and "rating avg 5.5 / min 5 / max 6 over 2 reviewer(s)" in page
+    assert "The idea is useful but the evaluation is small." in page
+    with RunStore(tmp_path / "runs" / run, create=False) as store:
+        stored = store.get("review", pid)
+    assert stored["review"]["decision"] == "Accept" and stored["review"]["avg_rating"] == 5.5
+    assert (tmp_path / "runs" / run / "reviews" / f"{pid}.json").is_file()
+    assert "Accept" in client.get(f"/runs/{run}/papers/{pid}").text
+    assert client.get(f"/runs/{run}/reviews/{pid}/review.json").json()["reviewer"] == "cyclereviewer"
+
+
+def test_deepreviewer_mode_is_wired_to_its_prompt(tmp_path):
+    client, factory = make(tmp_path)
+    job = generate(client)
+    run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+    form = {"reviewer": "deepreviewer", "review_mode": "fast", "max_tokens": "64"}
+    rev = wait(client, client.post(f"/runs/{run}/papers/{pid}/review", data=form, follow_redirects=False))
+    assert rev["state"] == "done"
+    system = factory.engines["deepreviewer"].calls[0].messages[0]["content"]
+    assert "Your thinking mode is Fast Mode" in system
+    with RunStore(tmp_path / "runs" / run, create=False) as store:
+        stored = store.get("review", pid)
+    assert (stored["reviewer"], stored["mode"]) == ("deepreviewer", "fast")
+
+
+def test_uploaded_text_paper_is_reviewed(tmp_path):
+    client, _ = make(tmp_path)
+    tex = b"\\documentclass{article}\\title{My Own Draft}\\begin{document}\\section{Intro}We test things carefully.\\end{document}"
+    r = client.post(
+        "/review-upload",
+        files={"paper": ("draft.tex", tex, "text/x-tex")},
+        data={"reviewer": "cyclereviewer"},
+        follow_redirects=False,
+    )
+    job = wait(client, r)
+    assert job["state"] == "done", job
+    page = client.get(job["result_url"]).text
+    assert "My Own Draft" in page and ">Accept<" in page and "draft.tex" in page
+
+
+# -- bad input: inline messages, never a stack trace ----------------------------------------------
+
+
+def _blank_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(width=200, height=200)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "files", "data", "message"),
+    [
+        (
+            "/generate",
+            {"bib": ("broken.bib", (WEB / "broken.bib").read_bytes(), "text/plain")},
+            {},
+            "broken.bib:6",
+        ),
+        ("/generate", {}, {"references_text": "   "}, "No references"),
+        ("/generate", {"bib": ("x.bib", b"\x00\x01binary", "application/octet-stream")}, {}, "binary file"),
+        (
+            "/generate",
+            {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")},
+            {"n": "0"},
+            "between 1 and 16",
+        ),
+        (
+            "/generate",
+            {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")},
+            {"engine": "openai"},
+            "--base-url",
+        ),
+        (
+            "/generate",
+            {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")},
+            {"n": "many"},
+            "invalid: n",
+        ),
+        ("/review-upload", {"paper": ("empty.pdf", _blank_pdf(), "application/pdf")}, {}, "no text layer"),
+        ("/review-upload", {"paper": ("fake.pdf", b"just some text", "application/pdf")}, {}, "not a PDF"),
+        ("/review-upload", {"paper": ("e.txt", b"  \n", "text/plain")}, {}, "is empty"),
+        ("/review-upload", {}, {}, "No paper uploaded"),
+    ],
+)
+def test_bad_input_gives_an_inline_message(tmp_path, path, files, data, message):
+    client, factory = make(tmp_path)
+    r = client.post(path, files=files or None, data=data or None, follow_redirects=False)
+    assert r.status_code == 400
+    assert message in r.text and 'role="alert"' in r.text
+    no_trace(r.text)
+    assert not client.app.state.runner.jobs and not factory.calls
+
+
+def test_results_that_are_not_json_give_an_inline_message(tmp_path):
+    client, _ = make(tmp_path)
+    url = generate(client, mode="two-stage")["result_url"]
+    for content, message in (
+        (b"name,result\nx,1\n", "not JSON (line 1"),
+        (b"", "empty"),
+        (b"42", "must be a list"),
+    ):
+        r = client.post(
+            url + "/complete",
+            files={"results": ("r.json", content, "application/json")},
+            follow_redirects=False,
+        )
+        assert r.status_code == 400 and message in r.text, r.text[:300]
+        no_trace(r.text)
+
+
+def test_upload_limits(tmp_path, monkeypatch):
+    client, _ = make(tmp_path)
+    url = generate(client, mode="two-stage")["result_url"]
+    big = b"[" + b"1," * (1024 * 1024) + b"1]"
+    r = client.post(url + "/complete", files={"results": ("r.json", big, "application/json")})
+    assert r.status_code == 400 and "the limit is 2 MB" in r.text
+    monkeypatch.setattr(web_app, "MAX_REQUEST_BYTES", 1000)
+    r = client.post("/generate", files={"bib": ("refs.bib", b"@misc{a,title={x}}" * 100, "text/plain")})
+    assert r.status_code == 413 and "too large" in r.text
+
+
+def test_internal_errors_show_one_line_not_a_trace(tmp_path, monkeypatch):
+    client, _ = make(tmp_path, Factory(fail=RuntimeError("engine exploded")))
+    job = generate(client)
+    assert job["state"] == "failed" and job["error"].startswith(
+        "Internal error (RuntimeError): engine exploded"
+    )
+    page = client.get(f"/jobs/{job['id']}").text
+    assert "engine exploded" in page
+    no_trace(page)
+
+    def boom(_paper):
+        raise KeyError("secret internals")
+
+    client2, _ = make(tmp_path / "b")
+    ok = generate(client2)
+    monkeypatch.setattr(web_app.render, "paper_sections", boom)
+    r = client2.get(ok["result_url"])
+    assert r.status_code == 500 and "Internal error (KeyError)" in r.text
+    no_trace(r.text)
+    assert "secret internals" not in r.text
+
+
+# -- safety -------------------------------------------------------------------------------------
+
+
+def test_no_path_traversal_in_downloads(tmp_path):
+    client, _ = make(tmp_path)
+    job = generate(client)
+    run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+    (tmp_path / "secret.txt").write_text("TOP SECRET")
+    bad = [
+        f"/runs/{run}/papers/..%2F..%2F..%2Fsecret.txt/paper.json",
+        f"/runs/..%2F{run}/papers/{pid}/paper.json",
+        "/runs/..%2F..%2Fsecret.txt",
+        "/runs/%2e%2e/papers/x/paper.pdf",
+        f"/runs/{run}/papers/..%2F{pid}/latex.zip",
+        f"/runs/{run}/reviews/..%2F..%2Frun.sqlite/review.json",
+        "/static/..%2F..%2F..%2Fsecret.txt",
+        "/static/../app.py",
+        f"/runs/{run}/papers/{pid}/..%2F..%2F..%2F..%2Fsecret.txt",
+    ]
+    for url in bad:
+        r = client.get(url)
+        assert r.status_code == 404, (url, r.status_code)
+        assert "TOP SECRET" not in r.text and "SQLite format" not in r.text
+    root = tmp_path / "runs"
+    assert inside(root, run) == (root / run).resolve()
+    for name in ("..", "../x", "a/b", ".hidden", "", "x/../../y", "a\\b"):
+        assert inside(root, name) is None, name
+
+
+def test_foreign_origin_and_host_are_refused(tmp_path):
+    client, factory = make(tmp_path)
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")}
+    r = client.post(
+        "/generate", files=files, headers={"Origin": "http://evil.example"}, follow_redirects=False
+    )
+    assert r.status_code == 403 and not factory.calls
+    r = client.post("/generate", files=files, headers={"Origin": BASE}, follow_redirects=False)
+    assert r.status_code == 303
+    r = TestClient(client.app, base_url="http://attacker.example").get("/")
+    assert r.status_code == 400  # DNS rebinding: an unknown Host name is refused
+
+
+def test_server_url_and_key_never_come_from_or_reach_the_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-DO-NOT-LEAK-1234")
+    client, factory = make(tmp_path, base_url="http://127.0.0.1:9/v1")
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")}
+    form = {
+        "base_url": "http://evil.example/v1",
+        "api_key": "sk-from-page",
+        "engine": "openai",
+        "max_tokens": "16",
+    }
+    job = wait(client, client.post("/generate", files=files, data=form, follow_redirects=False))
+    assert job["state"] == "done"
+    assert factory.calls[0][2] == "http://127.0.0.1:9/v1"  # the server's URL, not the page's
+    pages = "".join(
+        client.get(u).text for u in ("/", f"/jobs/{job['id']}", job["result_url"], f"/runs/{job['run']}")
+    )
+    db = b"".join(p.read_bytes() for p in (tmp_path / "runs" / job["run"]).glob("run.sqlite*"))
+    for secret in ("sk-test-DO-NOT-LEAK-1234", "sk-from-page"):
+        assert secret not in pages and secret.encode() not in db
+
+
+# -- jobs survive reloads and restarts ------------------------------------------------------------
+
+
+def test_jobs_survive_a_reload_and_a_restart(tmp_path):
+    client, _ = make(tmp_path)
+    job = generate(client)
+    assert client.get(f"/jobs/{job['id']}").status_code == 200  # a reload finds it
+    client.app.state.runner.shutdown()
+    # a job left running by a stopped server
+    run_dir = tmp_path / "runs" / job["run"]
+    with RunStore(run_dir) as store:
+        stale = {**job, "id": "stalejob0001", "state": "running", "result_url": None}
+        store.put("job", "stalejob0001", stale)
+    again, _ = make(tmp_path)
+    assert again.get(f"/api/jobs/{job['id']}").json()["state"] == "done"
+    restored = again.get("/api/jobs/stalejob0001").json()
+    assert restored["state"] == "interrupted" and "Start it again" in restored["message"]
+    assert "interrupted" in again.get("/").text
+    assert again.get("/api/jobs/nope").status_code == 404
+
+
+def test_cli_runs_are_browsable(tmp_path):
+    from cycleresearcher.research import CycleResearcher, ResearchSettings
+
+    runs = tmp_path / "runs"
+    researcher = CycleResearcher(
+        engine=FakeEngine((WEB / "generation.txt").read_text()), run_dir=runs / "research-cli"
+    )
+    [paper] = researcher.generate([WEB / "refs.bib"], ResearchSettings(max_tokens=64))
+    researcher.store.close()
+    client, _ = make(tmp_path)
+    assert "research-cli" in client.get("/").text
+    page = client.get(f"/runs/research-cli/papers/{paper.id}")
+    assert page.status_code == 200 and "Section-wise Sparse Reviewing" in page.text
+    # no exports were written by this run: the downloads build them on demand
+    assert client.get(f"/runs/research-cli/papers/{paper.id}/paper.json").json()["id"] == paper.id
+
+
+def test_serve_command_warns_off_loopback(monkeypatch, tmp_path):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from cycleresearcher.cli import app
+
+    seen = {}
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda application, host, port, **kw: seen.update(host=host, port=port, app=application),
+    )
+    result = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--port", "8765", "--runs-dir", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning" in result.output and "no login" in result.output
+    assert (seen["host"], seen["port"]) == ("0.0.0.0", 8765)
+    result = CliRunner().invoke(app, ["serve", "--runs-dir", str(tmp_path / "r")])
+    assert "Warning" not in result.output and seen["host"] == "127.0.0.1"
+    assert "Example: cycleresearcher serve" in CliRunner().invoke(app, ["serve", "--help"]).output
+
+
+# -- the real embedded model ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_model_generate_and_detect(tmp_path):
+    # the real-model review runs in the browser test (test_web_browser.py)
+    app = create_app(tmp_path / "runs")  # default factories: embedded SmolLM2 via llama.cpp, real AIDetector
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as client:
+        job = generate(client, max_tokens="48")
+        assert job["state"] == "done", job
+        run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+        with RunStore(tmp_path / "runs" / run, create=False) as store:
+            paper = store.get("paper", pid)
+            [(_, request)] = [(r["key"], r) for r in store.request_rows("research")]
+        assert paper["generated_text"].strip() and paper["meta"]["engine"]["engine"] == "llamacpp"
+        assert request["status"] == "done" and request["completion_tokens"] <= 48
+        det = wait(client, client.post(f"/runs/{run}/papers/{pid}/detect", follow_redirects=False))
+        assert det["state"] == "done", det
+        with RunStore(tmp_path / "runs" / run, create=False) as store:
+            detection = store.get("detection", pid)
+        assert (
+            detection["paper_id"] == pid
+            and detection["n_tokens"] >= 32
+            and detection["criterion"] is not None
+        )
+        page = client.get(f"/runs/{run}/papers/{pid}").text
+        expected = (
+            "uncalibrated" if detection["probability"] is None else f"{100 * detection['probability']:.1f}%"
+        )
+        assert expected in page
+        assert json.loads(client.get(f"/runs/{run}/papers/{pid}/paper.json").text)["id"] == pid
+
+
+@pytest.mark.tex
+def test_pdf_is_compiled_and_downloadable(tmp_path):
+    import shutil
+
+    if shutil.which("latexmk") is None:
+        pytest.skip("latexmk is not installed")
+    client, _ = make(tmp_path)
+    job = generate(client, pdf="1")
+    assert job["state"] == "done", job
+    page = client.get(job["result_url"]).text
+    assert 'id="download-pdf"' in page
+    pdf = client.get(job["result_url"] + "/paper.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"

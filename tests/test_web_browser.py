@@ -1,0 +1,118 @@
+"""End to end in a real headless Chromium against `cycleresearcher serve` on a free loopback port,
+with the embedded model: upload a .bib -> generate -> review -> detect -> download JSON.
+
+Screenshots of the paper view and the review view are saved to test-artifacts/ (gitignored).
+Uses the system Chromium (/usr/bin/chromium); no browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = Path(__file__).parent / "data" / "web"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CYCLERESEARCHER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    cmd = [
+        sys.executable,
+        "-m",
+        "cycleresearcher",
+        "serve",
+        "--port",
+        str(port),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--max-tokens",
+        "64",
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_bib_to_paper_review_detection_and_json_in_chromium(server, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
+        pytest.skip("no system chromium (set CYCLERESEARCHER_CHROMIUM)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+        try:
+            page.goto(server)
+            page.set_input_files("#bib-input", str(WEB / "refs.bib"))
+            page.uncheck("#generate-form input[name=pdf]")  # the TeX compile is tested in test_web_api
+            page.click("#generate-button")
+            page.wait_for_url("**/jobs/*")
+            page.wait_for_url("**/papers/*", timeout=150_000)  # the job page follows the job to the paper
+            assert page.get_by_test_id("simulated-banner").is_visible()
+            assert page.get_by_test_id("paper-title").is_visible()
+            page.screenshot(path=str(ARTIFACTS / "web_paper_view.png"), full_page=True)
+
+            with page.expect_download() as info:
+                page.click("#download-json")
+            paper = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+            assert paper["id"] in page.url and paper["results_simulated"] is True and paper["generated_text"]
+
+            page.fill("#review input[name=max_tokens]", "32")
+            page.click("#review-button")
+            page.wait_for_url("**/reviews/*", timeout=150_000)
+            review = page.get_by_test_id("review")
+            assert review.is_visible() and "Decision:" in review.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "web_review_view.png"), full_page=True)
+
+            page.click("#detect-button")
+            page.wait_for_url("**/jobs/*")
+            probability = page.get_by_test_id("detection-probability")
+            probability.wait_for(timeout=150_000)
+            text = probability.inner_text()
+            assert "uncalibrated" in text or "%" in text
+            assert "Traceback" not in page.content()
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "web_paper_view.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "web_review_view.png").stat().st_size > 10_000
