@@ -159,7 +159,7 @@ class RunStore:
             sql += " WHERE stage = ?"
             args = (stage,)
         cols = ["key", "stage", "status", "error", "prompt_tokens", "completion_tokens", "elapsed_s", "attempts"]
-        return [dict(zip(cols, r)) for r in self.conn.execute(sql + " ORDER BY created_at", args)]
+        return [dict(zip(cols, r, strict=True)) for r in self.conn.execute(sql + " ORDER BY created_at", args)]
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Tokens, time and status counts per stage (for the end-of-run summary)."""
@@ -211,7 +211,7 @@ def run_requests(
         keys = [request_key(stage, r) for r in requests]
     results: list[GenerationResult | None] = [None] * len(requests)
     todo: list[int] = []
-    for i, (key, req) in enumerate(zip(keys, requests)):
+    for i, (key, req) in enumerate(zip(keys, requests, strict=True)):
         cached = store.get_result(key) if store is not None else None
         if cached is not None:
             results[i] = cached

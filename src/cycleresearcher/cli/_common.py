@@ -25,10 +25,37 @@ BaseUrlOpt = Annotated[
     Optional[str],
     typer.Option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server URL (vLLM serve, SGLang, llama.cpp server, Ollama, ...). Key from OPENAI_API_KEY."),
 ]
+EngineOptOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--engine-opt", help="Engine setting KEY=VALUE, repeatable (e.g. n_ctx=8192, n_threads=2, tensor_parallel_size=4, gpu_memory_utilization=0.9, max_model_len=60000, max_concurrency=8)."),
+]
 OutDirOpt = Annotated[
     Optional[str],
     typer.Option("--output-dir", "-o", help="Run directory (SQLite run store + exports). Default: runs/<command>-<timestamp>."),
 ]
+
+
+def engine_options(pairs: list[str] | None) -> dict:
+    """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}`` (ints, floats, booleans parsed)."""
+    from ..errors import InputError
+
+    opts: dict = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
+        v: object = value
+        if value.lower() in ("true", "false"):
+            v = value.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    v = cast(value)
+                    break
+                except ValueError:
+                    pass
+        opts[key.strip().replace("-", "_")] = v
+    return opts
 
 
 def fail(exc: BaseException, code: int = 2) -> None:

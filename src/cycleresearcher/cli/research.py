@@ -9,7 +9,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BaseUrlOpt, EngineOpt, ModelOpt, OutDirOpt, console, guard, out, run_dir
+from ._common import (
+    BaseUrlOpt,
+    EngineOpt,
+    EngineOptOpt,
+    ModelOpt,
+    OutDirOpt,
+    console,
+    engine_options,
+    guard,
+    out,
+    run_dir,
+)
 from ._group import group
 
 
@@ -28,6 +39,7 @@ def generate(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
     two_stage: Annotated[bool, typer.Option("--two-stage", help="Stop after the experiment setup; finish later with REAL results via 'research complete'.")] = False,
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model).")] = None,
@@ -55,7 +67,7 @@ def generate(
         n=n, topic=topic, mode="two-stage" if two_stage else "simulate", temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, seed=seed, drop_to_fit=drop_to_fit,
     )
-    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=directory)
+    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=directory, **engine_options(engine_opt))
     store = researcher.store
     assert store is not None
     store.set_meta("command", "research generate")
@@ -89,6 +101,7 @@ def complete(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    engine_opt: EngineOptOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")] = True,
 ) -> None:
@@ -103,7 +116,7 @@ def complete(
         data = json.loads(results.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects.") from exc
-    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=run)
+    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt))
     try:
         store = researcher.store
         assert store is not None

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError
-from ._common import BaseUrlOpt, EngineOpt, ModelOpt, OutDirOpt, guard
+from ._common import BaseUrlOpt, EngineOpt, EngineOptOpt, ModelOpt, OutDirOpt, engine_options, guard
 from ._group import group
 
 review_app = group(
@@ -125,6 +125,7 @@ def run(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed.")] = False,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).")] = None,
@@ -145,7 +146,8 @@ def run(
     from ._common import console, out, run_dir
 
     model_name = _default_model(model, base_url, reviewer)
-    common = {"engine": engine, "base_url": base_url, "max_tokens": max_tokens, "context_length": context_length}
+    common = {"engine": engine, "base_url": base_url, "max_tokens": max_tokens, "context_length": context_length,
+              **engine_options(engine_opt)}
     options: dict = {}
     if reviewer is ReviewerName.cyclereviewer:
         from ..review.cyclereviewer import CycleReviewer

@@ -31,6 +31,7 @@ __all__ = [
     "Message",
     "SamplingParams",
     "choose_engine",
+    "create_engine",
     "engine_class",
     "load_engine",
 ]

@@ -141,7 +141,7 @@ class Engine(ABC):
         """Names of sampling settings this engine cannot honour (reported, not fatal)."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release model memory / connections."""
 
     def __enter__(self) -> Engine:

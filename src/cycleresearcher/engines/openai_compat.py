@@ -1,0 +1,427 @@
+"""Any OpenAI-compatible chat server: vLLM serve, SGLang, llama.cpp server, Ollama, hosted APIs.
+
+Three layers, in the shape of lm-eval's ``api_models.py``:
+- pure functions that build a payload from a ``ChatRequest`` and parse a response body;
+- one ``Transport`` (an ``httpx.Client``) that retries 429 / 5xx / timeouts / connection errors with
+  exponential backoff and gives up with a ``TransportError``;
+- ``OpenAIEngine`` that runs requests on a bounded thread pool and reports each result from the
+  calling thread (so ``on_result`` may write to SQLite without locking).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from ..errors import EngineError, InputError
+from .base import ChatRequest, Completion, Engine, GenerationResult, Message, OnResult, SamplingParams
+
+#: status codes worth retrying: rate limits, timeouts and server-side failures
+RETRY_STATUS = frozenset({408, 409, 429})
+
+
+# --------------------------------------------------------------------------- pure functions
+def normalize_base_url(url: str) -> str:
+    """``http://host:8000`` -> ``http://host:8000/v1``; a URL with a path is kept as given."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise InputError(f"Not a server URL: '{url}'. Pass e.g. --base-url http://127.0.0.1:8000/v1")
+    if parts.path in ("", "/"):
+        url += "/v1"
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password (safe to store in a run record)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def build_payload(
+    messages: Sequence[Message],
+    sampling: SamplingParams,
+    model: str,
+    *,
+    n: int | None = None,
+    seed: int | None = None,
+    ignore_eos_field: str | None = "ignore_eos",
+    max_tokens_field: str = "max_tokens",
+    extra_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of one ``/chat/completions`` call (``n`` and ``seed`` override the sampling's)."""
+    payload: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        max_tokens_field: sampling.max_tokens,
+        "n": sampling.n if n is None else n,
+    }
+    if sampling.stop:
+        payload["stop"] = list(sampling.stop)
+    seed = sampling.seed if seed is None else seed
+    if seed is not None:
+        payload["seed"] = seed
+    if sampling.ignore_eos and ignore_eos_field:
+        # not part of the OpenAI API; vLLM and SGLang read it, most others ignore unknown fields
+        payload[ignore_eos_field] = True
+    if extra_body:
+        payload.update(extra_body)
+    return payload
+
+
+def _split_tokens(total: int | None, texts: Sequence[str]) -> list[int | None]:
+    """Share a usage total over choices in proportion to their length (servers report one total)."""
+    if total is None:
+        return [None] * len(texts)
+    if len(texts) == 1:
+        return [total]
+    weights = [max(1, len(t)) for t in texts]
+    shares = [total * w // sum(weights) for w in weights]
+    shares[0] += total - sum(shares)
+    return shares
+
+
+def parse_response(body: Any) -> tuple[list[Completion], int | None]:
+    """``(completions in choice order, prompt_tokens)`` from a chat-completions response body.
+
+    Raises ``ValueError`` on a body that is not a chat completion (an error object, HTML, ...)."""
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    if body.get("error"):
+        raise ValueError(f"server error: {error_message(body)}")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("response has no choices")
+    choices = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
+    texts: list[str] = []
+    reasons: list[str | None] = []
+    for choice in choices:
+        message = choice.get("message") or {}
+        content = message.get("content")
+        if content is None:
+            content = choice.get("text") or ""  # some servers answer in the completions shape
+        if isinstance(content, list):  # content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        texts.append(content)
+        reasons.append(choice.get("finish_reason"))
+    usage = body.get("usage") or {}
+    tokens = _split_tokens(usage.get("completion_tokens"), texts)
+    comps = [
+        Completion(text=t, finish_reason=r, completion_tokens=k)
+        for t, r, k in zip(texts, reasons, tokens, strict=True)
+    ]
+    return comps, usage.get("prompt_tokens")
+
+
+def error_message(body: Any) -> str:
+    """The human part of an error body (OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, text)."""
+    if isinstance(body, dict):
+        err = body.get("error", body.get("detail", body))
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        return str(err)
+    return str(body)[:500]
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRY_STATUS or status >= 500
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After when it gives a
+    number, else ``base * 2**attempt`` with full jitter, never more than ``cap``."""
+    if retry_after:
+        try:
+            return min(cap, max(0.0, float(retry_after)))
+        except ValueError:
+            pass  # an HTTP date: fall back to our own schedule
+    return min(cap, base * (2**attempt)) * (0.5 + random.random() / 2)
+
+
+# --------------------------------------------------------------------------- transport
+class TransportError(EngineError):
+    """A call that failed for good (after retries, or a 4xx that retrying cannot fix)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class Transport:
+    """One HTTP client with retries. Thread-safe (httpx.Client is)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 600.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        backoff_max: float = 60.0,
+        max_connections: int = 8,
+    ):
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.base_url = base_url
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    def request(
+        self, method: str, path: str, json: dict[str, Any] | None = None, retries: int | None = None
+    ) -> Any:
+        retries = self.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            retry_after = None
+            try:
+                resp = self.client.request(method, path, json=json)
+            except httpx.TransportError as exc:  # connect/read errors and timeouts
+                problem, status = f"{type(exc).__name__}: {exc or 'no detail'}", None
+            else:
+                if resp.status_code < 400:
+                    try:
+                        return resp.json()
+                    except ValueError as exc:
+                        raise TransportError(
+                            f"{method} {path}: the server did not answer JSON: {resp.text[:200]!r}"
+                        ) from exc
+                status = resp.status_code
+                try:
+                    detail = error_message(resp.json())
+                except ValueError:
+                    detail = resp.text[:500]
+                problem = f"HTTP {status}: {detail}"
+                if not is_retryable_status(status):
+                    raise TransportError(f"{method} {path} failed: {problem}", status)
+                retry_after = resp.headers.get("retry-after")
+            if attempt >= retries:
+                raise TransportError(
+                    f"{method} {path} failed after {attempt + 1} attempts: {problem}", status
+                )
+            time.sleep(backoff_delay(attempt, self.backoff, self.backoff_max, retry_after))
+            attempt += 1
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# --------------------------------------------------------------------------- engine
+class OpenAIEngine(Engine):
+    """Chat completions over HTTP with bounded concurrency and retries.
+
+    ``base_url`` / ``api_key`` default to ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``; ``model`` defaults
+    to the server's first ``/models`` entry. ``ignore_eos_field`` names the extra body field sent when
+    ``ignore_eos`` is asked for (vLLM / SGLang read ``ignore_eos``); ``None`` never sends it.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_concurrency: int = 8,
+        timeout: float = 600.0,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        backoff_max: float = 60.0,
+        ignore_eos_field: str | None = "ignore_eos",
+        max_tokens_field: str = "max_tokens",
+        context_length: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+        **_ignored: Any,
+    ):
+        url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not url:
+            raise InputError(
+                "No server URL: pass --base-url http://HOST:PORT/v1 (or set OPENAI_BASE_URL) for the openai engine."
+            )
+        if max_concurrency < 1:
+            raise InputError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.base_url = normalize_base_url(url)
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.ignore_eos_field = ignore_eos_field
+        self.max_tokens_field = max_tokens_field
+        self.extra_body = dict(extra_body or {})
+        self.transport = Transport(
+            self.base_url,
+            key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            max_connections=max_concurrency,
+        )
+        self._models: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+        self._context_length = context_length
+        self._can_tokenize: bool | None = None
+        self.model_id = model or self._first_model()
+
+    # -- server metadata
+    def _list_models(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._models is None:
+                try:
+                    body = self.transport.request("GET", "/models", retries=min(self.max_retries, 2))
+                except TransportError as exc:
+                    raise EngineError(
+                        f"Cannot list models at {redact_url(self.base_url)} ({exc}). Is the server running? "
+                        "Check --base-url, or pass --model with the served model name."
+                    ) from exc
+                data = body.get("data") if isinstance(body, dict) else None
+                self._models = [m for m in (data or []) if isinstance(m, dict)]
+            return self._models
+
+    def _first_model(self) -> str:
+        models = self._list_models()
+        if not models or not models[0].get("id"):
+            raise EngineError(
+                f"The server at {redact_url(self.base_url)} lists no models; pass --model NAME."
+            )
+        return str(models[0]["id"])
+
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        """Explicit value, else what ``/models`` says (vLLM: ``max_model_len``), else unknown."""
+        if self._context_length is None:
+            try:
+                models = self._list_models()
+            except EngineError:
+                self._models = []  # unreachable now: don't retry on every access
+                return None
+            for m in models:
+                if m.get("id") == self.model_id or len(models) == 1:
+                    for key in ("max_model_len", "context_length", "context_window", "n_ctx"):
+                        if isinstance(m.get(key), int):
+                            self._context_length = m[key]
+                            return self._context_length
+        return self._context_length
+
+    @context_length.setter
+    def context_length(self, value: int | None) -> None:
+        self._context_length = value
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """Exact count from the server's ``/tokenize`` (vLLM, SGLang: chat template applied), else the
+        base estimate (servers without that endpoint apply their template out of sight)."""
+        if self._can_tokenize is not False:
+            root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+            try:
+                body = self.transport.request(
+                    "POST",
+                    f"{root}/tokenize",
+                    json={"model": self.model_id, "messages": list(messages), "add_generation_prompt": True},
+                    retries=0,
+                )
+                count = body.get("count") if isinstance(body, dict) else None
+                if isinstance(count, int):
+                    self._can_tokenize = True
+                    return count
+                self._can_tokenize = False
+            except (TransportError, ValueError):
+                self._can_tokenize = False
+        return super().count_tokens(messages)
+
+    # -- generation
+    def _call(self, request: ChatRequest, n: int, seed: int | None) -> tuple[list[Completion], int | None]:
+        payload = build_payload(
+            request.messages,
+            request.sampling,
+            self.model_id,
+            n=n,
+            seed=seed,
+            ignore_eos_field=self.ignore_eos_field,
+            max_tokens_field=self.max_tokens_field,
+            extra_body=self.extra_body,
+        )
+        body = self.transport.request("POST", "/chat/completions", json=payload)
+        try:
+            return parse_response(body)
+        except ValueError as exc:
+            raise TransportError(f"unexpected response: {exc}") from exc
+
+    def _generate_one(self, request: ChatRequest) -> GenerationResult:
+        start = time.perf_counter()
+        want = request.sampling.n
+        seed = request.sampling.seed
+        try:
+            comps, prompt_tokens = self._call(request, want, seed)
+            # Servers that ignore `n` (llama.cpp, some hosted APIs) answer once: ask for the rest
+            # one by one, with distinct seeds so seeded samples still differ.
+            while len(comps) < want:
+                k = len(comps)
+                more, pt = self._call(request, 1, None if seed is None else seed + k)
+                comps.extend(more)
+                prompt_tokens = prompt_tokens if prompt_tokens is not None else pt
+        except TransportError as exc:
+            return GenerationResult(error=str(exc), elapsed_s=time.perf_counter() - start)
+        return GenerationResult(
+            completions=comps[:want], prompt_tokens=prompt_tokens, elapsed_s=time.perf_counter() - start
+        )
+
+    def generate(
+        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
+    ) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [None] * len(requests)
+
+        def work(req: ChatRequest) -> GenerationResult:
+            try:
+                return self._generate_one(req)
+            except Exception as exc:  # never let one request sink the batch
+                return GenerationResult(error=f"{type(exc).__name__}: {exc}")
+
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, max(1, len(requests)))) as pool:
+            futures = {pool.submit(work, req): i for i, req in enumerate(requests)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                res = fut.result()
+                res.request_id = requests[i].request_id
+                results[i] = res
+                if on_result is not None:
+                    on_result(i, res)  # from the calling thread: safe for SQLite
+        return [r if r is not None else GenerationResult(error="no result") for r in results]
+
+    def unsupported(self, params: SamplingParams) -> list[str]:
+        return ["ignore_eos"] if params.ignore_eos and not self.ignore_eos_field else []
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "model": self.model_id,
+            "base_url": redact_url(self.base_url),
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "ignore_eos_field": self.ignore_eos_field,
+            "context_length": self._context_length,
+        }
+
+    def close(self) -> None:
+        self.transport.close()
