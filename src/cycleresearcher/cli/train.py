@@ -1,9 +1,66 @@
-"""CLI: `cycleresearcher train` (work in progress; see the issue tracker)."""
+"""CLI: ``cycleresearcher train CONFIG [--rounds R] [--output-dir DIR] [--set key=value]``."""
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Annotated, Optional
+
 import typer
+
+from ._common import console, guard, out
+
+
+@guard
+def train(
+    config: Annotated[
+        str, typer.Argument(help="The cycle's TOML config (start from examples/cycle_cpu.toml).")
+    ],
+    rounds: Annotated[
+        Optional[int], typer.Option("--rounds", "-r", help="Number of rounds (overrides the config).")
+    ] = None,
+    output_dir: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output-dir",
+            "-o",
+            help="Run directory (overrides the config). Rerun with the same one to resume.",
+        ),
+    ] = None,
+    overrides: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="Override any config key, e.g. --set training.learning_rate=1e-6 --set sampling.k=4.",
+        ),
+    ] = None,
+) -> None:
+    """Run the research <-> review cycle: each round samples k papers per reference set from the
+    current policy, rewards them with the reviewer, pairs best vs worst, trains SimPO + NLL (or DPO)
+    with TRL and saves a merged checkpoint that the next round samples from. Writes
+    round_<r>/report.json, summary.json and rewards.png; rerunning the same command resumes.
+
+    Example: cycleresearcher train examples/cycle_cpu.toml --rounds 1 -o runs/cycle
+    """
+    from ..train.config import load_config
+    from ..train.rounds import run_cycle
+
+    extra = list(overrides or [])
+    if rounds is not None:
+        extra.append(f"rounds={rounds}")
+    if output_dir is not None:
+        extra.append(f"output_dir={json.dumps(output_dir)}")
+    cfg = load_config(config, extra)
+    start = time.perf_counter()
+    reports = run_cycle(cfg, log=lambda msg: console.print(msg))
+    keys = ("round", "pairs", "reward_margin", "loss", "margin_before", "margin_after", "accepted_rate")
+    for rep in reports:
+        out.print_json(json.dumps({k: rep.get(k) for k in keys} | {"reward_mean": rep["rewards"]["mean"]}))
+    console.print(
+        f"Done in {time.perf_counter() - start:.0f} s. Reports: {cfg.output_dir}/round_*/report.json; "
+        f"final policy: {reports[-1]['checkpoint'] if reports else '-'}"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("train", no_args_is_help=True)(train)
