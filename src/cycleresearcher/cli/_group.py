@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import typer
 from typer.core import TyperGroup
 
@@ -12,7 +13,7 @@ def default_group(default: str) -> type[TyperGroup]:
     class _DefaultGroup(TyperGroup):
         default_command = default
 
-        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
             if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
                 args = [self.default_command, *args]
             return super().parse_args(ctx, args)
