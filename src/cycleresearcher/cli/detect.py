@@ -1,9 +1,247 @@
-"""CLI: `cycleresearcher detect` (work in progress; see the issue tracker)."""
+"""CLI: `cycleresearcher detect` (Fast-DetectGPT on papers) and `detect calibrate`."""
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Annotated, Optional
+
 import typer
+
+from ._common import console, guard, out
+from ._group import group
+
+ScoringOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scoring-model",
+        help="Scoring model: hub id, local dir or .gguf. Default: the embedded SmolLM2-135M.",
+    ),
+]
+ReferenceOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--reference-model",
+        help="Reference model (same tokenizer). Default: the scoring model (one forward pass).",
+    ),
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 or auto.")]
+DtypeOpt = Annotated[
+    str, typer.Option("--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), float32, bfloat16, float16.")
+]
+MaxTokOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-tokens",
+        help="Score only the first N tokens (upstream: 2048). Default: the whole text, by windows.",
+    ),
+]
+RuntimeOpt = Annotated[str, typer.Option("--runtime", help="auto, transformers or llama.cpp (GGUF only).")]
+WindowOpt = Annotated[
+    Optional[int],
+    typer.Option("--window", help="Tokens per forward pass (default 2048, capped by the model's context)."),
+]
+
+
+def _fmt(x: float | None, spec: str = ".3f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    detect_app = group(
+        "detect",
+        "Detect machine-written papers with Fast-DetectGPT (criterion, calibrated probability, label).\n\n"
+        "Example: cycleresearcher detect paper.pdf drafts/ --json",
+        default="run",
+    )
+    app.add_typer(detect_app, name="detect")
+
+    @detect_app.command("run")
+    @guard
+    def run(
+        files: Annotated[
+            list[str],
+            typer.Argument(help="Papers: .pdf, .tex, .md, .txt, Paper .json, folders, run directories."),
+        ],
+        json_out: Annotated[
+            bool, typer.Option("--json", help="Print JSON: one object per file (a list for several).")
+        ] = False,
+        max_tokens: MaxTokOpt = None,
+        scoring_model: ScoringOpt = None,
+        reference_model: ReferenceOpt = None,
+        calibration: Annotated[
+            Optional[str],
+            typer.Option(
+                "--calibration",
+                help="Calibration JSON (e.g. from `detect calibrate`); 'none' = criterion only.",
+            ),
+        ] = None,
+        labels: Annotated[
+            Optional[str],
+            typer.Option(
+                "--labels", help="CSV `file,label` (human/machine or 0/1): report accuracy, F1, AUROC."
+            ),
+        ] = None,
+        device: DeviceOpt = "auto",
+        dtype: DtypeOpt = "auto",
+        runtime: RuntimeOpt = "auto",
+        window: WindowOpt = None,
+    ) -> None:
+        """Score papers: criterion, probability of machine generation, confidence label, tokens scored.
+
+        Example: cycleresearcher detect paper.pdf --max-tokens 2048 --json
+        """
+        from ..detect import AIDetector
+        from ..detect_metrics import detection_metrics, match_label, read_labels
+        from ..inputs import iter_documents
+
+        label_map = read_labels(labels) if labels else None
+        detector = AIDetector(
+            scoring_model,
+            reference_model,
+            device=device,
+            dtype=dtype,
+            max_tokens=max_tokens,
+            window=window,
+            calibration=calibration,
+            runtime=runtime,
+        )
+        if detector.calibration is None:
+            console.print(
+                "[yellow]No calibration for this scoring model: probability unavailable (criterion only).[/]"
+            )
+        docs = list(iter_documents(files))
+        if not docs:
+            console.print("No papers found in the given paths (.pdf, .tex, .md, .txt, .json).")
+            raise typer.Exit(2)
+        results = []
+        texts, sources, slots = [], [], []
+        for source, doc in docs:
+            if isinstance(doc, Exception):
+                results.append(detector.failed(str(doc), source))
+            else:
+                slots.append(len(results))
+                results.append(None)
+                texts.append(doc.text)
+                sources.append(source)
+        for slot, det in zip(
+            slots, detector.detect_batch(texts, sources, progress=not json_out), strict=True
+        ):
+            results[slot] = det
+        for det in results:
+            if det.error:
+                console.print(f"[red]{det.source}: {det.error}[/]")
+        if json_out:
+            payload = [d.to_dict() for d in results]
+            out.print_json(json.dumps(payload[0] if len(payload) == 1 else payload))
+        else:
+            from rich.table import Table
+
+            table = Table("file", "criterion", "probability", "confidence", "tokens")
+            for d in results:
+                table.add_row(
+                    str(d.source),
+                    _fmt(d.criterion),
+                    _fmt(d.probability, ".2%"),
+                    d.confidence_level,
+                    str(d.n_tokens),
+                )
+            out.print(table)
+        if label_map is not None:
+            _report_metrics(
+                results, label_map, detector.calibration is not None, detection_metrics, match_label
+            )
+        if any(d.error for d in results):
+            raise typer.Exit(1)
+
+    @detect_app.command("calibrate")
+    @guard
+    def calibrate(
+        human: Annotated[str, typer.Option("--human", help="Folder (or file) of human-written texts.")],
+        machine: Annotated[
+            str, typer.Option("--machine", help="Folder (or file) of machine-generated texts.")
+        ],
+        output: Annotated[
+            str, typer.Option("--output", "-o", help="Calibration file to write.")
+        ] = "calibration.json",
+        scoring_model: ScoringOpt = None,
+        reference_model: ReferenceOpt = None,
+        max_tokens: MaxTokOpt = None,
+        device: DeviceOpt = "auto",
+        dtype: DtypeOpt = "auto",
+        runtime: RuntimeOpt = "auto",
+    ) -> None:
+        """Build a calibration file from your own labelled texts (reference criteria + logistic fit).
+
+        Example: cycleresearcher detect calibrate --human human/ --machine generated/ -o mymodel.json
+        """
+        from ..detect import AIDetector, build_calibration
+        from ..errors import InputError
+        from ..inputs import iter_documents
+
+        detector = AIDetector(
+            scoring_model,
+            reference_model,
+            device=device,
+            dtype=dtype,
+            max_tokens=max_tokens,
+            calibration="none",
+            runtime=runtime,
+        )
+        crits: dict[str, list[float]] = {}
+        tokens: list[int] = []
+        for name, folder in (("human", human), ("machine", machine)):
+            good = []
+            for s, d in iter_documents([folder]):
+                if isinstance(d, Exception):
+                    console.print(f"[red]{s}: {d}[/]")
+                else:
+                    good.append((s, d))
+            dets = detector.detect_batch([d.text for _, d in good], [s for s, _ in good])
+            crits[name] = [d.criterion for d in dets if not d.error]
+            tokens += [d.n_tokens for d in dets if not d.error]
+            console.print(f"{name}: {len(crits[name])} texts scored")
+        if not tokens:
+            raise InputError("No text could be scored. Check the --human and --machine folders.")
+        n_tokens = sorted(tokens)[len(tokens) // 2]
+        cal, why = build_calibration(
+            name=output.rsplit("/", 1)[-1].removesuffix(".json"),
+            real=crits["human"],
+            samples=crits["machine"],
+            models=[detector.scoring_model],
+            n_tokens=n_tokens,
+            info={
+                "human": human,
+                "machine": machine,
+                "max_tokens": max_tokens,
+                "reference_model": detector.reference_model,
+            },
+        )
+        cal.save(output)
+        console.print(
+            f"Wrote {output}: {len(cal.real)} human, {len(cal.samples)} machine criteria, median {n_tokens} tokens."
+        )
+        console.print(f"Mapping: {cal.mapping} ({why}).")
+        console.print(f"Use it with: cycleresearcher detect FILES --calibration {output}")
+
+
+def _report_metrics(results, label_map, calibrated, detection_metrics, match_label) -> None:
+    ys, ps, cs = [], [], []
+    for d in results:
+        y = match_label(label_map, str(d.source))
+        if y is None:
+            console.print(f"[yellow]{d.source}: no label in the CSV; left out of the metrics.[/]")
+            continue
+        ys.append(y)
+        ps.append(d.probability)
+        cs.append(d.criterion)
+    if not ys:
+        console.print("[yellow]No labelled file was scored: no metrics.[/]")
+        return
+    auroc = detection_metrics(ys, cs, 0.0)["auroc"]
+    if calibrated:
+        m = detection_metrics(ys, ps, 0.5)
+        line = f"accuracy {_fmt(m['accuracy'], '.2%')}  F1 {_fmt(m['f1'], '.4f')}  AUROC {_fmt(auroc, '.4f')}  (n={m['n']})"
+    else:
+        line = f"AUROC {_fmt(auroc, '.4f')} (accuracy/F1 need a calibrated probability; pass --calibration)  (n={len(ys)})"
+    console.print(f"Detection metrics: {line}")

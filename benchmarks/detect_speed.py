@@ -1,0 +1,162 @@
+"""Detector speed: ours (one forward pass, chunked fp32 statistics) vs the naive published formula
+(two forward passes when scoring == reference, full-vocabulary fp32 tensors, no reuse), on the
+same texts and model, side by side in one run; plus peak memory of each and criterion agreement.
+
+Usage: python benchmarks/detect_speed.py [--model DIR_OR_GGUF] [--tokens 512] [--texts 4] [--repeats 1]
+Writes benchmarks/results/detect_speed.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def measure(fn) -> tuple[float, float, float]:
+    """(result, seconds, peak extra memory in MiB) of fn(). CPU: resident memory sampled every
+    5 ms by a thread, minus the level before the call; GPU: CUDA max allocated above the start."""
+    import threading
+
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        t0 = time.perf_counter()
+        value = fn()
+        torch.cuda.synchronize()
+        return value, time.perf_counter() - t0, (torch.cuda.max_memory_allocated() - base) / 2**20
+    base, peak, stop = _rss_mib(), [0.0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_mib())
+            time.sleep(0.005)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t0 = time.perf_counter()
+    value = fn()
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    th.join()
+    return value, elapsed, max(peak[0], _rss_mib()) - base
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--model", default=None, help="scoring (= reference) model; default the embedded SmolLM2-135M"
+    )
+    ap.add_argument(
+        "--tokens", type=int, default=512, help="tokens per text (fits one window, so both give one value)"
+    )
+    ap.add_argument("--texts", type=int, default=4)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", default=str(HERE / "results" / "detect_speed"))
+    args = ap.parse_args()
+
+    import torch
+
+    from cycleresearcher.detect import AIDetector
+    from cycleresearcher.detect.naive import naive_criterion
+    from cycleresearcher.hfmodels import hf_model_dir
+    from cycleresearcher.models import embedded_model_path
+
+    model = args.model or hf_model_dir(str(embedded_model_path()))
+    det = AIDetector(model, device=args.device, dtype="float32", calibration="none", max_tokens=args.tokens)
+    # texts we may use: this repository's own docs and sources, cut to the same token count
+    root = HERE.parent
+    sources = sorted(root.glob("docs/*.md")) + sorted(root.glob("src/cycleresearcher/**/*.py"))
+    texts = []
+    for p in sources:
+        ids = det.scorer.tokenize(p.read_text(encoding="utf-8"))
+        if len(ids) >= args.tokens:
+            texts.append(ids[: args.tokens])
+        if len(texts) == args.texts:
+            break
+    m = det.scorer.model
+    rows = []
+    # warm-up (first call allocates)
+    naive_criterion(m, m, texts[0][:64])
+    for ids in texts:
+        from cycleresearcher.detect.windows import plan_windows
+
+        def ours(ids=ids):
+            from cycleresearcher.detect.criterion import Stats
+
+            s = Stats()
+            for w in plan_windows(len(ids), det.window, det.overlap):
+                s = s.add(det.scorer.window_stats(ids, w))
+            return s.criterion
+
+        c_naive, t_naive, mem_naive = measure(lambda ids=ids: naive_criterion(m, m, ids))
+        c_ours, t_ours, mem_ours = measure(ours)
+        rows.append(
+            {
+                "tokens": len(ids),
+                "criterion_ours": c_ours,
+                "criterion_naive": c_naive,
+                "abs_diff": abs(c_ours - c_naive),
+                "s_ours": t_ours,
+                "s_naive": t_naive,
+                "peak_mib_ours": mem_ours,
+                "peak_mib_naive": mem_naive,
+            }
+        )
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    tok = sum(r["tokens"] for r in rows)
+    summary = {
+        "model": model,
+        "device": args.device,
+        "torch_threads": torch.get_num_threads(),
+        "machine": f"{platform.machine()} {platform.processor()}".strip(),
+        "load_average": list(__import__("os").getloadavg()),
+        "tokens_per_s_ours": tok / sum(r["s_ours"] for r in rows),
+        "tokens_per_s_naive": tok / sum(r["s_naive"] for r in rows),
+        "max_abs_diff": max(r["abs_diff"] for r in rows),
+        "peak_mib_ours": max(r["peak_mib_ours"] for r in rows),
+        "peak_mib_naive": max(r["peak_mib_naive"] for r in rows),
+        "rows": rows,
+    }
+    summary["speedup"] = summary["tokens_per_s_ours"] / summary["tokens_per_s_naive"]
+    summary["memory_ratio_naive_over_ours"] = summary["peak_mib_naive"] / max(summary["peak_mib_ours"], 1e-9)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    md = [
+        "# Detector speed (ours vs naive published formula)",
+        "",
+        f"Model `{Path(model).name}`, device {args.device}, {len(rows)} texts x {args.tokens} tokens, "
+        f"torch threads {summary['torch_threads']}, load average {summary['load_average'][0]:.1f}.",
+        "",
+        "| | tokens/s | peak tensor memory (MiB) |",
+        "|---|---|---|",
+        f"| ours (one pass, chunked stats) | {summary['tokens_per_s_ours']:.1f} | {summary['peak_mib_ours']:.0f} |",
+        f"| naive (two passes, full fp32) | {summary['tokens_per_s_naive']:.1f} | {summary['peak_mib_naive']:.0f} |",
+        "",
+        f"Speed-up **{summary['speedup']:.2f}x**, memory ratio {summary['memory_ratio_naive_over_ours']:.2f}x, "
+        f"max |criterion difference| {summary['max_abs_diff']:.2e}.",
+        "",
+        "Peak memory: resident memory above the level before the call, sampled every 5 ms (CPU), or CUDA",
+        "max allocated above the model (GPU).",
+    ]
+    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

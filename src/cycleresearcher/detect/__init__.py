@@ -1,0 +1,27 @@
+"""Fast-DetectGPT detection of machine-written papers (FORMATS.md §4).
+
+criterion.py (the formula on logits), windows.py (full-length rule), scorers.py (transformers /
+llama.cpp runtimes), calibration.py (criterion -> probability), api.py (AIDetector), naive.py
+(the published formula done naively, for tests and the benchmark). No torch at import time.
+"""
+
+from __future__ import annotations
+
+from .api import MIN_TOKENS, AIDetector, Detection
+from .calibration import Calibration, build_calibration, confidence_level, window_probability
+from .criterion import Stats, token_stats
+from .windows import Window, plan_windows
+
+__all__ = [
+    "AIDetector",
+    "Calibration",
+    "Detection",
+    "MIN_TOKENS",
+    "Stats",
+    "Window",
+    "build_calibration",
+    "confidence_level",
+    "plan_windows",
+    "token_stats",
+    "window_probability",
+]

@@ -1,0 +1,229 @@
+"""``AIDetector``: Fast-DetectGPT on whole papers, with the probability from a calibration."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from .calibration import Calibration, confidence_level, find_calibration
+from .criterion import Stats
+from .windows import plan_windows
+
+#: fewer scored tokens than this give a criterion dominated by noise; we refuse to score them
+MIN_TOKENS = 32
+#: default window (tokens) and overlap; see windows.py for the rule
+DEFAULT_WINDOW = 2048
+
+
+@dataclass
+class Detection:
+    """One detection result (``to_dict`` is what ``detect --json`` prints)."""
+
+    criterion: float
+    probability: float | None
+    is_likely_ai_generated: bool | None
+    confidence_level: str
+    n_tokens: int
+    n_windows: int = 0
+    calibrated_criterion: float | None = None
+    scoring_model: str = ""
+    reference_model: str = ""
+    runtime: str = ""
+    calibration: str | None = None
+    mapping: str | None = None
+    truncated: bool = False
+    elapsed_s: float = 0.0
+    source: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("criterion", "calibrated_criterion", "probability"):
+            if isinstance(d[k], float) and math.isnan(d[k]):
+                d[k] = None  # JSON has no NaN
+        return d
+
+
+def _model_names(model: str) -> list[str]:
+    from ..models import EMBEDDED_NAME, is_embedded
+
+    names = [model]
+    if is_embedded(model):
+        names.append(EMBEDDED_NAME)
+    return names
+
+
+class AIDetector:
+    """Fast-DetectGPT detector.
+
+    ``AIDetector(device="cpu").analyze_paper(paper)`` returns ``criterion``, ``probability``,
+    ``is_likely_ai_generated`` and ``confidence_level`` (as the original package) plus
+    ``detection``, the typed :class:`Detection`.
+
+    scoring_model / reference_model: a hub id, local dir or .gguf; default the embedded SmolLM2
+    (the reference model defaults to the scoring model: one forward pass serves both).
+    max_tokens: score only the first N tokens (upstream used 2048); default: the whole text.
+    calibration: a calibration file, a :class:`Calibration`, ``None`` (the packaged one for the
+    scoring model, if any) or ``"none"`` (criterion only).
+    """
+
+    def __init__(
+        self,
+        scoring_model: str | None = None,
+        reference_model: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        max_tokens: int | None = None,
+        window: int | None = None,
+        overlap: int | None = None,
+        calibration: str | Calibration | None = None,
+        runtime: str = "auto",
+        min_tokens: int = MIN_TOKENS,
+    ):
+        from ..models import EMBEDDED_NAME, resolve_model
+        from .scorers import make_scorer
+
+        if max_tokens is not None and max_tokens < 2:
+            raise InputError("--max-tokens must be at least 2.")
+        self.scoring_model = resolve_model(scoring_model or EMBEDDED_NAME)
+        self.reference_model = resolve_model(reference_model) if reference_model else self.scoring_model
+        requested = window or DEFAULT_WINDOW
+        self.scorer = make_scorer(self.scoring_model, self.reference_model, device, dtype, runtime, requested)
+        self.window = min(requested, self.scorer.context_length)
+        self.overlap = overlap if overlap is not None else self.window // 4
+        self.max_tokens = max_tokens
+        self.min_tokens = min_tokens
+        if isinstance(calibration, Calibration):
+            self.calibration: Calibration | None = calibration
+        elif calibration is None:
+            same = self.reference_model == self.scoring_model
+            self.calibration = find_calibration(_model_names(self.scoring_model)) if same else None
+        elif str(calibration).lower() == "none":
+            self.calibration = None
+        else:
+            self.calibration = Calibration.load(calibration)
+
+    # -- scoring ------------------------------------------------------------------------------
+    def score_text(self, text: str) -> tuple[Stats, int, bool]:
+        """(statistics, windows used, truncated) for one text; raises InputError when too short."""
+        if not text or not text.strip():
+            raise InputError("The text is empty: nothing to score.")
+        ids = self.scorer.tokenize(text)
+        truncated = self.max_tokens is not None and len(ids) > self.max_tokens
+        if truncated:
+            ids = ids[: self.max_tokens]
+        if len(ids) - 1 < self.min_tokens:
+            raise InputError(
+                f"The text has {max(len(ids) - 1, 0)} scorable tokens; Fast-DetectGPT needs at least {self.min_tokens} "
+                "for a meaningful criterion. Pass a longer text (a paragraph or more)."
+            )
+        stats = Stats()
+        plans = plan_windows(len(ids), self.window, self.overlap)
+        for w in plans:
+            stats = stats.add(self.scorer.window_stats(ids, w))
+        return stats, len(plans), truncated
+
+    def detect_text(self, text: str, source: str | None = None) -> Detection:
+        t0 = time.perf_counter()
+        stats, n_windows, truncated = self.score_text(text)
+        crit = stats.criterion
+        det = Detection(
+            criterion=crit,
+            probability=None,
+            is_likely_ai_generated=None,
+            confidence_level=confidence_level(None),
+            n_tokens=stats.n,
+            n_windows=n_windows,
+            scoring_model=self.scoring_model,
+            reference_model=self.reference_model,
+            runtime=self.scorer.runtime,
+            truncated=truncated,
+            source=source,
+        )
+        cal = self.calibration
+        if cal is None:
+            det.notes.append(
+                "No calibration for this scoring model: probability unavailable. Build one with "
+                "`cycleresearcher detect calibrate --human DIR --machine DIR` and pass --calibration FILE."
+            )
+        else:
+            c = cal.normalise(crit, stats.n)
+            p = cal.probability(c)
+            det.calibrated_criterion = c
+            det.probability = p
+            det.is_likely_ai_generated = bool(p > 0.5)
+            det.confidence_level = confidence_level(p)
+            det.calibration = cal.name
+            det.mapping = cal.mapping
+            if cal.n_tokens and stats.n != cal.n_tokens:
+                det.notes.append(f"criterion length-normalised to the calibration's {cal.n_tokens} tokens")
+        det.elapsed_s = time.perf_counter() - t0
+        return det
+
+    def analyze_paper(self, paper: dict[str, Any] | str) -> dict[str, Any]:
+        """Original-package API: a Paper dict (title + " " + abstract + " " + latex, as upstream)
+        or a plain string."""
+        if isinstance(paper, dict):
+            text = " ".join(str(paper.get(k) or "") for k in ("title", "abstract", "latex")).strip()
+        else:
+            text = str(paper)
+        det = self.detect_text(text)
+        return {
+            "probability": det.probability,
+            "confidence_level": det.confidence_level,
+            "is_likely_ai_generated": det.is_likely_ai_generated,
+            "criterion": det.criterion,
+            "detection": det,
+        }
+
+    def detect_batch(
+        self,
+        texts: Sequence[str],
+        sources: Sequence[str | None] | None = None,
+        progress: bool = True,
+        on_result: Callable[[int, Detection], None] | None = None,
+    ) -> list[Detection]:
+        """Detect many texts with a progress bar. A text that cannot be scored (empty, too short)
+        gives a Detection with criterion NaN and ``error`` set; the batch goes on."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        sources = list(sources) if sources is not None else [None] * len(texts)
+        out: list[Detection] = []
+        with Progress(
+            TextColumn("detect"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=not progress,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("detect", total=len(texts))
+            for i, (text, src) in enumerate(zip(texts, sources, strict=True)):
+                try:
+                    det = self.detect_text(text, source=src)
+                except InputError as exc:
+                    det = self.failed(str(exc), src)
+                out.append(det)
+                if on_result:
+                    on_result(i, det)
+                bar.advance(task)
+        return out
+
+    def failed(self, message: str, source: str | None = None) -> Detection:
+        return Detection(
+            criterion=math.nan,
+            probability=None,
+            is_likely_ai_generated=None,
+            confidence_level="Not scored",
+            n_tokens=0,
+            scoring_model=self.scoring_model,
+            reference_model=self.reference_model,
+            runtime=self.scorer.runtime,
+            source=source,
+            error=message,
+        )
