@@ -80,7 +80,11 @@ def main() -> None:
         "",
         f"**ratio direct / pipeline = {ratio:.3f}** (goal >= 0.98)",
     ]
-    write("generation_overhead", {"direct_s": d, "pipeline_s": p, "ratio": ratio, "max_tokens": args.max_tokens}, lines)
+    write(
+        "generation_overhead",
+        {"direct_s": d, "pipeline_s": p, "ratio": ratio, "max_tokens": args.max_tokens},
+        lines,
+    )
 
 
 if __name__ == "__main__":

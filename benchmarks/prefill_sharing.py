@@ -40,7 +40,11 @@ def main() -> None:
     sampling = researcher._sampling(settings)
     shared = [ChatRequest(messages=ps.messages, sampling=sampling) for ps in prepared]
     single = replace(sampling, n=1)
-    loop = [ChatRequest(messages=ps.messages, sampling=replace(single, seed=sampling.seed + k)) for ps in prepared for k in range(args.n)]
+    loop = [
+        ChatRequest(messages=ps.messages, sampling=replace(single, seed=sampling.seed + k))
+        for ps in prepared
+        for k in range(args.n)
+    ]
     prompt_tokens = [engine.count_tokens(ps.messages) for ps in prepared]
 
     def run_shared() -> float:
@@ -77,8 +81,18 @@ def main() -> None:
         "",
         f"**speed-up = {ratio:.2f}x** (goal >= 2x)",
     ]
-    write("prefill_sharing", {"loop_s": lp, "shared_s": s, "ratio": ratio, "prompt_tokens": prompt_tokens,
-                              "n": args.n, "max_tokens": args.max_tokens}, lines)
+    write(
+        "prefill_sharing",
+        {
+            "loop_s": lp,
+            "shared_s": s,
+            "ratio": ratio,
+            "prompt_tokens": prompt_tokens,
+            "n": args.n,
+            "max_tokens": args.max_tokens,
+        },
+        lines,
+    )
 
 
 if __name__ == "__main__":

@@ -28,9 +28,16 @@ def build_tiny(tokenizer_dir: str, out: Path) -> str:
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=256, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=256,
+        intermediate_size=512,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
     path = out / "tiny"
     LlamaForCausalLM(cfg).save_pretrained(path)
@@ -44,8 +51,10 @@ def check_engine(model: str) -> dict:
 
     engine = HFEngine(model=model)
     reqs = [
-        ChatRequest(messages=[{"role": "user", "content": f"Write a title about topic {i}."}],
-                    sampling=SamplingParams(max_tokens=24, n=2, seed=None, temperature=0.7, stop=["\n\n"]))
+        ChatRequest(
+            messages=[{"role": "user", "content": f"Write a title about topic {i}."}],
+            sampling=SamplingParams(max_tokens=24, n=2, seed=None, temperature=0.7, stop=["\n\n"]),
+        )
         for i in range(3)
     ]
     t = time.perf_counter()
@@ -73,7 +82,11 @@ def check_detector(model: str) -> dict:
     import torch
 
     gpu = "cuda" if torch.cuda.is_available() else "cpu"  # a CPU dry run compares cpu with itself
-    for name, device, dtype in (("cuda_bf16", gpu, "bf16"), ("cuda_fp32", gpu, "fp32"), ("cpu_fp32", "cpu", "fp32")):
+    for name, device, dtype in (
+        ("cuda_bf16", gpu, "bf16"),
+        ("cuda_fp32", gpu, "fp32"),
+        ("cpu_fp32", "cpu", "fp32"),
+    ):
         det = AIDetector(scoring_model=model, device=device, dtype=dtype, calibration="none")
         d = det.detect_text(text)
         out[name] = {"criterion": d.criterion, "n_tokens": d.n_tokens}
@@ -87,12 +100,12 @@ def check_train(model: str, out: Path, repo: Path) -> dict:
     cfg = out / "cycle_gpu.toml"
     cfg.write_text(f"""
 rounds = 1
-output_dir = "{out / 'cycle'}"
+output_dir = "{out / "cycle"}"
 seed = 0
 [policy]
 model = "{model}"
 [data]
-references = "{repo / 'examples' / 'cycle_data'}"
+references = "{repo / "examples" / "cycle_data"}"
 [sampling]
 k = 3
 engine = "hf"
@@ -122,12 +135,20 @@ batch_size = 1
 max_length = 2048
 """)
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "cycleresearcher.cli", "train", str(cfg), "--rounds", "1"],
-                          capture_output=True, text=True, timeout=420)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cycleresearcher.cli", "train", str(cfg), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=420,
+    )
     report_path = out / "cycle" / "round_1" / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return {"returncode": proc.returncode, "seconds": round(time.perf_counter() - t, 1),
-            "stderr_tail": proc.stderr[-1500:] if proc.returncode else "", "report": report}
+    return {
+        "returncode": proc.returncode,
+        "seconds": round(time.perf_counter() - t, 1),
+        "stderr_tail": proc.stderr[-1500:] if proc.returncode else "",
+        "report": report,
+    }
 
 
 def main() -> None:
@@ -139,11 +160,20 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     import torch
 
-    result: dict = {"torch": torch.__version__, "cuda": torch.cuda.is_available(),
-                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    result: dict = {
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     model = build_tiny(args.tokenizer, Path("/tmp"))
-    for name, fn in (("engine_hf", lambda: check_engine(model)), ("detector", lambda: check_detector(model)),
-                     ("train_round", lambda: check_train(model, Path("/tmp/gpu_train"), Path(__file__).resolve().parent.parent))):
+    for name, fn in (
+        ("engine_hf", lambda: check_engine(model)),
+        ("detector", lambda: check_detector(model)),
+        (
+            "train_round",
+            lambda: check_train(model, Path("/tmp/gpu_train"), Path(__file__).resolve().parent.parent),
+        ),
+    ):
         try:
             result[name] = fn()
         except Exception as exc:  # report every stage even when one fails

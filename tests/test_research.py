@@ -48,7 +48,12 @@ Intro text \citep{vaswani2017attention}.
 ```
 """
 
-RESULTS = [{"name": "Main", "result": {"table": [["Method", "PPL"], ["Ours", "10.1"]], "description": "ours is better"}}]
+RESULTS = [
+    {
+        "name": "Main",
+        "result": {"table": [["Method", "PPL"], ["Ours", "10.1"]], "description": "ours is better"},
+    }
+]
 TURN5 = "```latex\n\\section{Experiments}\nOurs reaches 10.1.\n\\section{Conclusion}\nDone.\n```"
 
 
@@ -109,7 +114,9 @@ def test_resume_reuses_finished_requests(bib, tmp_path):
 
 def test_failed_request_gives_a_partial_paper_and_the_batch_goes_on(bib, tmp_path):
     other = tmp_path / "other.bib"
-    other.write_text(bib.read_text().replace("vaswani2017attention", "vaswani2017b").replace("dao2022flash", "dao2022b"))
+    other.write_text(
+        bib.read_text().replace("vaswani2017attention", "vaswani2017b").replace("dao2022flash", "dao2022b")
+    )
     engine = FakeEngine(lambda req, k: simulated_output(k), fail_on=[0])
     researcher = CycleResearcher(engine=engine, run_dir=tmp_path / "run")
     papers = researcher.generate([bib, other], ResearchSettings(n=1, max_tokens=100))
@@ -118,7 +125,9 @@ def test_failed_request_gives_a_partial_paper_and_the_batch_goes_on(bib, tmp_pat
     assert papers[1].title.startswith("Key")
     # the failed request is retried on resume, the finished one is not
     retry = FakeEngine(lambda req, k: simulated_output(k))
-    again = CycleResearcher(engine=retry, run_dir=tmp_path / "run").generate([bib, other], ResearchSettings(n=1, max_tokens=100))
+    again = CycleResearcher(engine=retry, run_dir=tmp_path / "run").generate(
+        [bib, other], ResearchSettings(n=1, max_tokens=100)
+    )
     assert len(retry.calls) == 1
     assert again[0].title.startswith("Key")
 
@@ -154,7 +163,9 @@ def test_context_overflow_is_refused_before_generation_or_dropped_to_fit(bib, tm
         researcher.generate([bib], ResearchSettings(max_tokens=20))
     assert engine.calls == []
     big = FakeEngine("x", context_length=420)
-    papers = CycleResearcher(engine=big).generate([bib], ResearchSettings(max_tokens=20, drop_to_fit=True, topic="fast attention on long sequences"))
+    papers = CycleResearcher(engine=big).generate(
+        [bib], ResearchSettings(max_tokens=20, drop_to_fit=True, topic="fast attention on long sequences")
+    )
     assert len(big.calls) == 1
     assert "dropped" in " ".join(papers[0].warnings)
     assert papers[0].meta["dropped_references"], "the dropped references must be named"
@@ -162,10 +173,27 @@ def test_context_overflow_is_refused_before_generation_or_dropped_to_fit(bib, tm
 
 def test_generate_paper_returns_model_card_dicts(bib):
     engine = FakeEngine(lambda req, k: simulated_output(k))
-    out = CycleResearcher(engine=engine).generate_paper(topic="attention", references=bib.read_text(), n=2, max_tokens=50)
+    out = CycleResearcher(engine=engine).generate_paper(
+        topic="attention", references=bib.read_text(), n=2, max_tokens=50
+    )
     assert len(out) == 2
-    for key in ("title", "abstract", "latex", "motivation", "idea", "interestingness", "feasibility", "novelty",
-                "Experimental_Setup", "Experimental_results", "generated_text"):
+    for key in (
+        "title",
+        "abstract",
+        "latex",
+        "motivation",
+        "idea",
+        "interestingness",
+        "feasibility",
+        "novelty",
+        "Experimental_Setup",
+        "Experimental_results",
+        "generated_text",
+    ):
         assert key in out[0]
     assert out[0]["interestingness"] == 7
-    assert engine.calls[0].messages[1]["content"].startswith("Generate a research paper on the topic: attention\n\n")
+    assert (
+        engine.calls[0]
+        .messages[1]["content"]
+        .startswith("Generate a research paper on the topic: attention\n\n")
+    )

@@ -22,7 +22,13 @@ CLI = [sys.executable, "-m", "cycleresearcher.cli"]
 
 
 def write_sets(folder: Path, count: int) -> list[Path]:
-    topics = ["sparse attention", "retrieval augmentation", "reward modelling", "data pruning", "model merging"]
+    topics = [
+        "sparse attention",
+        "retrieval augmentation",
+        "reward modelling",
+        "data pruning",
+        "model merging",
+    ]
     paths = []
     for i in range(count):
         path = folder / f"set{i}.bib"
@@ -52,7 +58,9 @@ def test_generate_on_the_embedded_model(tmp_path):
     for paper in papers:
         assert paper.generated_text.strip(), "the model wrote nothing"
         assert paper.results_simulated is True
-        assert paper.warnings, "the tiny model does not follow the format: the parse must be partial with warnings"
+        assert paper.warnings, (
+            "the tiny model does not follow the format: the parse must be partial with warnings"
+        )
         assert paper.meta["engine"]["engine"] == "llamacpp"
     with RunStore(tmp_path / "run") as store:
         [row] = store.request_rows("research")
@@ -78,9 +86,25 @@ def _papers_in(db: Path) -> dict[str, str]:
 def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path, kill_after):
     sets = write_sets(tmp_path, 3)
     run = tmp_path / "run"
-    args = [*CLI, "research", "generate", *map(str, sets), "-n", "1", "--max-tokens", "40", "--seed", "3", "--no-pdf", "-o", str(run)]
+    args = [
+        *CLI,
+        "research",
+        "generate",
+        *map(str, sets),
+        "-n",
+        "1",
+        "--max-tokens",
+        "40",
+        "--seed",
+        "3",
+        "--no-pdf",
+        "-o",
+        str(run),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     db = run / "run.sqlite"
     deadline = time.time() + 300
     before: dict[str, str] = {}
@@ -89,7 +113,9 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path, kill_after):
         if len(before) >= kill_after and (kill_after > 0 or db.exists()):
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed: " + proc.stdout.read().decode()[-2000:]
+    assert proc.poll() is None, (
+        "the run finished before it could be killed: " + proc.stdout.read().decode()[-2000:]
+    )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _papers_in(db)
@@ -115,7 +141,9 @@ def test_cli_generate_writes_exports_and_summary(tmp_path):
     run = tmp_path / "run"
     result = subprocess.run(
         [*CLI, "research", "generate", str(bib), "-n", "1", "--max-tokens", "16", "--no-pdf", "-o", str(run)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embedded SmolLM2" in result.stderr  # the one-line notice about the stand-in

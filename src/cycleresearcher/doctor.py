@@ -27,7 +27,10 @@ def collect() -> dict[str, dict[str, Any]]:
         import torch
 
         if torch.cuda.is_available():
-            gpu = {"ok": True, "detail": ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))}
+            gpu = {
+                "ok": True,
+                "detail": ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())),
+            }
     report["gpu"] = gpu
     report["engine llamacpp"] = _pkg("llama_cpp", "llama-cpp-python")
     report["engine hf"] = _pkg("transformers")
@@ -35,7 +38,10 @@ def collect() -> dict[str, dict[str, Any]]:
     report["engine openai"] = _pkg("openai")
     report["train (trl)"] = _pkg("trl")
     latexmk = shutil.which("latexmk")
-    report["tex (latexmk)"] = {"ok": bool(latexmk), "detail": latexmk or "not found: apt-get install latexmk texlive-latex-extra"}
+    report["tex (latexmk)"] = {
+        "ok": bool(latexmk),
+        "detail": latexmk or "not found: apt-get install latexmk texlive-latex-extra",
+    }
     try:
         from .models import embedded_model_path
 

@@ -62,7 +62,11 @@ def to_markdown(paper: Paper) -> str:
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
     lines.append("")
-    scores = [f"{k}: {getattr(paper, k)}" for k in ("interestingness", "feasibility", "novelty") if getattr(paper, k) is not None]
+    scores = [
+        f"{k}: {getattr(paper, k)}"
+        for k in ("interestingness", "feasibility", "novelty")
+        if getattr(paper, k) is not None
+    ]
     if scores:  # the model's own scores; omitted when it wrote none
         lines += [f"*Self-assessed {', '.join(scores)}*", ""]
     for heading, text in (
@@ -279,7 +283,9 @@ def _figure_placeholder(m: re.Match[str]) -> str:
     return f"\\begin{{{env}}}[ht]\n{box}\n{cap}{labels}\n\\end{{{env}}}"
 
 
-def _command_argument(s: str, name: str) -> str | None:
+def _command_span(s: str, name: str) -> tuple[int, int, int | None] | None:
+    """(start of ``\\name``, start of its braced argument, index of the closing brace or None when
+    the argument never closes), or None when the command is absent."""
     m = re.search(rf"\\{name}\s*(?:\[[^\]]*\]\s*)?\{{", s)
     if not m:
         return None
@@ -290,25 +296,22 @@ def _command_argument(s: str, name: str) -> str | None:
             continue
         depth += {"{": 1, "}": -1}.get(s[j], 0)
         if depth == 0:
-            return s[m.end() : j]
+            return m.start(), m.end(), j
         j += 1
-    return None
+    return m.start(), m.end(), None
+
+
+def _command_argument(s: str, name: str) -> str | None:
+    span = _command_span(s, name)
+    return s[span[1] : span[2]] if span and span[2] is not None else None
 
 
 def _remove_command(s: str, name: str) -> str:
-    m = re.search(rf"\\{name}\s*(?:\[[^\]]*\]\s*)?\{{", s)
-    if not m:
+    span = _command_span(s, name)
+    if span is None:
         return s
-    depth, j = 0, m.end() - 1
-    while j < len(s):
-        if s[j] == "\\":
-            j += 2
-            continue
-        depth += {"{": 1, "}": -1}.get(s[j], 0)
-        if depth == 0:
-            return s[: m.start()] + s[j + 1 :]
-        j += 1
-    return s[: m.start()]
+    start, _, end = span
+    return s[:start] if end is None else s[:start] + s[end + 1 :]  # an unclosed argument runs to the end
 
 
 def _brace_depth(s: str) -> int:
@@ -543,7 +546,13 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
     folder.mkdir(parents=True, exist_ok=True)
     export_json(paper, folder / "paper.json")
     export_markdown(paper, folder / "paper.md")
-    info: dict[str, Any] = {"id": paper.id, "title": paper.title, "dir": str(folder), "warnings": len(paper.warnings), "pdf": None}
+    info: dict[str, Any] = {
+        "id": paper.id,
+        "title": paper.title,
+        "dir": str(folder),
+        "warnings": len(paper.warnings),
+        "pdf": None,
+    }
     if (paper.meta or {}).get("stage") != "awaiting_results":
         latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
         info["pdf"] = str(latex.pdf) if latex.pdf else None

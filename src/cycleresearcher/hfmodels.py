@@ -15,7 +15,9 @@ from .errors import ModelNotFoundError, require
 
 
 def cache_root() -> Path:
-    root = os.environ.get("CYCLERESEARCHER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cycleresearcher")
+    root = os.environ.get("CYCLERESEARCHER_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "cycleresearcher"
+    )
     return Path(root)
 
 
@@ -70,8 +72,14 @@ def resolve_dtype(dtype: str, device: str) -> Any:
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-            "float16": torch.float16, "fp16": torch.float16}[dtype]
+    return {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+    }[dtype]
 
 
 def load_causal_lm(model: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:

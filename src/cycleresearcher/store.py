@@ -59,7 +59,12 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 def request_key(stage: str, request: ChatRequest, extra: Any = None) -> str:
     """Content hash of what is sent: same stage + messages + sampling (+ extra) = same key."""
-    body = {"stage": stage, "messages": request.messages, "sampling": request.sampling.to_dict(), "extra": extra}
+    body = {
+        "stage": stage,
+        "messages": request.messages,
+        "sampling": request.sampling.to_dict(),
+        "extra": extra,
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -73,7 +78,9 @@ class RunStore:
         else:
             self.path = self.dir / DB_NAME
         if not self.path.exists() and not create:
-            raise StoreError(f"{self.dir} is not a run directory (no {DB_NAME}). Pass the folder a command wrote with -o.")
+            raise StoreError(
+                f"{self.dir} is not a run directory (no {DB_NAME}). Pass the folder a command wrote with -o."
+            )
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -85,7 +92,9 @@ class RunStore:
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
         done = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
         for name, sql in MIGRATIONS:
             if name in done:
@@ -125,7 +134,9 @@ class RunStore:
 
     # -- requests ---------------------------------------------------------------------------
     def get_result(self, key: str) -> GenerationResult | None:
-        row = self.conn.execute("SELECT result FROM requests WHERE key = ? AND status = 'done'", (key,)).fetchone()
+        row = self.conn.execute(
+            "SELECT result FROM requests WHERE key = ? AND status = 'done'", (key,)
+        ).fetchone()
         return GenerationResult.from_dict(json.loads(row[0])) if row else None
 
     def mark_pending(self, key: str, stage: str, request: ChatRequest) -> None:
@@ -158,8 +169,19 @@ class RunStore:
         if stage:
             sql += " WHERE stage = ?"
             args = (stage,)
-        cols = ["key", "stage", "status", "error", "prompt_tokens", "completion_tokens", "elapsed_s", "attempts"]
-        return [dict(zip(cols, r, strict=True)) for r in self.conn.execute(sql + " ORDER BY created_at", args)]
+        cols = [
+            "key",
+            "stage",
+            "status",
+            "error",
+            "prompt_tokens",
+            "completion_tokens",
+            "elapsed_s",
+            "attempts",
+        ]
+        return [
+            dict(zip(cols, r, strict=True)) for r in self.conn.execute(sql + " ORDER BY created_at", args)
+        ]
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Tokens, time and status counts per stage (for the end-of-run summary)."""
@@ -168,7 +190,17 @@ class RunStore:
             "SELECT stage, status, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(elapsed_s) "
             "FROM requests GROUP BY stage, status"
         ):
-            s = out.setdefault(stage, {"done": 0, "failed": 0, "pending": 0, "prompt_tokens": 0, "completion_tokens": 0, "elapsed_s": 0.0})
+            s = out.setdefault(
+                stage,
+                {
+                    "done": 0,
+                    "failed": 0,
+                    "pending": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "elapsed_s": 0.0,
+                },
+            )
             s[status] = n
             s["prompt_tokens"] += pt or 0
             s["completion_tokens"] += ct or 0
@@ -187,7 +219,9 @@ class RunStore:
         return json.loads(row[0]) if row else None
 
     def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        rows = self.conn.execute("SELECT key, data FROM records WHERE kind = ? ORDER BY created_at, key", (kind,))
+        rows = self.conn.execute(
+            "SELECT key, data FROM records WHERE kind = ? ORDER BY created_at, key", (kind,)
+        )
         return [(k, json.loads(d)) for k, d in rows]
 
     def delete(self, kind: str, key: str) -> None:

@@ -23,14 +23,23 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Keep the app a group even when only one command is registered."""
 
 
 #: sub-modules, in the order they appear in --help
-COMMAND_MODULES = ["research", "paper", "references", "review", "detect", "evaluate", "train", "serve", "doctor"]
+COMMAND_MODULES = [
+    "research",
+    "paper",
+    "references",
+    "review",
+    "detect",
+    "evaluate",
+    "train",
+    "serve",
+    "doctor",
+]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}").register(app)

@@ -15,23 +15,42 @@ out = Console()  # stdout: machine-readable output (JSON) goes here
 
 ModelOpt = Annotated[
     Optional[str],
-    typer.Option("--model", "-m", help="Model: a size alias (12B, 72B, 123B / 8B, 70B / 7B, 14B), a hub id, a local dir, a .gguf file, or 'embedded' (default on CPU)."),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model: a size alias (12B, 72B, 123B / 8B, 70B / 7B, 14B), a hub id, a local dir, a .gguf file, or 'embedded' (default on CPU).",
+    ),
 ]
 EngineOpt = Annotated[
     Optional[str],
-    typer.Option("--engine", "-e", help="Engine: llamacpp, hf, vllm, openai. Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf)."),
+    typer.Option(
+        "--engine",
+        "-e",
+        help="Engine: llamacpp, hf, vllm, openai. Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf).",
+    ),
 ]
 BaseUrlOpt = Annotated[
     Optional[str],
-    typer.Option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server URL (vLLM serve, SGLang, llama.cpp server, Ollama, ...). Key from OPENAI_API_KEY."),
+    typer.Option(
+        "--base-url",
+        envvar="OPENAI_BASE_URL",
+        help="OpenAI-compatible server URL (vLLM serve, SGLang, llama.cpp server, Ollama, ...). Key from OPENAI_API_KEY.",
+    ),
 ]
 EngineOptOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--engine-opt", help="Engine setting KEY=VALUE, repeatable (e.g. n_ctx=8192, n_threads=2, tensor_parallel_size=4, gpu_memory_utilization=0.9, max_model_len=60000, max_concurrency=8)."),
+    typer.Option(
+        "--engine-opt",
+        help="Engine setting KEY=VALUE, repeatable (e.g. n_ctx=8192, n_threads=2, tensor_parallel_size=4, gpu_memory_utilization=0.9, max_model_len=60000, max_concurrency=8).",
+    ),
 ]
 OutDirOpt = Annotated[
     Optional[str],
-    typer.Option("--output-dir", "-o", help="Run directory (SQLite run store + exports). Default: runs/<command>-<timestamp>."),
+    typer.Option(
+        "--output-dir",
+        "-o",
+        help="Run directory (SQLite run store + exports). Default: runs/<command>-<timestamp>.",
+    ),
 ]
 
 
@@ -86,7 +105,9 @@ def guard(fn):
         except CycleResearcherError as exc:
             fail(exc)
         except KeyboardInterrupt:
-            console.print("Interrupted. Finished results are in the run store; rerun with --resume to continue.")
+            console.print(
+                "Interrupted. Finished results are in the run store; rerun with --resume to continue."
+            )
             sys.exit(130)
 
     return wrapper

@@ -23,4 +23,6 @@ def default_group(default: str) -> type[TyperGroup]:
 
 def group(name: str, help: str, default: str | None = None) -> typer.Typer:
     kwargs = {"cls": default_group(default)} if default else {}
-    return typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False, rich_markup_mode="rich", **kwargs)
+    return typer.Typer(
+        name=name, help=help, no_args_is_help=True, add_completion=False, rich_markup_mode="rich", **kwargs
+    )

@@ -33,22 +33,57 @@ def register(app: typer.Typer) -> None:
 
 @guard
 def generate(
-    refs: Annotated[list[Path], typer.Argument(help="Reference sets: .bib files (abstract fields or 'Abstract:' lines) or paper-record JSON. One paper set per file.", exists=True, dir_okay=False)],
+    refs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Reference sets: .bib files (abstract fields or 'Abstract:' lines) or paper-record JSON. One paper set per file.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     n: Annotated[int, typer.Option("-n", "--n", help="Papers to sample per reference set.")] = 1,
-    topic: Annotated[Optional[str], typer.Option(help="Optional topic line ('Generate a research paper on the topic: ...').")] = None,
+    topic: Annotated[
+        Optional[str],
+        typer.Option(help="Optional topic line ('Generate a research paper on the topic: ...')."),
+    ] = None,
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
     engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
-    two_stage: Annotated[bool, typer.Option("--two-stage", help="Stop after the experiment setup; finish later with REAL results via 'research complete'.")] = False,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model).")] = None,
+    two_stage: Annotated[
+        bool,
+        typer.Option(
+            "--two-stage",
+            help="Stop after the experiment setup; finish later with REAL results via 'research complete'.",
+        ),
+    ] = False,
+    max_tokens: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model)."
+        ),
+    ] = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (upstream 0.4).")] = 0.4,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling (upstream 0.95).")] = 0.95,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (engines that support it).")] = None,
-    drop_to_fit: Annotated[bool, typer.Option("--drop-to-fit", help="Drop the least relevant references when the prompt does not fit the context.")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile each paper's LaTeX project to PDF with latexmk (when installed).")] = True,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output-dir: finished requests are not redone.")] = False,
+    drop_to_fit: Annotated[
+        bool,
+        typer.Option(
+            "--drop-to-fit",
+            help="Drop the least relevant references when the prompt does not fit the context.",
+        ),
+    ] = False,
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf/--no-pdf", help="Compile each paper's LaTeX project to PDF with latexmk (when installed)."
+        ),
+    ] = True,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the run in --output-dir: finished requests are not redone."),
+    ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -62,12 +97,22 @@ def generate(
 
     directory = Path(run_dir(output_dir, "research"))
     if (directory / "run.sqlite").exists() and not resume:
-        console.print(f"[yellow]{directory} already holds a run; continuing it (finished requests are reused).[/]")
+        console.print(
+            f"[yellow]{directory} already holds a run; continuing it (finished requests are reused).[/]"
+        )
     settings = ResearchSettings(
-        n=n, topic=topic, mode="two-stage" if two_stage else "simulate", temperature=temperature, top_p=top_p,
-        max_tokens=max_tokens, seed=seed, drop_to_fit=drop_to_fit,
+        n=n,
+        topic=topic,
+        mode="two-stage" if two_stage else "simulate",
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        drop_to_fit=drop_to_fit,
     )
-    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=directory, **engine_options(engine_opt))
+    researcher = CycleResearcher(
+        model=model, engine=engine, base_url=base_url, run_dir=directory, **engine_options(engine_opt)
+    )
     store = researcher.store
     assert store is not None
     store.set_meta("command", "research generate")
@@ -95,9 +140,26 @@ def generate(
 
 @guard
 def complete(
-    run: Annotated[Path, typer.Argument(help="Run directory written by 'research generate --two-stage'.", exists=True, file_okay=False)],
-    results: Annotated[Path, typer.Option("--results", "-r", help="Your REAL experiment results: a JSON list of {name, result: {table, description}}.", exists=True, dir_okay=False)],
-    paper_id: Annotated[Optional[str], typer.Option("--paper", help="Paper id to complete (default: every paper awaiting results).")] = None,
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="Run directory written by 'research generate --two-stage'.", exists=True, file_okay=False
+        ),
+    ],
+    results: Annotated[
+        Path,
+        typer.Option(
+            "--results",
+            "-r",
+            help="Your REAL experiment results: a JSON list of {name, result: {table, description}}.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    paper_id: Annotated[
+        Optional[str],
+        typer.Option("--paper", help="Paper id to complete (default: every paper awaiting results)."),
+    ] = None,
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
@@ -115,8 +177,12 @@ def complete(
     try:
         data = json.loads(results.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects.") from exc
-    researcher = CycleResearcher(model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt))
+        raise InputError(
+            f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects."
+        ) from exc
+    researcher = CycleResearcher(
+        model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt)
+    )
     try:
         store = researcher.store
         assert store is not None
@@ -129,7 +195,9 @@ def complete(
         if paper_id:
             todo = [p for p in todo if p.id == paper_id]
         if not todo:
-            raise InputError(f"No paper awaiting results in {run}{' with id ' + paper_id if paper_id else ''}. Generate with --two-stage first.")
+            raise InputError(
+                f"No paper awaiting results in {run}{' with id ' + paper_id if paper_id else ''}. Generate with --two-stage first."
+            )
         start = time.perf_counter()
         written = []
         with _progress() as progress:
@@ -153,7 +221,14 @@ def _progress():
         TimeElapsedColumn,
     )
 
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _export(paper, directory: Path, pdf: bool) -> dict:
@@ -171,7 +246,12 @@ def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bo
     for col in ("id", "title", "warnings", "pdf"):
         table.add_column(col)
     for info in written:
-        table.add_row(info["id"], (info["title"] or "[i]no title parsed[/]")[:60], str(info["warnings"]), "yes" if info["pdf"] else "-")
+        table.add_row(
+            info["id"],
+            (info["title"] or "[i]no title parsed[/]")[:60],
+            str(info["warnings"]),
+            "yes" if info["pdf"] else "-",
+        )
     out.print(table)
     with RunStore(directory) as store:
         stats = store.summary()
@@ -184,6 +264,10 @@ def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bo
         f"({tokens / engine_s if engine_s else 0:.1f} tok/s in the engine); {failed} failed request(s)."
     )
     if two_stage:
-        console.print(f"Next: run your experiments, then: cycleresearcher research complete {directory} --results results.json")
+        console.print(
+            f"Next: run your experiments, then: cycleresearcher research complete {directory} --results results.json"
+        )
     else:
-        console.print("[bold]Results in these drafts are SIMULATED by the model, not measured.[/] Use --two-stage to supply real results.")
+        console.print(
+            "[bold]Results in these drafts are SIMULATED by the model, not measured.[/] Use --two-stage to supply real results."
+        )

@@ -118,21 +118,74 @@ def _default_model(model: str | None, base_url: str | None, reviewer: ReviewerNa
 @review_app.command("run")
 @guard
 def run(
-    files: Annotated[list[str], typer.Argument(help="Papers: .pdf, .tex, .md, .txt, Paper .json, folders, or run directories of `research generate`.")],
-    reviewer: Annotated[ReviewerName, typer.Option("--reviewer", "-r", help="Reviewer model family.")] = ReviewerName.cyclereviewer,
-    mode: Annotated[ReviewMode, typer.Option("--mode", help="DeepReviewer mode (best = search questions + retrieval + second turn).")] = ReviewMode.standard,
-    reviewers: Annotated[int, typer.Option("--reviewers", "-n", min=1, help="DeepReviewer: number of simulated reviewers ({n} in its prompt). CycleReviewer's prompt fixes 4.")] = 4,
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Papers: .pdf, .tex, .md, .txt, Paper .json, folders, or run directories of `research generate`."
+        ),
+    ],
+    reviewer: Annotated[
+        ReviewerName, typer.Option("--reviewer", "-r", help="Reviewer model family.")
+    ] = ReviewerName.cyclereviewer,
+    mode: Annotated[
+        ReviewMode,
+        typer.Option("--mode", help="DeepReviewer mode (best = search questions + retrieval + second turn)."),
+    ] = ReviewMode.standard,
+    reviewers: Annotated[
+        int,
+        typer.Option(
+            "--reviewers",
+            "-n",
+            min=1,
+            help="DeepReviewer: number of simulated reviewers ({n} in its prompt). CycleReviewer's prompt fixes 4.",
+        ),
+    ] = 4,
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
     engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed.")] = False,
-    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).")] = None,
-    context_length: Annotated[Optional[int], typer.Option("--context-length", min=256, help="The model's context window in tokens, for servers that do not report it (default: what the engine knows, else upstream 50000 / 90000).")] = None,
-    retriever: Annotated[str, typer.Option("--retriever", help="Best mode retrieval: 'local' (offline, the paper's own references/text), 'none', or an OpenScholar-style URL (POST /batch_ask).")] = "local",
-    prompt_form: Annotated[str, typer.Option("--prompt-form", help="CycleReviewer system prompt form: flush (default) or indented.")] = "flush",
-    best_variant: Annotated[str, typer.Option("--best-variant", help="DeepReviewer Best prompt: library (default) or authors (the authors' evaluation text).")] = "library",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed.",
+        ),
+    ] = False,
+    max_tokens: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-tokens",
+            min=1,
+            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).",
+        ),
+    ] = None,
+    context_length: Annotated[
+        Optional[int],
+        typer.Option(
+            "--context-length",
+            min=256,
+            help="The model's context window in tokens, for servers that do not report it (default: what the engine knows, else upstream 50000 / 90000).",
+        ),
+    ] = None,
+    retriever: Annotated[
+        str,
+        typer.Option(
+            "--retriever",
+            help="Best mode retrieval: 'local' (offline, the paper's own references/text), 'none', or an OpenScholar-style URL (POST /batch_ask).",
+        ),
+    ] = "local",
+    prompt_form: Annotated[
+        str,
+        typer.Option("--prompt-form", help="CycleReviewer system prompt form: flush (default) or indented."),
+    ] = "flush",
+    best_variant: Annotated[
+        str,
+        typer.Option(
+            "--best-variant",
+            help="DeepReviewer Best prompt: library (default) or authors (the authors' evaluation text).",
+        ),
+    ] = "library",
 ) -> None:
     """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
 
@@ -146,22 +199,41 @@ def run(
     from ._common import console, out, run_dir
 
     model_name = _default_model(model, base_url, reviewer)
-    common = {"engine": engine, "base_url": base_url, "max_tokens": max_tokens, "context_length": context_length,
-              **engine_options(engine_opt)}
+    common = {
+        "engine": engine,
+        "base_url": base_url,
+        "max_tokens": max_tokens,
+        "context_length": context_length,
+        **engine_options(engine_opt),
+    }
     options: dict = {}
     if reviewer is ReviewerName.cyclereviewer:
         from ..review.cyclereviewer import CycleReviewer
 
         if reviewers != 4:
-            console.print("[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews.")
+            console.print(
+                "[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews."
+            )
         rev = CycleReviewer(model=model_name, prompt_form=prompt_form, **common)  # type: ignore[arg-type]
     else:
         from ..review.deepreviewer import DeepReviewer
 
-        rev = DeepReviewer(model=model_name, retriever=retriever if mode is ReviewMode.best else "none", best_variant=best_variant, **common)  # type: ignore[arg-type]
+        rev = DeepReviewer(
+            model=model_name,
+            retriever=retriever if mode is ReviewMode.best else "none",
+            best_variant=best_variant,
+            **common,
+        )  # type: ignore[arg-type]
         options = {"mode": mode.value, "reviewer_num": reviewers}
     folder = run_dir(output_dir, "review")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
         try:
             result = review_files(
@@ -176,14 +248,20 @@ def run(
         finally:
             rev.close()
     for label, message in result.unreadable:
-        console.print(f"[bold red]Skipped:[/] {message}" if label in message else f"[bold red]Skipped[/] {label}: {message}")
+        console.print(
+            f"[bold red]Skipped:[/] {message}"
+            if label in message
+            else f"[bold red]Skipped[/] {label}: {message}"
+        )
     for outcome in result.outcomes:
         out.print(summary_renderable(outcome))
         out.print()
     ok = sum(1 for o in result.outcomes if o.ok)
     failed = len(result.outcomes) - ok
     console.print(
-        f"Reviewed {ok} paper(s)" + (f", {failed} failed" if failed else "") + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
+        f"Reviewed {ok} paper(s)"
+        + (f", {failed} failed" if failed else "")
+        + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
         + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})"
     )
     if ok == 0:

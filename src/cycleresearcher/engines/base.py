@@ -112,7 +112,9 @@ class Engine(ABC):
     context_length: int | None = None
     model_id: str = ""
 
-    def generate(self, requests: Sequence[ChatRequest], on_result: OnResult | None = None) -> list[GenerationResult]:
+    def generate(
+        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
+    ) -> list[GenerationResult]:
         """Run every request; a failing request yields a result with ``error`` set, never an exception."""
         results: list[GenerationResult] = []
         for i, req in enumerate(requests):

@@ -16,7 +16,9 @@ class FakeEngine(Engine):
 
     name = "fake"
 
-    def __init__(self, script: Script = "", *, context_length: int | None = 32768, fail_on: Sequence[int] = ()):
+    def __init__(
+        self, script: Script = "", *, context_length: int | None = 32768, fail_on: Sequence[int] = ()
+    ):
         self.script = script
         self.context_length = context_length
         self.fail_on = set(fail_on)
@@ -40,7 +42,9 @@ class FakeEngine(Engine):
             for s in request.sampling.stop:
                 if s and s in text:
                     text = text[: text.index(s)]
-            comps.append(Completion(text=text, finish_reason="stop", completion_tokens=max(1, len(text) // 4)))
+            comps.append(
+                Completion(text=text, finish_reason="stop", completion_tokens=max(1, len(text) // 4))
+            )
         return GenerationResult(completions=comps, prompt_tokens=self.count_tokens(request.messages))
 
     def describe(self) -> dict[str, Any]:
