@@ -6,7 +6,8 @@ model's tokenizer (carried as files). It checks, on the GPU:
 1. the transformers engine with device/dtype auto (bf16), n samples, stop strings, batching;
 2. the Fast-DetectGPT criterion in bf16 on the GPU against fp32 on the GPU and fp32 on the CPU;
 3. one training round of the cycle (sampling with the hf engine, SimPO + NLL with TRL in bf16 with
-   gradient checkpointing, LoRA merge, margins before/after).
+   gradient checkpointing, LoRA merge, margins before/after), in process and under
+   ``accelerate launch`` with the repo's multi-GPU config cut to one process.
 
     python scripts/gpu_smoke.py --tokenizer DIR --out DIR
 """
@@ -95,10 +96,22 @@ def check_detector(model: str) -> dict:
     return out
 
 
-def check_train(model: str, out: Path, repo: Path) -> dict:
+def check_train(model: str, out: Path, repo: Path, launcher: str = "inprocess") -> dict:
     out.mkdir(parents=True, exist_ok=True)
+    extra = ""
+    if launcher == "accelerate":
+        # the repo's multi-GPU config, cut to the one GPU of a smoke machine
+        acc = out / "accelerate_1gpu.yaml"
+        acc.write_text(
+            (repo / "configs" / "accelerate" / "multi_gpu.yaml")
+            .read_text()
+            .replace("num_processes: 8", "num_processes: 1")
+        )
+        extra = f'launcher = "accelerate"\naccelerate_config = "{acc}"\n'
+
     cfg = out / "cycle_gpu.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 rounds = 1
 output_dir = "{out / "cycle"}"
 seed = 0
@@ -133,7 +146,9 @@ learning_rate = 1e-3
 epochs = 3
 batch_size = 1
 max_length = 2048
-""")
+"""
+        + extra
+    )
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "cycleresearcher.cli", "train", str(cfg), "--rounds", "1"],
@@ -155,6 +170,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", default=None, help="run only these checks (by name)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +189,15 @@ def main() -> None:
             "train_round",
             lambda: check_train(model, Path("/tmp/gpu_train"), Path(__file__).resolve().parent.parent),
         ),
+        (
+            "train_round_accelerate",
+            lambda: check_train(
+                model, Path("/tmp/gpu_train_acc"), Path(__file__).resolve().parent.parent, "accelerate"
+            ),
+        ),
     ):
+        if args.only and name not in args.only:
+            continue
         try:
             result[name] = fn()
         except Exception as exc:  # report every stage even when one fails
