@@ -37,6 +37,17 @@ class SampleStats:
     completion_tokens: int
 
 
+def _available_cores() -> int:
+    """Every core this process may use. llama.cpp's own default (half the cores, assuming
+    hyper-threads) halves decode speed on small machines: 40 vs 74 tok/s on 2 cores."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _gguf_context_length(metadata: dict[str, str]) -> int | None:
     arch = metadata.get("general.architecture", "")
     value = metadata.get(f"{arch}.context_length")
@@ -48,6 +59,8 @@ def _gguf_context_length(metadata: dict[str, str]) -> int | None:
 
 class LlamaCppEngine(Engine):
     """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0)``.
+
+    ``n_threads`` defaults to every core available to the process.
 
     ``n_ctx`` defaults to the context the GGUF was trained with, capped at ``max_ctx`` (32768).
     ``chat_template`` (a Jinja string) replaces the one stored in the GGUF.
@@ -93,7 +106,7 @@ class LlamaCppEngine(Engine):
             self.llm = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_threads=n_threads,
+                n_threads=n_threads or _available_cores(),
                 n_batch=n_batch,
                 n_gpu_layers=n_gpu_layers,
                 verbose=verbose,
