@@ -110,6 +110,9 @@ def register(app: typer.Typer) -> None:
             console.print(
                 "[yellow]No calibration for this scoring model: probability unavailable (criterion only).[/]"
             )
+        elif detector.calibration.info.get("caveat"):
+            # e.g. the packaged calibration of the tiny embedded scorer: say where it cannot be trusted
+            console.print(f"[yellow]Calibration '{detector.calibration.name}':[/] {detector.calibration.info['caveat']}")
         docs = list(iter_documents(files))
         if not docs:
             console.print("No papers found in the given paths (.pdf, .tex, .md, .txt, .json).")
