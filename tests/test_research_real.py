@@ -153,3 +153,49 @@ def test_cli_generate_writes_exports_and_summary(tmp_path):
     assert data["results_simulated"] is True and data["generated_text"]
     assert (folder / "paper.md").read_text().count("AI-generated") >= 1
     assert (folder / "latex" / "main.tex").exists()
+
+
+def test_openai_server_with_an_api_key_that_is_never_written(tmp_path, embedded_gguf):
+    """Through a real llama_cpp.server that requires a key: without it the request fails cleanly,
+    with --api-key the paper is generated, and the key appears in no file of the run."""
+    from conftest import llama_server_process
+
+    secret = "sk-test-7f3a9c2e5b"
+    [bib] = write_sets(tmp_path, 1)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    with llama_server_process(embedded_gguf, n_ctx=2048, api_key=secret) as url:
+        base = [
+            *CLI,
+            "research",
+            "generate",
+            str(bib),
+            "-n",
+            "1",
+            "--max-tokens",
+            "16",
+            "--no-pdf",
+            "--base-url",
+            url,
+        ]
+        denied = subprocess.run(
+            [*base, "-o", str(tmp_path / "denied")], capture_output=True, text=True, env=env, timeout=300
+        )
+        ok = subprocess.run(
+            [*base, "--api-key", secret, "-o", str(tmp_path / "run")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    # without the key the server refuses at once: a one-line error, exit 2, no traceback
+    assert denied.returncode == 2 and "401" in denied.stderr and "Traceback" not in denied.stderr, (
+        denied.stderr[-2000:]
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "0 failed request" in ok.stderr
+    [folder] = list((tmp_path / "run" / "papers").iterdir())
+    assert json.loads((folder / "paper.json").read_text())["generated_text"]
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), f"the API key was written to {path}"
+    assert secret not in ok.stdout + ok.stderr

@@ -37,6 +37,15 @@ BaseUrlOpt = Annotated[
         help="OpenAI-compatible server URL (vLLM serve, SGLang, llama.cpp server, Ollama, ...). Key from OPENAI_API_KEY.",
     ),
 ]
+ApiKeyOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--api-key",
+        envvar="OPENAI_API_KEY",
+        show_default=False,
+        help="Key for --base-url servers that need one (default: $OPENAI_API_KEY). Never written to disk or printed.",
+    ),
+]
 EngineOptOpt = Annotated[
     Optional[list[str]],
     typer.Option(
@@ -54,7 +63,7 @@ OutDirOpt = Annotated[
 ]
 
 
-def engine_options(pairs: list[str] | None) -> dict:
+def engine_options(pairs: list[str] | None, api_key: str | None = None) -> dict:
     """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}`` (ints, floats, booleans parsed)."""
     from ..errors import InputError
 
@@ -74,6 +83,8 @@ def engine_options(pairs: list[str] | None) -> dict:
                 except ValueError:
                     pass
         opts[key.strip().replace("-", "_")] = v
+    if api_key:  # only the HTTP engine uses it; the others ignore unknown settings
+        opts["api_key"] = api_key
     return opts
 
 

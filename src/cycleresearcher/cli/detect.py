@@ -112,7 +112,9 @@ def register(app: typer.Typer) -> None:
             )
         elif detector.calibration.info.get("caveat"):
             # e.g. the packaged calibration of the tiny embedded scorer: say where it cannot be trusted
-            console.print(f"[yellow]Calibration '{detector.calibration.name}':[/] {detector.calibration.info['caveat']}")
+            console.print(
+                f"[yellow]Calibration '{detector.calibration.name}':[/] {detector.calibration.info['caveat']}"
+            )
         docs = list(iter_documents(files))
         if not docs:
             console.print("No papers found in the given paths (.pdf, .tex, .md, .txt, .json).")

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import (
+    ApiKeyOpt,
     BaseUrlOpt,
     EngineOpt,
     EngineOptOpt,
@@ -49,6 +50,7 @@ def generate(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
     two_stage: Annotated[
@@ -111,7 +113,11 @@ def generate(
         drop_to_fit=drop_to_fit,
     )
     researcher = CycleResearcher(
-        model=model, engine=engine, base_url=base_url, run_dir=directory, **engine_options(engine_opt)
+        model=model,
+        engine=engine,
+        base_url=base_url,
+        run_dir=directory,
+        **engine_options(engine_opt, api_key),
     )
     store = researcher.store
     assert store is not None
@@ -163,6 +169,7 @@ def complete(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")] = True,
@@ -181,7 +188,7 @@ def complete(
             f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects."
         ) from exc
     researcher = CycleResearcher(
-        model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt)
+        model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt, api_key)
     )
     try:
         store = researcher.store

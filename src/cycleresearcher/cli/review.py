@@ -14,7 +14,16 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError
-from ._common import BaseUrlOpt, EngineOpt, EngineOptOpt, ModelOpt, OutDirOpt, engine_options, guard
+from ._common import (
+    ApiKeyOpt,
+    BaseUrlOpt,
+    EngineOpt,
+    EngineOptOpt,
+    ModelOpt,
+    OutDirOpt,
+    engine_options,
+    guard,
+)
 from ._group import group
 
 review_app = group(
@@ -143,6 +152,7 @@ def run(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
     output_dir: OutDirOpt = None,
     resume: Annotated[
@@ -204,7 +214,7 @@ def run(
         "base_url": base_url,
         "max_tokens": max_tokens,
         "context_length": context_length,
-        **engine_options(engine_opt),
+        **engine_options(engine_opt, api_key),
     }
     options: dict = {}
     if reviewer is ReviewerName.cyclereviewer:
