@@ -17,6 +17,7 @@ from cycleresearcher.export import (
     export_json,
     export_latex_project,
     export_markdown,
+    to_markdown,
 )
 from cycleresearcher.paper import Paper, parse_paper
 
@@ -204,3 +205,19 @@ def test_cli_export_from_raw_and_json(data_dir, tmp_path):
     assert (tmp_path / "b" / "paper-001" / "latex" / "references.bib").exists()
     bad = runner.invoke(app, ["paper", "export", str(raw), "-f", "docx"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+@pytest.mark.tex
+@needs_tex
+def test_unstructured_output_is_shown_raw_in_markdown_and_pdf(tmp_path):
+    """The tiny embedded model rarely writes the format: the exports show what it wrote instead of
+    an empty paper (and the verbatim block cannot be closed early by the text)."""
+    raw = "Here are some thoughts on sparse attention \\end{verbatim} and 50% of {braces}\nsecond line"
+    paper = parse_paper(raw)
+    assert not paper.latex
+    md = to_markdown(paper)
+    assert "## Raw model output (no paper structure found)" in md and "second line" in md
+    res = export_latex_project(paper, tmp_path, None)
+    assert res.pdf is not None, res.log_excerpt
+    text = _pdf_text(res.pdf)
+    assert "Raw model output" in text and "sparse attention" in text and "second line" in text

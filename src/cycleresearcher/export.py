@@ -85,6 +85,17 @@ def to_markdown(paper: Paper) -> str:
         lines += _experiments_md(paper.experimental_results)
     if paper.latex:
         lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
+    elif paper.generated_text.strip():
+        # nothing paper-shaped was found (e.g. the tiny embedded model): show what the model wrote
+        fence = "~~~~" if "```" in paper.generated_text else "```"
+        lines += [
+            "## Raw model output (no paper structure found)",
+            "",
+            fence,
+            paper.generated_text.strip(),
+            fence,
+            "",
+        ]
     if paper.warnings:
         lines += ["## Parser warnings", ""] + [f"- {w}" for w in paper.warnings] + [""]
     return "\n".join(lines)
@@ -190,6 +201,15 @@ def build_main_tex(paper: Paper, has_bib: bool, rescue: str = "") -> tuple[str, 
     """main.tex for a paper; returns (source, warnings)."""
     warnings: list[str] = []
     body = _body(paper.latex, warnings)
+    if not paper.latex.strip() and paper.generated_text.strip():
+        # no LaTeX parsed: print the raw output verbatim rather than an empty paper
+        raw = paper.generated_text.strip().replace(r"\end{verbatim}", r"\end {verbatim}")
+        body = (
+            "\\section*{Raw model output (no paper structure found)}\n\\begin{verbatim}\n"
+            + raw
+            + "\n\\end{verbatim}\n"
+        )
+        warnings.append("no LaTeX was parsed; the PDF shows the raw model output")
     header = "AI-generated draft" + (
         " --- results simulated, not measured" if paper.results_simulated else ""
     )

@@ -12,6 +12,7 @@ function under ``accelerate launch -m cycleresearcher.train.simpo JOB.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -187,7 +188,9 @@ def run_job(job: TrainJob) -> TrainResult:
     model = transformers.AutoModelForCausalLM.from_pretrained(job.policy_dir, dtype=dtype)
     dataset = datasets.Dataset.from_list(job.examples)
     trainer = _build_trainer(job, model, tokenizer, dataset)
-    output = trainer.train()
+    # the Trainer prints its log dicts on stdout; keep stdout for the CLI's own JSON summary
+    with contextlib.redirect_stdout(sys.stderr):
+        output = trainer.train()
     history = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
     result = TrainResult(
         loss=float(output.training_loss) if history else None,
