@@ -11,6 +11,10 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
+# Rich wraps console output at the terminal width (80 without a terminal), so where a test's paths
+# are long a message can break across lines; tests read messages, not layout: use a wide console.
+os.environ["COLUMNS"] = "200"
+
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:

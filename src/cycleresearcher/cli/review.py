@@ -257,11 +257,15 @@ def run(
             )
         finally:
             rev.close()
+    from rich.markup import escape
+
     for label, message in result.unreadable:
+        # soft_wrap: keep each message (and the paths in it) on one line, as printed
         console.print(
-            f"[bold red]Skipped:[/] {message}"
+            f"[bold red]Skipped:[/] {escape(message)}"
             if label in message
-            else f"[bold red]Skipped[/] {label}: {message}"
+            else f"[bold red]Skipped[/] {escape(label)}: {escape(message)}",
+            soft_wrap=True,
         )
     for outcome in result.outcomes:
         out.print(summary_renderable(outcome))
@@ -272,7 +276,8 @@ def run(
         f"Reviewed {ok} paper(s)"
         + (f", {failed} failed" if failed else "")
         + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
-        + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})"
+        + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})",
+        soft_wrap=True,
     )
     if ok == 0:
         raise typer.Exit(1)
