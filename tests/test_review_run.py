@@ -41,11 +41,11 @@ def deep_script(outputs: dict[str, str], mode: str = "standard"):
 
     def script(request, _k):
         if mode != "best":
-            return outputs[f"deepreviewer_{mode}"]
+            return outputs[f"own_deep_{mode}"]
         return (
-            outputs["deepreviewer_best_turn1"]
+            outputs["own_deep_best_turn1"]
             if len(request.messages) == 2
-            else outputs["deepreviewer_best_turn2"]
+            else outputs["own_deep_best_turn2"]
         )
 
     return script
@@ -253,7 +253,7 @@ def test_best_mode_runs_two_turns_with_the_byte_exact_qa_message(outputs):
     t1, t2 = eng.calls
     assert [m["role"] for m in t2.messages] == ["system", "user", "assistant", "user"]
     assert t2.messages[:2] == t1.messages
-    assert t2.messages[2]["content"] == outputs["deepreviewer_best_turn1"]
+    assert t2.messages[2]["content"] == outputs["own_deep_best_turn1"]
     questions = [
         "What routing strategies exist for sparse mixture-of-experts models?",
         "How is load balancing measured in mixture-of-experts training?",
@@ -266,7 +266,7 @@ def test_best_mode_runs_two_turns_with_the_byte_exact_qa_message(outputs):
     assert review.final["rating"] == 5.0 and [r.rating for r in review.reviewers] == [6.0, 4.0]
     assert review.analysis and "learned hash router" in review.analysis
     assert review.blocks[:2] == ["questions", "analysis"]
-    assert out.turns == [outputs["deepreviewer_best_turn1"], outputs["deepreviewer_best_turn2"]]
+    assert out.turns == [outputs["own_deep_best_turn1"], outputs["own_deep_best_turn2"]]
     assert out.retrieval[0]["output"] == "Answer 1."
 
 
@@ -283,7 +283,7 @@ def test_best_mode_without_retrieval_completes_and_says_so(outputs):
 
 
 def test_best_mode_turn1_without_questions_is_the_review(outputs):
-    eng = FakeEngine(outputs["deepreviewer_standard"])
+    eng = FakeEngine(outputs["own_deep_standard"])
     out = DeepReviewer(model="x", engine=eng, retriever=NoRetriever()).run("paper", mode="best")[0]
     assert len(eng.calls) == 1 and out.ok and out.review.final["rating"] == 5.0
     assert any("asked no \\boxed_questions" in w for w in out.review.warnings)
