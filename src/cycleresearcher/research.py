@@ -15,7 +15,6 @@ share the prompt prefill (vLLM ``n``, llama.cpp prefix reuse, a server's ``n``) 
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -398,7 +397,3 @@ def _bibtex(refs: list[Reference]) -> str:
     from .references import to_bibtex
 
     return to_bibtex(refs)
-
-
-def notice(msg: str) -> None:
-    print(msg, file=sys.stderr)
