@@ -162,6 +162,8 @@ class AIDetector:
             det.mapping = cal.mapping
             if cal.n_tokens and stats.n != cal.n_tokens:
                 det.notes.append(f"criterion length-normalised to the calibration's {cal.n_tokens} tokens")
+            if cal.info.get("caveat"):  # e.g. the embedded scorer's calibration is not valid for papers
+                det.notes.append(f"calibration '{cal.name}': {cal.info['caveat']}")
         det.elapsed_s = time.perf_counter() - t0
         return det
 
