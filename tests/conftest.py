@@ -58,9 +58,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def llama_server_process(gguf: str, n_ctx: int = 2048, api_key: str | None = None):
-    """A real ``python -m llama_cpp.server`` on a free 127.0.0.1 port; yields its /v1 URL."""
+def start_llama_server(gguf: str, n_ctx: int = 2048, api_key: str | None = None, alias: str | None = None):
+    """Start a real ``python -m llama_cpp.server`` on a free 127.0.0.1 port and wait until it
+    answers; returns ``(process, /v1 URL)``. The caller stops the process."""
     import subprocess
     import sys
     import time
@@ -79,30 +79,38 @@ def llama_server_process(gguf: str, n_ctx: int = 2048, api_key: str | None = Non
         "127.0.0.1",
         "--port",
         str(port),
-        "--n_ctx",
-        str(n_ctx),
     ]
+    cmd += ["--n_ctx", str(n_ctx)]
     if api_key:
         cmd += ["--api_key", api_key]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OPENAI_API_KEY": ""}
-    )
+    if alias:
+        cmd += ["--model_alias", alias]
+    env = {**os.environ, "OPENAI_API_KEY": ""}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/models", headers=headers, timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("llama_cpp.server did not become ready in 60 s")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def llama_server_process(gguf: str, n_ctx: int = 2048, api_key: str | None = None, alias: str | None = None):
+    """``start_llama_server`` as a context manager that yields the /v1 URL and stops the server."""
+    proc, url = start_llama_server(gguf, n_ctx, api_key, alias)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/models", headers=headers, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not become ready in 60 s")
-            time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)

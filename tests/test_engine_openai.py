@@ -5,19 +5,16 @@ scripted HTTP server of our own on loopback, and the engine against a real
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 
+from conftest import llama_server_process, start_llama_server
 from cycleresearcher.engines import ChatRequest, SamplingParams
 from cycleresearcher.engines.openai_compat import (
     OpenAIEngine,
@@ -403,55 +400,10 @@ def test_engine_count_tokens_falls_back_to_estimate(scripted):
 
 
 # --------------------------------------------------------------------------- a real llama.cpp server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(gguf: str, n_ctx: int = 1024) -> tuple[subprocess.Popen, str]:
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            gguf,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(n_ctx),
-            "--model_alias",
-            "smol",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "OPENAI_API_KEY": ""},
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("llama_cpp.server did not become ready in 60 s")
-
-
 @pytest.fixture(scope="module")
 def llama_server(embedded_gguf: str) -> Iterator[str]:
-    proc, url = _start_server(embedded_gguf)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with llama_server_process(embedded_gguf, n_ctx=1024, alias="smol") as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -490,7 +442,7 @@ def test_real_server_context_overflow_fails_alone(llama_server):
 
 @pytest.mark.slow
 def test_real_server_killed_mid_batch(embedded_gguf):
-    proc, url = _start_server(embedded_gguf, n_ctx=512)
+    proc, url = start_llama_server(embedded_gguf, n_ctx=512, alias="smol")
     try:
         eng = OpenAIEngine(
             base_url=url, max_concurrency=2, timeout=20, max_retries=2, backoff=0.05, backoff_max=0.2

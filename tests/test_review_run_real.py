@@ -9,18 +9,13 @@ real tokenizer), never review quality. Few new tokens keep them short.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
+from conftest import llama_server_process
 from cycleresearcher.review.runner import RECORD_KIND
 from cycleresearcher.store import RunStore
 
@@ -95,52 +90,10 @@ def test_cyclereviewer_on_llamacpp_end_to_end(data_dir, embedded_gguf, tmp_path)
     assert {o.review.raw_text for o in again.outcomes} == {r["review"]["raw_text"] for r in records.values()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(embedded_gguf: str) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            embedded_gguf,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "512",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "OPENAI_API_KEY": ""},
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not become ready in 60 s")
-            time.sleep(0.2)
+    with llama_server_process(embedded_gguf, n_ctx=512) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_deepreviewer_cli_through_a_real_openai_compatible_server(data_dir, llama_server, tmp_path):
