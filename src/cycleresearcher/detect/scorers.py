@@ -1,7 +1,9 @@
 """Runtimes that turn token windows into criterion statistics.
 
 ``HFScorer``: any transformers causal LM (fp32 on CPU, bf16/fp16 on GPU); one forward pass when
-the reference model is the scoring model, two otherwise (the tokenizers must agree).
+the reference model is the scoring model, two otherwise (the tokenizers must agree). Where the
+model's logits are plainly ``head(last hidden state)`` (checked on a probe at load), the head runs
+per chunk of positions together with the statistics instead of over the whole window.
 ``LlamaCppScorer``: a GGUF model through llama.cpp with all logits kept (opt-in with
 ``runtime="llama.cpp"``; see ``make_scorer`` for why it is not the default).
 """
@@ -12,7 +14,7 @@ import os
 from typing import Any, Protocol
 
 from ..errors import InputError, require
-from .criterion import Stats, token_stats
+from .criterion import Stats, hidden_stats, token_stats
 from .windows import Window
 
 
@@ -24,6 +26,30 @@ class Scorer(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
     def window_stats(self, ids: list[int], window: Window) -> Stats: ...
+
+
+def split_head(model: Any, probe: list[int]) -> tuple[Any, Any] | None:
+    """(backbone, output head) when ``model(x).logits == head(backbone(x).last_hidden_state)`` on a
+    probe, else None (models that scale or soft-cap their logits, or hide the head, keep the plain
+    forward pass)."""
+    import torch
+
+    try:
+        backbone, head = model.get_decoder(), model.get_output_embeddings()
+    except (AttributeError, NotImplementedError, ValueError):
+        return None
+    if backbone is None or backbone is model or head is None:
+        return None
+    x = torch.tensor([probe], device=next(model.parameters()).device)
+    with torch.no_grad():
+        try:
+            split = head(backbone(input_ids=x).last_hidden_state).float()
+        except (TypeError, AttributeError):
+            return None
+        full = model(input_ids=x).logits.float()
+    if split.shape != full.shape or not torch.allclose(split, full, rtol=1e-3, atol=1e-3):
+        return None
+    return backbone, head
 
 
 def _rows(window: Window) -> tuple[slice, slice]:
@@ -57,6 +83,11 @@ class HFScorer:
                 )
         self.device = next(self.model.parameters()).device
         self.context_length = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
+        probe = self.tokenize("Fast-DetectGPT scores every token of a paper once.")
+        self.split = split_head(self.model, probe)
+        self.ref_split = split_head(self.ref_model, probe) if self.ref_model is not None else None
+        if self.ref_model is not None and self.ref_split is None:
+            self.split = None  # both models must take the same path
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=True)["input_ids"])
@@ -66,6 +97,15 @@ class HFScorer:
 
         x = torch.tensor([ids[window.start : window.end]], device=self.device)
         rows, cols = _rows(window)
+        if self.split is not None:
+            with torch.no_grad():
+                body, head = self.split
+                hidden = body(input_ids=x).last_hidden_state[0, rows]
+                if self.ref_split is None:
+                    return hidden_stats(hidden, head, x[0, cols])
+                ref_body, ref_head = self.ref_split
+                ref_hidden = ref_body(input_ids=x).last_hidden_state[0, rows]
+                return hidden_stats(hidden, head, x[0, cols], ref_hidden, ref_head)
         with torch.no_grad():
             logits = self.model(input_ids=x).logits[0, rows]
             ref = self.ref_model(input_ids=x).logits[0, rows] if self.ref_model is not None else None
