@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import re
 import sys
@@ -178,6 +179,9 @@ def main() -> None:
     )
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # the paper-domain figures come from scripts/detector_fixture_eval.py: keep them
+        old = json.loads(out.read_text(encoding="utf-8")).get("info", {})
+        cal.info.update({k: old[k] for k in ("paper_eval", "caveat") if k in old})
     cal.save(out)
     print(f"wrote {out}: mapping {cal.mapping} ({why}); held-out {held_out}", file=sys.stderr)
 

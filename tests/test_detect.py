@@ -110,6 +110,10 @@ def test_packaged_calibration_is_for_the_embedded_model():
     for c in cals:
         assert len(c.real) >= 20 and len(c.samples) >= 20 and c.n_tokens
         assert c.info.get("built_by") == "scripts/build_calibration.py"
+        # the embedded scorer's measured failure on papers travels with the file, in its caveat
+        ev = c.info["paper_eval"]
+        for name in ("abstracts", "papers"):
+            assert f"{ev[name]['auroc_criterion']:.2f} on {name}" in c.info["caveat"]
 
 
 def test_metrics():

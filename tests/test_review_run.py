@@ -43,9 +43,7 @@ def deep_script(outputs: dict[str, str], mode: str = "standard"):
         if mode != "best":
             return outputs[f"own_deep_{mode}"]
         return (
-            outputs["own_deep_best_turn1"]
-            if len(request.messages) == 2
-            else outputs["own_deep_best_turn2"]
+            outputs["own_deep_best_turn1"] if len(request.messages) == 2 else outputs["own_deep_best_turn2"]
         )
 
     return script
