@@ -124,7 +124,7 @@ def test_default_detector_is_transformers_and_calibrated():
     d = det.detect_text((DETECT / "machine" / "trains.txt").read_text())
     assert 0.0 <= d.probability <= 1.0 and d.calibration == det.calibration.name
     # the packaged calibration is general prose: every result says it is not valid for papers
-    assert any("does not discriminate" in note for note in d.notes)
+    assert any("does not separate papers written by large models" in note for note in d.notes)
 
 
 def test_cli_json_labels_and_calibrate(tmp_path: Path, embedded_hf_dir: str):
