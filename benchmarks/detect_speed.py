@@ -75,6 +75,9 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=3, help="texts per length")
     ap.add_argument("--repeats", type=int, default=2, help="times each part runs; the best time counts")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--dtype", default="float32", help="our detector's dtype (the naive baseline stays float32)"
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "detect_speed"))
     args = ap.parse_args()
 
@@ -82,7 +85,7 @@ def main() -> None:
 
     from cycleresearcher.detect import AIDetector
     from cycleresearcher.detect.naive import naive_criterion
-    from cycleresearcher.hfmodels import hf_model_dir
+    from cycleresearcher.hfmodels import hf_model_dir, load_causal_lm
     from cycleresearcher.models import embedded_model_path
 
     model = args.model or hf_model_dir(str(embedded_model_path()))
@@ -90,7 +93,7 @@ def main() -> None:
     det = AIDetector(
         model,
         device=args.device,
-        dtype="float32",
+        dtype=args.dtype,
         calibration="none",
         max_tokens=max(lengths),
         window=max(lengths),
@@ -109,10 +112,14 @@ def main() -> None:
             if found == args.texts:
                 break
     m = det.scorer.model
+    dev = next(m.parameters()).device
+    # the naive baseline is always fp32; with --dtype bfloat16/float16 ours runs its own copy in that
+    # dtype (as on a GPU by default) and the criteria then differ by that dtype's rounding
+    naive_m = m if args.dtype == "float32" else load_causal_lm(model, device=args.device, dtype="float32")[0]
     body = m.get_decoder()
     rows = []
     # warm-up (first call allocates)
-    naive_criterion(m, m, texts[0][:64])
+    naive_criterion(naive_m, naive_m, texts[0][:64])
     for ids in texts:
         from cycleresearcher.detect.windows import plan_windows
 
@@ -126,14 +133,14 @@ def main() -> None:
 
         def forward_only(ids=ids):
             with torch.no_grad():
-                return m(input_ids=torch.tensor([ids])).logits.shape[1]
+                return m(input_ids=torch.tensor([ids], device=dev)).logits.shape[1]
 
         def body_only(ids=ids):
             with torch.no_grad():
-                return body(input_ids=torch.tensor([ids])).last_hidden_state.shape[1]
+                return body(input_ids=torch.tensor([ids], device=dev)).last_hidden_state.shape[1]
 
         def naive(ids=ids):
-            return naive_criterion(m, m, ids)
+            return naive_criterion(naive_m, naive_m, ids)
 
         # each part `--repeats` times in a rotating order (whichever runs right after the naive
         # one pays for re-faulting the memory it freed); best time and peak memory of each
@@ -179,6 +186,7 @@ def main() -> None:
     summary = {
         "model": model,
         "device": args.device,
+        "dtype_ours": args.dtype,
         "torch_threads": torch.get_num_threads(),
         "machine": f"{platform.machine()} {platform.processor()}".strip(),
         "load_average": list(__import__("os").getloadavg()),
@@ -200,7 +208,7 @@ def main() -> None:
     md = [
         "# Detector speed (ours vs naive published formula)",
         "",
-        f"Model `{Path(model).name}`, device {args.device}, {args.texts} texts at each of {args.tokens} tokens, "
+        f"Model `{Path(model).name}`, device {args.device}, ours in {args.dtype} (naive fp32), {args.texts} texts at each of {args.tokens} tokens, "
         f"torch threads {summary['torch_threads']}, load average {summary['load_average'][0]:.1f}, "
         f"best of {args.repeats} runs each.",
         "",

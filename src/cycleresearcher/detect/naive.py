@@ -13,7 +13,7 @@ from typing import Any
 def naive_criterion(scoring_model: Any, reference_model: Any, ids: list[int]) -> float:
     import torch
 
-    x = torch.tensor([ids])
+    x = torch.tensor([ids], device=next(scoring_model.parameters()).device)
     with torch.no_grad():
         score_logits = scoring_model(input_ids=x).logits[0, :-1].float()
         ref_logits = reference_model(input_ids=x).logits[0, :-1].float()
