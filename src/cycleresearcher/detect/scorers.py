@@ -116,6 +116,9 @@ class LlamaCppScorer:
     runtime = "llama.cpp"
 
     def __init__(self, gguf: str, window: int, threads: int | None = None):
+        from ..engines.llamacpp_build import prepare_environment
+
+        prepare_environment()
         llama_cpp = require("llama_cpp", "cpu", "scoring a GGUF model with llama.cpp")
         self.name = gguf
         self.llm = llama_cpp.Llama(

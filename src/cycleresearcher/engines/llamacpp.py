@@ -82,7 +82,9 @@ class LlamaCppEngine(Engine):
         **_ignored: Any,
     ):
         from ..models import embedded_model_path
+        from .llamacpp_build import prepare_environment
 
+        prepare_environment()  # before the library loads: OpenMP threads spin only briefly
         llama_cpp = require("llama_cpp", "cpu", "the llama.cpp engine")
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
