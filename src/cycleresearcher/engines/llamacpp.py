@@ -57,6 +57,27 @@ def _gguf_context_length(metadata: dict[str, str]) -> int | None:
         return None
 
 
+def _read_metadata(llama_cpp: Any, path: Path) -> dict[str, str]:
+    """The GGUF's metadata, read with the vocabulary only: no weights, no KV cache, and no context
+    (a vocab-only ``Llama`` builds one and llama.cpp warns "n_ctx_seq (512) > n_ctx_train (0)")."""
+    try:
+        from llama_cpp._internals import LlamaModel
+
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        model = LlamaModel(path_model=str(path), params=params, verbose=False)
+        try:
+            return model.metadata()
+        finally:
+            model.close()
+    except (ImportError, AttributeError):  # a llama-cpp-python without these internals
+        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        try:
+            return probe.metadata
+        finally:
+            probe.close()
+
+
 class LlamaCppEngine(Engine):
     """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0)``.
 
@@ -99,10 +120,7 @@ class LlamaCppEngine(Engine):
         self.model_id = str(path)
         self._llama_cpp = llama_cpp
         if n_ctx is None:
-            # read the trained context from the metadata without allocating a KV cache
-            probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-            trained = _gguf_context_length(probe.metadata) or 4096
-            probe.close()
+            trained = _gguf_context_length(_read_metadata(llama_cpp, path)) or 4096
             n_ctx = min(trained, max_ctx)
         try:
             self.llm = llama_cpp.Llama(
