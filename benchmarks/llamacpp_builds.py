@@ -1,11 +1,15 @@
 """Claims: (1) the portable llama.cpp build (AVX2 baseline, what scripts/bootstrap.sh installs)
-decodes about as fast as a -march=native build on the same CPU; (2) with OMP_WAIT_POLICY=PASSIVE
-(our default) decoding holds up when other processes keep every core busy, where llama.cpp's
-spinning OpenMP threads (libgomp's default) collapse. Embedded SmolLM2-135M, same prompt and seed,
-EOS ignored; each measurement in a fresh subprocess (libgomp reads its policy once, at load).
+decodes about as fast as builds that use more of this CPU (AVX-512; -march=native, which may not run
+at all); (2) our OpenMP default (a short spin, GOMP_SPINCOUNT=1000) keeps the idle speed of
+libgomp's long spin and holds up when other processes keep every core busy, where OMP_WAIT_POLICY=
+PASSIVE costs idle speed. Embedded SmolLM2-135M, same prompt and seed, EOS ignored; each
+measurement in a fresh subprocess (libgomp reads its settings once, at load).
 
-    # build a native wheel once, unpack it, then:
-    .venv/bin/python benchmarks/llamacpp_builds.py --native-lib /path/to/native/llama_cpp/lib
+    # build other wheels once (CMAKE_ARGS=... pip wheel --no-cache-dir llama-cpp-python==0.3.36),
+    # unzip each, then name their lib/ folders:
+    .venv/bin/python benchmarks/llamacpp_builds.py --lib native=/tmp/n/llama_cpp/lib --lib avx512=/tmp/a/llama_cpp/lib
+
+A build that crashes on this CPU is reported with its signal.
 
 "contended": one busy-looping process per core runs for the whole measurement.
 """
@@ -26,7 +30,11 @@ PROMPT = [{"role": "user", "content": "Write a long essay about attention mechan
 
 
 def child(tokens: int, omp: str) -> None:
-    if omp == "unset":
+    os.environ.pop("GOMP_SPINCOUNT", None)
+    if omp.startswith("spin"):
+        os.environ.pop("OMP_WAIT_POLICY", None)
+        os.environ["GOMP_SPINCOUNT"] = omp[4:]
+    elif omp == "unset":
         os.environ.pop("OMP_WAIT_POLICY", None)
         import llama_cpp  # noqa: F401  load libgomp before our engine sets its default
     else:
@@ -42,6 +50,10 @@ def child(tokens: int, omp: str) -> None:
     print(
         json.dumps({"decode_tok_s": (st.completion_tokens - 1) / st.decode_s, "tokens": st.completion_tokens})
     )
+
+
+class Crashed(Exception):
+    pass
 
 
 def measure(lib: str | None, omp: str, tokens: int, contended: bool, timeout: float) -> float | None:
@@ -68,6 +80,10 @@ def measure(lib: str | None, omp: str, tokens: int, contended: bool, timeout: fl
         for p in busy:
             p.kill()
             p.wait()
+    if out.returncode < 0:
+        import signal
+
+        raise Crashed(signal.Signals(-out.returncode).name)
     if out.returncode != 0:
         raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])["decode_tok_s"]
@@ -88,31 +104,42 @@ def cpu_model() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--omp", default="PASSIVE")
+    ap.add_argument("--omp", default="spin1000", help="spinN (GOMP_SPINCOUNT=N), PASSIVE or unset")
     ap.add_argument("--tokens", type=int, default=128, help="new tokens per idle measurement")
     ap.add_argument("--contended-tokens", type=int, default=32)
     ap.add_argument("--reps", type=int, default=3, help="idle repetitions (median); contended runs once")
     ap.add_argument("--timeout", type=float, default=400, help="seconds before a contended run is cut off")
-    ap.add_argument("--native-lib", help="lib/ folder of a -march=native llama-cpp-python build")
+    ap.add_argument("--lib", action="append", default=[], help="NAME=DIR: lib/ folder of another build")
     args = ap.parse_args()
     if args.child:
         child(args.tokens, args.omp)
         return
 
-    from cycleresearcher.engines.llamacpp_build import library_dir, scan_build
+    from cycleresearcher.engines.llamacpp_build import SPIN_COUNT, library_dir, scan_build
+
+    ours = f"spin{SPIN_COUNT}"
 
     builds: dict[str, str | None] = {"portable": None}
     scans = {"portable": scan_build(library_dir()).summary()}
-    if args.native_lib:
-        builds["native"] = args.native_lib
-        scans["native"] = scan_build(Path(args.native_lib)).summary()
-    idle: dict[tuple[str, str], list[float]] = {(b, o): [] for b in builds for o in ("PASSIVE", "unset")}
+    for item in args.lib:
+        name, _, folder = item.partition("=")
+        builds[name] = folder
+        scans[name] = scan_build(Path(folder)).summary()
+    policies = tuple(dict.fromkeys((ours, "spin1000", "spin10000", "PASSIVE", "unset")))
+    crashed: dict[str, str] = {}
+    for name, lib in list(builds.items()):
+        try:
+            measure(lib, ours, 4, False, args.timeout)
+        except Crashed as exc:
+            crashed[name] = exc.args[0]
+            del builds[name]
+    idle: dict[tuple[str, str], list[float]] = {(b, o): [] for b in builds for o in policies}
     for _ in range(args.reps):  # rotate so that drift in machine load hits every setting alike
         for key in idle:
             idle[key].append(measure(builds[key[0]], key[1], args.tokens, False, args.timeout) or 0.0)
     contended: dict[tuple[str, str], float | None] = {}
     for b in builds:
-        for o in ("PASSIVE", "unset"):
+        for o in policies:
             t0 = time.perf_counter()
             contended[(b, o)] = measure(builds[b], o, args.contended_tokens, True, args.timeout)
             print(
@@ -132,20 +159,37 @@ def main() -> None:
         "| build | OMP_WAIT_POLICY | idle tok/s | contended tok/s |",
         "|---|---|---:|---:|",
     ]
-    for b in builds:
-        for o in ("PASSIVE", "unset"):
-            label = "PASSIVE (our default)" if o == "PASSIVE" else "unset (libgomp default: spin)"
-            lines.append(f"| {b} | {label} | {median(idle[(b, o)]):.1f} | {fmt(contended[(b, o)])} |")
-    ratios: dict[str, float | None] = {}
-    if "native" in builds:
-        ratios["portable/native idle (PASSIVE)"] = median(idle[("portable", "PASSIVE")]) / median(
-            idle[("native", "PASSIVE")]
+
+    def label(o: str) -> str:
+        text = {"PASSIVE": "PASSIVE (sleep at once)", "unset": "unset (libgomp default: long spin)"}.get(
+            o, f"unset, GOMP_SPINCOUNT={o[4:]}"
         )
-    ratios["PASSIVE/unset idle (portable)"] = median(idle[("portable", "PASSIVE")]) / median(
-        idle[("portable", "unset")]
-    )
-    c_pass, c_unset = contended[("portable", "PASSIVE")], contended[("portable", "unset")]
-    ratios["PASSIVE/unset contended (portable)"] = c_pass / c_unset if c_pass and c_unset else None
+        return text + (" (our default)" if o == ours else "")
+
+    for b in builds:
+        for o in policies:
+            lines.append(f"| {b} | {label(o)} | {median(idle[(b, o)]):.1f} | {fmt(contended[(b, o)])} |")
+    for b, sig in crashed.items():
+        lines.append(f"| {b} | any | crashed ({sig}) | crashed ({sig}) |")
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a and b else None
+
+    ratios: dict[str, float | None] = {}
+    for b in builds:
+        if b != "portable":
+            ratios[f"portable/{b} idle (our default)"] = ratio(
+                median(idle[("portable", ours)]), median(idle[(b, ours)])
+            )
+    for o in policies:
+        if o == ours:
+            continue
+        ratios[f"our default/{o} idle (portable)"] = ratio(
+            median(idle[("portable", ours)]), median(idle[("portable", o)])
+        )
+        ratios[f"our default/{o} contended (portable)"] = ratio(
+            contended[("portable", ours)], contended[("portable", o)]
+        )
     lines += ["", *[f"- {k}: **{v:.2f}x**" if v else f"- {k}: n/a" for k, v in ratios.items()]]
     lines += ["", *[f"- {b} build: {s}" for b, s in scans.items()]]
     write(
@@ -156,6 +200,7 @@ def main() -> None:
             "contended": {f"{b}/{o}": v for (b, o), v in contended.items()},
             "ratios": ratios,
             "builds": scans,
+            "crashed": crashed,
             "tokens": args.tokens,
             "contended_tokens": args.contended_tokens,
         },

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cycleresearcher.engines.llamacpp_build import prepare_environment, scan_build, scan_library
+from cycleresearcher.engines.llamacpp_build import SPIN_COUNT, prepare_environment, scan_build, scan_library
 
 x86 = platform.machine() in ("x86_64", "AMD64")
 
@@ -92,7 +92,7 @@ def test_openmp_threads_spin_briefly_by_default_but_the_user_decides(monkeypatch
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     prepare_environment()
-    assert os.environ["GOMP_SPINCOUNT"] == "10000"
+    assert os.environ["GOMP_SPINCOUNT"] == SPIN_COUNT
     monkeypatch.setenv("GOMP_SPINCOUNT", "5")
     prepare_environment()
     assert os.environ["GOMP_SPINCOUNT"] == "5"
@@ -115,6 +115,6 @@ def test_the_engine_sets_the_default_before_llama_cpp_loads_and_loads_quietly(tm
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "10000"
+    assert out.stdout.strip().splitlines()[-1] == SPIN_COUNT
     # reading the trained context length builds no context, so llama.cpp has nothing to warn about
     assert "n_ctx_train" not in out.stderr, out.stderr[-2000:]

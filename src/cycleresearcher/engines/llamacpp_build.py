@@ -91,7 +91,7 @@ class BuildReport:
 
 
 #: OpenMP spin count (iterations) before a waiting llama.cpp thread sleeps; see prepare_environment
-SPIN_COUNT = "10000"
+SPIN_COUNT = "1000"
 
 
 def prepare_environment() -> None:
