@@ -258,8 +258,8 @@ class CycleResearcher:
         def done(i: int, result: GenerationResult) -> None:
             for k, paper in enumerate(self._papers_from(prepared[i], result, settings, stage1)):
                 papers[(i, k)] = paper
-                # a failed sample is returned (it says why) but not stored: nothing is exported,
-                # reviewed or completed from it, and a resume asks again
+                # a failed sample is returned (it says why) but not stored as a paper: nothing is
+                # exported, reviewed or completed from it (a failed request is retried on resume)
                 if self.store is not None and not paper.meta.get("error"):
                     self.store.put(PAPER, paper.id, paper.to_dict())
                 if on_paper:
