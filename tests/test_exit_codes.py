@@ -145,3 +145,25 @@ def test_a_pdf_that_did_not_compile_is_reported_with_the_tex_error():
     missing = LatexExport(Path("main.tex"), None, None, warnings=["latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)"])  # fmt: skip
     assert "latexmk/pdflatex not found" in pdf_failure(missing)
     assert _pdf_cell({"pdf": "x/main.pdf"}, True) == "yes"
+
+
+@pytest.mark.parametrize(
+    ("reports", "code", "says"),
+    [
+        ([{"round": 1, "pairs": 2, "generation_failed": 0}], 0, None),
+        ([{"round": 1, "pairs": 2, "generation_failed": 1}], 3, "1 sampled paper(s) failed"),
+        ([{"round": 1, "pairs": 0, "generation_failed": 0}], 3, "No round had a preference pair"),
+    ],
+)
+def test_train_exits_3_when_samples_failed_or_nothing_was_trained(monkeypatch, reports, code, says):
+    from pathlib import Path
+
+    import cycleresearcher.train.rounds as rounds
+
+    base = {"checkpoint": "ckpt", "rewards": {"mean": 0.5}}
+    monkeypatch.setattr(rounds, "run_cycle", lambda cfg, log: [base | r for r in reports])
+    example = Path(__file__).parents[1] / "examples" / "cycle_cpu.toml"
+    result = runner.invoke(app, ["train", str(example), "-o", "unused"])
+    assert result.exit_code == code, result.output
+    if says:
+        assert says in result.output
