@@ -135,7 +135,7 @@ def test_cli_json_labels_and_calibrate(tmp_path: Path, embedded_hf_dir: str):
     r = runner.invoke(
         app, ["detect", *files, "--json", "--scoring-model", embedded_hf_dir, "--calibration", "none"]
     )
-    assert r.exit_code == 1, r.output  # one bad file: reported, the others scored
+    assert r.exit_code == 3, r.output  # one bad file: reported, the others scored
     rows = json.loads(r.stdout)
     assert len(rows) == 5 and rows[-1]["error"] and "no text" in rows[-1]["error"]
     assert all(row["probability"] is None and row["n_tokens"] > 32 for row in rows[:4])

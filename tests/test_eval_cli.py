@@ -159,20 +159,11 @@ def test_detection_table(data_dir, tmp_path):
 
 def test_winrate_cli_reports_unparsed_and_records_order(data_dir, tmp_path):
     ev, out = data_dir / "evaluation", tmp_path / "out"
-    # the fake engine answers "" (orchestration only): every verdict is unparsed and reported
-    invoke(
-        "winrate",
-        "--a",
-        str(ev / "winrate/a"),
-        "--b",
-        str(ev / "winrate/b"),
-        "--engine",
-        "fake",
-        "--seed",
-        "3",
-        "-o",
-        str(out),
-    )
+    # the fake engine answers "" (orchestration only): every verdict is unparsed, reported, exit 3
+    args = ["evaluate", "winrate", "--a", str(ev / "winrate/a"), "--b", str(ev / "winrate/b")]
+    result = runner.invoke(app, [*args, "--engine", "fake", "--seed", "3", "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "3 of 3 judgement(s) failed or gave no verdict" in result.output
     rows = read_csv(out / "winrate.csv")
     assert set(rows) == {"Accuracy", "Specificity", "Constructiveness", "Overall"}
     assert all(int(r["unparsed"]) == 3 and r["a_win_rate"] == "" for r in rows.values())
@@ -180,6 +171,16 @@ def test_winrate_cli_reports_unparsed_and_records_order(data_dir, tmp_path):
     assert [x["paper_id"] for x in lines] == ["w1", "w2", "w3"]
     assert {x["first"] for x in lines} <= {"a", "b"}
     assert "shown first in" in (out / "winrate.md").read_text()
+
+
+def test_winrate_exits_0_when_every_judgement_has_a_verdict(data_dir, tmp_path):
+    ev = data_dir / "evaluation"
+    args = ["evaluate", "winrate", "--a", str(ev / "winrate/a"), "--b", str(ev / "winrate/b")]
+    answer = "script=Accuracy: A\nSpecificity: Tie\nConstructiveness: B\nOverall: A"
+    result = runner.invoke(app, [*args, "--engine", "fake", "--engine-opt", answer, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "winrate.csv")
+    assert all(int(r["unparsed"]) == 0 for r in rows.values())
 
 
 def test_every_evaluate_command_is_documented():

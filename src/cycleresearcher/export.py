@@ -572,8 +572,21 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
         "dir": str(folder),
         "warnings": len(paper.warnings),
         "pdf": None,
+        "pdf_error": None,
     }
     if (paper.meta or {}).get("stage") != "awaiting_results":
         latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
         info["pdf"] = str(latex.pdf) if latex.pdf else None
+        if pdf and latex.pdf is None:
+            info["pdf_error"] = pdf_failure(latex)
     return info
+
+
+def pdf_failure(latex: LatexExport) -> str:
+    """Why no PDF came out, in one line: the first TeX error of the log, else the warning."""
+    for line in latex.log_excerpt.splitlines():
+        if line.startswith("!"):
+            return line.lstrip("! ").strip()[:200]
+    why = next((w for w in latex.warnings if "PDF" in w), None)
+    tail = [ln.strip() for ln in latex.log_excerpt.splitlines() if ln.strip()]
+    return (why or "no PDF") + (f": {tail[-1][:200]}" if tail and why and "not found" not in why else "")

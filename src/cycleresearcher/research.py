@@ -22,7 +22,7 @@ from typing import Any
 
 from .engines import create_engine
 from .engines.base import ChatRequest, Engine, GenerationResult, SamplingParams
-from .errors import ContextLengthError, InputError
+from .errors import ContextLengthError, EngineError, InputError
 from .paper import Paper, complete_paper, parse_paper, parse_stage1
 from .references import Reference, ReferenceSet, fit_references, load_references, render_references
 from .research_prompts import STOP_STRINGS, build_messages, results_message
@@ -258,7 +258,9 @@ class CycleResearcher:
         def done(i: int, result: GenerationResult) -> None:
             for k, paper in enumerate(self._papers_from(prepared[i], result, settings, stage1)):
                 papers[(i, k)] = paper
-                if self.store is not None:
+                # a failed sample is returned (it says why) but not stored as a paper: nothing is
+                # exported, reviewed or completed from it (a failed request is retried on resume)
+                if self.store is not None and not paper.meta.get("error"):
                     self.store.put(PAPER, paper.id, paper.to_dict())
                 if on_paper:
                     on_paper(paper)
@@ -275,7 +277,9 @@ class CycleResearcher:
             paper = replace(
                 paper, id=f"{ps.set_id}-s0", warnings=[f"generation failed: {result.error}", *paper.warnings]
             )
-            out.append(self._annotate(paper, ps, settings, result, 0, None))
+            paper = self._annotate(paper, ps, settings, result, 0, None)
+            paper.meta["error"] = result.error
+            out.append(paper)
             return out
         for k, comp in enumerate(result.completions):
             paper = parse_stage1(comp.text) if stage1 else parse_paper(comp.text, results_simulated=True)
@@ -284,7 +288,11 @@ class CycleResearcher:
                 paper.warnings.append(
                     f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated"
                 )
-            out.append(self._annotate(paper, ps, settings, result, k, comp.finish_reason))
+            paper.warnings += [w for w in result.warnings if w not in paper.warnings]
+            paper = self._annotate(paper, ps, settings, result, k, comp.finish_reason)
+            if not comp.text.strip():
+                paper.meta["error"] = "the model returned an empty completion"
+            out.append(paper)
         return out
 
     def _annotate(
@@ -333,9 +341,10 @@ class CycleResearcher:
         )
         key = request_key("complete", req, extra={"model": self.engine.model_id})
         [result] = run_requests(self.engine, self.store, "complete", [req], [key])
-        if not result.ok:
-            raise InputError(
-                f"Generating the results section of {paper.id} failed: {result.error}. Rerun the command to retry."
+        if not result.ok or not result.text.strip():
+            raise EngineError(
+                f"Generating the results section of {paper.id} failed: {result.error or 'empty completion'}. "
+                "Rerun the command to retry."
             )
         done = complete_paper(paper, results, result.text)
         done.meta = {

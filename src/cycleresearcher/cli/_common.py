@@ -10,6 +10,12 @@ from rich.console import Console
 
 from ..errors import CycleResearcherError
 
+#: exit codes (README "Exit codes"): 2 bad input, 3 some work failed or nothing usable came out,
+#: 130 interrupted
+EXIT_INPUT = 2
+EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
+
 console = Console(stderr=True)
 out = Console()  # stdout: machine-readable output (JSON) goes here
 
@@ -88,7 +94,7 @@ def engine_options(pairs: list[str] | None, api_key: str | None = None) -> dict:
     return opts
 
 
-def fail(exc: BaseException, code: int = 2) -> None:
+def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
     """Print an error the user can act on (no traceback) and exit."""
     from rich.markup import escape
 
@@ -119,6 +125,6 @@ def guard(fn):
             console.print(
                 "Interrupted. Finished results are in the run store; rerun with --resume to continue."
             )
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper

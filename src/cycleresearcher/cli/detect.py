@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import console, guard, out
+from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
 
 ScoringOpt = Annotated[
@@ -156,8 +156,8 @@ def register(app: typer.Typer) -> None:
             _report_metrics(
                 results, label_map, detector.calibration is not None, detection_metrics, match_label
             )
-        if any(d.error for d in results):
-            raise typer.Exit(1)
+        if any(d.error for d in results):  # reported above; the others were scored
+            raise typer.Exit(EXIT_FAILED)
 
     @detect_app.command("calibrate")
     @guard

@@ -12,7 +12,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BaseUrlOpt, EngineOpt, ModelOpt, OutDirOpt, console, guard, out, run_dir
+from ._common import (
+    EXIT_FAILED,
+    BaseUrlOpt,
+    EngineOpt,
+    EngineOptOpt,
+    ModelOpt,
+    OutDirOpt,
+    console,
+    engine_options,
+    guard,
+    out,
+    run_dir,
+)
 from ._group import group
 
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
@@ -232,6 +244,7 @@ def winrate(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    engine_opt: EngineOptOpt = None,
     seed: SeedOpt = 0,
     papers_dir: Annotated[
         Optional[Path],
@@ -251,7 +264,8 @@ def winrate(
 
     The A/B order is drawn per paper with --seed and recorded; only explicit 'Aspect: A|B|Tie'
     lines count, anything else is reported as unparsed. Writes winrate.md, winrate.csv and
-    judgements.jsonl into -o (a run store: rerunning the same command resumes).
+    judgements.jsonl into -o (a run store: rerunning the same command resumes). Exits 3 when a
+    judge request failed or a judgement has no verdict that could be read.
     """
     from ..engines import SamplingParams, create_engine
     from ..errors import InputError
@@ -278,7 +292,9 @@ def winrate(
         store.set_meta(
             "settings", {"a": str(a), "b": str(b), "seed": seed, "model": model, "max_chars": max_chars}
         )
-        judge_engine = create_engine(model, engine, base_url, family="researcher")
+        judge_engine = create_engine(
+            model, engine, base_url, family="researcher", **engine_options(engine_opt)
+        )
         try:
             judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)
         finally:
@@ -292,6 +308,16 @@ def winrate(
         "".join(json.dumps(j.to_dict(), ensure_ascii=False) + "\n" for j in judgements), encoding="utf-8"
     )
     _wrote([*written, jsonl])
+    # a judgement with no readable verdict is a failed item, like a failed request
+    failed = [j for j in judgements if j.error or all(o == "unparsed" for o in j.outcomes.values())]
+    if failed:
+        first = failed[0].error or "no 'Aspect: A|B|Tie' line in the judge's answer"
+        console.print(
+            f"[bold red]{len(failed)} of {len(judgements)} judgement(s) failed or gave no verdict[/]; "
+            f"first ({failed[0].paper_id}): {first.splitlines()[0] if first else ''}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _names(a: Path, b: Path) -> tuple[str, str]:

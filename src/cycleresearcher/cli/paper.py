@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError
-from ._common import console, guard, out
+from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
 
 FORMATS = ("json", "md", "latex", "pdf", "all")
@@ -136,6 +136,6 @@ def register(app: typer.Typer) -> None:
             console.print(
                 "[red]No PDF was produced[/]; main.tex is written: fix it by hand or rerun with --format latex."
             )
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
 
     app.add_typer(paper_app)

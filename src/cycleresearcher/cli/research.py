@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import (
+    EXIT_FAILED,
     ApiKeyOpt,
     BaseUrlOpt,
     EngineOpt,
@@ -84,7 +85,10 @@ def generate(
     ] = True,
     resume: Annotated[
         bool,
-        typer.Option("--resume", help="Continue the run in --output-dir: finished requests are not redone."),
+        typer.Option(
+            "--resume",
+            help="Continue the run in --output-dir: finished requests are not redone, failed ones are retried. Required when -o already holds a run.",
+        ),
     ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
@@ -98,10 +102,7 @@ def generate(
     from ..research import CycleResearcher, ResearchSettings
 
     directory = Path(run_dir(output_dir, "research"))
-    if (directory / "run.sqlite").exists() and not resume:
-        console.print(
-            f"[yellow]{directory} already holds a run; continuing it (finished requests are reused).[/]"
-        )
+    check_resume(directory, resume)
     settings = ResearchSettings(
         n=n,
         topic=topic,
@@ -131,17 +132,23 @@ def generate(
                 console.print(f"[yellow]warning[/] {ps.source}: {w}")
         total = len(prepared) * n
         written: list[dict] = []
+        failures: list[str] = []
         with _progress() as progress:
             task = progress.add_task("generating papers", total=total)
 
             def on_paper(paper) -> None:
-                written.append(_export(paper, directory, pdf=pdf and not two_stage))
+                error = (paper.meta or {}).get("error")
+                if error:  # nothing to export: no paper.json / .md / .tex / PDF saying "failed"
+                    failures.append(f"{paper.id}: {error}")
+                else:
+                    written.append(_export(paper, directory, pdf=pdf and not two_stage))
+                    written[-1]["paper_warnings"] = list(paper.warnings)
                 progress.advance(task)
 
             researcher.generate(prepared, settings, on_paper=on_paper)
     finally:
         researcher.close()
-    _summary(directory, written, time.perf_counter() - start, two_stage)
+    _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
 
 
 @guard
@@ -178,7 +185,7 @@ def complete(
 
     Example: cycleresearcher research complete runs/demo --results my_results.json
     """
-    from ..errors import InputError
+    from ..errors import EngineError, InputError
     from ..research import CycleResearcher, ResearchSettings
 
     try:
@@ -207,15 +214,20 @@ def complete(
             )
         start = time.perf_counter()
         written = []
+        failures: list[str] = []
         with _progress() as progress:
             task = progress.add_task("writing results sections", total=len(todo))
             for paper in todo:
-                done = researcher.complete(paper, data, ResearchSettings(max_tokens=max_tokens))
-                written.append(_export(done, run, pdf=pdf))
+                try:
+                    done = researcher.complete(paper, data, ResearchSettings(max_tokens=max_tokens))
+                except EngineError as exc:  # this paper stays awaiting results; the others go on
+                    failures.append(str(exc))
+                else:
+                    written.append(_export(done, run, pdf=pdf))
                 progress.advance(task)
     finally:
         researcher.close()
-    _summary(run, written, time.perf_counter() - start, False)
+    _summary(run, written, failures, time.perf_counter() - start, False, pdf, "rerun the same command")
 
 
 def _progress():
@@ -244,7 +256,38 @@ def _export(paper, directory: Path, pdf: bool) -> dict:
     return export_paper(paper, directory, pdf=pdf)
 
 
-def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bool) -> None:
+def check_resume(directory: Path, resume: bool) -> None:
+    """The --resume rule of every command with a run store: an existing run is continued only
+    when asked; without --resume the command refuses rather than mix two runs."""
+    from ..errors import InputError
+    from ..store import DB_NAME
+
+    if (directory / DB_NAME).exists() and not resume:
+        raise InputError(
+            f"{directory} already holds a run. Add --resume to continue it (finished requests are "
+            "reused, failed ones retried), or choose another -o folder."
+        )
+
+
+def _pdf_cell(info: dict, asked: bool) -> str:
+    if info["pdf"]:
+        return "yes"
+    if not asked:
+        return "not asked"
+    return f"no: {info.get('pdf_error') or 'no PDF'}"
+
+
+def _summary(
+    directory: Path,
+    written: list[dict],
+    failures: list[str],
+    elapsed: float,
+    two_stage: bool,
+    pdf: bool,
+    retry: str | None = None,
+) -> None:
+    """The closing table and lines; exits 3 when a request failed or no paper came out."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..store import RunStore
@@ -255,21 +298,34 @@ def _summary(directory: Path, written: list[dict], elapsed: float, two_stage: bo
     for info in written:
         table.add_row(
             info["id"],
-            (info["title"] or "[i]no title parsed[/]")[:60],
+            escape(info["title"] or "")[:60] or "[i]no title parsed[/]",
             str(info["warnings"]),
-            "yes" if info["pdf"] else "-",
+            escape(_pdf_cell(info, pdf)),
         )
-    out.print(table)
+    if written:
+        out.print(table)
     with RunStore(directory) as store:
         stats = store.summary()
     tokens = sum(s["completion_tokens"] for s in stats.values())
     prompt = sum(s["prompt_tokens"] for s in stats.values())
     engine_s = sum(s["elapsed_s"] for s in stats.values())
-    failed = sum(s.get("failed", 0) for s in stats.values())
     console.print(
         f"{len(written)} paper(s) in {elapsed:.1f} s; {prompt} prompt + {tokens} generated tokens "
-        f"({tokens / engine_s if engine_s else 0:.1f} tok/s in the engine); {failed} failed request(s)."
+        f"({tokens / engine_s if engine_s else 0:.1f} tok/s in the engine); {len(failures)} failed request(s)."
     )
+    # engine limitations (e.g. a server that ignored ignore_eos): once, not once per paper
+    notes = {w: None for info in written for w in info.get("paper_warnings", []) if w.startswith("engine:")}
+    for note in notes:
+        console.print(f"[yellow]warning[/] {escape(note)}", soft_wrap=True)
+    if failures:
+        first = failures[0].splitlines()[0] if failures[0] else ""
+        console.print(
+            f"[bold red]{len(failures)} request(s) failed[/] (nothing exported for them); first error: "
+            f"{escape(first)}. Fix the cause, then {retry or f'rerun with --resume -o {directory}'} to retry only those.",
+            soft_wrap=True,
+        )
+    if not written or failures:
+        raise typer.Exit(EXIT_FAILED)
     if two_stage:
         console.print(
             f"Next: run your experiments, then: cycleresearcher research complete {directory} --results results.json"

@@ -15,6 +15,7 @@ import typer
 
 from ..errors import InputError
 from ._common import (
+    EXIT_FAILED,
     ApiKeyOpt,
     BaseUrlOpt,
     EngineOpt,
@@ -271,13 +272,20 @@ def run(
         out.print(summary_renderable(outcome))
         out.print()
     ok = sum(1 for o in result.outcomes if o.ok)
-    failed = len(result.outcomes) - ok
+    failed = [o for o in result.outcomes if not o.ok]
     console.print(
         f"Reviewed {ok} paper(s)"
-        + (f", {failed} failed" if failed else "")
+        + (f", {len(failed)} failed" if failed else "")
         + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
         + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})",
         soft_wrap=True,
     )
-    if ok == 0:
-        raise typer.Exit(1)
+    if failed:
+        first = (failed[0].error or "no review").splitlines()[0]
+        console.print(
+            f"[bold red]{len(failed)} review(s) failed[/] (nothing exported for them); first error: "
+            f"{escape(first)}. Fix the cause, then rerun with --resume -o {result.run_dir}.",
+            soft_wrap=True,
+        )
+    if ok == 0 or failed or result.unreadable:
+        raise typer.Exit(EXIT_FAILED)

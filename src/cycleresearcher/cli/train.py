@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import console, guard, out
+from ._common import EXIT_FAILED, console, guard, out
 
 
 @guard
@@ -39,6 +39,7 @@ def train(
     current policy, rewards them with the reviewer, pairs best vs worst, trains SimPO + NLL (or DPO)
     with TRL and saves a merged checkpoint that the next round samples from. Writes
     round_<r>/report.json, summary.json and rewards.png; rerunning the same command resumes.
+    Exits 3 when a sampled paper failed to generate or no round had a pair to train on.
 
     Example: cycleresearcher train examples/cycle_cpu.toml --rounds 1 -o runs/cycle
     """
@@ -60,6 +61,19 @@ def train(
         f"Done in {time.perf_counter() - start:.0f} s. Reports: {cfg.output_dir}/round_*/report.json; "
         f"final policy: {reports[-1]['checkpoint'] if reports else '-'}"
     )
+    failed = sum(rep.get("generation_failed", 0) for rep in reports)
+    if failed:
+        console.print(
+            f"[bold red]{failed} sampled paper(s) failed to generate[/] (see round_*/report.json); "
+            f"rerun the same command to retry them."
+        )
+    if not any(rep.get("pairs") for rep in reports):
+        console.print(
+            "[bold red]No round had a preference pair to train on[/]: the policy is unchanged. "
+            "Sample more papers (sampling.k) or lower pairing.min_gap."
+        )
+    if failed or not any(rep.get("pairs") for rep in reports):
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -73,6 +73,8 @@ class GenerationResult:
     elapsed_s: float = 0.0
     error: str | None = None
     request_id: str | None = None
+    #: settings the engine could not honour for this request (e.g. a server that ignores ignore_eos)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,7 @@ class GenerationResult:
             elapsed_s=data.get("elapsed_s", 0.0),
             error=data.get("error"),
             request_id=data.get("request_id"),
+            warnings=list(data.get("warnings") or []),
         )
 
 

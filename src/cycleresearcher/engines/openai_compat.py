@@ -27,6 +27,15 @@ from .base import ChatRequest, Completion, Engine, GenerationResult, Message, On
 #: status codes worth retrying: rate limits, timeouts and server-side failures
 RETRY_STATUS = frozenset({408, 409, 429})
 
+#: put in each affected result (and said once in a command's summary) when a server stopped at EOS
+#: although ignore_eos was asked: llama_cpp.server, Ollama and hosted APIs drop the field silently
+IGNORE_EOS_WARNING = (
+    "engine: the server at {url} stopped at the end-of-sequence token well short of max_tokens "
+    "although ignore_eos was asked: it does not honour ignore_eos (llama_cpp.server, Ollama and "
+    "most hosted APIs ignore it), so text the model writes after EOS (e.g. its results turn) is missing. "
+    "Serve the model with vLLM or SGLang, or use --two-stage."
+)
+
 
 # --------------------------------------------------------------------------- pure functions
 def normalize_base_url(url: str) -> str:
@@ -350,7 +359,9 @@ class OpenAIEngine(Engine):
         return super().count_tokens(messages)
 
     # -- generation
-    def _call(self, request: ChatRequest, n: int, seed: int | None) -> tuple[list[Completion], int | None]:
+    def _call(
+        self, request: ChatRequest, n: int, seed: int | None, warnings: list[str] | None = None
+    ) -> tuple[list[Completion], int | None]:
         payload = build_payload(
             request.messages,
             request.sampling,
@@ -363,27 +374,52 @@ class OpenAIEngine(Engine):
         )
         body = self.transport.request("POST", "/chat/completions", json=payload)
         try:
-            return parse_response(body)
+            comps, prompt_tokens = parse_response(body)
         except ValueError as exc:
             raise TransportError(f"unexpected response: {exc}") from exc
+        if request.sampling.ignore_eos and warnings is not None:
+            note = self._check_eos(body, comps, request.sampling.max_tokens)
+            if note:
+                warnings.append(note)
+        return comps, prompt_tokens
+
+    def _check_eos(self, body: dict[str, Any], comps: list[Completion], max_tokens: int) -> str | None:
+        """Note a stop at EOS well short of max_tokens: "stop" that no stop string explains (vLLM
+        names the matched string in ``stop_reason``; servers that say nothing are suspected only
+        when the completion is shorter than half of max_tokens)."""
+        choices = sorted(
+            (c for c in body.get("choices", []) if isinstance(c, dict)), key=lambda c: c.get("index", 0)
+        )
+        for choice, comp in zip(choices, comps, strict=False):
+            tokens = comp.completion_tokens
+            if comp.finish_reason != "stop" or isinstance(choice.get("stop_reason"), str):
+                continue
+            if tokens is None or tokens >= max_tokens // 2:
+                continue
+            return IGNORE_EOS_WARNING.format(url=redact_url(self.base_url))
+        return None
 
     def _generate_one(self, request: ChatRequest) -> GenerationResult:
         start = time.perf_counter()
         want = request.sampling.n
         seed = request.sampling.seed
+        warnings: list[str] = []
         try:
-            comps, prompt_tokens = self._call(request, want, seed)
+            comps, prompt_tokens = self._call(request, want, seed, warnings)
             # Servers that ignore `n` (llama.cpp, some hosted APIs) answer once: ask for the rest
             # one by one, with distinct seeds so seeded samples still differ.
             while len(comps) < want:
                 k = len(comps)
-                more, pt = self._call(request, 1, None if seed is None else seed + k)
+                more, pt = self._call(request, 1, None if seed is None else seed + k, warnings)
                 comps.extend(more)
                 prompt_tokens = prompt_tokens if prompt_tokens is not None else pt
         except TransportError as exc:
             return GenerationResult(error=str(exc), elapsed_s=time.perf_counter() - start)
         return GenerationResult(
-            completions=comps[:want], prompt_tokens=prompt_tokens, elapsed_s=time.perf_counter() - start
+            completions=comps[:want],
+            prompt_tokens=prompt_tokens,
+            elapsed_s=time.perf_counter() - start,
+            warnings=warnings[:1],
         )
 
     def generate(

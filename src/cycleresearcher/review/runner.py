@@ -337,9 +337,10 @@ def review_files(
     from ..inputs import iter_documents
 
     run_dir = Path(run_dir)
-    if run_dir.exists() and (run_dir / "run.sqlite").exists() and not resume and _has_reviews(run_dir):
+    if (run_dir / "run.sqlite").exists() and not resume:  # the same rule as `research generate`
         raise InputError(
-            f"{run_dir} already holds reviews. Pass --resume to continue that run, or choose a new -o folder."
+            f"{run_dir} already holds a run. Add --resume to continue it (finished requests are "
+            "reused, failed ones retried), or choose another -o folder."
         )
     docs: list[Any] = []
     unreadable: list[tuple[str, str]] = []
@@ -363,13 +364,9 @@ def review_files(
         outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
         folder = run_dir / "reviews"
         for o in outcomes:
-            export_outcome(o, folder)
+            if o.ok:  # a failed request gets no export; the summary reports it
+                export_outcome(o, folder)
     return FileRunResult(outcomes, unreadable, run_dir)
-
-
-def _has_reviews(run_dir: Path) -> bool:
-    with RunStore(run_dir, create=False) as store:
-        return bool(store.items(RECORD_KIND))
 
 
 # -- the readable per-paper summary (printed by the CLI) -------------------------------------------

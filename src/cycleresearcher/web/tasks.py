@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.base import Engine
-from ..errors import InputError
+from ..errors import EngineError, InputError
 from ..store import RunStore
 from .jobs import JobContext
 
@@ -133,14 +133,24 @@ def generate_task(
             prepared = researcher.prepare([load_references(refs, name=source)], settings)
             ctx.progress(message=f"generating {settings.n} paper(s)")
             first: list[str] = []
+            failures: list[str] = []
 
             def on_paper(paper: Any) -> None:
-                ctx.progress(message=f"exporting {paper.id}")
-                export_paper(paper, ctx.run_dir, pdf=pdf and settings.mode != "two-stage")
-                first.append(paper.id)
+                error = (paper.meta or {}).get("error")
+                if error:  # as in the CLI: a failed request gets no export
+                    failures.append(error)
+                else:
+                    ctx.progress(message=f"exporting {paper.id}")
+                    export_paper(paper, ctx.run_dir, pdf=pdf and settings.mode != "two-stage")
+                    first.append(paper.id)
                 ctx.advance()
 
             researcher.generate(prepared, settings, on_paper=on_paper)
+            if not first:
+                raise EngineError(
+                    f"No paper came out: {failures[0] if failures else 'no result'}. "
+                    "Check the engine settings and try again."
+                )
         finally:
             store.close()  # the engine stays loaded for the next job
         return f"/runs/{ctx.job.run}/papers/{first[0]}" if len(first) == 1 else f"/runs/{ctx.job.run}"
