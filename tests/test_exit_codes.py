@@ -50,7 +50,7 @@ def test_generate_against_a_dead_server_exits_3_and_exports_nothing(bib, tmp_pat
     args = ["research", "generate", str(bib), "-n", "2", *dead_server(), "-o", str(run)]
     result = runner.invoke(app, args)
     assert result.exit_code == 3, result.output
-    assert "1 request(s) failed" in result.output and "Connection refused" in result.output
+    assert "2 sample(s) failed" in result.output and "Connection refused" in result.output
     assert not (run / "papers").exists() or not any((run / "papers").rglob("*"))
     with RunStore(run) as store:
         assert store.items("paper") == [], "a failed sample must not be stored as a paper"
@@ -106,7 +106,7 @@ def test_complete_against_a_dead_server_exits_3_and_the_paper_keeps_waiting(bib,
         app, ["research", "complete", str(run), "--results", str(results), *dead_server(), "--no-pdf"]
     )
     assert done.exit_code == 3, done.output
-    assert "1 request(s) failed" in done.output and "Connection refused" in done.output
+    assert "1 sample(s) failed" in done.output and "Connection refused" in done.output
     [paper] = (run / "papers").iterdir()
     assert not (paper / "latex").exists(), "no LaTeX export for a paper whose results turn failed"
     with RunStore(run) as store:

@@ -199,3 +199,139 @@ def test_openai_server_with_an_api_key_that_is_never_written(tmp_path, embedded_
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), f"the API key was written to {path}"
     assert secret not in ok.stdout + ok.stderr
+
+
+def _samples_in(db: Path) -> dict[int, tuple[str, str, int, float]]:
+    """Sample index -> (status, text, attempts, created_at) of the run's samples (read by another process)."""
+    if not db.exists():
+        return {}
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        rows = con.execute("SELECT sample, status, text, attempts, created_at FROM samples").fetchall()
+        con.close()
+    except sqlite3.OperationalError:  # not created yet (or, before per-sample storage, never)
+        return {}
+    return {k: (status, text, attempts, created) for k, status, text, attempts, created in rows}
+
+
+def _done(samples: dict[int, tuple[str, str, int, float]]) -> dict[int, tuple[str, str, int, float]]:
+    return {k: s for k, s in samples.items() if s[0] == "done"}
+
+
+@pytest.mark.parametrize("kill_at", [1, 2])
+def test_sigkill_mid_request_keeps_finished_samples_and_resume_draws_only_the_rest(tmp_path, kill_at):
+    """One reference set, -n 3: SIGKILL once the store holds ``kill_at`` finished samples. They
+    are kept (and already exported), and the resume generates only the missing ones."""
+    [bib] = write_sets(tmp_path, 1)
+    run = tmp_path / "run"
+    args = [*CLI, "research", "generate", str(bib), "-n", "3", "--max-tokens", "24", "--seed", "3"]
+    args += ["--no-pdf", "-o", str(run)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
+    db = run / "run.sqlite"
+
+    def exported() -> int:
+        return len(list((run / "papers").glob("*/paper.json"))) if (run / "papers").exists() else 0
+
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if len(_done(_samples_in(db))) >= kill_at and exported() >= kill_at:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, (
+        f"the run ended before it held {kill_at} stored sample(s): " + proc.stdout.read().decode()[-2000:]
+    )
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = _done(_samples_in(db))
+    assert kill_at <= len(kept) < 3
+    # each finished sample's paper is stored right after it (the kill may fall between the two)
+    assert kill_at <= len(_papers_in(db)) <= len(kept)
+
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = _samples_in(db)
+    assert sorted(after) == [0, 1, 2] and all(s[0] == "done" for s in after.values())
+    for k, sample in kept.items():
+        assert after[k] == sample, f"sample {k}, stored before the kill, was generated again"
+    # every sample was generated exactly once: the resume drew only the 3 - len(kept) missing ones
+    assert [after[k][2] for k in range(3)] == [1, 1, 1]
+    papers = _papers_in(db)
+    assert len(papers) == 3
+    assert sorted(papers.values()) == sorted(s[1] for s in after.values())
+    assert sorted(p.name for p in (run / "papers").iterdir()) == sorted(papers)
+    con = sqlite3.connect(db)
+    [(status, attempts, tokens)] = con.execute(
+        "SELECT status, attempts, completion_tokens FROM requests WHERE stage = 'research'"
+    ).fetchall()
+    regenerated = con.execute(
+        "SELECT COUNT(*) FROM samples WHERE created_at > ?", (max(s[3] for s in kept.values()),)
+    ).fetchone()[0]
+    con.close()
+    assert status == "done" and attempts == 1 and 0 < tokens <= 3 * 24
+    assert regenerated == 3 - len(kept)
+    print(f"kill at {kill_at}: kept {len(kept)} sample(s), regenerated {regenerated}")
+
+
+def test_server_killed_mid_batch_keeps_returned_samples_and_resume_asks_only_for_the_rest(
+    tmp_path, embedded_gguf
+):
+    """A real llama_cpp.server SIGKILLed as soon as it has returned the first sample of a 3-sample
+    request: what it returned is stored, the rest is reported failed (not lost, not empty text),
+    and a resume against a restarted server asks only for the failed samples."""
+    from conftest import start_llama_server
+    from cycleresearcher.research import CycleResearcher, ResearchSettings
+    from cycleresearcher.store import RunStore
+
+    [bib] = write_sets(tmp_path, 1)
+    run = tmp_path / "run"
+    settings = ResearchSettings(n=3, max_tokens=24, seed=11)
+    server, url = start_llama_server(embedded_gguf, n_ctx=2048)
+    try:
+
+        def kill_server_after_first(paper) -> None:
+            if server.poll() is None:
+                os.kill(server.pid, signal.SIGKILL)
+                server.wait()
+
+        first = CycleResearcher(engine="openai", base_url=url, run_dir=run, max_retries=0, max_concurrency=3)
+        try:
+            papers = first.generate([bib], settings, on_paper=kill_server_after_first)
+        finally:
+            first.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+    failed = [p for p in papers if any("generation failed" in w for w in p.warnings)]
+    assert len(papers) == 3 and 1 <= len(failed) <= 2, [p.warnings[:1] for p in papers]
+    with RunStore(run) as store:
+        [row] = store.request_rows("research")
+        kept = {k: (s.completion.text, s.attempts) for k, s in store.samples(row["key"]).items() if s.ok}
+        lost = {k: s.error for k, s in store.samples(row["key"]).items() if not s.ok}
+    assert row["status"] == "failed" and f"{len(lost)} of 3 samples failed" in row["error"]
+    assert len(kept) == 3 - len(failed) and len(lost) == len(failed) and all(lost.values())
+    assert all(text for text, _ in kept.values()), "a returned sample was stored empty"
+
+    server, url = start_llama_server(embedded_gguf, n_ctx=2048)
+    try:
+        second = CycleResearcher(engine="openai", base_url=url, run_dir=run, max_retries=0)
+        try:
+            again = second.generate([bib], settings)
+        finally:
+            second.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert len(again) == 3 and not any("generation failed" in w for p in again for w in p.warnings)
+    with RunStore(run) as store:
+        [row] = store.request_rows("research")
+        samples = store.samples(row["key"])
+    assert row["status"] == "done"
+    for k, (text, attempts) in kept.items():
+        assert samples[k].completion.text == text and attempts == 1, f"sample {k} changed on resume"
+    # the failed samples were asked for once more, the kept ones not at all
+    assert {k: s.attempts for k, s in samples.items()} == {k: 1 if k in kept else 2 for k in range(3)}
+    print(f"server killed: kept {len(kept)} sample(s), regenerated {len(lost)}")

@@ -8,8 +8,10 @@ Two ways to finish a paper (FORMATS.md §1):
   supplies real results (``complete``), turn 5 is generated as a multi-turn chat with the first
   three turns, and the paper is marked ``results_simulated=False``.
 
-The ``n`` samples of one reference set are one request with ``sampling.n = n``, so engines that can
-share the prompt prefill (vLLM ``n``, llama.cpp prefix reuse, a server's ``n``) do.
+The ``n`` samples of one reference set are one request with ``sampling.n = n``. The run store sends
+it whole to engines that draw n at once (vLLM, HF), and one sample at a time to the others
+(llama.cpp reuses the prompt's KV cache between them; an HTTP server gets concurrent requests), so
+each paper is stored and exported the moment its sample finishes and a kill loses none of them.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .engines import create_engine
-from .engines.base import ChatRequest, Engine, GenerationResult, SamplingParams
+from .engines.base import ChatRequest, Engine, SamplingParams
 from .errors import ContextLengthError, EngineError, InputError
 from .paper import Paper, complete_paper, parse_paper, parse_stage1
 from .references import Reference, ReferenceSet, fit_references, load_references, render_references
 from .research_prompts import STOP_STRINGS, build_messages, results_message
-from .store import RunStore, request_key, run_requests
+from .store import RunStore, SampleResult, request_key, run_requests
 
 #: upstream sampling of the released models (FORMATS.md §1)
 UPSTREAM_MAX_TOKENS = 19000
@@ -255,52 +257,53 @@ class CycleResearcher:
                 )
         papers: dict[tuple[int, int], Paper] = {}
 
-        def done(i: int, result: GenerationResult) -> None:
-            for k, paper in enumerate(self._papers_from(prepared[i], result, settings, stage1)):
-                papers[(i, k)] = paper
-                # a failed sample is returned (it says why) but not stored as a paper: nothing is
-                # exported, reviewed or completed from it (a failed request is retried on resume)
-                if self.store is not None and not paper.meta.get("error"):
-                    self.store.put(PAPER, paper.id, paper.to_dict())
-                if on_paper:
-                    on_paper(paper)
+        def sample_done(i: int, sample: SampleResult) -> None:
+            paper = self._paper_from(prepared[i], sample, settings, stage1)
+            papers[(i, sample.index)] = paper
+            # a failed sample is returned (it says why) but not stored as a paper: nothing is
+            # exported, reviewed or completed from it (its sample is drawn again on resume)
+            if self.store is not None and not paper.meta.get("error"):
+                self.store.put(PAPER, paper.id, paper.to_dict())
+            if on_paper:
+                on_paper(paper)
 
-        run_requests(self.engine, self.store, "research", requests, keys, on_result=done)
+        run_requests(self.engine, self.store, "research", requests, keys, on_sample=sample_done)
         return [papers[key] for key in sorted(papers)]
 
-    def _papers_from(
-        self, ps: PreparedSet, result: GenerationResult, settings: ResearchSettings, stage1: bool
-    ) -> list[Paper]:
-        out = []
-        if not result.ok:
+    def _paper_from(
+        self, ps: PreparedSet, sample: SampleResult, settings: ResearchSettings, stage1: bool
+    ) -> Paper:
+        """Sample k's paper; a failed sample gives a paper with no text that says why (so it is
+        listed as failed, and generated again on resume)."""
+        k = sample.index
+        comp = sample.completion if sample.ok else None
+        if comp is None:
             paper = parse_paper("", results_simulated=not stage1)
             paper = replace(
-                paper, id=f"{ps.set_id}-s0", warnings=[f"generation failed: {result.error}", *paper.warnings]
+                paper,
+                id=f"{ps.set_id}-s{k}",
+                warnings=[f"generation failed: {sample.error}", *paper.warnings],
             )
-            paper = self._annotate(paper, ps, settings, result, 0, None)
-            paper.meta["error"] = result.error
-            out.append(paper)
-            return out
-        for k, comp in enumerate(result.completions):
-            paper = parse_stage1(comp.text) if stage1 else parse_paper(comp.text, results_simulated=True)
-            paper = replace(paper, id=f"{ps.set_id}-s{k}")
-            if comp.finish_reason == "length":
-                paper.warnings.append(
-                    f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated"
-                )
-            paper.warnings += [w for w in result.warnings if w not in paper.warnings]
-            paper = self._annotate(paper, ps, settings, result, k, comp.finish_reason)
-            if not comp.text.strip():
-                paper.meta["error"] = "the model returned an empty completion"
-            out.append(paper)
-        return out
+            paper = self._annotate(paper, ps, settings, k, None)
+            paper.meta["error"] = sample.error or "generation failed"
+            return paper
+        paper = parse_stage1(comp.text) if stage1 else parse_paper(comp.text, results_simulated=True)
+        paper = replace(paper, id=f"{ps.set_id}-s{k}")
+        if comp.finish_reason == "length":
+            paper.warnings.append(
+                f"generation stopped at max_tokens ({self._budget(settings)[1]}); the paper may be truncated"
+            )
+        paper.warnings += [w for w in sample.warnings if w not in paper.warnings]
+        paper = self._annotate(paper, ps, settings, k, comp.finish_reason)
+        if not comp.text.strip():
+            paper.meta["error"] = "the model returned an empty completion"
+        return paper
 
     def _annotate(
         self,
         paper: Paper,
         ps: PreparedSet,
         settings: ResearchSettings,
-        result: GenerationResult,
         k: int,
         finish: str | None,
     ) -> Paper:

@@ -320,7 +320,7 @@ def _summary(
     if failures:
         first = failures[0].splitlines()[0] if failures[0] else ""
         console.print(
-            f"[bold red]{len(failures)} request(s) failed[/] (nothing exported for them); first error: "
+            f"[bold red]{len(failures)} sample(s) failed[/] (nothing exported for them); first error: "
             f"{escape(first)}. Fix the cause, then {retry or f'rerun with --resume -o {directory}'} to retry only those.",
             soft_wrap=True,
         )

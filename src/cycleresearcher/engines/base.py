@@ -3,7 +3,8 @@
 Each engine batches as it can (vLLM: one `generate` call; llama.cpp: one at a time with prefix
 reuse; HTTP: bounded concurrency). Engines call ``on_result(index, result)`` as soon as one
 request finishes so that the run store can persist it (a killed run loses nothing finished)
-and progress bars can move.
+and progress bars can move. Engines that draw samples one at a time get one request per sample
+from the run store (see ``Engine.samples_at_once``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class ChatRequest:
     messages: list[Message]
     sampling: SamplingParams = field(default_factory=SamplingParams)
     request_id: str | None = None
+    #: where this request's samples start among those of the request it is part of (the run store
+    #: sends sample k of n alone, seeded ``seed + k``); bookkeeping, not part of the payload
+    first_sample: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"messages": self.messages, "sampling": self.sampling.to_dict(), "request_id": self.request_id}
@@ -114,6 +118,10 @@ class Engine(ABC):
     #: the model's context window in tokens, when known
     context_length: int | None = None
     model_id: str = ""
+    #: True where all n samples of a request come from one pass and arrive together (vLLM's
+    #: offline batch, HF ``num_return_sequences``); otherwise the run store sends one request per
+    #: sample (n=1, seed + k) so that each finished sample is stored before the next one starts
+    samples_at_once: bool = False
 
     def generate(
         self, requests: Sequence[ChatRequest], on_result: OnResult | None = None

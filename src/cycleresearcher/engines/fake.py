@@ -12,14 +12,22 @@ Script = Callable[[ChatRequest, int], str] | Sequence[str] | str
 
 class FakeEngine(Engine):
     """Answers from a script: a string, a list of strings (cycled per call), or a function
-    ``(request, sample_index) -> str``. ``fail_on`` lists call numbers that return an error."""
+    ``(request, sample_index) -> str``. ``fail_on`` lists call numbers that return an error.
+    ``samples_at_once=False`` makes it draw samples one at a time like llama.cpp (the run store
+    then sends one request per sample; ``sample_index`` is then ``request.first_sample``)."""
 
     name = "fake"
 
     def __init__(
-        self, script: Script = "", *, context_length: int | None = 32768, fail_on: Sequence[int] = ()
+        self,
+        script: Script = "",
+        *,
+        context_length: int | None = 32768,
+        fail_on: Sequence[int] = (),
+        samples_at_once: bool = True,
     ):
         self.script = script
+        self.samples_at_once = samples_at_once
         self.context_length = context_length
         self.fail_on = set(fail_on)
         self.calls: list[ChatRequest] = []
@@ -38,7 +46,7 @@ class FakeEngine(Engine):
             return GenerationResult(error="scripted failure")
         comps = []
         for k in range(request.sampling.n):
-            text = self._text(request, k)
+            text = self._text(request, request.first_sample + k)
             for s in request.sampling.stop:
                 if s and s in text:
                     text = text[: text.index(s)]

@@ -74,6 +74,7 @@ class HFEngine(Engine):
     """``HFEngine(model, device="auto", dtype="auto", batch_size=4)``."""
 
     name = "hf"
+    samples_at_once = True  # n samples share one prefill and come back together
 
     def __init__(
         self,

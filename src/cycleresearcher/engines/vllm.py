@@ -48,6 +48,7 @@ class VLLMEngine(Engine):
     """``VLLMEngine(model, tensor_parallel_size=1, gpu_memory_utilization=0.9, max_model_len=None, dtype="auto")``."""
 
     name = "vllm"
+    samples_at_once = True  # n samples share one prefill and come back together
 
     def __init__(
         self,
