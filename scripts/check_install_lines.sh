@@ -17,7 +17,7 @@ check() { # $1 = label, rest = pip install arguments
     "$venv/bin/python" - "$report" "$label" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-v = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in r["install"]}
+v = {i["metadata"]["name"].lower().replace("_", "-"): i["metadata"]["version"] for i in r["install"]}
 keys = ["torch", "vllm", "transformers", "trl", "deepspeed", "llama-cpp-python", "ray", "fastapi"]
 print(f"OK    {sys.argv[2]}: {len(v)} packages; " + ", ".join(f"{k} {v[k]}" for k in keys if k in v))
 PY
