@@ -118,3 +118,31 @@ def test_the_engine_sets_the_default_before_llama_cpp_loads_and_loads_quietly(tm
     assert out.stdout.strip().splitlines()[-1] == SPIN_COUNT
     # reading the trained context length builds no context, so llama.cpp has nothing to warn about
     assert "n_ctx_train" not in out.stderr, out.stderr[-2000:]
+
+
+@pytest.mark.skipif(not x86, reason="the AVX2 baseline is an x86-64 notion")
+def test_doctor_reports_what_the_build_contains() -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    import json
+
+    from typer.testing import CliRunner
+
+    from cycleresearcher.cli import app
+
+    result = CliRunner().invoke(app, ["doctor", "--json", "--no-smoke"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)["llama.cpp build"]
+    if _installed_flavor() == "native":
+        pytest.skip("CR_LLAMA_BUILD=native was chosen for this venv")
+    assert row == {"ok": True, "detail": "portable: nothing beyond AVX2 (no AVX-512, no AMX)"}
+
+
+def test_doctor_flags_a_native_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not x86:
+        pytest.skip("x86-64 instruction sets")
+    _compile(tmp_path, "amx", AMX, ["-mamx-tile"])
+    monkeypatch.setenv("LLAMA_CPP_LIB_PATH", str(tmp_path))
+    from cycleresearcher.doctor import build_contents
+
+    row = build_contents()
+    assert row["ok"] is False and "AMX" in row["detail"] and "bootstrap.sh" in row["detail"]

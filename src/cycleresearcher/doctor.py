@@ -42,6 +42,8 @@ def collect() -> dict[str, dict[str, Any]]:
             }
     report["gpu"] = gpu
     report["engine llamacpp"] = _pkg("llama_cpp", "llama-cpp-python")
+    if report["engine llamacpp"]["ok"]:
+        report["llama.cpp build"] = build_contents()
     report["engine hf"] = _pkg("transformers")
     report["engine vllm"] = _pkg("vllm")
     report["engine openai"] = _pkg("openai")
@@ -58,6 +60,18 @@ def collect() -> dict[str, dict[str, Any]]:
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         report["embedded model"] = {"ok": False, "detail": str(exc)}
     return report
+
+
+def build_contents() -> dict[str, Any]:
+    """What the installed llama.cpp libraries contain (objdump), not what this CPU runs: a build
+    with AMX or AVX-512 code may run here and crash on the next machine."""
+    from .engines.llamacpp_build import BuildCheckUnavailable, scan_build
+
+    try:
+        report = scan_build()
+    except BuildCheckUnavailable as exc:
+        return {"ok": False, "detail": str(exc)}
+    return {"ok": report.portable, "detail": report.summary()}
 
 
 # -- the smoke generation ---------------------------------------------------------------------------
