@@ -397,7 +397,7 @@ class Grounding:
 
 GROUNDING_RULE = (
     "numbers in the results LaTeX, except: inside \\ref/\\label/\\cite/\\url/\\begin/\\section and "
-    "table-layout commands, comments, lengths (3pt, 0.5\\linewidth), sub/superscripts, numbers glued to a "
+    "table-layout commands, comments, lengths (3pt, 0.5\\linewidth), sub/superscripts and bases of powers, numbers glued to a "
     "name (GPT-4, F1, 7B), numbers after Section/Table/Figure/Eq./Appendix/..., years 1900-2099, "
     "equation tags (1), and one-digit integers (counts, indices); each must equal a supplied number "
     "within the rounding it shows, ignoring sign, or as a percentage of a fraction (or back)"
@@ -419,8 +419,8 @@ def result_numbers(latex: str) -> list[tuple[str, int, int]]:
             continue  # GPT-4, ETTh1, F1, AP50
         if re.search(r"\\[A-Za-z]+$", before):
             continue  # \num1-like control words glued to the number
-        if _MATH_SUB.search(before):
-            continue  # x_1, 10^{3}
+        if _MATH_SUB.search(before) or re.match(r"\s*\^", after):
+            continue  # x_1, 10^{3}: indices, exponents and the bases of powers
         if _CROSSREF_WORD.search(before):
             continue  # Table 2, Section 4.1, Eq. (3)
         if re.fullmatch(r"(?:19|20)\d\d", plain):
