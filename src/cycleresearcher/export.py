@@ -620,9 +620,21 @@ __all__ = [
 def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[str, Any]:
     """The per-paper files of a run, as the CLI and the web page write them:
     ``<run>/papers/<id>/paper.json``, ``paper.md`` and, once the paper is complete (not awaiting real
-    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed."""
+    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed.
+    After a redo of the results the earlier files are kept as ``paper.vN.json``, ``paper.vN.md``,
+    ``latex.vN/``."""
     folder = Path(run_dir) / "papers" / str(paper.id)
     folder.mkdir(parents=True, exist_ok=True)
+    versions = (paper.meta or {}).get("versions") or []
+    if versions:  # results redone: keep the earlier files beside the new ones (paper.v1.json, latex.v1/)
+        n = versions[-1].get("version", len(versions))
+        for name, kept in (
+            ("paper.json", f"paper.v{n}.json"),
+            ("paper.md", f"paper.v{n}.md"),
+            ("latex", f"latex.v{n}"),
+        ):
+            if (folder / name).exists() and not (folder / kept).exists():
+                (folder / name).rename(folder / kept)
     export_json(paper, folder / "paper.json")
     complete = (paper.meta or {}).get("stage") != "awaiting_results"
     latex = (

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import CycleResearcherError, InputError
+from ..results import validate_results
 from ..store import DB_NAME, RunStore
 from . import render, uploads
 from .jobs import JobRunner
@@ -500,13 +501,10 @@ def create_app(
         max_tokens: Annotated[int | None, Form()] = None,
         pdf: Annotated[str, Form()] = "",
     ) -> Response:
-        paper = record(run, "paper", pid)
-        if (paper.get("meta") or {}).get("stage") != "awaiting_results":
-            raise InputError(
-                "This paper is already complete. Real results can be added to papers generated in two-stage mode."
-            )
+        record(run, "paper", pid)  # a complete paper is redone; its earlier version is kept
         data = await read_upload(results, uploads.MAX_RESULTS_BYTES)
         value = uploads.results_json(data)
+        validate_results(value, "results file")  # the documented shape, before any model runs
         chosen = choice(model, engine, max_tokens)
         task = complete_task(services, chosen, pid, value, bool(pdf))
         return submit_redirect(
