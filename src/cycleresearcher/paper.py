@@ -381,8 +381,8 @@ def _json_block(t: str, start: int, end: int, what: str, warnings: list[str]) ->
         return None, start
     warnings.append(f"{what} JSON has no ```json fence")
     try:
-        value, stop = json.JSONDecoder().raw_decode(t, m.start())
-        return value, stop
+        _, stop = json.JSONDecoder().raw_decode(t, m.start())  # where the value ends
+        return read_json(t[m.start() : stop]), stop  # read again keeping LaTeX literal
     except ValueError:
         stop = _LATEX_FENCE.search(t, m.start(), end)
         stop_at = stop.start() if stop else end
