@@ -52,6 +52,12 @@ def test_completed_paper_can_be_redone_and_keeps_its_earlier_version(tmp_path) -
     page = client.get(url).text
     assert "Redo the results section with new results" in page and 'id="complete"' in page
     assert 'class="ungrounded"' not in page  # 3.1 and 12.0 are both in the results
+    figure = f"{url}/figures/results-1.png"
+    assert f'<img src="{figure}"' in page
+    r = client.get(figure)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG"
+    assert client.get(f"{url}/figures/main.tex").status_code == 404
+    assert client.get(f"{url}/figures/..%2Fmain.tex").status_code == 404
 
     second = json.loads(json.dumps(first))
     second[0]["result"]["table"][2][1] = "2.9"  # the text's 3.1 no longer matches

@@ -381,7 +381,10 @@ def create_app(
             "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
             "sections": render.paper_sections(paper),
             "setup": render.experiments(paper.get("Experimental_Setup")),
-            "results": render.experiments(paper.get("Experimental_results")),
+            "results": render.with_figures(
+                render.experiments(paper.get("Experimental_results")),
+                paper_folder(path, pid) / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
+            ),
             "review": render.review_view(review) if review else None,
             "detection": detection,
             "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
@@ -452,6 +455,16 @@ def create_app(
                 "No PDF was compiled for this paper (TeX Live / latexmk missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
             )
         return FileResponse(pdf, media_type="application/pdf", filename=f"{pid}.pdf")
+
+    @app.get("/runs/{run}/papers/{pid}/figures/{name}")
+    async def result_figure(run: str, pid: str, name: str) -> Response:
+        record(run, "paper", pid)
+        if not render.FIGURE_NAME.fullmatch(name):  # only the plots we drew, nothing else on disk
+            raise StarletteHTTPException(404)
+        path = paper_folder(run_path(run), pid) / "latex" / "figures" / name
+        if not path.is_file():
+            raise StarletteHTTPException(404)
+        return FileResponse(path, media_type="image/png")
 
     @app.get("/runs/{run}/reviews/{key}/review.json")
     async def download_review(run: str, key: str) -> Response:

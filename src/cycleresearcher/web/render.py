@@ -38,6 +38,18 @@ class Experiment:
     rows: list[list[str]] = field(default_factory=list)
     result_text: str = ""
     extra: list[tuple[str, str]] = field(default_factory=list)
+    figure: str = ""  # URL of the plot of its table (exports draw it), or ""
+
+
+FIGURE_NAME = re.compile(r"results-\d{1,4}\.png")
+
+
+def with_figures(items: list[Experiment], folder: Any, url: str) -> list[Experiment]:
+    """Link each experiment to the plot the export drew of its table (``results-N.png``)."""
+    for i, item in enumerate(items, 1):
+        if (folder / f"results-{i}.png").is_file():
+            item.figure = f"{url}/results-{i}.png"
+    return items
 
 
 def sections(latex: str, results_part: bool = False) -> list[Section]:
