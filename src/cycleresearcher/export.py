@@ -649,5 +649,6 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
         "pdf": str(latex.pdf) if latex and latex.pdf else None,
         "results_simulated": paper.results_simulated,
         "ungrounded": None if paper.ungrounded_numbers is None else len(paper.ungrounded_numbers),
+        "unresolved_refs": latex.unresolved_refs if latex else [],
     }
     return info
