@@ -62,10 +62,40 @@ def plan(item: ResultItem) -> tuple[str, int | None, list[int]] | None:
         xs = [number(r[0]) for r in rows]
         if all(x is not None for x in xs) and all(a < b for a, b in zip(xs, xs[1:], strict=False)):
             return "line", 0, [c for c in cols if c != 0][:MAX_SERIES]
-    series = [c for c in cols if c != 0]
+    keys = key_columns(header, rows, cols)
+    series = [c for c in cols if c >= keys]
     if not series or len(rows) > MAX_GROUPS:
         return None
     return "bar", None, series[:MAX_SERIES]
+
+
+def key_columns(header: list[str], rows: list[list[str]], numeric: list[int]) -> int:
+    """How many leading columns name a row rather than hold results: the first one, and after it
+    text columns or numbers that repeat down the column (a setting such as a horizon: ETTh1 / 96)."""
+    n = 1
+    while n < len(header) - 1:
+        values = [v for r in rows if (v := number(r[n])) is not None]
+        if n in numeric and len(set(values)) == len(values):
+            break
+        n += 1
+    return n
+
+
+def _row_label(row: list[str], keys: int) -> str:
+    return " ".join(plain(c) for c in row[:keys] if c.strip())[:24]
+
+
+def _by_scale(rows: list[list[str]], series: list[int]) -> list[list[int]]:
+    """Series grouped into panels by scale: columns 10x apart (an accuracy in % next to an F1 in
+    [0, 1]) go to different panels, otherwise the small one would be flat bars on the axis."""
+    peak = {c: max(abs(v) for r in rows if (v := number(r[c])) is not None) or 1.0 for c in series}
+    panels: list[list[int]] = []
+    for c in sorted(series, key=peak.__getitem__):
+        if panels and peak[c] <= 10 * peak[panels[-1][0]]:
+            panels[-1].append(c)
+        else:
+            panels.append([c])
+    return sorted((sorted(p) for p in panels), key=min)  # panels in the order of the columns
 
 
 def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[int], small: bool) -> None:
@@ -90,12 +120,22 @@ def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[
             )
         ax.set_xticks(range(len(rows)))
         tilt = 30 if len(rows) > 4 or small else 0
-        ax.set_xticklabels([plain(r[0])[:24] for r in rows], rotation=tilt, ha="right" if tilt else "center")
-    if small:
+        keys = key_columns(header, rows, numeric_columns(header, rows))
+        ax.set_xticklabels(
+            [_row_label(r, keys) for r in rows], rotation=tilt, ha="right" if tilt else "center"
+        )
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        if len(rows) > 8:  # many groups: upright small labels that do not run into each other
+            ax.tick_params(axis="x", labelrotation=90, labelsize=5)
+    if small and len(series) == 1:
         ax.set_title(plain(header[series[0]]), fontsize=8)
     else:  # above the axes, so the legend never hides a bar
         ax.legend(
-            fontsize=7, frameon=False, ncol=min(len(series), 6), loc="lower center", bbox_to_anchor=(0.5, 1.0)
+            fontsize=7,
+            frameon=False,
+            ncol=min(len(series), 3 if small else 6),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
         )
     ax.grid(axis="y", alpha=0.3)
     ax.tick_params(labelsize=7)
@@ -116,13 +156,10 @@ def plot_result_tables(
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     figures = []
-    for item, (kind, xcol, series) in todo:
+    for item, (kind, _xcol, series) in todo:
         assert item.table is not None
         header, rows = item.table.header, item.table.rows
-        # Columns on scales 10x apart (accuracy in % next to an F1 in [0, 1]) get a panel each,
-        # otherwise the small one would be flat bars on the axis.
-        peaks = [max(abs(v) for r in rows if (v := number(r[c])) is not None) or 1.0 for c in series]
-        panels = [[c] for c in series] if max(peaks) / min(peaks) > 10 else [series]
+        panels = _by_scale(rows, series)
         fig, axes = plt.subplots(1, len(panels), figsize=(6.4, 3.4), dpi=150, squeeze=False)
         for ax, cols in zip(axes[0], panels, strict=True):
             _draw(ax, kind, header, rows, cols, small=len(panels) > 1)
@@ -131,7 +168,9 @@ def plot_result_tables(
         fig.savefig(path)
         plt.close(fig)
         drawn = len(series)
-        total = len([c for c in numeric_columns(header, rows) if c != xcol and c != 0])
+        cols = numeric_columns(header, rows)
+        keys = 1 if kind == "line" else key_columns(header, rows, cols)
+        total = len([c for c in cols if c >= keys])
         caption = (
             f"{plain(item.name)}: {'bar chart' if kind == 'bar' else 'line chart'} of the table's numbers"
         )
