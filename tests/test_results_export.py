@@ -153,3 +153,33 @@ def test_training_record_results_compile(fixtures_dir, tmp_path) -> None:
     assert "CofiPara-Msd" in section and "85.70" in section and "extsc" not in text
     assert "Multimodal Sarcasm Target Identification (MSTI): bar chart" in section.replace("\n", " ")
     assert len(res.figures) == 3
+
+
+def test_which_tables_get_which_figure() -> None:
+    from cycleresearcher.figures import plan
+    from cycleresearcher.results import validate_results
+
+    def kind(table):
+        [item] = validate_results([{"name": "T", "result": {"table": table}}])
+        found = plan(item)
+        return found and (found[0], found[2])
+
+    assert kind([["Method", "Acc"], ["A", "1.0"], ["B", "2.0"]]) == ("bar", [1])
+    assert kind([["Epochs", "Loss", "Acc"], ["1", "0.9", "50"], ["5", "0.5", "70"], ["10", "0.3", "80"]]) == (
+        "line",
+        [1, 2],
+    )
+    # Dataset + a repeated setting name the rows; the numbers after them are the series
+    assert kind(
+        [
+            ["Data", "H", "X", "Y"],
+            ["a", "96", "0.1", "0.2"],
+            ["a", "192", "0.3", "0.4"],
+            ["b", "96", "0.5", "0.6"],
+        ]
+    ) == (
+        "bar",
+        [2, 3],
+    )
+    assert kind([["Paper", "Setting"], ["A", "Full"], ["B", "Bandit"]]) is None  # no numbers
+    assert kind([["Method", "Acc"], ["A", "1.0"]]) is None  # one row: nothing to compare

@@ -322,13 +322,12 @@ class Shown:
 
     value: float
     decimals: int
-    percent: bool = False
 
 
-def _shown(token: str, after: str = "") -> Shown:
+def _shown(token: str) -> Shown:
     t = token.replace("−", "-").replace(",", "")
     decimals = len(t.split(".", 1)[1]) if "." in t else 0
-    return Shown(float(t), decimals, percent=bool(re.match(r"\s*\\?%", after)))
+    return Shown(float(t), decimals)
 
 
 def supplied_numbers(items: list[ResultItem]) -> list[Shown]:
@@ -341,7 +340,7 @@ def supplied_numbers(items: list[ResultItem]) -> list[Shown]:
     out = []
     for text in texts:
         for m in _NUMBER.finditer(text):
-            out.append(_shown(m.group(), text[m.end() : m.end() + 3]))
+            out.append(_shown(m.group()))
     return out
 
 
