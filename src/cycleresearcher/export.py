@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .figures import ResultFigure
 from .paper import Paper, open_environments
+from .results import result_items
+from .results_render import SIMULATED_TAG, results_section_latex, ungrounded_markdown, unresolved_refs
 
 DISCLOSURE = (
     "AI-generated text: this paper was written by a language model (CycleResearcher) from a list of "
@@ -45,6 +48,8 @@ class LatexExport:
     log_excerpt: str = ""
     unresolved_citations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    figures: list[ResultFigure] = field(default_factory=list)  # plots of the result tables
+    unresolved_refs: list[str] = field(default_factory=list)  # \ref labels no \label defines
 
 
 def export_json(paper: Paper, path: str | Path) -> Path:
@@ -57,7 +62,8 @@ def export_json(paper: Paper, path: str | Path) -> Path:
     return path
 
 
-def to_markdown(paper: Paper) -> str:
+def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures_dir: str = "") -> str:
+    """``figures`` (plots of the result tables) are linked as ``figures_dir/<file>``."""
     lines = [f"# {paper.title or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
@@ -82,7 +88,10 @@ def to_markdown(paper: Paper) -> str:
     if paper.experimental_results is not None:
         label = "Experimental results (simulated)" if paper.results_simulated else "Experimental results"
         lines += [f"## {label}", ""]
-        lines += _experiments_md(paper.experimental_results)
+        lines += _experiments_md(
+            paper.experimental_results, paper.results_simulated, figures or [], figures_dir
+        )
+    lines += ungrounded_markdown(paper.ungrounded_numbers, paper.grounding)
     if paper.latex:
         lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
     elif paper.generated_text.strip():
@@ -101,17 +110,26 @@ def to_markdown(paper: Paper) -> str:
     return "\n".join(lines)
 
 
-def export_markdown(paper: Paper, path: str | Path) -> Path:
+def export_markdown(paper: Paper, path: str | Path, figures: list[ResultFigure] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_markdown(paper), encoding="utf-8")
+    rel = ""
+    if figures:
+        try:
+            rel = str(figures[0].path.parent.relative_to(path.parent))
+        except ValueError:
+            rel = str(figures[0].path.parent)
+    path.write_text(to_markdown(paper, figures, rel), encoding="utf-8")
     return path
 
 
-def _experiments_md(value: object) -> list[str]:
+def _experiments_md(
+    value: object, simulated: bool = False, figures: list[ResultFigure] | None = None, figures_dir: str = ""
+) -> list[str]:
     items = value if isinstance(value, list) else [value]
+    plots = {f.item: f for f in figures or []}
     out: list[str] = []
-    for item in items:
+    for index, item in enumerate(items, 1):
         if not isinstance(item, dict):
             out += ["```json", json.dumps(item, indent=2, ensure_ascii=False), "```", ""]
             continue
@@ -122,12 +140,22 @@ def _experiments_md(value: object) -> list[str]:
         if isinstance(result, dict):
             table = result.get("table")
             if isinstance(table, list) and table and all(isinstance(r, list) for r in table):
+                if simulated:  # every table of simulated results says so
+                    out += [f"*Table: {item.get('name', 'Experiment')} ({SIMULATED_TAG})*", ""]
                 out += _md_table(table) + [""]
             if result.get("description"):
                 out += [str(result["description"]), ""]
+            for note in result.get("notes") or [] if isinstance(result.get("notes"), list) else []:
+                out += [f"*Note:* {note}", ""]
+            if index in plots:
+                fig = plots[index]
+                where = f"{figures_dir}/{fig.path.name}" if figures_dir else fig.path.name
+                out += [f"![{fig.caption}]({where})", "", f"*Figure: {fig.caption}*", ""]
         elif result is not None:
             out += [str(result), ""]
         rest = {k: v for k, v in item.items() if k not in ("name", "description", "result")}
+        if isinstance(result, dict):
+            rest.update({k: v for k, v in result.items() if k not in ("table", "description", "notes")})
         if rest:
             out += ["```json", json.dumps(rest, indent=2, ensure_ascii=False), "```", ""]
     return out
@@ -197,10 +225,19 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def build_main_tex(paper: Paper, has_bib: bool, rescue: str = "") -> tuple[str, list[str]]:
-    """main.tex for a paper; returns (source, warnings)."""
+def build_main_tex(
+    paper: Paper, has_bib: bool, rescue: str = "", figures: list[ResultFigure] | None = None
+) -> tuple[str, list[str]]:
+    """main.tex for a paper; returns (source, warnings). The results (tables and ``figures``, files
+    under ``figures/``) follow the model's text in their own section."""
     warnings: list[str] = []
     body = _body(paper.latex, warnings)
+    if (paper.meta or {}).get("stage") != "awaiting_results":
+        items = result_items(paper.experimental_results)
+        section = results_section_latex(items, figures or [], paper.results_simulated)
+        body = f"{body}\n\n{section}" if section else body
+        if paper.experimental_results is not None and not items:
+            warnings.append("the results do not have the documented shape: no result tables in the PDF")
     if not paper.latex.strip() and paper.generated_text.strip():
         # no LaTeX parsed: print the raw output verbatim rather than an empty paper
         raw = paper.generated_text.strip().replace(r"\end{verbatim}", r"\end {verbatim}")
@@ -385,27 +422,33 @@ def export_latex_project(
     if keys:
         bib_path = out / "references.bib"
         bib_path.write_text(bibtex if bibtex.endswith("\n") else bibtex + "\n", encoding="utf-8")
-    source, body_warnings = build_main_tex(paper, has_bib=bool(keys))
+    figures = _figures(paper, out / "figures")
+    source, body_warnings = build_main_tex(paper, has_bib=bool(keys), figures=figures)
     warnings += body_warnings
+    refs = unresolved_refs(source)
+    if refs:
+        warnings.append(f"{len(refs)} \\ref label(s) defined nowhere (shown as ??): {', '.join(refs[:10])}")
     main_tex = out / "main.tex"
     main_tex.write_text(source, encoding="utf-8")
     result = LatexExport(
-        main_tex=main_tex, bib=bib_path, pdf=None, unresolved_citations=unresolved, warnings=warnings
-    )
+        main_tex=main_tex, bib=bib_path, pdf=None, unresolved_citations=unresolved, warnings=warnings,
+        figures=figures, unresolved_refs=refs,
+    )  # fmt: skip
     if not compile:
         return result
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         warnings.append("latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)")
         return result
-    pdf, log = _compile(source, bibtex if keys else None)
+    assets = [f.path for f in figures]
+    pdf, log = _compile(source, bibtex if keys else None, assets)
     rescue = _rescue_definitions(log)
     if rescue:
         warnings.append(
             "placeholder definitions added for unknown LaTeX commands/characters: " + _names(rescue)
         )
-        source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue)
+        source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue, figures=figures)
         main_tex.write_text(source, encoding="utf-8")
-        pdf, log = _compile(source, bibtex if keys else None)
+        pdf, log = _compile(source, bibtex if keys else None, assets)
     errors = _log_errors(log)
     if pdf is not None:
         target = out / "main.pdf"
@@ -421,10 +464,14 @@ def export_latex_project(
     return result
 
 
-def _compile(source: str, bibtex: str | None) -> tuple[Path | None, str]:
-    """Compile in a fresh temp dir; return (pdf path inside that dir or None, log text)."""
+def _compile(source: str, bibtex: str | None, assets: list[Path] | None = None) -> tuple[Path | None, str]:
+    """Compile in a fresh temp dir; return (pdf path inside that dir or None, log text).
+    ``assets`` (our figure files) are copied to ``figures/`` there, where main.tex includes them."""
     work = Path(tempfile.mkdtemp(prefix="cr-latex-"))
     (work / "main.tex").write_text(source, encoding="utf-8")
+    for asset in assets or []:
+        (work / "figures").mkdir(exist_ok=True)
+        shutil.copyfile(asset, work / "figures" / asset.name)
     if bibtex:
         (work / "references.bib").write_text(bibtex, encoding="utf-8")
     env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
@@ -451,6 +498,18 @@ def _compile(source: str, bibtex: str | None) -> tuple[Path | None, str]:
         return pdf, log
     shutil.rmtree(work, ignore_errors=True)
     return None, log
+
+
+def _figures(paper: Paper, folder: Path) -> list[ResultFigure]:
+    """Plots of the paper's result tables (none while it awaits results)."""
+    if (paper.meta or {}).get("stage") == "awaiting_results":
+        return []
+    items = result_items(paper.experimental_results)
+    if not any(item.table for item in items):
+        return []
+    from .figures import plot_result_tables  # matplotlib loads only when there is a table to plot
+
+    return plot_result_tables(items, folder, simulated=paper.results_simulated)
 
 
 def _log_errors(log: str) -> list[str]:
@@ -561,24 +620,38 @@ __all__ = [
 def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[str, Any]:
     """The per-paper files of a run, as the CLI and the web page write them:
     ``<run>/papers/<id>/paper.json``, ``paper.md`` and, once the paper is complete (not awaiting real
-    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed."""
+    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed.
+    After a redo of the results the earlier files are kept as ``paper.vN.json``, ``paper.vN.md``,
+    ``latex.vN/``."""
     folder = Path(run_dir) / "papers" / str(paper.id)
     folder.mkdir(parents=True, exist_ok=True)
+    versions = (paper.meta or {}).get("versions") or []
+    if versions:  # results redone: keep the earlier files beside the new ones (paper.v1.json, latex.v1/)
+        n = versions[-1].get("version", len(versions))
+        for name, kept in (
+            ("paper.json", f"paper.v{n}.json"),
+            ("paper.md", f"paper.v{n}.md"),
+            ("latex", f"latex.v{n}"),
+        ):
+            if (folder / name).exists() and not (folder / kept).exists():
+                (folder / name).rename(folder / kept)
     export_json(paper, folder / "paper.json")
-    export_markdown(paper, folder / "paper.md")
+    complete = (paper.meta or {}).get("stage") != "awaiting_results"
+    latex = (
+        export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf) if complete else None
+    )
+    export_markdown(paper, folder / "paper.md", latex.figures if latex else None)
     info: dict[str, Any] = {
         "id": paper.id,
         "title": paper.title,
         "dir": str(folder),
         "warnings": len(paper.warnings),
-        "pdf": None,
-        "pdf_error": None,
+        "pdf": str(latex.pdf) if latex and latex.pdf else None,
+        "pdf_error": pdf_failure(latex) if latex and pdf and latex.pdf is None else None,
+        "results_simulated": paper.results_simulated,
+        "ungrounded": None if paper.ungrounded_numbers is None else len(paper.ungrounded_numbers),
+        "unresolved_refs": latex.unresolved_refs if latex else [],
     }
-    if (paper.meta or {}).get("stage") != "awaiting_results":
-        latex = export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf)
-        info["pdf"] = str(latex.pdf) if latex.pdf else None
-        if pdf and latex.pdf is None:
-            info["pdf_error"] = pdf_failure(latex)
     return info
 
 

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .results import check_grounding, dump_json, protect_latex, read_json, result_items
+
 # The turn joint we write ourselves (complete_paper's generated_text): blank line between turns.
 TURN_JOINT = "\n\n"
 
@@ -55,6 +57,7 @@ _ENV = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}")
 _COMMENT = re.compile(r"(?<!\\)%.*")
 
 _SCORES = ("interestingness", "feasibility", "novelty")
+_NO_MATCH = re.compile("^").match("")
 
 
 @dataclass
@@ -79,6 +82,10 @@ class Paper:
     topic: str | None = None
     references_bib: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # Numbers of results_latex that match no supplied result (results.GROUNDING_RULE), as
+    # {"number", "context"}; None when not checked (no results of the documented shape).
+    ungrounded_numbers: list[dict[str, str]] | None = None
+    grounding: dict[str, Any] | None = None  # {"checked", "grounded", "rule"}
 
     @property
     def main_latex(self) -> str:
@@ -107,6 +114,8 @@ class Paper:
             "topic": self.topic,
             "references_bib": self.references_bib,
             "meta": dict(self.meta),
+            "ungrounded_numbers": self.ungrounded_numbers,
+            "grounding": self.grounding,
         }
 
     @classmethod
@@ -138,6 +147,8 @@ class Paper:
             topic=pick("topic"),
             references_bib=pick("references_bib"),
             meta=dict(pick("meta", default={}) or {}),
+            ungrounded_numbers=pick("ungrounded_numbers"),
+            grounding=pick("grounding"),
         )
 
 
@@ -159,7 +170,7 @@ def parse_stage1(text: str, finish_reason: str | None = None) -> Paper:
 
 def results_message(results: Any) -> str:
     """The results user turn (turn 4) exactly as in the training conversations."""
-    return f"{RESULTS_HEADER}\n\n```json\n{json.dumps(results)}```"
+    return f"{RESULTS_HEADER}\n\n```json\n{dump_json(results)}```"
 
 
 def complete_paper(paper: Paper, results: Any, turn5_text: str) -> Paper:
@@ -178,18 +189,36 @@ def complete_paper(paper: Paper, results: Any, turn5_text: str) -> Paper:
     main = paper.main_latex
     latex = f"{main}\n\n{results_latex}".strip() if results_latex else main
     _check_truncation(results_latex or main, warnings, None)
+    # A paper completed before (a redo) or simulated keeps only its turn 3 before the new turns.
+    turn3 = paper.generated_text
+    old = _RESULTS_HEADER.search(turn3, (_SETUP_HEADER.search(turn3) or _NO_MATCH).end())
+    turn3 = turn3[: old.start()] if old else turn3
     generated = TURN_JOINT.join(
-        part for part in (paper.generated_text.rstrip(), results_message(results), turn5.strip()) if part
+        part for part in (turn3.rstrip(), results_message(results), turn5.strip()) if part
     )
-    return dataclasses.replace(
-        paper,
-        experimental_results=results,
-        results_latex=results_latex,
-        latex=latex,
-        generated_text=generated,
-        warnings=warnings,
-        results_simulated=False,
+    return _grounded(
+        dataclasses.replace(
+            paper,
+            experimental_results=results,
+            results_latex=results_latex,
+            latex=latex,
+            generated_text=generated,
+            warnings=warnings,
+            results_simulated=False,
+        )
     )
+
+
+def _grounded(paper: Paper) -> Paper:
+    """``paper`` with its grounding check filled in (results.GROUNDING_RULE)."""
+    items = result_items(paper.experimental_results)
+    if not items or not paper.results_latex:
+        paper.ungrounded_numbers, paper.grounding = None, None
+        return paper
+    check = check_grounding(paper.results_latex, items)
+    paper.ungrounded_numbers = [u.to_dict() for u in check.ungrounded]
+    paper.grounding = check.summary()
+    return paper
 
 
 # ----------------------------------------------------------------------------- internals
@@ -275,17 +304,19 @@ def _parse(raw: str, *, stage1: bool, results_simulated: bool, finish_reason: st
     abstract = _abstract(main, warnings)
     latex = f"{main}\n\n{results_latex}" if main and results_latex else (main or results_latex)
     _check_truncation(results_latex or main, warnings, finish_reason)
-    return Paper(
-        title=title,
-        abstract=abstract,
-        latex=latex,
-        experimental_setup=setup,
-        experimental_results=results,
-        results_latex=results_latex,
-        generated_text=raw,
-        warnings=warnings,
-        results_simulated=results_simulated,
-        **fields,
+    return _grounded(
+        Paper(
+            title=title,
+            abstract=abstract,
+            latex=latex,
+            experimental_setup=setup,
+            experimental_results=results,
+            results_latex=results_latex,
+            generated_text=raw,
+            warnings=warnings,
+            results_simulated=results_simulated,
+            **fields,
+        )
     )
 
 
@@ -350,8 +381,8 @@ def _json_block(t: str, start: int, end: int, what: str, warnings: list[str]) ->
         return None, start
     warnings.append(f"{what} JSON has no ```json fence")
     try:
-        value, stop = json.JSONDecoder().raw_decode(t, m.start())
-        return value, stop
+        _, stop = json.JSONDecoder().raw_decode(t, m.start())  # where the value ends
+        return read_json(t[m.start() : stop]), stop  # read again keeping LaTeX literal
     except ValueError:
         stop = _LATEX_FENCE.search(t, m.start(), end)
         stop_at = stop.start() if stop else end
@@ -364,13 +395,13 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         warnings.append(f"{what} JSON is empty")
         return None
     try:
-        return json.loads(s)
-    except ValueError:
+        return read_json(s)  # LaTeX commands in strings stay literal (results.read_json)
+    except (ValueError, RecursionError):
         pass
     try:
         import json_repair
 
-        value = json_repair.loads(s)
+        value = json_repair.loads(protect_latex(s))
     except Exception:  # json-repair is best effort; any failure means "unparseable"
         value = None
     if isinstance(value, (list, dict)) and value:

@@ -28,6 +28,7 @@ from .errors import ContextLengthError, EngineError, InputError
 from .paper import Paper, complete_paper, parse_paper, parse_stage1
 from .references import Reference, ReferenceSet, fit_references, load_references, render_references
 from .research_prompts import STOP_STRINGS, build_messages, results_message
+from .results import load_results, validate_results
 from .store import RunStore, SampleResult, request_key, run_requests
 
 #: upstream sampling of the released models (FORMATS.md §1)
@@ -38,6 +39,7 @@ EMBEDDED_MAX_TOKENS = 1024
 STAGE1_STOP = "## Experimental_results"
 
 PAPER = "paper"  # RunStore record kind
+PAPER_VERSION = "paper_version"  # earlier records of a paper whose results were redone
 REFSET = "reference_set"
 
 
@@ -324,14 +326,21 @@ class CycleResearcher:
 
     # -- two-stage completion -------------------------------------------------------------------
     def complete(self, paper: Paper, results: Any, settings: ResearchSettings | None = None) -> Paper:
-        """Turn 5 with REAL results: a multi-turn chat [system, user, assistant turn 3, user results]."""
+        """Turn 5 with REAL results: a multi-turn chat [system, user, assistant turn 3, user results].
+
+        ``results`` must have the documented shape (``results.validate_results``). A paper that is
+        already complete (simulated, or completed before) is redone: its earlier record is kept in
+        the store as ``paper_version`` ``<id>.v<N>`` and listed in ``meta["versions"]``."""
         settings = settings or ResearchSettings()
+        if isinstance(results, (str, bytes)):
+            results = load_results(results if isinstance(results, str) else results.decode("utf-8"))[0]
+        validate_results(results)
         messages = self._stage1_messages(paper)
         if messages is None:
             raise InputError(
                 f"Paper {paper.id} has no stored prompt; complete it from the run directory that generated it."
             )
-        turn3 = paper.generated_text.split(STAGE1_STOP)[0].rstrip()
+        turn3 = paper.generated_text.split(STAGE1_STOP)[0].rstrip()  # a redo drops the earlier turns 4-5
         chat = [
             *messages,
             {"role": "assistant", "content": turn3},
@@ -350,10 +359,16 @@ class CycleResearcher:
                 "Rerun the command to retry."
             )
         done = complete_paper(paper, results, result.text)
+        versions = list((paper.meta or {}).get("versions") or [])
+        if (paper.meta or {}).get("stage") != "awaiting_results":
+            versions.append({"version": len(versions) + 1, "results_simulated": paper.results_simulated})
+            if self.store is not None:
+                self.store.put(PAPER_VERSION, f"{paper.id}.v{len(versions)}", paper.to_dict())
         done.meta = {
             **(paper.meta or {}),
             "stage": "complete",
             "finish_reason": result.completions[0].finish_reason,
+            "versions": versions,
         }
         if self.store is not None:
             self.store.put(PAPER, done.id, done.to_dict())

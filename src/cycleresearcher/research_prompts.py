@@ -22,6 +22,7 @@ from typing import Any
 from .engines.base import SamplingParams
 from .errors import InputError
 from .prompts import load
+from .results import dump_json, read_json
 
 _P = load("researcher")
 
@@ -83,7 +84,7 @@ def results_message(results: Any) -> str:
     """
     if isinstance(results, (str, bytes)):
         try:
-            results = json.loads(results)
+            results = read_json(results)  # LaTeX commands in strings stay literal
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"The experimental results are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
@@ -96,7 +97,8 @@ def results_message(results: Any) -> str:
             f"The experimental results must be a JSON list of experiments, got {type(results).__name__}; "
             'expected [{"name": "...", "result": {...}}, ...]'
         )
-    return f"{RESULTS_HEADER}{json.dumps(results)}{_P['results_footer']}"
+    # dump_json: json.dumps with LaTeX backslashes written once, as in the training records
+    return f"{RESULTS_HEADER}{dump_json(results)}{_P['results_footer']}"
 
 
 __all__ = [

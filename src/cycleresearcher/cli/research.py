@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -180,20 +179,33 @@ def complete(
     engine_opt: EngineOptOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")] = True,
+    redo: Annotated[
+        bool,
+        typer.Option(
+            "--redo",
+            help="Replace the results of papers already complete (simulated or completed before); "
+            "the earlier version is kept as paper.vN.json.",
+        ),
+    ] = False,
 ) -> None:
     """Finish two-stage papers with REAL experiment results (turn 5 as a multi-turn chat).
 
     Example: cycleresearcher research complete runs/demo --results my_results.json
+
+    With --redo, papers that are already complete get their results section rewritten from the new
+    results (add --paper ID to pick one); the earlier record stays as paper.v1.json, paper.v2.json, ...
     """
     from ..errors import EngineError, InputError
     from ..research import CycleResearcher, ResearchSettings
+    from ..results import load_results
 
     try:
-        data = json.loads(results.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = results.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(
-            f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects."
+            f"{results} is not UTF-8 text ({exc}). Give a JSON list of {{name, result}} objects."
         ) from exc
+    data, _ = load_results(text, str(results))  # checked against the documented shape before any model runs
     researcher = CycleResearcher(
         model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt, api_key)
     )
@@ -205,13 +217,19 @@ def complete(
             desc = next((p.meta.get("engine", {}) for p in researcher.stored_papers() if p.meta), {})
             if desc.get("model"):
                 researcher.model = desc["model"]
-        todo = [p for p in researcher.stored_papers() if (p.meta or {}).get("stage") == "awaiting_results"]
+        papers = researcher.stored_papers()
         if paper_id:
-            todo = [p for p in todo if p.id == paper_id]
+            papers = [p for p in papers if p.id == paper_id]
+        awaiting = [p for p in papers if (p.meta or {}).get("stage") == "awaiting_results"]
+        todo = papers if redo else awaiting
         if not todo:
-            raise InputError(
-                f"No paper awaiting results in {run}{' with id ' + paper_id if paper_id else ''}. Generate with --two-stage first."
+            which = f" with id {paper_id}" if paper_id else ""
+            hint = (
+                " Its paper(s) are complete: add --redo to replace their results (the earlier version is kept)."
+                if papers
+                else " Generate with --two-stage first."
             )
+            raise InputError(f"No paper awaiting results in {run}{which}.{hint}")
         start = time.perf_counter()
         written = []
         failures: list[str] = []
@@ -326,11 +344,21 @@ def _summary(
         )
     if not written or failures:
         raise typer.Exit(EXIT_FAILED)
+    simulated = sum(1 for info in written if info.get("results_simulated", True))
+    ungrounded = sum(info.get("ungrounded") or 0 for info in written)
     if two_stage:
         console.print(
             f"Next: run your experiments, then: cycleresearcher research complete {directory} --results results.json"
         )
-    else:
+    elif simulated:
         console.print(
-            "[bold]Results in these drafts are SIMULATED by the model, not measured.[/] Use --two-stage to supply real results."
+            f"[bold]Results in {simulated} of these {len(written)} draft(s) are SIMULATED by the model, not measured.[/] "
+            "Use --two-stage to supply real results."
+        )
+    else:
+        console.print("Results in these papers are the REAL results you supplied.")
+    if ungrounded:
+        console.print(
+            f"[yellow]{ungrounded} number(s) in the results text match none of the results[/]: "
+            "'ungrounded_numbers' in paper.json, listed in paper.md."
         )

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import CycleResearcherError, InputError
+from ..results import validate_results
 from ..store import DB_NAME, RunStore
 from . import render, uploads
 from .jobs import JobRunner
@@ -380,7 +381,10 @@ def create_app(
             "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
             "sections": render.paper_sections(paper),
             "setup": render.experiments(paper.get("Experimental_Setup")),
-            "results": render.experiments(paper.get("Experimental_results")),
+            "results": render.with_figures(
+                render.experiments(paper.get("Experimental_results")),
+                paper_folder(path, pid) / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
+            ),
             "review": render.review_view(review) if review else None,
             "detection": detection,
             "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
@@ -452,6 +456,16 @@ def create_app(
             )
         return FileResponse(pdf, media_type="application/pdf", filename=f"{pid}.pdf")
 
+    @app.get("/runs/{run}/papers/{pid}/figures/{name}")
+    async def result_figure(run: str, pid: str, name: str) -> Response:
+        record(run, "paper", pid)
+        if not render.FIGURE_NAME.fullmatch(name):  # only the plots we drew, nothing else on disk
+            raise StarletteHTTPException(404)
+        path = paper_folder(run_path(run), pid) / "latex" / "figures" / name
+        if not path.is_file():
+            raise StarletteHTTPException(404)
+        return FileResponse(path, media_type="image/png")
+
     @app.get("/runs/{run}/reviews/{key}/review.json")
     async def download_review(run: str, key: str) -> Response:
         return JSONResponse(
@@ -500,13 +514,10 @@ def create_app(
         max_tokens: Annotated[int | None, Form()] = None,
         pdf: Annotated[str, Form()] = "",
     ) -> Response:
-        paper = record(run, "paper", pid)
-        if (paper.get("meta") or {}).get("stage") != "awaiting_results":
-            raise InputError(
-                "This paper is already complete. Real results can be added to papers generated in two-stage mode."
-            )
+        record(run, "paper", pid)  # a complete paper is redone; its earlier version is kept
         data = await read_upload(results, uploads.MAX_RESULTS_BYTES)
         value = uploads.results_json(data)
+        validate_results(value, "results file")  # the documented shape, before any model runs
         chosen = choice(model, engine, max_tokens)
         task = complete_task(services, chosen, pid, value, bool(pdf))
         return submit_redirect(

@@ -26,6 +26,8 @@ class Section:
     body: str
     level: int = 1
     results_part: bool = False
+    # the body cut around numbers that match no supplied result: (text, ungrounded) pieces
+    pieces: list[tuple[str, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -36,6 +38,18 @@ class Experiment:
     rows: list[list[str]] = field(default_factory=list)
     result_text: str = ""
     extra: list[tuple[str, str]] = field(default_factory=list)
+    figure: str = ""  # URL of the plot of its table (exports draw it), or ""
+
+
+FIGURE_NAME = re.compile(r"results-\d{1,4}\.png")
+
+
+def with_figures(items: list[Experiment], folder: Any, url: str) -> list[Experiment]:
+    """Link each experiment to the plot the export drew of its table (``results-N.png``)."""
+    for i, item in enumerate(items, 1):
+        if (folder / f"results-{i}.png").is_file():
+            item.figure = f"{url}/results-{i}.png"
+    return items
 
 
 def sections(latex: str, results_part: bool = False) -> list[Section]:
@@ -59,7 +73,26 @@ def paper_sections(paper: dict[str, Any]) -> list[Section]:
     latex = str(paper.get("latex") or "")
     results = str(paper.get("results_latex") or "")
     main = latex[: len(latex) - len(results)].rstrip() if results and latex.endswith(results) else latex
-    return sections(main) + sections(results, results_part=True)
+    results_sections = sections(results, results_part=True)
+    numbers = paper.get("ungrounded_numbers")
+    if numbers:
+        for section in results_sections:
+            section.pieces = _marked(section.body, numbers)
+    return sections(main) + results_sections
+
+
+def _marked(body: str, numbers: list[dict[str, str]]) -> list[tuple[str, bool]]:
+    """``body`` cut into pieces, the ungrounded numbers apart (the template marks them)."""
+    from ..results import ungrounded_spans
+
+    spans = ungrounded_spans(body, numbers)
+    if not spans:
+        return []
+    pieces, pos = [], 0
+    for start, end in spans:
+        pieces += [(body[pos:start], False), (body[start:end], True)]
+        pos = end
+    return [*pieces, (body[pos:], False)]
 
 
 def _cell(v: Any) -> str:

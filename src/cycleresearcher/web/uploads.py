@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..results import read_json
 
 #: per-upload limits (bytes); the whole request is capped in app.py
 MAX_BIB_BYTES = 5 * 1024 * 1024
@@ -85,7 +86,7 @@ def results_json(data: bytes) -> Any:
             "The results file is empty. Upload a JSON list of {name, result: {table, description}} objects."
         )
     try:
-        value = json.loads(text)
+        value = read_json(text)  # LaTeX commands in strings stay literal (results.read_json)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"The results file is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "

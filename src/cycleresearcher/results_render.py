@@ -1,0 +1,273 @@
+"""The supplied (or simulated) result tables as LaTeX and Markdown, and figure inclusion.
+
+Cells are the user's text: everything is escaped, except a few harmless formatting commands with a
+plain argument (``\\textsc{Msd}``, ``\\textbf{..}``, ...) and inline math made only of symbols
+from a short list (``$\\pm$``), so no cell can run a TeX primitive. Numbers are right-aligned
+(booktabs rules; wide tables are scaled to the text width).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .figures import ResultFigure, numeric_columns
+from .results import ResultItem
+
+SIMULATED_TAG = "Simulated by the model, not measured."
+
+_FORMAT = re.compile(
+    r"\\(textsc|textbf|textit|emph|underline|texttt|textsuperscript|textsubscript)\{([^{}\\$]*)\}"
+)
+_MATH = re.compile(r"\$([^$]*)\$")
+_MATH_WORDS = [
+    "pm",
+    "mp",
+    "times",
+    "cdot",
+    "div",
+    "leq",
+    "geq",
+    "le",
+    "ge",
+    "approx",
+    "sim",
+    "uparrow",
+    "downarrow",
+    "rightarrow",
+    "leftarrow",
+    "dagger",
+    "ddagger",
+    "ast",
+    "star",
+    "circ",
+    "bullet",
+    "infty",
+    "surd",
+    "sqrt",
+    "prime",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "theta",
+    "lambda",
+    "mu",
+    "sigma",
+    "tau",
+    "phi",
+    "rho",
+    "eta",
+    "pi",
+    "omega",
+    "Delta",
+    "Sigma",
+    "Omega",
+    "Phi",
+    "Gamma",
+    "Lambda",
+    "Theta",
+]
+# Inline math a cell may keep: letters, digits, operators and the commands above, nothing else.
+_MATH_OK = re.compile(
+    r"(?:[\w\s.,;:+\-*/=<>()\[\]|'!^_{}]|\\%|\\(?:" + "|".join(_MATH_WORDS) + r")(?![A-Za-z]))*"
+)
+_GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_UNICODE = {
+    "±": r"\ensuremath{\pm}",
+    "×": r"\ensuremath{\times}",
+    "√": r"\ensuremath{\surd}",
+    "→": r"\ensuremath{\rightarrow}",
+    "←": r"\ensuremath{\leftarrow}",
+    "↑": r"\ensuremath{\uparrow}",
+    "↓": r"\ensuremath{\downarrow}",
+    "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}",
+    "≈": r"\ensuremath{\approx}",
+    "∞": r"\ensuremath{\infty}",
+    "−": "-",
+    "–": "--",
+    "—": "---",
+    "•": r"\ensuremath{\bullet}",
+    "†": r"\dag{}",
+    "‡": r"\ddag{}",
+}
+_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
+
+
+def _escape_plain(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _SPECIAL:
+            out.append(_SPECIAL[ch])
+        elif ch in _UNICODE:
+            out.append(_UNICODE[ch])
+        elif (
+            ord(ch) > 127 and unicodedata.category(ch).startswith("L") and "GREEK" in unicodedata.name(ch, "")
+        ):
+            name = unicodedata.name(ch).split()[-1].lower()
+            if "CAPITAL" in unicodedata.name(ch):
+                name = name.capitalize()
+                out.append(rf"\ensuremath{{\{name}}}" if name in _GREEK_CAPITALS else name[0])
+            else:
+                out.append(rf"\ensuremath{{\{name}}}" if name != "omicron" else "o")
+        elif ch in "\n\r\t":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def latex_text(text: str) -> str:
+    """User text safe for LaTeX, keeping simple formatting commands and symbol-only math."""
+    text = re.sub(r"\\([%&_#])", r"\1", str(text))  # "85\%" written for LaTeX: the escape below adds it back
+    pieces, pos = [], 0
+    pattern = re.compile(f"{_FORMAT.pattern}|{_MATH.pattern}")
+    for m in pattern.finditer(text):
+        pieces.append(_escape_plain(text[pos : m.start()]))
+        if m.group(1):
+            pieces.append(f"\\{m.group(1)}{{{_escape_plain(m.group(2))}}}")
+        elif _MATH_OK.fullmatch(m.group(3)):
+            pieces.append(f"${m.group(3)}$")
+        else:
+            pieces.append(_escape_plain(m.group(0)))
+        pos = m.end()
+    pieces.append(_escape_plain(text[pos:]))
+    return "".join(pieces)
+
+
+def table_latex(item: ResultItem, simulated: bool) -> str:
+    assert item.table is not None
+    header, rows = item.table.header, item.table.rows
+    numeric = set(numeric_columns(header, rows))
+    spec = "".join("r" if j in numeric else "l" for j in range(len(header)))
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering\small",
+        rf"\caption{{{latex_text(item.name)}{(' --- ' + SIMULATED_TAG) if simulated else ''}}}",
+        rf"\label{{tab:results-{item.index}}}",
+    ]
+    tabular = [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_text(c) for c in header) + r" \\",
+        r"\midrule",
+        *(" & ".join(latex_text(c) for c in row) + r" \\" for row in rows),
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    if len(header) > 6:  # wide tables (the records have up to 12 columns) would run off the page
+        tabular = [r"\resizebox{\linewidth}{!}{%", *tabular, "}"]
+    return "\n".join([*lines, *tabular, r"\end{table}"])
+
+
+def figure_latex(fig: ResultFigure, folder: str = "figures") -> str:
+    return "\n".join(
+        [
+            r"\begin{figure}[htbp]",
+            r"\centering",
+            rf"\includegraphics[width=0.8\linewidth]{{{folder}/{fig.path.name}}}",
+            rf"\caption{{{latex_text(fig.caption)}}}",
+            rf"\label{{{fig.label}}}",
+            r"\end{figure}",
+        ]
+    )
+
+
+def results_section_latex(items: list[ResultItem], figures: list[ResultFigure], simulated: bool) -> str:
+    """A section holding every experiment of the results: its tables, figures and texts."""
+    if not items:
+        return ""
+    by_item = {f.item: f for f in figures}
+    title = (
+        "Experimental results (simulated by the model)" if simulated else "Experimental results as supplied"
+    )
+    intro = (
+        "The model wrote these results itself: they were not measured. "
+        if simulated
+        else "The results below are the ones supplied for this paper, reproduced as given. "
+    )
+    parts = [rf"\section*{{{title}}}", r"\addcontentsline{toc}{section}{" + title + "}", intro]
+    for item in items:
+        parts.append(rf"\paragraph{{{latex_text(item.name)}.}}")
+        if item.table is not None:
+            parts.append(f"Table~\\ref{{tab:results-{item.index}}}.")
+        if item.index in by_item:
+            parts.append(f"Figure~\\ref{{{by_item[item.index].label}}}.")
+        for text in (item.description, *item.notes):
+            if text:
+                parts.append(latex_text(text))
+        if item.image:
+            parts.append(r"\emph{Figure described in the results:} " + latex_text(item.image))
+        if item.table is not None:
+            parts.append(table_latex(item, simulated))
+        if item.index in by_item:
+            parts.append(figure_latex(by_item[item.index]))
+    return "\n\n".join(parts)
+
+
+_REF = re.compile(r"\\(?:[cC]ref|[vV]ref|autoref|eqref|ref|pageref)\*?\s*\{([^{}]*)\}")
+_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
+
+
+def unresolved_refs(body: str) -> list[str]:
+    """Labels that ``\\ref``-family commands in ``body`` point to but no ``\\label`` defines."""
+    text = re.sub(r"(?<!\\)%[^\n]*", "", body)
+    labels = set(_LABEL.findall(text))
+    out: list[str] = []
+    for m in _REF.finditer(text):
+        for key in m.group(1).split(","):
+            key = key.strip()
+            if key and key not in labels and key not in out:
+                out.append(key)
+    return out
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+
+def md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def ungrounded_markdown(numbers: list[dict[str, str]] | None, grounding: dict | None) -> list[str]:
+    """A Markdown section listing the numbers of the results text that match no supplied result."""
+    if numbers is None or grounding is None:
+        return []
+    lines = [
+        "## Numbers not found in the results",
+        "",
+        f"{grounding.get('grounded', 0)} of {grounding.get('checked', 0)} numbers in the results text match "
+        "the results; these match none of them:",
+        "",
+    ]
+    if not numbers:
+        return lines[:2] + ["Every number in the results text matches the results.", ""]
+    for n in numbers:
+        num, ctx = n.get("number", ""), n.get("context", "")
+        marked = ctx.replace(num, f"**{num}**", 1) if num in ctx else ctx
+        lines.append(f"- **{md_cell(num)}**: …{md_cell(marked)}…")
+    return [*lines, ""]
+
+
+__all__ = [
+    "SIMULATED_TAG",
+    "figure_latex",
+    "latex_text",
+    "results_section_latex",
+    "table_latex",
+    "ungrounded_markdown",
+    "unresolved_refs",
+]
