@@ -303,9 +303,10 @@ def test_hostile_title_is_made_safe_and_the_rescue_pass_leaves_no_temp_dir(tex_t
 
 @pytest.mark.tex
 @needs_tex
-def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path):
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path, sig):
     """SIGKILL of the exporting process (no cleanup code runs): the compile's watchdog notices
-    and stops latexmk and pdflatex."""
+    and stops latexmk and pdflatex. Ctrl-C (KeyboardInterrupt): the exporter stops them itself."""
     import os
     import signal
     import subprocess
@@ -341,7 +342,7 @@ def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path):
             time.sleep(0.2)
         assert looping(), "pdflatex never started its loop"
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=60)
     assert _gone(tmp_path) == {}
     assert list(tex_tmp.iterdir()) == []  # the watchdog removed the folder nobody else could
