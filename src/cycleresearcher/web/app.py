@@ -131,9 +131,7 @@ def create_app(
     # -- guards and error pages ---------------------------------------------------------------
     # Outermost first: the Host check, then the Origin check, then the body limit.
     async def too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        message = (
-            f"The upload is too large: this form accepts at most {limit / 1e6:.0f} MB. Upload a smaller file."
-        )
+        message = f"The upload is too large: this form accepts at most {_size(limit)}. Upload a smaller file."
         response = _error(Request(scope), 413, message)
         # close the connection: otherwise the server reads (and drops) the rest of a huge body
         response.headers["Connection"] = "close"
@@ -588,6 +586,10 @@ def body_limit(method: str, path: str) -> int:
     else:
         limit = FORM_BYTES
     return min(limit, MAX_REQUEST_BYTES)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
 class _BodyTooLarge(Exception):
