@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -221,3 +223,126 @@ def test_unstructured_output_is_shown_raw_in_markdown_and_pdf(tmp_path):
     assert res.pdf is not None, res.log_excerpt
     text = _pdf_text(res.pdf)
     assert "Raw model output" in text and "sparse attention" in text and "second line" in text
+
+
+# ----------------------------------------------------------------------------- TeX processes
+
+LOOP = "\\section{Loop}\nA macro that never ends: \\def\\x{\\x}\\x\n"
+
+
+def _tex_processes(root) -> dict[int, str]:
+    """Live processes (zombies are dead) working in a folder under ``root``: pdflatex, latexmk and
+    the compile's watchdog all run in the ``cr-latex-*`` temp dir, which these tests put there."""
+    import os
+
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(root)) and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            found[int(entry)] = cmd
+    return found
+
+
+def _gone(root, within_s: float = 20.0) -> dict[int, str]:
+    """Wait (bounded) for the TeX processes under ``root`` to end; kill and return any that do not."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + within_s
+    while (left := _tex_processes(root)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:  # do not leave a looping pdflatex behind when the test fails
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture
+def tex_tmp(tmp_path, monkeypatch):
+    """A private temp dir for the compile's ``cr-latex-*`` folders."""
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+@pytest.mark.tex
+@needs_tex
+def test_compile_timeout_kills_every_tex_process_and_removes_the_temp_dir(tex_tmp, tmp_path):
+    res = export_latex_project(Paper(title="Loop", latex=LOOP), tmp_path / "out", None, timeout=3)
+    assert _gone(tmp_path) == {}  # pdflatex did not outlive latexmk
+    assert list(tex_tmp.iterdir()) == []
+    assert res.pdf is None and not (tmp_path / "out" / "main.pdf").exists()
+    assert any("stopped after 3 s" in w for w in res.warnings), res.warnings
+    assert "timed out" in res.log_excerpt
+
+
+@pytest.mark.tex
+@needs_tex
+def test_hostile_title_is_made_safe_and_the_rescue_pass_leaves_no_temp_dir(tex_tmp, tmp_path):
+    title = "Robust 50% Gains } \\input{/etc/passwd} \\def\\y{\\y}\\y {Sparse & Fast #1"
+    body = "\\section{Method}\nWe use \\ourmethod{} here.\n"
+    res = export_latex_project(Paper(title=title, latex=body), tmp_path / "out", None, timeout=60)
+    assert res.pdf is not None, res.log_excerpt
+    text = _pdf_text(res.pdf)
+    assert "Robust 50% Gains" in text and "Sparse & Fast #1" in text and "root:" not in text
+    assert any("title was made safe" in w for w in res.warnings)
+    assert any("\\ourmethod" in w for w in res.warnings)  # the rescue pass ran: two compiles
+    assert list(tex_tmp.iterdir()) == []  # neither compile's folder is left
+
+
+@pytest.mark.tex
+@needs_tex
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path, sig):
+    """SIGKILL of the exporting process (no cleanup code runs): the compile's watchdog notices
+    and stops latexmk and pdflatex. Ctrl-C (KeyboardInterrupt): the exporter stops them itself."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "paper.json").write_text(json.dumps(Paper(title="Loop", latex=LOOP).to_dict()))
+    script = (
+        "import sys, tempfile\n"
+        "from cycleresearcher.export import export_latex_project\n"
+        "from cycleresearcher.paper import Paper\n"
+        "import json\n"
+        f"tempfile.tempdir = {str(tex_tmp)!r}\n"
+        f"p = Paper.from_dict(json.load(open({str(tmp_path / 'paper.json')!r})))\n"
+        f"export_latex_project(p, {str(tmp_path / 'out')!r}, None, timeout=300)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+
+    def looping() -> bool:  # pdflatex past its start-up output, silently in the loop
+        for pid, cmd in _tex_processes(tmp_path).items():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if cmd.startswith("pdflatex") and int(fields[11]) + int(fields[12]) >= os.sysconf("SC_CLK_TCK"):
+                return True
+        return False
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not looping():
+            time.sleep(0.2)
+        assert looping(), "pdflatex never started its loop"
+    finally:
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=60)
+    assert _gone(tmp_path) == {}
+    assert list(tex_tmp.iterdir()) == []  # the watchdog removed the folder nobody else could

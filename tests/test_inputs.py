@@ -3,6 +3,7 @@ run directories, and the error messages for bad files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -195,3 +196,121 @@ def test_iter_documents_folder_and_run_dir_continues_past_bad_files(tmp_path: Pa
     assert len(stored) == 1 and stored[0].title == "Stored"
     assert isinstance(results[-1][1], InputError) and "no such file" in str(results[-1][1])
     assert len(results) == 4
+
+
+# -- symbolic links and FIFOs: the folder check resolves what is really read --------------------
+
+SECRET = "root:x:0:0:SECRET-OUTSIDE-THE-PROJECT"
+
+
+def _bounded(fn, fifos: list[Path], within_s: float = 20.0):
+    """Run ``fn`` in a thread; if it blocks (a FIFO opened for reading waits for a writer for
+    ever), open the FIFOs' write ends to release it and fail."""
+    import os
+    import threading
+
+    out: dict[str, object] = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # handed to the test thread
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(within_s)
+    if t.is_alive():
+        for fifo in fifos:
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        t.join(within_s)
+        pytest.fail("the reader opened a FIFO and blocked")
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out["value"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text(SECRET + "\n")
+    (outside / "secret.bib").write_text("@misc{leak, title={" + SECRET + "}}\n")
+    proj = tmp_path / "proj"
+    (proj / "real").mkdir(parents=True)
+    (proj / "real" / "inner.tex").write_text("Inner text through a link inside the folder.\n")
+    (proj / "inner.tex").symlink_to(proj / "real" / "inner.tex")  # stays inside: allowed
+    (proj / "link.tex").symlink_to(outside / "passwd")
+    (proj / "linkdir").symlink_to(outside, target_is_directory=True)
+    (proj / "refs.bib").write_text("@misc{ok, title={Fine}}\n")
+    (proj / "zz.bib").symlink_to(outside / "secret.bib")
+    (proj / "main.tex").write_text(
+        "\\documentclass{article}\\title{Linked}\\begin{document}\nStart.\n"
+        "\\input{link}\n\\input{link.tex}\n\\input{linkdir/passwd}\n\\input{inner}\nEnd.\n\\end{document}\n"
+    )
+    return proj
+
+
+def test_symlinks_out_of_the_project_are_refused_with_or_without_extension(project: Path):
+    doc = read_document(project / "main.tex")
+    assert SECRET not in doc.text and SECRET not in (doc.bibtex or "")
+    assert "Inner text through a link inside the folder." in doc.text and "End." in doc.text
+    named = [w for w in doc.warnings if "link.tex is a symbolic link to" in w and "outside the project" in w]
+    assert len(named) == 2, doc.warnings  # \input{link} and \input{link.tex}
+    assert any("passwd is a symbolic link" in w for w in doc.warnings)  # through a linked folder
+    assert any(w.startswith("zz.bib is a symbolic link") for w in doc.warnings)
+    assert "@misc{ok" in (doc.bibtex or "")
+
+
+def test_a_main_file_given_as_a_symlink_is_followed(project: Path, tmp_path: Path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "paper.tex").symlink_to(project / "main.tex")
+    doc = read_document(tmp_path / "elsewhere" / "paper.tex")  # the user chose this link
+    assert "Inner text through a link inside the folder." in doc.text and SECRET not in doc.text
+
+
+def test_fifos_are_never_opened(tmp_path: Path):
+    import os
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    fifos = [proj / "fifo.tex", proj / "pipe.bib", proj / "main-fifo.tex"]
+    for f in fifos:
+        os.mkfifo(f)
+    (proj / "main.tex").write_text(
+        "\\documentclass{article}\\begin{document}\nBefore.\n\\input{fifo}\nAfter.\n\\end{document}\n"
+    )
+    doc = _bounded(lambda: read_document(proj / "main.tex"), fifos)
+    assert "Before." in doc.text and "After." in doc.text
+    assert any("fifo.tex is a named pipe (FIFO), not a regular file" in w for w in doc.warnings), doc.warnings
+    assert any(w.startswith("pipe.bib is a named pipe") for w in doc.warnings)
+    with pytest.raises(InputError, match=r"main-fifo.tex: is a named pipe \(FIFO\), not a regular file"):
+        _bounded(lambda: read_document(proj / "main-fifo.tex"), fifos)
+
+
+def test_review_batch_goes_on_past_fifos_and_links_out_of_the_folder(tmp_path: Path, data_dir: Path):
+    import os
+
+    from cycleresearcher.engines.fake import FakeEngine
+    from cycleresearcher.review.cyclereviewer import CycleReviewer
+    from cycleresearcher.review.runner import review_files
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "id_rsa.txt").write_text(SECRET + "\n")
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "a-good.md").write_text("# A Good Paper\n\nWe study tides in attention heads.\n")
+    (papers / "b-leak.txt").symlink_to(outside / "id_rsa.txt")
+    os.mkfifo(papers / "c-pipe.tex")
+    output = (data_dir / "review_run" / "cyclereviewer_a.txt").read_text()
+    reviewer = CycleReviewer(model="x", engine=FakeEngine(output))
+    run = tmp_path / "run"
+    res = _bounded(lambda: review_files([papers], reviewer, run), [papers / "c-pipe.tex"])
+    assert len(res.outcomes) == 1
+    reasons = dict(res.unreadable)
+    assert "symbolic link to" in reasons[str(papers / "b-leak.txt")]
+    assert "named pipe (FIFO)" in reasons[str(papers / "c-pipe.tex")]
+    db = b"".join(p.read_bytes() for p in run.glob("run.sqlite*"))
+    assert SECRET.encode() not in db and b"tides in attention heads" in db

@@ -50,7 +50,9 @@ class Factory:
 def make(tmp_path: Path, factory: Factory | None = None, **kw) -> tuple[TestClient, Factory]:
     factory = factory or Factory()
     app = create_app(tmp_path / "runs", engine_factory=factory, **kw)
-    return TestClient(app, base_url=BASE, raise_server_exceptions=False), factory
+    # a script's client: no Origin header, so it sends the server's token (a browser sends Origin)
+    headers = {"X-CSRF-Token": app.state.csrf_token}
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False, headers=headers), factory
 
 
 def wait(client: TestClient, response) -> dict:
@@ -367,6 +369,154 @@ def test_foreign_origin_and_host_are_refused(tmp_path):
     assert r.status_code == 400  # DNS rebinding: an unknown Host name is refused
 
 
+def test_cross_site_posts_without_origin_or_with_a_null_origin_are_refused(tmp_path):
+    client, factory = make(tmp_path)
+    token = client.app.state.csrf_token
+    bare = TestClient(client.app, base_url=BASE, raise_server_exceptions=False)  # no token header
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")}
+    refused = [
+        ({"Origin": "null"}, {}),  # sandboxed iframe, file:// page
+        ({"Origin": "null", "X-CSRF-Token": token}, {}),  # null is never the page itself
+        ({}, {}),  # no Origin, no token
+        ({"X-CSRF-Token": "guessed"}, {}),
+        ({}, {"csrf_token": "guessed"}),
+        ({"Origin": "http://127.0.0.1:9"}, {}),  # another local server is another site
+        ({"Origin": "http://evil.example"}, {"csrf_token": token}),
+    ]
+    for headers, data in refused:
+        r = bare.post("/generate", files=files, data=data, headers=headers, follow_redirects=False)
+        assert r.status_code == 403, (headers, data, r.status_code)
+        assert "another site" in r.text
+        no_trace(r.text)
+    assert not factory.calls and client.app.state.runner.recent(10) == []
+    assert not any((tmp_path / "runs").glob("*/run.sqlite"))  # not even an empty run was made
+    # what does work: the page's own form (its Origin), the form's hidden token, the header
+    for headers, data in (({"Origin": BASE}, {}), ({}, {"csrf_token": token}), ({"X-CSRF-Token": token}, {})):
+        job = wait(
+            bare, bare.post("/generate", files=files, data=data, headers=headers, follow_redirects=False)
+        )
+        assert job["state"] == "done", (headers, data, job)
+    # a form without fields (detect) is guarded too
+    run, key = job["run"], job["result_url"].rsplit("/", 1)[1]
+    r = bare.post(f"/runs/{run}/papers/{key}/detect", headers={"Origin": "null"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = bare.post(f"/runs/{run}/papers/{key}/detect", follow_redirects=False)
+    assert r.status_code == 403
+    # every form of the pages carries the token; scripts can read it at /api/token
+    for url in ("/", job["result_url"]):
+        page = bare.get(url).text
+        assert page.count("<form") == page.count(f'name="csrf_token" value="{token}"') > 0, url
+    assert bare.get("/api/token").json()["token"] == token
+
+
+def test_a_fixed_token_can_be_given(tmp_path):
+    client, _ = make(tmp_path, csrf_token="fixed-secret-for-scripts")
+    assert client.app.state.csrf_token == "fixed-secret-for-scripts"
+    assert client.get("/api/token").json() == {
+        "token": "fixed-secret-for-scripts",
+        "header": "X-CSRF-Token",
+        "field": "csrf_token",
+    }
+
+
+def _spooled(spool: Path) -> int:
+    """The largest temp file this process holds open under ``spool`` (the form parser's spooled
+    uploads are unnamed O_TMPFILE files: only /proc/self/fd shows them)."""
+    import os
+
+    sizes = [0]
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(spool)):
+                sizes.append(os.stat(f"/proc/self/fd/{fd}").st_size)
+        except OSError:
+            continue
+    return max(sizes)
+
+
+def _post_streaming(port: int, path: str, total: int, *, chunked: bool, spool: Path) -> tuple[int, int, int]:
+    """POST a ``total``-byte multipart upload from a raw socket, in 64 KiB pieces, stopping as soon
+    as the server answers. Returns (HTTP status, bytes of the file sent, largest spooled file seen)."""
+    import select
+    import socket
+
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "X-CSRF-Token: tok",
+        "Content-Type: multipart/form-data; boundary=BOUNDARY",
+        "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total + 200}",
+    ]
+    part = b'--BOUNDARY\r\nContent-Disposition: form-data; name="bib"; filename="big.bib"\r\n\r\n'
+    piece = b"@misc{a, title={x}}\n" * 3276  # ~64 KiB
+
+    def frame(data: bytes) -> bytes:
+        return b"%x\r\n%s\r\n" % (len(data), data) if chunked else data
+
+    sent, biggest = 0, 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + frame(part))
+        try:
+            while sent < total and not select.select([s], [], [], 0)[0]:
+                s.sendall(frame(piece))
+                sent += len(piece)
+                if sent % (16 * len(piece)) == 0:
+                    biggest = max(biggest, _spooled(spool))
+        except OSError:  # the server closed the connection
+            pass
+        reply = b""
+        try:
+            while b"\r\n" not in reply:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            pass
+    status = int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.1 ") else 0
+    return status, sent, biggest
+
+
+@pytest.mark.slow
+def test_a_huge_upload_is_cut_off_at_the_limit_on_a_real_server(tmp_path, monkeypatch):
+    """A real uvicorn on 127.0.0.1: a 200 MB chunked upload (no Content-Length) gets 413 after about
+    the form's limit, not after the whole body was spooled to the temp dir."""
+    import socket
+    import tempfile
+    import threading
+    import time
+
+    import uvicorn
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the form parser spools files
+    app = create_app(tmp_path / "runs", engine_factory=Factory(), csrf_token="tok")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        total = 200 * 1024 * 1024
+        limit = web_app.body_limit("POST", "/generate")
+        status, sent, biggest = _post_streaming(port, "/generate", total, chunked=True, spool=spool)
+        assert status == 413
+        assert sent < total / 4, sent  # the server stopped reading: the client was told early
+        assert biggest <= limit, biggest  # nothing near 200 MB was spooled
+        status, sent, _ = _post_streaming(port, "/generate", total, chunked=False, spool=spool)
+        assert status == 413 and sent < total / 4  # a declared Content-Length: refused before reading
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    assert not list(app.state.runner.recent(10))
+
+
 def test_server_url_and_key_never_come_from_or_reach_the_page(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-DO-NOT-LEAK-1234")
     client, factory = make(tmp_path, base_url="http://127.0.0.1:9/v1")
@@ -456,7 +606,8 @@ def test_serve_command_warns_off_loopback(monkeypatch, tmp_path):
 def test_real_model_generate_and_detect(tmp_path):
     # the real-model review runs in the browser test (test_web_browser.py)
     app = create_app(tmp_path / "runs")  # default factories: embedded SmolLM2 via llama.cpp, real AIDetector
-    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as client:
+    headers = {"X-CSRF-Token": app.state.csrf_token}
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False, headers=headers) as client:
         job = generate(client, max_tokens="48")
         assert job["state"] == "done", job
         run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]

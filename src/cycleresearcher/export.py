@@ -12,12 +12,18 @@ pass the undefined ones are given visible placeholder definitions and the paper 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import math
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,7 +276,7 @@ def build_main_tex(
         .replace("%HEADER%", header)
         .replace("%RESCUE%", rescue)
     )
-    title = paper.title or "Untitled generated paper"
+    title = _title(paper.title, warnings) or "Untitled generated paper"
     parts = [
         preamble,
         rf"\title{{{title}}}",
@@ -318,6 +324,43 @@ def _body(latex: str, warnings: list[str]) -> str:
         warnings.append(f"closed environments left open by the generation: {', '.join(reversed(still_open))}")
         body = body.rstrip() + "\n" + "\n".join(rf"\end{{{name}}}" for name in reversed(still_open))
     return body.strip()
+
+
+#: commands that have no business in a title: file/structure commands and (re)definitions
+_TITLE_DROP = re.compile(
+    r"\\(?:input|include)\s*\{[^{}]*\}|\\bibliography(?:style)?\s*\{[^{}]*\}|\\(?:begin|end)\s*\{document\}"
+    r"|\\(?:maketitle|title|documentclass|[egx]?def|let|futurelet|catcode|makeatletter|makeatother"
+    r"|(?:re)?newcommand|providecommand|DeclareRobustCommand)(?![A-Za-z@])\*?"
+)
+
+
+def _title(title: str, warnings: list[str]) -> str:
+    """The model's title made safe inside ``\\title{...}``, as the body is made safe: no \\input or
+    document-structure commands (nor definitions), one line (``\\title`` takes no paragraph),
+    ``%``/``#``/``&`` escaped (a bare ``%`` would comment out the closing brace), braces balanced
+    (a stray ``}`` would end ``\\title`` early) and ``$`` paired."""
+    flat = " ".join(title.split())
+    text = _TITLE_DROP.sub("", flat)
+    tokens = re.findall(r"\\[A-Za-z@]+\*?|\\.|.", text)  # a lone trailing backslash is dropped
+    dollars = sum(t == "$" for t in tokens)
+    out: list[str] = []
+    depth = 0
+    for t in tokens:
+        if t == "\\":
+            continue
+        if t in ("%", "#", "&") or (t == "$" and dollars % 2):
+            t = "\\" + t
+        elif t == "{":
+            depth += 1
+        elif t == "}":
+            if depth == 0:
+                continue
+            depth -= 1
+        out.append(t)
+    safe = " ".join(("".join(out) + "}" * depth).split())
+    if safe != flat:
+        warnings.append("the title was made safe for LaTeX (unbalanced braces, comments or commands removed)")
+    return safe
 
 
 _FIGURE = re.compile(r"\\begin\{(figure\*?)\}(.*?)\\end\{\1\}", re.S)
@@ -405,10 +448,15 @@ def bib_keys(bibtex: str) -> set[str]:
 
 
 def export_latex_project(
-    paper: Paper, out_dir: str | Path, bibtex: str | None = None, compile: bool = True
+    paper: Paper,
+    out_dir: str | Path,
+    bibtex: str | None = None,
+    compile: bool = True,
+    timeout: float = COMPILE_TIMEOUT_S,
 ) -> LatexExport:
     """Write ``main.tex`` (+ ``references.bib``) into ``out_dir`` and, if asked and TeX is
-    installed, compile ``main.pdf`` there. ``bibtex`` defaults to ``paper.references_bib``."""
+    installed, compile ``main.pdf`` there. ``bibtex`` defaults to ``paper.references_bib``;
+    ``timeout`` (seconds) bounds each compile pass, after which every TeX process is killed."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bibtex = bibtex if bibtex is not None else paper.references_bib
@@ -440,64 +488,196 @@ def export_latex_project(
         warnings.append("latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)")
         return result
     assets = [f.path for f in figures]
-    pdf, log = _compile(source, bibtex if keys else None, assets)
-    rescue = _rescue_definitions(log)
+    pdf, log, timed_out = _compile(source, bibtex if keys else None, timeout, assets)
+    rescue = "" if timed_out else _rescue_definitions(log)  # a second pass would only time out again
     if rescue:
         warnings.append(
             "placeholder definitions added for unknown LaTeX commands/characters: " + _names(rescue)
         )
         source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue, figures=figures)
         main_tex.write_text(source, encoding="utf-8")
-        pdf, log = _compile(source, bibtex if keys else None, assets)
+        pdf, log, timed_out = _compile(source, bibtex if keys else None, timeout, assets)
     errors = _log_errors(log)
     if pdf is not None:
         target = out / "main.pdf"
-        shutil.copyfile(pdf, target)
+        target.write_bytes(pdf)
         result.pdf = target
         if errors:
             warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt")
+    elif timed_out:
+        warnings.append(
+            f"LaTeX compile stopped after {timeout:g} s (a macro that never ends?): no PDF; "
+            "fix the LaTeX in main.tex and compile it yourself, or export without a PDF"
+        )
     else:
         warnings.append("LaTeX compile failed: no PDF; see the log excerpt")
+    if pdf is None:
+        (out / "main.pdf").unlink(missing_ok=True)  # a PDF of an earlier export is not this paper
     result.log_excerpt = "\n".join(errors)[:4000] if errors else ("" if pdf else log[-3000:])
-    if pdf is not None:
-        shutil.rmtree(pdf.parent, ignore_errors=True)
     return result
 
 
-def _compile(source: str, bibtex: str | None, assets: list[Path] | None = None) -> tuple[Path | None, str]:
-    """Compile in a fresh temp dir; return (pdf path inside that dir or None, log text).
-    ``assets`` (our figure files) are copied to ``figures/`` there, where main.tex includes them."""
+def _compile(
+    source: str, bibtex: str | None, timeout: float = COMPILE_TIMEOUT_S, assets: list[Path] | None = None
+) -> tuple[bytes | None, str, bool]:
+    """Compile in a fresh temp dir that is always removed; return (PDF bytes or None, log text,
+    whether the compile timed out). ``assets`` (our figure files) are copied to ``figures/`` there,
+    where main.tex includes them."""
     work = Path(tempfile.mkdtemp(prefix="cr-latex-"))
-    (work / "main.tex").write_text(source, encoding="utf-8")
-    for asset in assets or []:
-        (work / "figures").mkdir(exist_ok=True)
-        shutil.copyfile(asset, work / "figures" / asset.name)
-    if bibtex:
-        (work / "references.bib").write_text(bibtex, encoding="utf-8")
-    env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
-    cmd = [
-        "latexmk",
-        "-pdf",
-        "-f",  # go on past errors: a PDF with a few broken lines beats none
-        "-interaction=nonstopmode",
-        "-no-shell-escape",
-        "main.tex",
-    ]
     try:
-        proc = subprocess.run(
-            cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            errors="replace", timeout=COMPILE_TIMEOUT_S,
-        )  # fmt: skip
-        output = proc.stdout + proc.stderr
+        (work / "main.tex").write_text(source, encoding="utf-8")
+        for asset in assets or []:
+            (work / "figures").mkdir(exist_ok=True)
+            shutil.copyfile(asset, work / "figures" / asset.name)
+        if bibtex:
+            (work / "references.bib").write_text(bibtex, encoding="utf-8")
+        env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+        cmd = [
+            "latexmk",
+            "-pdf",
+            "-f",  # go on past errors: a PDF with a few broken lines beats none
+            "-interaction=nonstopmode",
+            "-no-shell-escape",
+            "main.tex",
+        ]
+        output, timed_out = _run_tex(cmd, work, env, timeout)
+        log_file = work / "main.log"
+        log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+        if timed_out:  # the note goes last: the log excerpt shown to the user is the tail
+            log = f"{log}\n{output.strip()}".strip()
+        elif not log:
+            log = output
+        pdf = work / "main.pdf"
+        data = pdf.read_bytes() if not timed_out and pdf.exists() and pdf.stat().st_size > 0 else None
+        return data, log, timed_out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -- running TeX: a process group that never outlives the compile ---------------------------------
+#
+# latexmk starts pdflatex/bibtex as its own children, so killing latexmk alone leaves a looping
+# pdflatex (``\def\x{\x}\x``) re-parented to init. Each compile therefore runs in a new session
+# (process group) led by a tiny watchdog that (1) caps every TeX process's CPU time, which is
+# inherited across fork/exec, (2) kills the group when the Python parent disappears, even by
+# SIGKILL (it polls getppid; portable, unlike PR_SET_PDEATHSIG, which would not reach pdflatex
+# anyway) and (3) kills stragglers when latexmk ends. The parent kills the whole group on timeout,
+# on any exception (KeyboardInterrupt included) and at interpreter exit.
+
+_WATCHDOG = r"""
+import os, shutil, signal, subprocess, sys, time
+parent, cpu, work, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+except (ImportError, ValueError, OSError):
+    pass
+child = None
+def stop(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
+    deadline = time.monotonic() + 2
+    while child is not None and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if os.getppid() != parent and os.path.basename(work).startswith("cr-latex-"):
+        # nobody else is left to remove the folder: a child moved out of the group does, once
+        # the SIGKILL below has stopped every writer
+        pid = os.fork()
+        if pid == 0:
+            for _ in range(150):
+                shutil.rmtree(work, ignore_errors=True)
+                if not os.path.exists(work):
+                    break
+                time.sleep(0.2)
+            os._exit(0)
+        os.setpgid(pid, pid)  # done here, not in the child, so it is out before the SIGKILL
+    os.killpg(0, signal.SIGKILL)  # the rest of the group, this process included
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+if os.getppid() != parent:
+    stop()
+child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+while True:
+    try:
+        rc = child.wait(timeout=0.2)
+        break
     except subprocess.TimeoutExpired:
-        output = f"latexmk timed out after {COMPILE_TIMEOUT_S} s"
-    log_file = work / "main.log"
-    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else output
-    pdf = work / "main.pdf"
-    if pdf.exists() and pdf.stat().st_size > 0:
-        return pdf, log
-    shutil.rmtree(work, ignore_errors=True)
-    return None, log
+        if os.getppid() != parent:
+            stop()
+if os.getppid() != parent:  # latexmk may end on its own then (SIGPIPE on the parent's pipe)
+    stop()
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+os.killpg(0, signal.SIGTERM)  # anything latexmk left behind
+sys.exit(rc)
+"""
+
+#: process groups of compiles in progress, killed at interpreter exit (a daemon thread's compile)
+_LIVE_GROUPS: set[int] = set()
+_KILL_GRACE_S = 3.0
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM the compile's process group, then SIGKILL it. The leader is not reaped until this
+    returns, so its pid (= the group id) cannot have been reused by an unrelated process."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + _KILL_GRACE_S
+    while hasattr(os, "waitid") and time.monotonic() < deadline:
+        try:  # WNOWAIT: see whether the leader ended without reaping it
+            if os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _kill_live_groups() -> None:
+    for pgid in list(_LIVE_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+atexit.register(_kill_live_groups)
+
+
+def _run_tex(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[str, bool]:
+    """Run ``cmd`` (latexmk) in ``cwd``; return (its output, whether it timed out)."""
+    if os.name != "posix":  # no process groups: the plain timeout is all there is
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                errors="replace", timeout=timeout,
+            )  # fmt: skip
+            return proc.stdout + proc.stderr, False
+        except subprocess.TimeoutExpired:
+            return f"latexmk timed out after {timeout:g} s", True
+    cpu = max(1, math.ceil(timeout)) + 1
+    watchdog = [sys.executable, "-I", "-c", _WATCHDOG, str(os.getpid()), str(cpu), str(cwd), *cmd]
+    proc = subprocess.Popen(
+        watchdog, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+    )  # fmt: skip
+    _LIVE_GROUPS.add(proc.pid)
+    try:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            return out or "", False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, _ = proc.communicate()
+            return f"{out or ''}\nlatexmk timed out after {timeout:g} s; the compile was stopped", True
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
+    finally:
+        _LIVE_GROUPS.discard(proc.pid)
 
 
 def _figures(paper: Paper, folder: Path) -> list[ResultFigure]:

@@ -8,9 +8,11 @@ extraction leaves behind (running headers, page numbers, watermark fragments, li
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -132,13 +134,41 @@ def strip_running_lines(pages: list[str]) -> list[str]:
 # -- readers ------------------------------------------------------------------------------------
 
 
-def _read_utf8(path: Path) -> str:
+def _not_regular(mode: int) -> str | None:
+    """What a non-regular file is ('a named pipe (FIFO)', ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ]
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else is refused before it is opened: reading a FIFO
+    blocks for ever and a device never ends. The file is opened non-blocking and checked again
+    (fstat), so one swapped in after the check cannot hang the reader either."""
     try:
-        data = path.read_bytes()
+        what = _not_regular(os.stat(path).st_mode)
+        if what is None:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as f:
+                what = _not_regular(os.fstat(f.fileno()).st_mode)
+                if what is None:
+                    return f.read()
     except OSError as exc:
         raise InputError(
             f"{path}: cannot read the file ({exc.strerror}). Check the path and its permissions."
         ) from exc
+    raise InputError(f"{path}: is {what}, not a regular file; nothing was read. Pass the paper file itself.")
+
+
+def _read_utf8(path: Path) -> str:
+    data = _read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -167,7 +197,7 @@ def _read_pdf(path: Path) -> Document:
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(_read_bytes(path)))
         pages = [(page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, OSError, ValueError, KeyError) as exc:
         raise InputError(
@@ -210,23 +240,42 @@ def strip_latex_comments(text: str) -> str:
     return "\n".join(out)
 
 
+def _project_file(path: Path, root: Path) -> tuple[Path | None, str]:
+    """(the real path, '') of a file that may be read as part of the project in ``root``, or
+    (None, why not): the path is resolved, symbolic links included, before the folder check, and
+    only a regular file inside ``root`` passes (a FIFO would hang the reader)."""
+    real = path.resolve()
+    if not real.is_relative_to(root):
+        if Path(os.path.abspath(path)).is_relative_to(root):  # inside by name: a link leads out
+            return None, f"is a symbolic link to {real}, outside the project folder {root}"
+        return None, f"points outside the project folder {root}"
+    try:
+        what = _not_regular(os.stat(real).st_mode)
+    except OSError:
+        return None, "not found"
+    return (real, "") if what is None else (None, f"is {what}, not a regular file")
+
+
+def _input_target(folder: Path, name: str, root: Path) -> tuple[Path | None, str]:
+    """The file ``\\input{name}`` reads, as TeX looks for it (``name.tex``, then ``name``)."""
+    names = [name] if name.endswith(".tex") else [name + ".tex", name]
+    path = next((folder / n for n in names if os.path.lexists(folder / n)), folder / names[0])
+    real, why = _project_file(path, root)
+    return real, why if why in ("", "not found") else f"{path.name} {why}"
+
+
 def _expand_latex(path: Path, root: Path, seen: set[Path], warnings: list[str]) -> str:
     text = strip_latex_comments(_read_utf8(path))
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(2).strip()
-        target = (path.parent / name).resolve()
-        if target.suffix == "" or not target.exists():
-            target = target.with_name(target.name + ".tex") if not target.name.endswith(".tex") else target
-        try:
-            target.relative_to(root)
-        except ValueError:
-            warnings.append(
-                f"\\{m.group(1)}{{{name}}} points outside the project folder {root}; not included"
-            )
+        target, why = _input_target(path.parent, name, root)
+        if why == "not found":
+            shown = name if name.endswith(".tex") else name + ".tex"
+            warnings.append(f"\\{m.group(1)}{{{name}}}: {Path(shown).name} not found; not included")
             return ""
-        if not target.exists():
-            warnings.append(f"\\{m.group(1)}{{{name}}}: {target.name} not found; not included")
+        if target is None:
+            warnings.append(f"\\{m.group(1)}{{{name}}}: {why}; not included")
             return ""
         if target in seen:
             warnings.append(f"\\{m.group(1)}{{{name}}} is included recursively; skipped the second time")
@@ -251,14 +300,23 @@ def _braced(text: str, command: str) -> str:
 
 def _read_latex(path: Path) -> Document:
     warnings: list[str] = []
-    root = path.parent.resolve()
-    text = _expand_latex(path.resolve(), root, {path.resolve()}, warnings)
+    main = (
+        path.resolve()
+    )  # a main file given as a symlink is the user's choice: its target's folder is the project
+    root = main.parent
+    text = _expand_latex(main, root, {main}, warnings)
     title = re.sub(r"\s+", " ", _braced(text, "title"))
     body = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", text, re.S)
     if body:
         text = (f"\\title{{{title}}}\n" if title else "") + body.group(1)
     text = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip()
-    bib = sorted(root.glob("*.bib"))
+    bib = []
+    for b in sorted(root.glob("*.bib")):
+        real, why = _project_file(b, root)
+        if real is None:
+            warnings.append(f"{b.name} {why}; not read as the bibliography")
+        else:
+            bib.append(real)
     bibtex = "\n\n".join(_read_utf8(b) for b in bib) if bib else None
     return Document(str(path), "latex", title, _require_text(path, text), warnings, bibtex)
 
@@ -391,6 +449,18 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     continue
                 for name in sorted(filenames):
                     if name.startswith(".") or Path(name).suffix.lower() not in EXTENSIONS:
+                        continue
+                    real = (here / name).resolve()
+                    if not real.is_relative_to(
+                        p.resolve()
+                    ):  # a folder from elsewhere may hold links to ~/.ssh
+                        yield (
+                            str(here / name),
+                            InputError(
+                                f"{here / name}: is a symbolic link to {real}, outside the folder {p}; skipped. "
+                                "Pass the file itself if you mean to read it."
+                            ),
+                        )
                         continue
                     yield from _file_documents(here / name)
         else:

@@ -5,9 +5,13 @@
 (jobs.py) whose page polls ``/api/jobs/{id}``; results are ordinary run directories under
 ``runs_dir`` that the CLI can read too (and CLI runs there show up in the page).
 
-Safety: only loopback Host names are served unless told otherwise (DNS rebinding), a POST from
-another origin is refused (a web page cannot drive the local server), uploads are size-capped and
-typed by content (uploads.py), names in URLs must be single safe path components, LaTeX is
+Safety: only loopback Host names are served unless told otherwise (DNS rebinding); a POST must
+come from the page itself: a foreign or ``null`` Origin is refused, and a POST without an Origin
+must carry the server's secret token (hidden field ``csrf_token`` in every form, or the
+``X-CSRF-Token`` header for scripts), so no other site, sandboxed frame or file:// page can start
+jobs; request bodies are counted as they stream in and cut off at the form's limit (413), chunked
+or not, before anything big is spooled to disk; uploads are size-capped and typed by content
+(uploads.py), names in URLs must be single safe path components, LaTeX is
 compiled by export.py with the CLI's restrictions, and the OpenAI-compatible server URL and key
 come only from the server's own options and environment: the page can neither set nor see them.
 """
@@ -16,19 +20,21 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import zipfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CycleResearcherError, InputError
 from ..results import validate_results
@@ -49,8 +55,14 @@ from .tasks import (
 
 log = logging.getLogger("cycleresearcher.web")
 HERE = Path(__file__).parent
-#: the whole request body; each upload has its own, smaller limit (uploads.py)
+#: the whole request body, at most; each form has its own, smaller limit (``body_limit``) and each
+#: upload its own again (uploads.py)
 MAX_REQUEST_BYTES = 40 * 1024 * 1024
+#: room for a form's text fields next to its file (and the whole body of a form without a file)
+FORM_BYTES = 1024 * 1024
+#: the header that carries the token for clients that are not the page (scripts, curl)
+TOKEN_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
 MAX_N = 16
@@ -66,12 +78,16 @@ def create_app(
     engine_factory: EngineFactory | None = None,
     detector_factory: DetectorFactory | None = None,
     allowed_hosts: list[str] | None = None,
+    csrf_token: str | None = None,
 ) -> FastAPI:
     """The web app over ``runs_dir``. ``model``/``engine``/``base_url``/``max_tokens`` are the form's
     defaults (``base_url`` is fixed by the server: the page cannot change where requests go).
     ``engine_factory(model, engine, base_url, family)`` and ``detector_factory()`` replace how
-    engines and the detector are built (tests inject the scripted engine)."""
+    engines and the detector are built (tests inject the scripted engine). ``csrf_token`` fixes the
+    secret that a POST without an Origin header must carry (default: a new random one per server,
+    readable as ``app.state.csrf_token``, in every page and at ``GET /api/token``)."""
     runner = JobRunner(runs_dir)
+    token = csrf_token or secrets.token_urlsafe(32)
     services = Services(engine_factory, detector_factory)
     defaults = EngineChoice(model=model, engine=engine, base_url=base_url, max_tokens=max_tokens)
 
@@ -81,31 +97,65 @@ def create_app(
         runner.shutdown()
         services.close()
 
-    app = FastAPI(title="CycleResearcher", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    async def require_token(request: Request) -> None:
+        """A state-changing request without an Origin header (not sent by a browser page, or by an
+        old browser) must prove it knows the server's token; the Origin itself is checked earlier."""
+        if request.method in SAFE_METHODS or request.headers.get("origin"):
+            return
+        sent = request.headers.get(TOKEN_HEADER, "")
+        if not sent and "form" in request.headers.get("content-type", ""):
+            value = (await request.form()).get("csrf_token")  # parsed once; FastAPI reuses it
+            sent = value if isinstance(value, str) else ""
+        if not secrets.compare_digest(sent.encode(), token.encode()):
+            raise StarletteHTTPException(
+                403,
+                "This request has no Origin header and no valid token, so it may come from another site. "
+                "Use the forms of this page, or send the token from GET /api/token in the "
+                f"{TOKEN_HEADER} header.",
+            )
+
+    app = FastAPI(
+        title="CycleResearcher",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(require_token)],
+    )
     app.state.runner, app.state.services, app.state.defaults = runner, services, defaults
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    app.state.csrf_token = token
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(num=render.num, percent=render.percent, engines=ENGINES)
+    templates.env.globals.update(num=render.num, percent=render.percent, engines=ENGINES, csrf_token=token)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     root = runner.runs_dir
 
     # -- guards and error pages ---------------------------------------------------------------
+    # Outermost first: the Host check, then the Origin check, then the body limit.
+    async def too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        message = f"The upload is too large: this form accepts at most {_size(limit)}. Upload a smaller file."
+        response = _error(Request(scope), 413, message)
+        # close the connection: otherwise the server reads (and drops) the rest of a huge body
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+    app.add_middleware(BodyLimit, limit_for=body_limit, reject=too_large)
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in SAFE_METHODS:
             origin = request.headers.get("origin")
-            if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+            # "null" is what sandboxed frames, file:// pages and some redirects send
+            if origin is not None and (
+                origin == "null" or urlsplit(origin).netloc != request.headers.get("host")
+            ):
                 return _error(
                     request,
                     403,
                     "This form was sent from another site; the local server only accepts its own pages.",
                 )
-            size = request.headers.get("content-length")
-            if size and size.isdigit() and int(size) > MAX_REQUEST_BYTES:
-                return _error(
-                    request, 413, f"The upload is too large (limit {MAX_REQUEST_BYTES // 2**20} MB)."
-                )
         return await call_next(request)
+
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
 
     def _error(request: Request, status: int, message: str) -> Response:
         return templates.TemplateResponse(
@@ -338,6 +388,12 @@ def create_app(
             raise StarletteHTTPException(404)
         return templates.TemplateResponse(request, "job.html", {"job": job})
 
+    @app.get("/api/token")
+    async def token_api() -> Response:
+        # Readable only by same-origin pages and local clients: no CORS headers, and the Host
+        # check stops DNS rebinding.
+        return JSONResponse({"token": token, "header": TOKEN_HEADER, "field": "csrf_token"})
+
     @app.get("/api/jobs/{job_id}")
     async def job_api(job_id: str) -> Response:
         job = runner.get(job_id)
@@ -527,6 +583,76 @@ def create_app(
         )
 
     return app
+
+
+def body_limit(method: str, path: str) -> int:
+    """The most bytes a request body to ``path`` may have: its upload's limit plus room for the
+    form's text fields (the generate form may carry a .bib file and pasted BibTeX)."""
+    if path == "/generate":
+        limit = 2 * uploads.MAX_BIB_BYTES + FORM_BYTES
+    elif path == "/review-upload":
+        limit = uploads.MAX_PAPER_BYTES + FORM_BYTES
+    elif method == "POST" and path.endswith("/complete"):
+        limit = uploads.MAX_RESULTS_BYTES + FORM_BYTES
+    else:
+        limit = FORM_BYTES
+    return min(limit, MAX_REQUEST_BYTES)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: count a request's body as it streams in and answer 413 as soon as it
+    passes ``limit_for(method, path)``; a declared Content-Length over the limit is refused before
+    a byte is read. Without it a chunked upload (no Content-Length) is spooled to a temp file whole
+    before any size check runs."""
+
+    def __init__(self, app: ASGIApp, limit_for, reject) -> None:
+        self.app, self.limit_for, self.reject = app, limit_for, reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["method"], scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self.reject(scope, receive, send, limit)
+            return
+        received, over, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            if over:
+                raise _BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise _BodyTooLarge  # the parser stops here; the rest is never read
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over:  # whatever the app answers to a cut-off body, the answer is 413
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self.reject(scope, receive, send, limit)
 
 
 def _kind(segment: str) -> str:
