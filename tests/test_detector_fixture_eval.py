@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("detector_fixture_eval", ROOT / "scripts" / "detector_fixture_eval.py")
+    spec = importlib.util.spec_from_file_location(
+        "detector_fixture_eval", ROOT / "scripts" / "detector_fixture_eval.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -36,7 +38,9 @@ def test_sets_from_fixtures(script, fixtures_dir: Path):
 
 def test_update_calibration_writes_measured_caveat(script, tmp_path: Path):
     cal = tmp_path / "cal.json"
-    cal.write_text(json.dumps({"name": "x", "info": {"seed": 1}, "predictions": {"real": [0.0], "samples": [1.0]}}))
+    cal.write_text(
+        json.dumps({"name": "x", "info": {"seed": 1}, "predictions": {"real": [0.0], "samples": [1.0]}})
+    )
 
     def res(n_h: int, n_m: int, auroc: float) -> dict:
         m = {"n_human": n_h, "n_machine": n_m, "auroc": auroc, "accuracy": 0.5, "f1": 0.0}
