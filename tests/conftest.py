@@ -169,7 +169,7 @@ def pytest_make_collect_report(collector):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not ci_enabled():
+    if not ci_enabled() or config.option.collectonly:
         return
     stats = terminalreporter.stats
     ran = sum(len(stats.get(k, [])) for k in ("passed", "failed", "xfailed", "xpassed"))
