@@ -176,6 +176,7 @@ def main() -> None:
             "in_sample": detection_metrics([0] * len(hc) + [1] * len(mc), [*hc, *mc], 0.0)
             | {"note": "auroc of raw criteria"},
         },
+        domain="short-prose",  # not papers: detect gives no probability on paper-length text
     )
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -97,16 +97,22 @@ def main() -> None:
         dets = det.detect_batch([t for _, t, _ in items], sources=[s for s, _, _ in items])
         ys = [y for _, _, y in items]
         crit = [d.criterion for d in dets]
-        probs = [d.probability if d.probability is not None else float("nan") for d in dets]
+        # what the calibration's map gives, even where detect withholds it on papers (the point
+        # is to measure that map on papers)
+        cal = det.calibration
+        probs = [
+            cal.probability(cal.normalise(d.criterion, d.n_tokens)) if cal and not d.error else float("nan")
+            for d in dets
+        ]
         rows = [
             {
                 "id": s,
                 "label": y,
                 "n_tokens": d.n_tokens,
                 "criterion": d.criterion,
-                "probability": d.probability,
+                "probability": None if p != p else p,  # NaN (not scored) -> null
             }
-            for (s, _, y), d in zip(items, dets, strict=True)
+            for (s, _, y), d, p in zip(items, dets, probs, strict=True)
         ]
         res = {
             "criterion": detection_metrics(ys, crit, threshold=0.0),

@@ -76,7 +76,7 @@ def test_confidence_labels_boundaries():
 def test_build_calibration_small_uses_logistic_and_roundtrips(tmp_path: Path):
     real = [-1.0, -0.5, 0.0, 0.2, 0.4]
     fake = [1.5, 2.0, 2.5, 3.0, 0.3]
-    cal, why = build_calibration("mine", real, fake, ["m"], 400, {"k": 1})
+    cal, why = build_calibration("mine", real, fake, ["m"], 400, {"k": 1}, force=True)
     assert cal.mapping == "logistic" and "logistic" in why
     assert cal.probability(-2.0) < 0.2 < 0.8 < cal.probability(4.0)
     cal.save(tmp_path / "c.json")

@@ -65,5 +65,7 @@ def test_hidden_stats_equal_full_logits(monkeypatch, chunk: int):
 
 
 def test_models_with_scaled_logits_keep_the_full_forward():
-    assert split_head(_tiny(), [1, 2, 3]) is not None
+    model = _tiny()
+    backbone, head = split_head(model, [1, 2, 3])
+    assert backbone is model.get_decoder() and head is model.get_output_embeddings()
     assert split_head(_tiny(ScaledLogits), [1, 2, 3]) is None

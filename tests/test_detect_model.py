@@ -154,11 +154,15 @@ def test_cli_json_labels_and_calibrate(tmp_path: Path, embedded_hf_dir: str):
             str(cal),
             "--scoring-model",
             embedded_hf_dir,
+            "--force",  # 2 + 2 texts: far below the minimum, so said loudly
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "Mapping: logistic" in r.output
-    assert json.loads(cal.read_text())["mapping"] == "logistic"
+    assert "Mapping: logistic" in r.output and "WARNING: --force with 2 human and 2 machine texts" in r.output
+    assert "Held-out (2-fold cross-validation, 4 texts): accuracy" in r.output
+    written = json.loads(cal.read_text())
+    assert written["mapping"] == "logistic" and written["domain"] == "papers"
+    assert written["info"]["cross_validation"]["n"] == 4 and "below_minimum" in written["info"]
 
     labels = tmp_path / "labels.csv"
     labels.write_text("file,label\n" + "".join(f"{p.name},{p.parent.name}\n" for p in TEXTS))

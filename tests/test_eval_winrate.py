@@ -141,5 +141,11 @@ def test_winrate_with_the_embedded_model(data_dir, tmp_path, embedded_gguf):
     finally:
         engine.close()
     assert all(j.error is None and j.output for j in judgements)
+    for j in judgements:  # the verdicts are the strict parse of what it wrote, mapped by position
+        assert j.verdicts == parse_verdicts(j.output, ASPECTS)
+        assert j.outcomes == to_outcomes(j.verdicts, j.first)
     for row in aggregate(judgements, ASPECTS):
-        assert row.a_wins + row.b_wins + row.ties + row.unparsed == 1
+        got = [j.outcomes[row.aspect] for j in judgements]
+        assert (row.a_wins, row.b_wins, row.ties, row.unparsed) == tuple(
+            got.count(o) for o in ("a", "b", "tie", "unparsed")
+        )

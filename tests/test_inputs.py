@@ -13,6 +13,7 @@ import pytest
 
 from cycleresearcher.errors import InputError
 from cycleresearcher.inputs import (
+    Document,
     clean_text,
     iter_documents,
     read_document,
@@ -190,7 +191,7 @@ def test_iter_documents_folder_and_run_dir_continues_past_bad_files(tmp_path: Pa
     results = list(iter_documents([tmp_path, tmp_path / "missing.txt"]))
     labels = [label for label, _ in results]
     assert labels[0].endswith("a.md") and labels[1].endswith("b.txt")
-    assert isinstance(results[0][1], object) and results[0][1].title == "A"
+    assert isinstance(results[0][1], Document) and results[0][1].title == "A"
     assert isinstance(results[1][1], InputError)
     stored = [d for label, d in results if "#paper/k1" in label]
     assert len(stored) == 1 and stored[0].title == "Stored"

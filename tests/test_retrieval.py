@@ -143,7 +143,11 @@ def test_local_retriever_builds_passages_from_references_and_text():
     titles = [p.title for p in r.passages]
     assert titles[:2] == ["Diffusion Models Beat GANs on Image Synthesis", "Mask R-CNN"]
     assert "Introduction" in titles and all("\\section" not in p.text for p in r.passages)
-    assert LocalRetriever().for_paper("x", "@article{broken, title={") is not None  # a broken .bib is skipped
+    broken = LocalRetriever().for_paper(paper, "@article{broken, title={")  # a broken .bib is skipped
+    assert [(p.title, p.text) for p in broken.passages] == [
+        (p.title, p.text) for p in LocalRetriever().for_paper(paper, None).passages
+    ]
+    assert broken.passages and "Introduction" in [p.title for p in broken.passages]
     assert LocalRetriever([]).ask(["q"])[0].output == NO_INFORMATION
 
 

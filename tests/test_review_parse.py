@@ -155,7 +155,10 @@ def test_empty_and_garbage_give_partial_review_with_warnings():
 
 def test_non_string_input_never_raises():
     assert parse_review(None).warnings  # type: ignore[arg-type]
-    assert parse_review(b"## Rating\n\n5").warnings is not None  # type: ignore[arg-type]
+    # bytes are not decoded: their repr holds no review, which is said, not raised
+    raw = parse_review(b"## Rating\n\n5")  # type: ignore[arg-type]
+    assert raw.reviewers == [] and raw.decision is None
+    assert any(w.startswith("no review found") for w in raw.warnings), raw.warnings
 
 
 # ---- DeepReviewer blocks ------------------------------------------------------------------------

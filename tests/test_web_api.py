@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.store import RunStore
@@ -625,11 +626,17 @@ def test_real_model_generate_and_detect(tmp_path):
             and detection["n_tokens"] >= 32
             and detection["criterion"] is not None
         )
-        page = client.get(f"/runs/{run}/papers/{pid}").text
-        expected = (
-            "uncalibrated" if detection["probability"] is None else f"{100 * detection['probability']:.1f}%"
+        # a generated paper with the embedded scorer's short-prose calibration: no probability
+        assert detection["paper"] is True and detection["probability"] is None
+        assert detection["probability_withheld"].startswith(
+            "This scorer gives no reliable probability for papers"
         )
-        assert expected in page
+        page = client.get(f"/runs/{run}/papers/{pid}").text
+        assert f"<strong>{round(detection['criterion'], 2):g}</strong>" in page
+        assert (
+            str(escape(detection["probability_withheld"])) in page
+            and "Probability machine-written" not in page
+        )
         assert json.loads(client.get(f"/runs/{run}/papers/{pid}/paper.json").text)["id"] == pid
 
 

@@ -89,9 +89,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score papers: criterion, probability of machine generation, confidence label, tokens scored.
 
+        A calibration whose domain is not papers (the packaged one of the embedded scorer) gives
+        no probability for paper-length inputs (a .pdf/.tex/Paper .json file, a run's paper, or
+        512+ tokens): criterion only.
+
         Example: cycleresearcher detect paper.pdf --max-tokens 2048 --json
         """
-        from ..detect import AIDetector
+        from ..detect import PAPER_KINDS, PAPER_TOKENS, AIDetector
         from ..detect_metrics import detection_metrics, match_label, read_labels
         from ..inputs import iter_documents
 
@@ -110,17 +114,19 @@ def register(app: typer.Typer) -> None:
             console.print(
                 "[yellow]No calibration for this scoring model: probability unavailable (criterion only).[/]"
             )
-        elif detector.calibration.info.get("caveat"):
-            # e.g. the packaged calibration of the tiny embedded scorer: say where it cannot be trusted
+        elif not detector.calibration.valid_for_papers:
+            # the packaged calibration of the tiny embedded scorer: say up front what it will not do
             console.print(
-                f"[yellow]Calibration '{detector.calibration.name}':[/] {detector.calibration.info['caveat']}"
+                f"[yellow]Calibration '{detector.calibration.name}' is for {detector.calibration.domain} text: "
+                f"paper-length inputs (.pdf, .tex, Paper .json, run papers, or >= {PAPER_TOKENS} tokens) get the "
+                "criterion only, no probability.[/]"
             )
         docs = list(iter_documents(files))
         if not docs:
             console.print("No papers found in the given paths (.pdf, .tex, .md, .txt, .json).")
             raise typer.Exit(2)
         results = []
-        texts, sources, slots = [], [], []
+        texts, sources, slots, papers = [], [], [], []
         for source, doc in docs:
             if isinstance(doc, Exception):
                 results.append(detector.failed(str(doc), source))
@@ -129,8 +135,9 @@ def register(app: typer.Typer) -> None:
                 results.append(None)
                 texts.append(doc.text)
                 sources.append(source)
+                papers.append(doc.kind in PAPER_KINDS)
         for slot, det in zip(
-            slots, detector.detect_batch(texts, sources, progress=not json_out), strict=True
+            slots, detector.detect_batch(texts, sources, progress=not json_out, papers=papers), strict=True
         ):
             results[slot] = det
         for det in results:
@@ -147,15 +154,23 @@ def register(app: typer.Typer) -> None:
                 table.add_row(
                     str(d.source),
                     _fmt(d.criterion),
-                    _fmt(d.probability, ".2%"),
+                    "none (paper)" if d.probability_withheld else _fmt(d.probability, ".2%"),
                     d.confidence_level,
                     str(d.n_tokens),
                 )
             out.print(table)
-        if label_map is not None:
-            _report_metrics(
-                results, label_map, detector.calibration is not None, detection_metrics, match_label
+        withheld = [d for d in results if d.probability_withheld]
+        if withheld:  # said once, in plain words, after the criteria
+            console.print(
+                f"[bold yellow]No probability for {len(withheld)} of {len(results)} text(s): paper-length.[/] "
+                f"{withheld[0].probability_withheld}"
             )
+        cal = detector.calibration
+        if cal is not None and cal.info.get("caveat") and any(d.probability is not None for d in results):
+            # e.g. the embedded scorer's calibration on short text: say how far its probability goes
+            console.print(f"[yellow]Calibration '{cal.name}':[/] {cal.info['caveat']}")
+        if label_map is not None:
+            _report_metrics(results, label_map, detection_metrics, match_label)
         if any(d.error for d in results):  # reported above; the others were scored
             raise typer.Exit(EXIT_FAILED)
 
@@ -175,15 +190,50 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = "auto",
         dtype: DtypeOpt = "auto",
         runtime: RuntimeOpt = "auto",
+        domain: Annotated[
+            str,
+            typer.Option(
+                "--domain",
+                help="What the texts are: 'papers' (valid for papers) or another word (then papers get no probability).",
+            ),
+        ] = "papers",
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force", help="Build even with fewer than 20 texts per class (the result is mostly noise)."
+            ),
+        ] = False,
     ) -> None:
         """Build a calibration file from your own labelled texts (reference criteria + logistic fit).
 
+        Needs at least 20 human and 20 machine texts (--force to go on with fewer); prints the
+        calibration's own held-out accuracy (5-fold cross-validation) and stores it in the file.
+
         Example: cycleresearcher detect calibrate --human human/ --machine generated/ -o mymodel.json
         """
-        from ..detect import AIDetector, build_calibration
+        from ..detect import MIN_PER_CLASS, AIDetector, build_calibration
         from ..errors import InputError
         from ..inputs import iter_documents
 
+        found: dict[str, list] = {}
+        for name, folder in (("human", human), ("machine", machine)):
+            found[name] = []
+            for s, d in iter_documents([folder]):
+                if isinstance(d, Exception):
+                    console.print(f"[red]{s}: {d}[/]")
+                else:
+                    found[name].append((s, d))
+        counts = {k: len(v) for k, v in found.items()}
+        if min(counts.values()) < MIN_PER_CLASS:
+            if not force:  # refuse before loading the model: scoring would be wasted
+                raise InputError(
+                    f"{counts['human']} human and {counts['machine']} machine texts found; a calibration needs at least "
+                    f"{MIN_PER_CLASS} of each to be more than noise. Add texts, or pass --force to build it anyway."
+                )
+            console.print(
+                f"[bold red]WARNING: --force with {counts['human']} human and {counts['machine']} machine texts "
+                f"(< {MIN_PER_CLASS} per class): this calibration is mostly noise; its probabilities are not evidence.[/]"
+            )
         detector = AIDetector(
             scoring_model,
             reference_model,
@@ -195,13 +245,7 @@ def register(app: typer.Typer) -> None:
         )
         crits: dict[str, list[float]] = {}
         tokens: list[int] = []
-        for name, folder in (("human", human), ("machine", machine)):
-            good = []
-            for s, d in iter_documents([folder]):
-                if isinstance(d, Exception):
-                    console.print(f"[red]{s}: {d}[/]")
-                else:
-                    good.append((s, d))
+        for name, good in found.items():
             dets = detector.detect_batch([d.text for _, d in good], [s for s, _ in good])
             crits[name] = [d.criterion for d in dets if not d.error]
             tokens += [d.n_tokens for d in dets if not d.error]
@@ -221,16 +265,26 @@ def register(app: typer.Typer) -> None:
                 "max_tokens": max_tokens,
                 "reference_model": detector.reference_model,
             },
+            domain=domain,
+            force=force,
         )
         cal.save(output)
         console.print(
             f"Wrote {output}: {len(cal.real)} human, {len(cal.samples)} machine criteria, median {n_tokens} tokens."
         )
         console.print(f"Mapping: {cal.mapping} ({why}).")
+        cv = cal.info["cross_validation"]
+        console.print(
+            f"Held-out ({cv['folds']}-fold cross-validation, {cv['n']} texts): accuracy {_fmt(cv['accuracy'], '.2%')}  "
+            f"F1 {_fmt(cv['f1'], '.4f')}  AUROC {_fmt(cv['auroc'], '.4f')}; stored in info.cross_validation."
+        )
+        console.print(
+            f"Domain: {cal.domain} ({'valid' if cal.valid_for_papers else 'no probability'} for papers)."
+        )
         console.print(f"Use it with: cycleresearcher detect FILES --calibration {output}")
 
 
-def _report_metrics(results, label_map, calibrated, detection_metrics, match_label) -> None:
+def _report_metrics(results, label_map, detection_metrics, match_label) -> None:
     ys, ps, cs = [], [], []
     for d in results:
         y = match_label(label_map, str(d.source))
@@ -244,9 +298,12 @@ def _report_metrics(results, label_map, calibrated, detection_metrics, match_lab
         console.print("[yellow]No labelled file was scored: no metrics.[/]")
         return
     auroc = detection_metrics(ys, cs, 0.0)["auroc"]
-    if calibrated:
+    if all(p is not None for p in ps):  # accuracy/F1 only where every labelled text has a probability
         m = detection_metrics(ys, ps, 0.5)
         line = f"accuracy {_fmt(m['accuracy'], '.2%')}  F1 {_fmt(m['f1'], '.4f')}  AUROC {_fmt(auroc, '.4f')}  (n={m['n']})"
     else:
-        line = f"AUROC {_fmt(auroc, '.4f')} (accuracy/F1 need a calibrated probability; pass --calibration)  (n={len(ys)})"
+        line = (
+            f"AUROC {_fmt(auroc, '.4f')} (of the criterion; accuracy/F1 need a probability for every text: "
+            f"pass --calibration FILE valid for these texts)  (n={len(ys)})"
+        )
     console.print(f"Detection metrics: {line}")

@@ -7,8 +7,15 @@ llama.cpp runtimes), calibration.py (criterion -> probability), api.py (AIDetect
 
 from __future__ import annotations
 
-from .api import MIN_TOKENS, AIDetector, Detection
-from .calibration import Calibration, build_calibration, confidence_level, window_probability
+from .api import MIN_TOKENS, PAPER_KINDS, PAPER_TOKENS, AIDetector, Detection, is_paper_length
+from .calibration import (
+    MIN_PER_CLASS,
+    Calibration,
+    build_calibration,
+    confidence_level,
+    cross_validate,
+    window_probability,
+)
 from .criterion import Stats, token_stats
 from .windows import Window, plan_windows
 
@@ -16,11 +23,16 @@ __all__ = [
     "AIDetector",
     "Calibration",
     "Detection",
+    "MIN_PER_CLASS",
     "MIN_TOKENS",
+    "PAPER_KINDS",
+    "PAPER_TOKENS",
     "Stats",
     "Window",
     "build_calibration",
     "confidence_level",
+    "cross_validate",
+    "is_paper_length",
     "plan_windows",
     "token_stats",
     "window_probability",

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .calibration import Calibration, confidence_level, find_calibration
+from .calibration import NOT_FOR_PAPERS, Calibration, confidence_level, find_calibration
 from .criterion import Stats
 from .windows import plan_windows
 
@@ -17,6 +17,40 @@ from .windows import plan_windows
 MIN_TOKENS = 32
 #: default window (tokens) and overlap; see windows.py for the rule
 DEFAULT_WINDOW = 2048
+#: The paper rule. A text is paper-length when it comes from a paper (a .pdf, .tex or Paper .json
+#: file, a run's paper, a Paper dict given to analyze_paper) or has at least PAPER_TOKENS scored
+#: tokens: longer than an abstract, and about twice the longest text of the packaged calibration.
+#: On such text a calibration whose domain is not papers gives no probability (calibration.py).
+PAPER_TOKENS = 512
+PAPER_KINDS = frozenset({"pdf", "latex", "paper-json"})
+
+
+def is_paper_length(n_tokens: int, paper: bool = False) -> bool:
+    return paper or n_tokens >= PAPER_TOKENS
+
+
+def paper_reason(paper: bool, n_tokens: int) -> str:
+    """Which half of the paper rule made a text paper-length."""
+    if paper:
+        return "a paper (.pdf, .tex, Paper .json or a run's paper)"
+    return f"{n_tokens} tokens >= {PAPER_TOKENS}"
+
+
+def withheld_statement(cal: Calibration, scoring_model: str) -> str:
+    """Why paper-length texts get no probability from ``cal``, and what to do instead."""
+    ev = cal.info.get("paper_eval") or {}
+    measured = [
+        f"{ev[k]['auroc_criterion']:.2f} on {k}"
+        for k in ("abstracts", "papers")
+        if isinstance(ev.get(k), dict) and isinstance(ev[k].get("auroc_criterion"), (int, float))
+    ]
+    chance = f"; this scorer measured AUROC {', '.join(measured)}, where 0.5 is chance" if measured else ""
+    return (
+        f"This scorer gives no reliable probability for papers (calibration '{cal.name}' was built on "
+        f"{cal.domain} text, not papers{chance}). Only the criterion is reported (higher = more machine-like), "
+        "with no human/machine label. For a probability pass --calibration FILE built for this scoring model "
+        f"({scoring_model}) on papers: `cycleresearcher detect calibrate --human DIR --machine DIR`."
+    )
 
 
 @dataclass
@@ -40,6 +74,8 @@ class Detection:
     source: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    paper: bool = False  # paper-length by the paper rule (PAPER_TOKENS / a paper input)
+    probability_withheld: str | None = None  # why there is no probability, when the calibration has one
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -128,7 +164,8 @@ class AIDetector:
             stats = stats.add(self.scorer.window_stats(ids, w))
         return stats, len(plans), truncated
 
-    def detect_text(self, text: str, source: str | None = None) -> Detection:
+    def detect_text(self, text: str, source: str | None = None, paper: bool = False) -> Detection:
+        """Score one text. ``paper``: it comes from a paper (file or record), whatever its length."""
         t0 = time.perf_counter()
         stats, n_windows, truncated = self.score_text(text)
         crit = stats.criterion
@@ -144,9 +181,17 @@ class AIDetector:
             runtime=self.scorer.runtime,
             truncated=truncated,
             source=source,
+            paper=is_paper_length(stats.n, paper),
         )
         cal = self.calibration
-        if cal is None:
+        if cal is not None and det.paper and not cal.valid_for_papers:
+            # e.g. the embedded scorer's short-prose calibration: near chance on papers, so no verdict
+            det.calibration = cal.name
+            det.confidence_level = NOT_FOR_PAPERS
+            det.probability_withheld = withheld_statement(cal, self.scoring_model)
+            det.notes.append(f"paper-length: {paper_reason(paper, stats.n)}")
+            det.notes.append(det.probability_withheld)
+        elif cal is None:
             det.notes.append(
                 "No calibration for this scoring model: probability unavailable. Build one with "
                 "`cycleresearcher detect calibrate --human DIR --machine DIR` and pass --calibration FILE."
@@ -174,7 +219,7 @@ class AIDetector:
             text = " ".join(str(paper.get(k) or "") for k in ("title", "abstract", "latex")).strip()
         else:
             text = str(paper)
-        det = self.detect_text(text)
+        det = self.detect_text(text, paper=isinstance(paper, dict))
         return {
             "probability": det.probability,
             "confidence_level": det.confidence_level,
@@ -189,12 +234,15 @@ class AIDetector:
         sources: Sequence[str | None] | None = None,
         progress: bool = True,
         on_result: Callable[[int, Detection], None] | None = None,
+        papers: Sequence[bool] | None = None,
     ) -> list[Detection]:
         """Detect many texts with a progress bar. A text that cannot be scored (empty, too short)
-        gives a Detection with criterion NaN and ``error`` set; the batch goes on."""
+        gives a Detection with criterion NaN and ``error`` set; the batch goes on. ``papers``: per
+        text, whether it comes from a paper (see :meth:`detect_text`)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         sources = list(sources) if sources is not None else [None] * len(texts)
+        flags = list(papers) if papers is not None else [False] * len(texts)
         out: list[Detection] = []
         with Progress(
             TextColumn("detect"),
@@ -205,9 +253,9 @@ class AIDetector:
             transient=True,
         ) as bar:
             task = bar.add_task("detect", total=len(texts))
-            for i, (text, src) in enumerate(zip(texts, sources, strict=True)):
+            for i, (text, src, flag) in enumerate(zip(texts, sources, flags, strict=True)):
                 try:
-                    det = self.detect_text(text, source=src)
+                    det = self.detect_text(text, source=src, paper=flag)
                 except InputError as exc:
                     det = self.failed(str(exc), src)
                 out.append(det)

@@ -247,6 +247,7 @@ def review_task(
 
 def detect_task(services: Services, kind: str, key: str) -> Callable[[JobContext], str]:
     def run(ctx: JobContext) -> str:
+        from ..detect import PAPER_KINDS
         from ..inputs import paper_text
 
         ctx.progress(0, 1, "loading the scoring model")
@@ -257,7 +258,9 @@ def detect_task(services: Services, kind: str, key: str) -> Callable[[JobContext
                 raise InputError(f"No {kind} {key} in this run.")
             text = data["text"] if kind == "document" else paper_text(data)
             ctx.progress(message="scoring the text (Fast-DetectGPT)")
-            det = detector.detect_text(text, source=key)
+            # a generated paper, or an uploaded .pdf / .tex / Paper .json, is a paper whatever its length
+            is_paper = kind == "paper" or data.get("kind") in PAPER_KINDS
+            det = detector.detect_text(text, source=key, paper=is_paper)
             store.put("detection", key, {"paper_id": key, **det.to_dict()})
         ctx.advance()
         page = "papers" if kind == "paper" else "reviews"
