@@ -42,6 +42,7 @@ def main() -> None:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {**os.environ, "PIP_CACHE_DIR": str(work / "pip-cache")}  # empty: nothing built before
     env.pop("VIRTUAL_ENV", None)
+    load_before = os.getloadavg()[0]
     times = []
     for step in COMMAND:
         t0 = time.perf_counter()
@@ -55,7 +56,8 @@ def main() -> None:
     lines = [
         "# Time to the first paper (fresh clone, empty pip cache)",
         "",
-        f"CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.platform()}",
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.platform()}; load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute; 0 = idle machine)",
         "",
         "| step | seconds |",
         "|---|---:|",
@@ -73,6 +75,7 @@ def main() -> None:
             "bootstrap_s": times[0],
             "generate_s": times[1],
             "total_s": total,
+            "load_average_before_after": [load_before, os.getloadavg()[0]],
             "papers": len(papers),
             "pdfs": len(pdfs),
             "paper_title": json.loads(papers[0].read_text()).get("title") if papers else None,
