@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import safejson
 from .errors import InputError
 
 Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
@@ -210,7 +211,22 @@ def strip_latex_comments(text: str) -> str:
     return "\n".join(out)
 
 
-def _expand_latex(path: Path, root: Path, seen: set[Path], warnings: list[str]) -> str:
+#: \input nesting deeper than this is refused (real projects use 2-3 levels; a hostile chain of
+#: thousands would exhaust the stack and take the whole batch down)
+MAX_INCLUDE_DEPTH = 32
+
+
+def _expand_latex(
+    path: Path, root: Path, seen: set[Path], warnings: list[str], chain: tuple[Path, ...] = ()
+) -> str:
+    chain = (*chain, path)
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        names = [c.name for c in chain]
+        shown = " -> ".join(names[:3] + ["..."] + names[-2:])
+        raise InputError(
+            f"{chain[0]}: \\input files nested too deeply (more than {MAX_INCLUDE_DEPTH} levels: {shown}). "
+            "Flatten the includes, or pass the compiled PDF instead."
+        )
     text = strip_latex_comments(_read_utf8(path))
 
     def repl(m: re.Match[str]) -> str:
@@ -232,7 +248,7 @@ def _expand_latex(path: Path, root: Path, seen: set[Path], warnings: list[str]) 
             warnings.append(f"\\{m.group(1)}{{{name}}} is included recursively; skipped the second time")
             return ""
         seen.add(target)
-        return _expand_latex(target, root, seen, warnings)
+        return _expand_latex(target, root, seen, warnings, chain)
 
     return _INPUT_RE.sub(repl, text)
 
@@ -311,7 +327,7 @@ def paper_document(paper: Any, label: str) -> Document:
 
 def _paper_list(path: Path) -> list[Any]:
     try:
-        data = json.loads(_read_utf8(path))
+        data = safejson.loads(_read_utf8(path), str(path))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). Fix the file."

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import safejson
+
 # The turn joint we write ourselves (complete_paper's generated_text): blank line between turns.
 TURN_JOINT = "\n\n"
 
@@ -349,12 +351,14 @@ def _json_block(t: str, start: int, end: int, what: str, warnings: list[str]) ->
         warnings.append(f"{what} JSON missing")
         return None, start
     warnings.append(f"{what} JSON has no ```json fence")
+    stop = _LATEX_FENCE.search(t, m.start(), end)
+    stop_at = stop.start() if stop else end
     try:
-        value, stop = json.JSONDecoder().raw_decode(t, m.start())
-        return value, stop
+        return safejson.raw_decode(t, m.start(), what)
+    except safejson.NestingError:
+        warnings.append(f"{what} JSON is nested too deeply; ignored")
+        return None, stop_at
     except ValueError:
-        stop = _LATEX_FENCE.search(t, m.start(), end)
-        stop_at = stop.start() if stop else end
         return _load_json(t[m.start() : stop_at], what, warnings), stop_at
 
 
@@ -364,7 +368,11 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         warnings.append(f"{what} JSON is empty")
         return None
     try:
-        return json.loads(s)
+        return safejson.loads(s, what)
+    except safejson.NestingError:
+        # json_repair would recurse just as deep; a model never writes this on purpose
+        warnings.append(f"{what} JSON is nested too deeply; ignored")
+        return None
     except ValueError:
         pass
     try:
@@ -373,7 +381,7 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         value = json_repair.loads(s)
     except Exception:  # json-repair is best effort; any failure means "unparseable"
         value = None
-    if isinstance(value, (list, dict)) and value:
+    if isinstance(value, (list, dict)) and value and not safejson.too_deep(value):
         warnings.append(f"{what} JSON was malformed and has been repaired")
         return value
     warnings.append(f"{what} JSON could not be parsed")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
+from . import safejson
 from .errors import ContextLengthError, ReferencesError
 
 PathLike = Union[str, os.PathLike]
@@ -483,7 +484,7 @@ def _parse_bibitems(text: str, label: str) -> ReferenceSet:
 
 def _parse_json(text: str, label: str) -> ReferenceSet:
     try:
-        data = json.loads(text)
+        data = safejson.loads(text, label)
     except json.JSONDecodeError as exc:
         raise ReferencesError(
             f"{label}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); fix the JSON or pass a .bib file"

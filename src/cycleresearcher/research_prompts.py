@@ -19,6 +19,7 @@ import dataclasses
 import json
 from typing import Any
 
+from . import safejson
 from .engines.base import SamplingParams
 from .errors import InputError
 from .prompts import load
@@ -83,7 +84,7 @@ def results_message(results: Any) -> str:
     """
     if isinstance(results, (str, bytes)):
         try:
-            results = json.loads(results)
+            results = safejson.loads(results, "the experimental results")
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"The experimental results are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "

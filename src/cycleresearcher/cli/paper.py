@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import safejson
 from ..errors import InputError
 from ._common import console, guard, out
 from ._group import group
@@ -29,7 +30,9 @@ def load_papers(path: str) -> list:
     text = _read(path)
     if text.lstrip().startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = safejson.loads(text, path)
+        except safejson.NestingError:
+            raise
         except ValueError:
             data = None
         if isinstance(data, dict):

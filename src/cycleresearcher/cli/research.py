@@ -178,11 +178,12 @@ def complete(
 
     Example: cycleresearcher research complete runs/demo --results my_results.json
     """
+    from .. import safejson
     from ..errors import InputError
     from ..research import CycleResearcher, ResearchSettings
 
     try:
-        data = json.loads(results.read_text(encoding="utf-8"))
+        data = safejson.loads(results.read_text(encoding="utf-8"), str(results))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects."

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import safejson
 from ..errors import InputError
 from .records import HumanPaper, ReviewedPaper, unwrap_review
 
@@ -53,10 +54,12 @@ def _json_reviews(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         if path.suffix == ".jsonl":
             items: Any = [
-                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+                safejson.loads(line, str(path))
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
             ]
         else:
-            items = json.loads(path.read_text(encoding="utf-8"))
+            items = safejson.loads(path.read_text(encoding="utf-8"), str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{path} is not valid JSON ({exc}). Fix the file or move it out of the folder."
@@ -194,9 +197,9 @@ def load_truth(path: str | Path) -> list[HumanPaper]:
     text = path.read_text(encoding="utf-8")
     try:
         data: Any = (
-            [json.loads(line) for line in text.splitlines() if line.strip()]
+            [safejson.loads(line, str(path)) for line in text.splitlines() if line.strip()]
             if path.suffix == ".jsonl"
-            else json.loads(text)
+            else safejson.loads(text, str(path))
         )
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON ({exc}).") from exc
@@ -263,9 +266,9 @@ def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
         try:
             if path.suffix == ".jsonl":
-                data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+                data: Any = [safejson.loads(line, str(path)) for line in text.splitlines() if line.strip()]
             else:
-                data = json.loads(text)
+                data = safejson.loads(text, str(path))
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} is not valid JSON ({exc}).") from exc
         if isinstance(data, dict):

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..errors import InputError
 
 #: per-upload limits (bytes); the whole request is capped in app.py
@@ -85,7 +86,7 @@ def results_json(data: bytes) -> Any:
             "The results file is empty. Upload a JSON list of {name, result: {table, description}} objects."
         )
     try:
-        value = json.loads(text)
+        value = safejson.loads(text, "The results file")
     except json.JSONDecodeError as exc:
         raise InputError(
             f"The results file is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
