@@ -91,6 +91,7 @@ def test_never_raises_on_mutated_output(text, fmt):
 
 
 @pytest.mark.slow
+@pytest.mark.fuzz
 @SLOW
 @given(st.text(max_size=3000), st.sampled_from(FORMATS))
 def test_never_raises_on_arbitrary_text_slow(text, fmt):
@@ -98,6 +99,7 @@ def test_never_raises_on_arbitrary_text_slow(text, fmt):
 
 
 @pytest.mark.slow
+@pytest.mark.fuzz
 @SLOW
 @given(mutated(), st.sampled_from(FORMATS))
 def test_never_raises_on_mutated_output_slow(text, fmt):
@@ -135,6 +137,7 @@ def test_round_trip_stable_on_corrupted_output(text):
 
 
 @pytest.mark.slow
+@pytest.mark.fuzz
 @SLOW
 @given(CORRUPTED)
 def test_round_trip_stable_on_corrupted_output_slow(text):

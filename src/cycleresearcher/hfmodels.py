@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelNotFoundError, require
+from .errors import InputError, ModelNotFoundError, require
 
 
 def cache_root() -> Path:
@@ -59,14 +60,39 @@ def hf_model_dir(model: str) -> str:
     return str(target)
 
 
+#: the --dtype names we accept (torch names and their short forms)
+DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> str:
+    """``device`` if it is one we can use, else InputError saying which are (no torch import)."""
+    if not isinstance(device, str) or not _DEVICE_RE.match(device):
+        raise InputError(f"Unknown device {device!r}. Use auto, cpu, cuda, cuda:N (e.g. cuda:1) or mps.")
+    return device
+
+
+def check_dtype(dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise InputError(f"Unknown dtype {dtype!r}. Use one of: {', '.join(DTYPES)}.")
+    return dtype
+
+
 def resolve_device(device: str = "auto") -> str:
-    if device != "auto":
+    if check_device(device) != "auto":
+        if device.startswith("cuda"):
+            torch = require("torch", "hf")
+            if not torch.cuda.is_available():
+                raise InputError(
+                    f"--device {device}: no CUDA device is visible here. Use --device cpu or auto."
+                )
         return device
     torch = require("torch", "hf")
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_dtype(dtype: str, device: str) -> Any:
+    check_dtype(dtype)
     torch = require("torch", "hf")
     if dtype == "auto":
         if device.startswith("cuda"):

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import safejson
 from .errors import InputError
 
 Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
@@ -244,7 +245,10 @@ def _project_file(path: Path, root: Path) -> tuple[Path | None, str]:
     """(the real path, '') of a file that may be read as part of the project in ``root``, or
     (None, why not): the path is resolved, symbolic links included, before the folder check, and
     only a regular file inside ``root`` passes (a FIFO would hang the reader)."""
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop (Python 3.11 raises RuntimeError)
+        return None, "is a symbolic link loop"
     if not real.is_relative_to(root):
         if Path(os.path.abspath(path)).is_relative_to(root):  # inside by name: a link leads out
             return None, f"is a symbolic link to {real}, outside the project folder {root}"
@@ -264,7 +268,22 @@ def _input_target(folder: Path, name: str, root: Path) -> tuple[Path | None, str
     return real, why if why in ("", "not found") else f"{path.name} {why}"
 
 
-def _expand_latex(path: Path, root: Path, seen: set[Path], warnings: list[str]) -> str:
+#: \input nesting deeper than this is refused (real projects use 2-3 levels; a hostile chain of
+#: thousands would exhaust the stack and take the whole batch down)
+MAX_INCLUDE_DEPTH = 32
+
+
+def _expand_latex(
+    path: Path, root: Path, seen: set[Path], warnings: list[str], chain: tuple[Path, ...] = ()
+) -> str:
+    chain = (*chain, path)
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        names = [c.name for c in chain]
+        shown = " -> ".join(names[:3] + ["..."] + names[-2:])
+        raise InputError(
+            f"{chain[0]}: \\input files nested too deeply (more than {MAX_INCLUDE_DEPTH} levels: {shown}). "
+            "Flatten the includes, or pass the compiled PDF instead."
+        )
     text = strip_latex_comments(_read_utf8(path))
 
     def repl(m: re.Match[str]) -> str:
@@ -281,7 +300,7 @@ def _expand_latex(path: Path, root: Path, seen: set[Path], warnings: list[str]) 
             warnings.append(f"\\{m.group(1)}{{{name}}} is included recursively; skipped the second time")
             return ""
         seen.add(target)
-        return _expand_latex(target, root, seen, warnings)
+        return _expand_latex(target, root, seen, warnings, chain)
 
     return _INPUT_RE.sub(repl, text)
 
@@ -369,7 +388,7 @@ def paper_document(paper: Any, label: str) -> Document:
 
 def _paper_list(path: Path) -> list[Any]:
     try:
-        data = json.loads(_read_utf8(path))
+        data = safejson.loads(_read_utf8(path), str(path))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). Fix the file."
@@ -450,7 +469,11 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                 for name in sorted(filenames):
                     if name.startswith(".") or Path(name).suffix.lower() not in EXTENSIONS:
                         continue
-                    real = (here / name).resolve()
+                    try:
+                        real = (here / name).resolve()
+                    except (OSError, RuntimeError):  # a symbolic link loop
+                        yield (str(here / name), InputError(f"{here / name}: is a symbolic link loop; skipped."))
+                        continue
                     if not real.is_relative_to(
                         p.resolve()
                     ):  # a folder from elsewhere may hold links to ~/.ssh

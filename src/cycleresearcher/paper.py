@@ -20,11 +20,13 @@ marker leaves its fields empty and adds a warning, so ``parse_paper`` never rais
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import safejson
+from .errors import InputError
 from .results import check_grounding, dump_json, protect_latex, read_json, result_items
 
 # The turn joint we write ourselves (complete_paper's generated_text): blank line between turns.
@@ -128,25 +130,58 @@ class Paper:
                     return data[key]
             return default
 
+        def wrong(key: str, want: str, value: Any) -> InputError:
+            return InputError(
+                f"Paper field '{key}' must be {want}, not {type(value).__name__} ({str(value)[:40]!r}). "
+                "Fix the JSON, or export a file written by `cycleresearcher research generate` / `paper parse`."
+            )
+
+        def text(*keys: str) -> str:
+            value = pick(*keys, default="")
+            if value is None:
+                return ""
+            if not isinstance(value, str):
+                raise wrong(keys[0], "text", value)
+            return value
+
+        def optional_text(key: str) -> str | None:
+            value = pick(key)
+            if value is None or isinstance(value, str):
+                return value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)  # an id written as a number
+            raise wrong(key, "text", value)
+
+        if not isinstance(data, dict):
+            raise InputError(f"A Paper record must be a JSON object, not {type(data).__name__}.")
+        warnings = pick("warnings", default=[]) or []
+        if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+            raise wrong("warnings", "a list of text", warnings)
+        meta = pick("meta", default={}) or {}
+        if not isinstance(meta, dict):
+            raise wrong("meta", "an object", meta)
+        simulated = pick("results_simulated", default=True)
+        if not isinstance(simulated, bool):
+            raise wrong("results_simulated", "true or false", simulated)
         return cls(
-            title=pick("title", default="") or "",
-            abstract=pick("abstract", default="") or "",
-            latex=pick("latex", default="") or "",
-            motivation=pick("motivation", default="") or "",
-            idea=pick("idea", "main_idea", default="") or "",
+            title=text("title"),
+            abstract=text("abstract"),
+            latex=text("latex"),
+            motivation=text("motivation"),
+            idea=text("idea", "main_idea"),
             interestingness=_as_int(pick("interestingness")),
             feasibility=_as_int(pick("feasibility")),
             novelty=_as_int(pick("novelty")),
             experimental_setup=pick("Experimental_Setup", "experimental_setup"),
             experimental_results=pick("Experimental_results", "experimental_results"),
-            results_latex=pick("results_latex", default="") or "",
-            generated_text=pick("generated_text", default="") or "",
-            warnings=list(pick("warnings", default=[]) or []),
-            results_simulated=bool(pick("results_simulated", default=True)),
-            id=pick("id"),
-            topic=pick("topic"),
-            references_bib=pick("references_bib"),
-            meta=dict(pick("meta", default={}) or {}),
+            results_latex=text("results_latex"),
+            generated_text=text("generated_text"),
+            warnings=list(warnings),
+            results_simulated=simulated,
+            id=optional_text("id"),
+            topic=optional_text("topic"),
+            references_bib=optional_text("references_bib"),
+            meta=dict(meta),
             ungrounded_numbers=pick("ungrounded_numbers"),
             grounding=pick("grounding"),
         )
@@ -356,7 +391,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return round(value)
+        return round(value) if math.isfinite(value) else None  # JSON allows NaN / Infinity
     m = _INT.search(str(value)[:80])
     return round(float(m.group())) if m else None
 
@@ -380,12 +415,15 @@ def _json_block(t: str, start: int, end: int, what: str, warnings: list[str]) ->
         warnings.append(f"{what} JSON missing")
         return None, start
     warnings.append(f"{what} JSON has no ```json fence")
+    stop = _LATEX_FENCE.search(t, m.start(), end)
+    stop_at = stop.start() if stop else end
     try:
-        _, stop = json.JSONDecoder().raw_decode(t, m.start())  # where the value ends
-        return read_json(t[m.start() : stop]), stop  # read again keeping LaTeX literal
+        _, stop = safejson.raw_decode(t, m.start(), what)  # where the value ends
+        return read_json(t[m.start() : stop], what), stop  # read again keeping LaTeX literal
+    except safejson.NestingError:
+        warnings.append(f"{what} JSON is nested too deeply; ignored")
+        return None, stop_at
     except ValueError:
-        stop = _LATEX_FENCE.search(t, m.start(), end)
-        stop_at = stop.start() if stop else end
         return _load_json(t[m.start() : stop_at], what, warnings), stop_at
 
 
@@ -395,8 +433,12 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         warnings.append(f"{what} JSON is empty")
         return None
     try:
-        return read_json(s)  # LaTeX commands in strings stay literal (results.read_json)
-    except (ValueError, RecursionError):
+        return read_json(s, what)  # LaTeX commands in strings stay literal (results.read_json)
+    except safejson.NestingError:
+        # json_repair would recurse just as deep; a model never writes this on purpose
+        warnings.append(f"{what} JSON is nested too deeply; ignored")
+        return None
+    except ValueError:
         pass
     try:
         import json_repair
@@ -404,7 +446,7 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         value = json_repair.loads(protect_latex(s))
     except Exception:  # json-repair is best effort; any failure means "unparseable"
         value = None
-    if isinstance(value, (list, dict)) and value:
+    if isinstance(value, (list, dict)) and value and not safejson.too_deep(value):
         warnings.append(f"{what} JSON was malformed and has been repaired")
         return value
     warnings.append(f"{what} JSON could not be parsed")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
+from . import safejson
 from .errors import ContextLengthError, ReferencesError
 
 PathLike = Union[str, os.PathLike]
@@ -483,7 +484,7 @@ def _parse_bibitems(text: str, label: str) -> ReferenceSet:
 
 def _parse_json(text: str, label: str) -> ReferenceSet:
     try:
-        data = json.loads(text)
+        data = safejson.loads(text, label)
     except json.JSONDecodeError as exc:
         raise ReferencesError(
             f"{label}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); fix the JSON or pass a .bib file"
@@ -539,10 +540,21 @@ def _reference_from_dict(item: dict[str, Any], where: str, taken: set[str]) -> R
     fields: dict[str, str] = {"title": title}
     authors = item.get("authors", item.get("author"))
     if isinstance(authors, list):
-        names = [a.get("name", "") if isinstance(a, dict) else str(a) for a in authors]
+        names = [a.get("name", "") if isinstance(a, dict) else a for a in authors]
+        bad = next((n for n in names if n is not None and not isinstance(n, str)), None)
+        if bad is not None:
+            raise ReferencesError(
+                f"{where}: author names must be text, not {type(bad).__name__} ({bad!r}); "
+                'write "authors": ["Ada Lovelace", ...] or [{"name": "Ada Lovelace"}, ...].'
+            )
         authors = " and ".join(n for n in names if n)
+    elif authors is not None and not isinstance(authors, str):
+        raise ReferencesError(
+            f"{where}: 'authors' must be text or a list of names, not {type(authors).__name__}; "
+            'write "authors": ["Ada Lovelace", ...].'
+        )
     if authors:
-        fields["author"] = str(authors)
+        fields["author"] = authors
     if item.get("venue") or item.get("journal"):
         fields["journal"] = str(item.get("venue") or item.get("journal"))
     if item.get("year"):

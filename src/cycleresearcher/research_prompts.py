@@ -84,7 +84,7 @@ def results_message(results: Any) -> str:
     """
     if isinstance(results, (str, bytes)):
         try:
-            results = read_json(results)  # LaTeX commands in strings stay literal
+            results = read_json(results, "the experimental results")  # LaTeX commands stay literal
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"The experimental results are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "

@@ -140,12 +140,15 @@ def protect_latex(text: str) -> str:
     return _ESCAPE.sub(repl, text)
 
 
-def read_json(text: str) -> Any:
+def read_json(text: str, label: str = "JSON") -> Any:
     """``json.loads`` that keeps LaTeX commands inside strings literal (module docstring rule).
 
     Raises ``json.JSONDecodeError`` like ``json.loads`` (positions refer to the protected text,
-    which only differs by the doubled backslashes)."""
-    return json.loads(protect_latex(text))
+    which only differs by the doubled backslashes), and ``safejson.NestingError`` (an InputError)
+    for hostile nesting instead of a RecursionError."""
+    from . import safejson
+
+    return safejson.loads(protect_latex(text), label)
 
 
 def dump_json(value: Any) -> str:
@@ -291,7 +294,7 @@ def load_results(text: str, source: str = "results.json") -> tuple[Any, list[Res
     if not text.strip():
         raise ResultsError(f"{source} is empty. Give {_SHAPE}")
     try:
-        value = read_json(text)
+        value = read_json(text, source)
     except json.JSONDecodeError as exc:
         raise ResultsError(
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). Give {_SHAPE}"

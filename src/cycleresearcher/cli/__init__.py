@@ -20,12 +20,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    # a traceback's local variables can hold an API key or a whole paper
+    pretty_exceptions_show_locals=False,
 )
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an unexpected error (default: saved to a log)."
+    ),
+) -> None:
     """Keep the app a group even when only one command is registered."""
+    from . import _common
+
+    _common.DEBUG = debug
 
 
 #: sub-modules, in the order they appear in --help

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -69,8 +70,21 @@ OutDirOpt = Annotated[
 ]
 
 
-def engine_options(pairs: list[str] | None, api_key: str | None = None) -> dict:
-    """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}`` (ints, floats, booleans parsed)."""
+def engine_options(
+    pairs: list[str] | None,
+    api_key: str | None = None,
+    *,
+    model: str | None = None,
+    engine: str | None = None,
+    base_url: str | None = None,
+    check: bool = True,
+) -> dict:
+    """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}``.
+
+    With ``check`` the keys and values are checked now against the engine that ``model`` /
+    ``engine`` / ``base_url`` choose (unknown keys and wrong types fail before any work starts);
+    values are converted to the types the engine's constructor declares.
+    """
     from ..errors import InputError
 
     opts: dict = {}
@@ -78,18 +92,14 @@ def engine_options(pairs: list[str] | None, api_key: str | None = None) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
-        v: object = value
-        if value.lower() in ("true", "false"):
-            v = value.lower() == "true"
-        else:
-            for cast in (int, float):
-                try:
-                    v = cast(value)
-                    break
-                except ValueError:
-                    pass
-        opts[key.strip().replace("-", "_")] = v
-    if api_key:  # only the HTTP engine uses it; the others ignore unknown settings
+        opts[key.strip().replace("-", "_")] = value
+    if check and opts:
+        from ..engines import choose_engine, engine_class
+        from ..engines.options import check_engine_options
+
+        name = choose_engine(model, engine, base_url)
+        opts = check_engine_options(name, engine_class(name), opts)
+    if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
         opts["api_key"] = api_key
     return opts
 
@@ -105,10 +115,96 @@ def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
 
 def run_dir(output_dir: str | None, command: str) -> str:
     if output_dir:
-        return output_dir
+        return writable_dir(output_dir)
     import time
 
     return f"runs/{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def writable_dir(path: str | os.PathLike[str], option: str = "-o") -> str:
+    """``path`` as a folder we can write into (created if missing), or InputError saying why not."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{option} {p}: is a file, not a folder. Pass a new or existing folder.")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{option} {p}: cannot create the folder ({exc.strerror or exc}). Pass a folder you can write to."
+        ) from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {p}: the folder is not writable. Pass a folder you can write to.")
+    return str(path)
+
+
+#: set by the global --debug option (or CYCLERESEARCHER_DEBUG=1): show tracebacks, keep no log
+DEBUG = False
+_SECRET_ENV = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def debug_enabled() -> bool:
+    return DEBUG or os.environ.get("CYCLERESEARCHER_DEBUG", "") not in ("", "0")
+
+
+def log_dir():
+    """Where tracebacks of unexpected errors go: $XDG_CACHE_HOME/cycleresearcher/logs."""
+    from pathlib import Path
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cycleresearcher" / "logs"
+
+
+def _secrets(kwargs: dict) -> list[str]:
+    found = [os.environ.get(name, "") for name in _SECRET_ENV]
+    found += [
+        str(v)
+        for k, v in kwargs.items()
+        if isinstance(v, str) and any(s in k.lower() for s in ("key", "token", "secret", "password"))
+    ]
+    argv = sys.argv
+    found += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--api-key",)]
+    found += [a.split("=", 1)[1] for a in argv if a.startswith("--api-key=")]
+    # short strings would blank out ordinary words; real keys are long
+    return sorted({s for s in found if len(s) >= 6}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
+
+
+def unexpected(exc: BaseException, kwargs: dict) -> None:
+    """A bug or an input we do not handle: one line for the user, the traceback in a log file."""
+    import time
+    import traceback
+
+    from rich.markup import escape
+
+    secrets = _secrets(kwargs)
+    detail = (
+        redact(f"{type(exc).__name__}: {exc}", secrets).splitlines()[0][:300]
+        if str(exc)
+        else type(exc).__name__
+    )
+    log = log_dir() / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    body = f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(redact(body, secrets), encoding="utf-8")
+        where = f"The traceback is in {log}"
+    except OSError:
+        where = "No log could be written"
+    console.print(
+        f"[bold red]Unexpected error:[/] {escape(detail)}. {escape(where)}; rerun with --debug to show it, "
+        "and please report it.",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
 
 
 def guard(fn):
@@ -120,11 +216,19 @@ def guard(fn):
         try:
             return fn(*args, **kwargs)
         except CycleResearcherError as exc:
+            if debug_enabled():
+                raise
             fail(exc)
         except KeyboardInterrupt:
             console.print(
                 "Interrupted. Finished results are in the run store; rerun with --resume to continue."
             )
             sys.exit(EXIT_INTERRUPTED)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # no traceback reaches the user unless they ask (--debug)
+            if debug_enabled():
+                raise
+            unexpected(exc, kwargs)
 
     return wrapper

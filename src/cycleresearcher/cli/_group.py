@@ -24,5 +24,11 @@ def default_group(default: str) -> type[TyperGroup]:
 def group(name: str, help: str, default: str | None = None) -> typer.Typer:
     kwargs = {"cls": default_group(default)} if default else {}
     return typer.Typer(
-        name=name, help=help, no_args_is_help=True, add_completion=False, rich_markup_mode="rich", **kwargs
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="rich",
+        pretty_exceptions_show_locals=False,
+        **kwargs,
     )

@@ -293,7 +293,11 @@ def winrate(
             "settings", {"a": str(a), "b": str(b), "seed": seed, "model": model, "max_chars": max_chars}
         )
         judge_engine = create_engine(
-            model, engine, base_url, family="researcher", **engine_options(engine_opt)
+            model,
+            engine,
+            base_url,
+            family="researcher",
+            **engine_options(engine_opt, model=model, engine=engine, base_url=base_url),
         )
         try:
             judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)

@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import safejson
 from ..errors import InputError
-from ._common import EXIT_FAILED, console, guard, out
+from ._common import EXIT_FAILED, console, guard, out, writable_dir
 from ._group import group
 
 FORMATS = ("json", "md", "latex", "pdf", "all")
@@ -29,13 +30,18 @@ def load_papers(path: str) -> list:
     text = _read(path)
     if text.lstrip().startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = safejson.loads(text, path)
+        except safejson.NestingError:
+            raise
         except ValueError:
             data = None
-        if isinstance(data, dict):
-            return [Paper.from_dict(data)]
-        if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
-            return [Paper.from_dict(x) for x in data]
+        try:
+            if isinstance(data, dict):
+                return [Paper.from_dict(data)]
+            if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
+                return [Paper.from_dict(x) for x in data]
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
     return [parse_paper(text)]
 
 
@@ -112,7 +118,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}.")
         papers = load_papers(file)
         bibtex = _read(bib) if bib else None
-        base = Path(output_dir) if output_dir else Path(file).with_name(Path(file).stem + "-export")
+        base = Path(writable_dir(output_dir or Path(file).with_name(Path(file).stem + "-export")))
         failed = False
         for i, paper in enumerate(papers):
             where = base if len(papers) == 1 else base / f"paper-{i + 1:03d}"

@@ -117,7 +117,7 @@ def generate(
         engine=engine,
         base_url=base_url,
         run_dir=directory,
-        **engine_options(engine_opt, api_key),
+        **engine_options(engine_opt, api_key, model=model, engine=engine, base_url=base_url),
     )
     store = researcher.store
     assert store is not None
@@ -207,7 +207,19 @@ def complete(
         ) from exc
     data, _ = load_results(text, str(results))  # checked against the documented shape before any model runs
     researcher = CycleResearcher(
-        model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt, api_key)
+        model=model,
+        engine=engine,
+        base_url=base_url,
+        run_dir=run,
+        **engine_options(
+            engine_opt,
+            api_key,
+            model=model,
+            engine=engine,
+            base_url=base_url,
+            # no engine named: the run's own engine is used, checked when it loads
+            check=bool(model or engine or base_url),
+        ),
     )
     try:
         store = researcher.store

@@ -215,7 +215,7 @@ def run(
         "base_url": base_url,
         "max_tokens": max_tokens,
         "context_length": context_length,
-        **engine_options(engine_opt, api_key),
+        **engine_options(engine_opt, api_key, model=model_name, engine=engine, base_url=base_url),
     }
     options: dict = {}
     if reviewer is ReviewerName.cyclereviewer:

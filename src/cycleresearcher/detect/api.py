@@ -121,11 +121,19 @@ class AIDetector:
         runtime: str = "auto",
         min_tokens: int = MIN_TOKENS,
     ):
+        from ..hfmodels import check_device, check_dtype
         from ..models import EMBEDDED_NAME, resolve_model
         from .scorers import make_scorer
 
         if max_tokens is not None and max_tokens < 2:
             raise InputError("--max-tokens must be at least 2.")
+        # checked before any model loads: a bad value is one line, not a torch traceback
+        if window is not None and window < 2:
+            raise InputError(f"--window must be at least 2 tokens, got {window}.")
+        if overlap is not None and overlap < 0:
+            raise InputError(f"overlap must be 0 or more tokens, got {overlap}.")
+        check_device(device)
+        check_dtype(dtype)
         self.scoring_model = resolve_model(scoring_model or EMBEDDED_NAME)
         self.reference_model = resolve_model(reference_model) if reference_model else self.scoring_model
         requested = window or DEFAULT_WINDOW

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import safejson
 from ..errors import InputError
 
 Mapping = Literal["window", "logistic"]
@@ -163,9 +164,11 @@ class Calibration:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Calibration:
         try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            d = safejson.loads(Path(path).read_text(encoding="utf-8"), str(path))
             real = [float(x) for x in d["predictions"]["real"]]
             samples = [float(x) for x in d["predictions"]["samples"]]
+        except safejson.NestingError:
+            raise
         except FileNotFoundError as exc:
             raise InputError(
                 f"Calibration file {path} not found. Check the path or build one with `cycleresearcher detect calibrate`."

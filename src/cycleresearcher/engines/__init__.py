@@ -75,7 +75,10 @@ def choose_engine(model: str | None, engine: str | None = None, base_url: str | 
 
 def load_engine(name: str, model: str | None = None, **kwargs: Any) -> Engine:
     """Instantiate engine ``name`` for ``model`` (a path, a hub id, or None for the embedded model)."""
+    from .options import check_engine_options
+
     cls = engine_class(name)
+    kwargs = check_engine_options(name, cls, kwargs)
     if name == "fake":
         return cls(**kwargs)
     return cls(model=model, **kwargs)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import safejson
 from ..errors import InputError
 from .records import HumanPaper, ReviewedPaper, unwrap_review
 
@@ -53,10 +54,12 @@ def _json_reviews(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         if path.suffix == ".jsonl":
             items: Any = [
-                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+                safejson.loads(line, str(path))
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
             ]
         else:
-            items = json.loads(path.read_text(encoding="utf-8"))
+            items = safejson.loads(path.read_text(encoding="utf-8"), str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{path} is not valid JSON ({exc}). Fix the file or move it out of the folder."
@@ -194,14 +197,18 @@ def load_truth(path: str | Path) -> list[HumanPaper]:
     text = path.read_text(encoding="utf-8")
     try:
         data: Any = (
-            [json.loads(line) for line in text.splitlines() if line.strip()]
+            [safejson.loads(line, str(path)) for line in text.splitlines() if line.strip()]
             if path.suffix == ".jsonl"
-            else json.loads(text)
+            else safejson.loads(text, str(path))
         )
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON ({exc}).") from exc
     if isinstance(data, dict):
         data = data.get("papers") or data.get("data") or [data]
+    if not isinstance(data, list):
+        raise InputError(
+            f"{path}: expected a JSON list of {{id, decision, review: [...]}}, not {type(data).__name__}."
+        )
     papers = [HumanPaper.from_openreview(item) for item in data if isinstance(item, dict)]
     if not papers or any(not p.paper_id for p in papers):
         raise InputError(f"{path}: every paper needs an 'id' (and 'review': [...] with the human reviews).")
@@ -231,6 +238,15 @@ def load_labels(path: str | Path) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist. Pass a CSV with columns paper_id,label.")
+    try:
+        return _read_labels(path)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); re-save the CSV as UTF-8.") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc}).") from None
+
+
+def _read_labels(path: Path) -> dict[str, str]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames or []
@@ -263,17 +279,22 @@ def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
         try:
             if path.suffix == ".jsonl":
-                data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+                data: Any = [safejson.loads(line, str(path)) for line in text.splitlines() if line.strip()]
             else:
-                data = json.loads(text)
+                data = safejson.loads(text, str(path))
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} is not valid JSON ({exc}).") from exc
         if isinstance(data, dict):
             data = data.get("results", data)
         if isinstance(data, dict):
             items = [(str(k), v) for k, v in data.items() if isinstance(v, dict)]
-        else:
+        elif isinstance(data, list):
             items = [(None, v) for v in data if isinstance(v, dict)]
+        else:
+            raise InputError(
+                f"{path}: expected detection results (a JSON list of {{paper_id, probability, criterion}}), "
+                f"not {type(data).__name__}."
+            )
     out: dict[str, dict[str, Any]] = {}
     for key, record in items:
         # `detect --json` records carry the file in `source`; labels match it by path or file name

@@ -72,6 +72,11 @@ def unwrap_review(data: dict[str, Any]) -> tuple[dict[str, Any] | None, str | No
     return data, None
 
 
+def _as_list(value: Any) -> list[Any]:
+    """A list field of a user's JSON, or [] when it holds something else (a review file is data)."""
+    return value if isinstance(value, list) else []
+
+
 @dataclass
 class ReviewedPaper:
     """One paper as judged by one reviewing model (all its simulated reviewers together).
@@ -123,14 +128,14 @@ class ReviewedPaper:
         data, error = unwrap_review(data)
         if data is None:
             return cls.failed(paper_id, group, source, error or "")
-        reviewers = [r for r in (data.get("reviewers") or []) if isinstance(r, dict)]
+        reviewers = [r for r in _as_list(data.get("reviewers")) if isinstance(r, dict)]
         scores = {d: [s for r in reviewers if (s := parse_score(r.get(d))) is not None] for d in DIMENSIONS}
         final_src = data.get("final") if isinstance(data.get("final"), dict) else {}
         final = {d: parse_score(final_src.get(d)) for d in (*DIMENSIONS, "confidence")}
         if final["rating"] is None and not scores["rating"]:
             # older / flattened records: {"rating": ..., "avg_rating": ...} at top level
             final["rating"] = parse_score(data.get("rating", data.get("avg_rating")))
-        warnings = [str(w) for w in (data.get("warnings") or [])]
+        warnings = [str(w) for w in _as_list(data.get("warnings"))]
         return cls(
             paper_id=str(paper_id),
             group=group,
@@ -169,7 +174,7 @@ class HumanPaper:
         ("8: accept, good paper" -> 8).
         """
         reviews = []
-        for item in data.get("review") or data.get("reviews") or []:
+        for item in _as_list(data.get("review") or data.get("reviews")):
             if not isinstance(item, dict):
                 continue
             content = item.get("content") if isinstance(item.get("content"), dict) else {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import safejson
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..errors import ConfigError, InputError
 from ..store import RunStore, request_key, run_requests
@@ -71,7 +72,7 @@ def load_prompt_sets(cfg: CycleConfig) -> list[PromptSet]:
         messages = None
         if path.suffix.lower() == ".json":
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = safejson.loads(path.read_text(encoding="utf-8"), str(path))
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path} is not valid JSON ({exc}); fix or remove it.") from exc
             if isinstance(data, dict):

@@ -86,7 +86,7 @@ def results_json(data: bytes) -> Any:
             "The results file is empty. Upload a JSON list of {name, result: {table, description}} objects."
         )
     try:
-        value = read_json(text)  # LaTeX commands in strings stay literal (results.read_json)
+        value = read_json(text, "The results file")  # LaTeX commands in strings stay literal
     except json.JSONDecodeError as exc:
         raise InputError(
             f"The results file is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
