@@ -15,6 +15,9 @@ import os
 import sys
 import time
 
+# Ray sets OMP_NUM_THREADS to an actor's num_cpus (1) in its workers; the direct engine gets the
+# same, else its OpenMP threads spin on the busy cores and the comparison measures that instead
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import median, write  # noqa: E402
 
@@ -102,6 +105,7 @@ def main() -> None:
         "max_tokens": args.max_tokens,
         "repeats": args.repeats,
         "inner": INNER,
+        "omp_num_threads": os.environ["OMP_NUM_THREADS"],
         "load_average_1min": [round(load1, 2), round(load2, 2)],
         "rows": rows,
     }
@@ -109,7 +113,7 @@ def main() -> None:
         "# --engine ray vs the direct llama.cpp engine (embedded SmolLM2-135M, 1 thread per engine)",
         "",
         f"{args.requests} requests x {args.max_tokens} tokens (ignore_eos), median of {args.repeats}; "
-        f"{os.cpu_count()} CPUs shared with other jobs (1-min load average {load1:.1f} before, {load2:.1f} after).",
+        f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} in both; {os.cpu_count()} CPUs shared with other jobs (1-min load average {load1:.1f} before, {load2:.1f} after).",
         "",
         "| run | tokens/s | vs direct | wall s | setup s (load + cluster) |",
         "|---|---|---|---|---|",
