@@ -182,7 +182,7 @@ def test_a_worker_sigkilled_mid_run_has_its_request_retried_once(cluster, embedd
         def kill_busy_worker() -> None:
             time.sleep(0.5)  # both workers are generating again by now
             os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
+            killed.append(len(calls))  # requests reported by the time of the kill
 
         def on_result(i: int, res) -> None:  # type: ignore[no-untyped-def]
             calls.append(i)
@@ -193,7 +193,7 @@ def test_a_worker_sigkilled_mid_run_has_its_request_retried_once(cluster, embedd
         reqs = _requests(6, 32)
         with RunStore(tmp_path / "run") as store:
             results = run_requests(engine, store, "research", reqs, on_result=on_result)
-        assert killed == [pids[0]]
+        assert len(killed) == 1 and killed[0] < 6, "the worker was killed before the run ended"
         new_pids = engine.worker_pids()
         assert new_pids[0] != pids[0], "Ray restarted the killed worker in a new process"
         assert new_pids[1] == pids[1]
