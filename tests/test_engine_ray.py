@@ -91,6 +91,24 @@ def test_postprocess_maps_outputs_lengths_and_errors():
     assert failed["result"]["error"] == "prompt too long" and failed["result"]["completions"] == []
 
 
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        ({"backend": "spark"}, "backend must be one of"),
+        ({"workers": 0}, "workers must be >= 1"),
+        ({"inner": "ray"}, "would nest clusters"),
+        ({"inner_opts": "{n_ctx: 2}"}, "inner_opts must be a JSON object"),
+        ({"inner_opts": "[1]"}, "inner_opts must be a JSON object"),
+    ],
+)
+def test_bad_options_are_refused_before_a_cluster_starts(opts, message):
+    from cycleresearcher.engines.ray_engine import RayEngine
+    from cycleresearcher.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        RayEngine("m", **opts)
+
+
 # --- a real cluster --------------------------------------------------------------------------
 
 

@@ -209,11 +209,11 @@ class RayEngine(Engine):
             raise InputError(f"workers must be >= 1, got {workers}")
         if inner == "ray":
             raise InputError("inner=ray would nest clusters: pick llamacpp, hf, vllm or openai")
+        self.inner_opts = _parse_opts(inner_opts)  # before Ray starts: a typo fails fast
         self.ray = require("ray", "ray", "the Ray engine")
         self.backend = backend
         self.model_id = model or ""
         self.inner = inner
-        self.inner_opts = _parse_opts(inner_opts)
         self.max_task_retries = max_task_retries
         addr = address or os.environ.get("RAY_ADDRESS") or None
         self._own_cluster = not self.ray.is_initialized()
