@@ -66,7 +66,7 @@ def test_help_imports_no_heavy_dependency():
     code = (
         "import sys; from cycleresearcher.cli import app; import typer.main; "
         "typer.main.get_command(app); "
-        "print(','.join(m for m in ('torch','transformers','llama_cpp','vllm','trl','sentence_transformers') if m in sys.modules))"
+        "print(','.join(m for m in ('torch','transformers','llama_cpp','vllm','trl','sentence_transformers','ray') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -33,7 +33,7 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         "-e",
-        help="Engine: llamacpp, hf, vllm, openai. Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf).",
+        help="Engine: llamacpp, hf, vllm, openai, ray (a Ray cluster; see docs/cluster.md). Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -57,7 +57,7 @@ EngineOptOpt = Annotated[
     Optional[list[str]],
     typer.Option(
         "--engine-opt",
-        help="Engine setting KEY=VALUE, repeatable (e.g. n_ctx=8192, n_threads=2, tensor_parallel_size=4, gpu_memory_utilization=0.9, max_model_len=60000, max_concurrency=8).",
+        help="Engine setting KEY=VALUE, repeatable (e.g. n_ctx=8192, n_threads=2, tensor_parallel_size=4, gpu_memory_utilization=0.9, max_model_len=60000, max_concurrency=8; ray: address=, workers=2, inner=llamacpp, inner_opts=JSON, backend=vllm).",
     ),
 ]
 OutDirOpt = Annotated[

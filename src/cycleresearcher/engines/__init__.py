@@ -20,6 +20,7 @@ ENGINES: dict[str, str] = {
     "vllm": "cycleresearcher.engines.vllm:VLLMEngine",
     "openai": "cycleresearcher.engines.openai_compat:OpenAIEngine",
     "fake": "cycleresearcher.engines.fake:FakeEngine",
+    "ray": "cycleresearcher.engines.ray_engine:RayEngine",
 }
 
 __all__ = [

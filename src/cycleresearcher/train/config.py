@@ -41,7 +41,7 @@ class DataConfig:
 @dataclass
 class SamplingConfig:
     k: int = 3  # papers per reference set and round (the paper uses 3)
-    engine: str = "hf"  # the engine that samples from the current policy dir: hf (CPU) or vllm (GPU)
+    engine: str = "hf"  # samples from the policy dir: hf (CPU), vllm (GPU), ray (docs/cluster.md)
     temperature: float = 0.4
     top_p: float = 0.95
     max_tokens: int = 19000
@@ -58,7 +58,7 @@ class RewardConfig:
     #: (papers, **options) -> list[float | None]
     function: str | None = None
     model: str | None = None  # reviewer: size alias, dir, .gguf, hub id, 'embedded'; None = 8B / 14B
-    engine: str | None = None  # reviewer engine; None = chosen from the model
+    engine: str | None = None  # reviewer engine (ray: options in `options`); None = chosen from the model
     base_url: str | None = None  # an OpenAI-compatible server serving the reviewer
     options: dict[str, Any] = field(default_factory=dict)  # passed to the function / reviewer
 
