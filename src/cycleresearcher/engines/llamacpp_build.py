@@ -98,12 +98,13 @@ def prepare_environment() -> None:
     """Set process defaults for llama.cpp before its library loads (libgomp reads them once).
 
     llama.cpp synchronises its threads with an OpenMP barrier after every operation, hundreds of
-    times per token. libgomp's default spins for 300,000 iterations before sleeping: fast on an
-    idle CPU, but on a CPU that other processes also use (a laptop, the web server's other jobs)
-    the spinning threads take time slices from the ones doing the work. OMP_WAIT_POLICY=PASSIVE
-    sleeps at once and costs about 4x on an idle CPU. A short spin keeps nearly all of the idle
-    speed and gives the CPU back quickly (benchmarks/llamacpp_builds.py measures all three, idle and
-    contended). A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+    times per token. libgomp's default spins long before sleeping: fastest on an idle CPU, but on a
+    CPU that other processes also use (a laptop, the web server's other jobs) the spinning threads
+    take time slices from the ones doing the work (0.8 vs 12 tok/s with a short spin, measured on
+    a busy 2-core Xeon). OMP_WAIT_POLICY=PASSIVE sleeps at once and costs about 4x on an idle CPU.
+    A short spin stays within ~6% of the best idle speed and degrades gracefully under load
+    (benchmarks/llamacpp_builds.py, docs/engines.md). A user's own OMP_WAIT_POLICY or
+    GOMP_SPINCOUNT wins.
     """
     if "OMP_WAIT_POLICY" not in os.environ:
         os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
