@@ -234,6 +234,11 @@ class Bounds:
 
 #: prose safe inside LaTeX and JSON strings: no backslash, braces, quotes, #, `, $, %, &, _, ^, ~
 _WORD_CHARS = "A-Za-z0-9.,;:()'/!?-"
+#: the embedded stand-in's default: a whole paper in about 1,500 tokens
+EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2)
+#: the embedded model's repetition penalty (llama.cpp ``repeat_penalty`` over the last 64 tokens),
+#: chosen by the repeated-4-gram rate measured in benchmarks/structure.py
+EMBEDDED_REPEAT_PENALTY = 1.3
 TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1)
 
 
@@ -399,7 +404,7 @@ def cyclereviewer(profile: Profile = "bounded", bounds: Bounds | None = None, fm
         parts += [("" if i == 0 else "\n\n") + f"{level} {name}\n\n", _slot(kit, kind)]
     review = Rule(f"review{fmt}", seq(*parts))
     if fmt == "b":
-        review = Rule("reviewb_h", seq("## Reviewer\n\n", review))
+        review = Rule("reviewb-h", seq("## Reviewer\n\n", review))
     sep = "\n\n**********\n\n" if fmt == "a" else "\n\n"
     many = (
         Rep(seq(sep, review), 0, None)
@@ -549,11 +554,22 @@ def profile_for(embedded: bool) -> Profile:
     return "bounded" if embedded else "open"
 
 
+def grammar_if(constrain: bool | None, embedded: bool, name: str, bounds: Bounds | None = None) -> str | None:
+    """The GBNF for structure ``name`` when constraining is on (auto: the embedded model), else None.
+    The embedded model gets the bounded profile, any other model the open one."""
+    if not resolve_constrain(constrain, embedded):
+        return None
+    return grammar_for(name, profile_for(embedded), bounds or (EMBEDDED_BOUNDS if embedded else None))
+
+
 __all__ = [
     "Bounds",
     "STRUCTURES",
     "TINY",
+    "EMBEDDED_BOUNDS",
+    "EMBEDDED_REPEAT_PENALTY",
     "grammar_for",
+    "grammar_if",
     "matches",
     "profile_for",
     "replace",

@@ -24,6 +24,14 @@ from ._common import (
 )
 from ._group import group
 
+ConstrainOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--constrain/--no-constrain",
+        help="Force the output structure with a grammar (headers, scores, blocks). Default: on for the embedded model, off for the released models (they follow their format already).",
+    ),
+]
+
 
 def register(app: typer.Typer) -> None:
     research = group("research", "Generate research papers from references with CycleResearcher.")
@@ -86,6 +94,7 @@ def generate(
         bool,
         typer.Option("--resume", help="Continue the run in --output-dir: finished requests are not redone."),
     ] = False,
+    constrain: ConstrainOpt = None,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -111,6 +120,7 @@ def generate(
         max_tokens=max_tokens,
         seed=seed,
         drop_to_fit=drop_to_fit,
+        constrain=constrain,
     )
     researcher = CycleResearcher(
         model=model,
@@ -173,6 +183,7 @@ def complete(
     engine_opt: EngineOptOpt = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")] = True,
+    constrain: ConstrainOpt = None,
 ) -> None:
     """Finish two-stage papers with REAL experiment results (turn 5 as a multi-turn chat).
 
@@ -188,7 +199,12 @@ def complete(
             f"{results} is not valid JSON ({exc}). Give a JSON list of {{name, result}} objects."
         ) from exc
     researcher = CycleResearcher(
-        model=model, engine=engine, base_url=base_url, run_dir=run, **engine_options(engine_opt, api_key)
+        model=model,
+        engine=engine,
+        base_url=base_url,
+        run_dir=run,
+        constrain=constrain,
+        **engine_options(engine_opt, api_key),
     )
     try:
         store = researcher.store
