@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--plain-tokens", type=int, default=400)
     ap.add_argument("--deadline-min", type=float, default=25.0)
     ap.add_argument("--reviewers", type=int, default=2)
+    ap.add_argument("--alt-penalty", type=float, default=1.3)
     args = ap.parse_args()
     deadline = time.time() + args.deadline_min * 60
 
@@ -70,7 +71,7 @@ def main() -> None:
 
     engine = LlamaCppEngine(n_ctx=8192)
     bounds = Bounds(words=args.words, min_words=6, paragraphs=1, title_words=10, experiments=2,
-                    reviewers=args.reviewers)  # fmt: skip
+                    reviewers=args.reviewers, word_chars=12)  # fmt: skip
     ref = Path(__file__).parent.parent / "examples" / "references.bib"
     researcher = CycleResearcher(engine=engine)
     rows: list[dict] = []
@@ -93,7 +94,8 @@ def main() -> None:
             "share_deepreviewer_fast_complete": share("fast_ok"),
             "share_deepreviewer_standard_complete": share("std_ok"),
             "repeated_4gram_plain_no_penalty": mean("rep_plain_1"),
-            "repeated_4gram_plain_penalty": mean("rep_plain_pen"),
+            "repeated_4gram_plain_alt_penalty": mean("rep_plain_pen"),
+            "alt_penalty": args.alt_penalty,
             "repeated_4gram_grammar_penalty": mean("rep_grammar"),
             "tok_s_grammar": mean("tok_s_grammar"),
             "tok_s_plain": mean("tok_s_plain"),
@@ -114,7 +116,7 @@ def main() -> None:
             f"| DeepReviewer Fast complete (constrained) | {share('fast_ok'):.0%} |",
             f"| DeepReviewer Standard complete (constrained) | {share('std_ok'):.0%} |",
             f"| repeated 4-gram rate, unconstrained, repeat_penalty 1.0 | {mean('rep_plain_1'):.3f} |",
-            f"| repeated 4-gram rate, unconstrained, repeat_penalty {EMBEDDED_REPEAT_PENALTY} | {mean('rep_plain_pen'):.3f} |",
+            f"| repeated 4-gram rate, unconstrained, repeat_penalty {args.alt_penalty} | {mean('rep_plain_pen'):.3f} |",
             f"| repeated 4-gram rate, constrained, repeat_penalty {EMBEDDED_REPEAT_PENALTY} | {mean('rep_grammar'):.3f} |",
             f"| decode tok/s with grammar / without (same prompt, same run) | {mean('tok_s_grammar'):.1f} / {mean('tok_s_plain'):.1f} = {ratio:.2f} |",
         ]
@@ -132,14 +134,14 @@ def main() -> None:
         row["paper_ok"] = paper_complete(paper)
         row["paper_warnings"] = paper.warnings
         row["rep_grammar"] = repeated_4gram_rate(paper.generated_text)
-        for key, penalty in (("rep_plain_1", 1.0), ("rep_plain_pen", EMBEDDED_REPEAT_PENALTY)):
+        for key, penalty in (("rep_plain_1", 1.0), ("rep_plain_pen", args.alt_penalty)):
             sp = SamplingParams(
                 max_tokens=args.plain_tokens, seed=seed, repeat_penalty=penalty, ignore_eos=True
             )
             engine.stats = []
             [res] = engine.generate([ChatRequest(prepared.messages, sp)])
             row[key] = repeated_4gram_rate(res.text)
-            if penalty == EMBEDDED_REPEAT_PENALTY:
+            if penalty == EMBEDDED_REPEAT_PENALTY:  # the default the grammar run used
                 row["tok_s_plain"] = decode_rate()
         text = paper.latex or paper.generated_text
         kw = {"engine": engine, "constrain": True, "grammar_bounds": bounds, "max_tokens": 1500}

@@ -238,7 +238,7 @@ _WORD_CHARS = "A-Za-z0-9.,;:()'/!?-"
 EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2)
 #: the embedded model's repetition penalty (llama.cpp ``repeat_penalty`` over the last 64 tokens),
 #: chosen by the repeated-4-gram rate measured in benchmarks/structure.py
-EMBEDDED_REPEAT_PENALTY = 1.3
+EMBEDDED_REPEAT_PENALTY = 1.0
 TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1)
 
 
