@@ -271,7 +271,7 @@ def test_embedded_model_writes_the_whole_structure(engine, name: str) -> None:  
     from cycleresearcher.engines.base import ChatRequest
 
     node = S.structure(name, "bounded", S.TINY)
-    sp = SamplingParams(max_tokens=400, seed=3, grammar=S.to_gbnf(node), ignore_eos=True)
+    sp = SamplingParams(max_tokens=800, seed=3, grammar=S.to_gbnf(node), ignore_eos=True)
     [res] = engine.generate([ChatRequest([{"role": "user", "content": "Review a paper on graphs."}], sp)])
     assert res.ok and res.completions[0].finish_reason == "stop", res.error
     assert S.matches(node, res.text), res.text

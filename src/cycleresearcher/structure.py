@@ -235,11 +235,11 @@ class Bounds:
 #: prose safe inside LaTeX and JSON strings: no backslash, braces, quotes, #, `, $, %, &, _, ^, ~
 _WORD_CHARS = "A-Za-z0-9.,;:()'/!?-"
 #: the embedded stand-in's default: a whole paper in about 1,500 tokens
-EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2)
+EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2, word_chars=12)
 #: the embedded model's repetition penalty (llama.cpp ``repeat_penalty`` over the last 64 tokens),
 #: chosen by the repeated-4-gram rate measured in benchmarks/structure.py
 EMBEDDED_REPEAT_PENALTY = 1.0
-TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1)
+TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1, word_chars=8)
 
 
 class _Kit:
