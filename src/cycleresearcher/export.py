@@ -201,6 +201,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[table]{xcolor}
 \CRoptionalpackage[shortlabels]{enumitem}
 \usepackage{url}
+\IfFileExists{fvextra.sty}{\usepackage{fvextra}\DefineVerbatimEnvironment{CRraw}{Verbatim}{breaklines,breakanywhere,fontsize=\small}}{\usepackage{verbatim}\newenvironment{CRraw}{\verbatim}{\endverbatim}}
 \usepackage{xspace}
 \usepackage[numbers,sort]{natbib}
 \CRoptionalpackage{algorithm}
@@ -246,11 +247,12 @@ def build_main_tex(
             warnings.append("the results do not have the documented shape: no result tables in the PDF")
     if not paper.latex.strip() and paper.generated_text.strip():
         # no LaTeX parsed: print the raw output verbatim rather than an empty paper
-        raw = paper.generated_text.strip().replace(r"\end{verbatim}", r"\end {verbatim}")
+        raw = paper.generated_text.strip().replace(r"\end{CRraw}", r"\end {CRraw}")
+        # CRraw breaks long lines inside the page (fvextra); plain verbatim when fvextra is missing
         body = (
-            "\\section*{Raw model output (no paper structure found)}\n\\begin{verbatim}\n"
+            "\\section*{Raw model output (no paper structure found)}\n\\begin{CRraw}\n"
             + raw
-            + "\n\\end{verbatim}\n"
+            + "\n\\end{CRraw}\n"
         )
         warnings.append("no LaTeX was parsed; the PDF shows the raw model output")
     header = "AI-generated draft" + (

@@ -35,6 +35,8 @@ from .store import RunStore, SampleResult, request_key, run_requests
 UPSTREAM_MAX_TOKENS = 19000
 #: the embedded stand-in cannot write a paper; keep its default run short
 EMBEDDED_MAX_TOKENS = 1024
+#: ... and with the grammar on, room for the whole bounded structure (it stops at its end)
+EMBEDDED_CONSTRAINED_MAX_TOKENS = 2048
 #: where stage 1 stops in two-stage mode: the model would next write the results turn itself
 STAGE1_STOP = "## Experimental_results"
 
@@ -55,6 +57,12 @@ class ResearchSettings:
     max_tokens: int | None = None  # None: upstream 19,000, capped by the context; 1,024 on the embedded model
     seed: int | None = None
     drop_to_fit: bool = False
+    #: grammar-constrained structure: None = auto (on for the embedded model), True / False
+    constrain: bool | None = None
+    #: free-text sizes of the grammar (None: the embedded default); tests shrink them
+    bounds: Any = None
+    #: None: 1.0, or the measured default on the embedded model
+    repeat_penalty: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("simulate", "two-stage"):
@@ -99,8 +107,10 @@ class CycleResearcher:
         engine: str | Engine | None = None,
         base_url: str | None = None,
         run_dir: str | Path | None = None,
+        constrain: bool | None = None,
         **engine_kwargs: Any,
     ):
+        self.constrain = constrain  # default of ResearchSettings.constrain
         self._engine_arg = engine
         self.model = model or model_size
         self.base_url = base_url
@@ -122,7 +132,9 @@ class CycleResearcher:
     def is_embedded(self) -> bool:
         from .models import is_embedded
 
-        return self.base_url is None and not isinstance(self._engine_arg, Engine) and is_embedded(self.model)
+        if isinstance(self._engine_arg, Engine):  # a given engine: what does it run?
+            return self._engine_arg.name == "llamacpp" and is_embedded(self._engine_arg.model_id)
+        return self.base_url is None and is_embedded(self.model)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -207,13 +219,32 @@ class CycleResearcher:
             _set_id(source, block + (settings.topic or "")), source, refs, messages, dropped, warnings
         )
 
+    def _grammar(self, settings: ResearchSettings, name: str) -> str | None:
+        from .structure import grammar_if
+
+        constrain = settings.constrain if settings.constrain is not None else self.constrain
+        return grammar_if(constrain, self.is_embedded, name, settings.bounds)
+
     def _sampling(
-        self, settings: ResearchSettings, *, stage1: bool = False, n: int | None = None
+        self,
+        settings: ResearchSettings,
+        *,
+        stage1: bool = False,
+        n: int | None = None,
+        structure: str | None = None,
     ) -> SamplingParams:
+        from .structure import EMBEDDED_REPEAT_PENALTY
+
         _, max_new = self._budget(settings)
         stop = list(STOP_STRINGS)
         if stage1:
             stop.append(STAGE1_STOP)
+        grammar = self._grammar(settings, structure or ("researcher-stage1" if stage1 else "researcher"))
+        penalty = settings.repeat_penalty
+        if penalty is None:
+            penalty = EMBEDDED_REPEAT_PENALTY if self.is_embedded else 1.0
+        if grammar and self.is_embedded and settings.max_tokens is None:
+            max_new = max(max_new, EMBEDDED_CONSTRAINED_MAX_TOKENS)  # the grammar ends the paper itself
         return SamplingParams(
             temperature=settings.temperature,
             top_p=settings.top_p,
@@ -221,8 +252,11 @@ class CycleResearcher:
             stop=stop,
             n=settings.n if n is None else n,
             seed=settings.seed,
-            # simulate: keep writing past the end of turn 3 (the model then writes turns 4 and 5 itself)
-            ignore_eos=not stage1,
+            # simulate: keep writing past the end of turn 3 (the model then writes turns 4 and 5
+            # itself); a grammar holds all turns, so EOS then ends the finished structure
+            ignore_eos=not stage1 and not grammar,
+            grammar=grammar,
+            repeat_penalty=penalty,
         )
 
     # -- generation -----------------------------------------------------------------------------
@@ -348,7 +382,7 @@ class CycleResearcher:
         ]
         req = ChatRequest(
             messages=chat,
-            sampling=replace(self._sampling(settings, n=1), ignore_eos=False),
+            sampling=replace(self._sampling(settings, n=1, structure="researcher-turn5"), ignore_eos=False),
             request_id=paper.id,
         )
         key = request_key("complete", req, extra={"model": self.engine.model_id})
@@ -399,6 +433,7 @@ class CycleResearcher:
         top_p: float = 0.95,
         seed: int | None = None,
         drop_to_fit: bool = False,
+        constrain: bool | None = None,
     ) -> list[dict[str, Any]]:
         """As in the original package: a list of ``n`` paper dicts with the model-card keys
         (``title``, ``abstract``, ``latex``, ``motivation``, ``idea``, ``Experimental_Setup``,
@@ -416,6 +451,7 @@ class CycleResearcher:
             top_p=top_p,
             seed=seed,
             drop_to_fit=drop_to_fit,
+            constrain=constrain,
         )
         return [p.to_dict() for p in self.generate([ref_set], settings)]
 

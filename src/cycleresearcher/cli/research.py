@@ -24,6 +24,14 @@ from ._common import (
 )
 from ._group import group
 
+ConstrainOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--constrain/--no-constrain",
+        help="Force the output structure with a grammar (headers, scores, blocks). Default: on for the embedded model, off for the released models (they follow their format already).",
+    ),
+]
+
 
 def register(app: typer.Typer) -> None:
     research = group("research", "Generate research papers from references with CycleResearcher.")
@@ -89,6 +97,7 @@ def generate(
             help="Continue the run in --output-dir: finished requests are not redone, failed ones are retried. Required when -o already holds a run.",
         ),
     ] = False,
+    constrain: ConstrainOpt = None,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -111,6 +120,7 @@ def generate(
         max_tokens=max_tokens,
         seed=seed,
         drop_to_fit=drop_to_fit,
+        constrain=constrain,
     )
     researcher = CycleResearcher(
         model=model,
@@ -187,6 +197,7 @@ def complete(
             "the earlier version is kept as paper.vN.json.",
         ),
     ] = False,
+    constrain: ConstrainOpt = None,
 ) -> None:
     """Finish two-stage papers with REAL experiment results (turn 5 as a multi-turn chat).
 
@@ -211,6 +222,7 @@ def complete(
         engine=engine,
         base_url=base_url,
         run_dir=run,
+        constrain=constrain,
         **engine_options(
             engine_opt,
             api_key,

@@ -36,6 +36,14 @@ review_app = group(
     default="run",
 )
 
+ConstrainOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--constrain/--no-constrain",
+        help="Force the output structure with a grammar (headers, scores, blocks). Default: on for the embedded model, off for the released models (they follow their format already).",
+    ),
+]
+
 
 class ReviewFormat(str, enum.Enum):
     auto = "auto"
@@ -197,6 +205,7 @@ def run(
             help="DeepReviewer Best prompt: library (default) or authors (the authors' evaluation text).",
         ),
     ] = "library",
+    constrain: ConstrainOpt = None,
 ) -> None:
     """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
 
@@ -215,6 +224,7 @@ def run(
         "base_url": base_url,
         "max_tokens": max_tokens,
         "context_length": context_length,
+        "constrain": constrain,
         **engine_options(engine_opt, api_key, model=model_name, engine=engine, base_url=base_url),
     }
     options: dict = {}

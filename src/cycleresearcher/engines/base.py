@@ -30,6 +30,11 @@ class SamplingParams:
     n: int = 1
     seed: int | None = None
     ignore_eos: bool = False
+    #: a GBNF grammar the output must follow (``structure.grammar_for``); None: unconstrained
+    grammar: str | None = None
+    #: llama.cpp-style repetition penalty (1.0 = off); the embedded model's default is measured
+    #: in benchmarks/structure.py. vLLM maps it to ``repetition_penalty``.
+    repeat_penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -40,10 +45,18 @@ class SamplingParams:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
         if self.n < 1:
             raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.repeat_penalty <= 0:
+            raise ValueError(f"repeat_penalty must be > 0, got {self.repeat_penalty}")
         self.stop = list(self.stop or [])
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # settings added later are left out at their defaults, so the request keys (content
+        # hashes) of earlier run stores stay the same and a resume reuses their results
+        for key, default in (("grammar", None), ("repeat_penalty", 1.0)):
+            if data[key] == default:
+                del data[key]
+        return data
 
 
 @dataclass

@@ -46,6 +46,8 @@ def _group_key(sampling: SamplingParams) -> tuple:
         tuple(sampling.stop),
         sampling.n,
         sampling.ignore_eos,
+        sampling.grammar,
+        sampling.repeat_penalty,
     )
 
 
@@ -169,6 +171,15 @@ class HFEngine(Engine):
             )
 
     def _run_batch(self, prompts: list[list[int]], sampling: SamplingParams) -> list[GenerationResult]:
+        if sampling.grammar:
+            # no grammar library is wired into this engine yet (xgrammar / llguidance would be);
+            # a clear failure beats output that silently ignores the structure
+            from ..errors import EngineError
+
+            raise EngineError(
+                "Grammar-constrained decoding (--constrain) is not supported on the hf engine. "
+                "Use --engine llamacpp (GGUF), vllm, or an OpenAI-compatible server, or pass --no-constrain."
+            )
         import torch
 
         start = time.perf_counter()
@@ -187,6 +198,8 @@ class HFEngine(Engine):
         gc.temperature = sampling.temperature if gc.do_sample else None
         gc.top_p = sampling.top_p if gc.do_sample else None
         gc.top_k = None  # plain nucleus sampling, like vLLM and the upstream settings
+        if sampling.repeat_penalty != 1.0:
+            gc.repetition_penalty = sampling.repeat_penalty
         if sampling.stop:
             gc.stop_strings = list(sampling.stop)
         if sampling.ignore_eos:

@@ -217,13 +217,15 @@ class LlamaCppEngine(Engine):
         count = 0
         t0 = time.perf_counter()
         t_first = None
+        self._check_grammar(sp.grammar)
+        self._use_grammar(sp.grammar)
         gen = llm.generate(
             tokens,
             temp=sp.temperature,
             top_p=sp.top_p,
             top_k=0,  # off, with min_p: plain nucleus sampling as in vLLM / the upstream settings
             min_p=0.0,
-            repeat_penalty=1.0,
+            repeat_penalty=sp.repeat_penalty,
         )
         try:
             for token in gen:
@@ -231,7 +233,9 @@ class LlamaCppEngine(Engine):
                     t_first = time.perf_counter()
                 count += 1
                 if token in self.eog_ids:
-                    if not sp.ignore_eos:
+                    # a finished grammar allows nothing but EOS: ignoring it would sample from an
+                    # empty grammar stack, which aborts llama.cpp
+                    if not sp.ignore_eos or sp.grammar:
                         finish = "stop"
                         break
                     piece = ""  # skipped like vLLM's skip_special_tokens
@@ -250,6 +254,7 @@ class LlamaCppEngine(Engine):
                     break
         finally:
             gen.close()
+            self._use_grammar(None)
         if not cut_by_stop:
             text += decoder.decode(b"", final=True)
         end = time.perf_counter()
@@ -264,6 +269,38 @@ class LlamaCppEngine(Engine):
             )
         )
         return Completion(text=text, finish_reason=finish, completion_tokens=count)
+
+    def _use_grammar(self, text: str | None) -> None:
+        """Make the next ``Llama.generate`` sample under ``text`` (GBNF), or unconstrained."""
+        llm = self.llm
+        if not text:
+            llm.__dict__.pop("_init_sampler", None)  # back to the class method
+            return
+        from ._grammar_sampler import GrammarFirstSampler
+
+        plain_init = type(llm)._init_sampler.__get__(llm)
+
+        def init(**kw: Any) -> Any:
+            kw.pop("grammar", None)
+            return GrammarFirstSampler(
+                self._llama_cpp, plain_init(**kw), llm._model.vocab, llm.n_vocab(), text
+            )
+
+        llm._init_sampler = init  # generate() builds its sampler through this hook
+
+    def _check_grammar(self, text: str | None) -> None:
+        if not text:
+            return
+        cache = self.__dict__.setdefault("_grammars", set())
+        if text not in cache:
+            # llama.cpp returns NULL for a grammar it cannot parse and adding NULL to a sampler
+            # chain crashes the process: try it once here and fail with a message instead
+            lc = self._llama_cpp
+            probe = lc.llama_sampler_init_grammar(self.llm._model.vocab, text.encode("utf-8"), b"root")
+            if not probe:
+                raise InputError("llama.cpp rejected the grammar (GBNF syntax error); see its log above")
+            lc.llama_sampler_free(probe)
+            cache.add(text)
 
     def generate(self, requests, on_result=None):  # type: ignore[no-untyped-def]
         self.stats = []

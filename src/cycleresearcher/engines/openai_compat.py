@@ -68,8 +68,11 @@ def build_payload(
     ignore_eos_field: str | None = "ignore_eos",
     max_tokens_field: str = "max_tokens",
     extra_body: dict[str, Any] | None = None,
+    grammar_field: str | None = "grammar",
 ) -> dict[str, Any]:
-    """The JSON body of one ``/chat/completions`` call (``n`` and ``seed`` override the sampling's)."""
+    """The JSON body of one ``/chat/completions`` call (``n`` and ``seed`` override the sampling's).
+
+    ``grammar_field`` says where a GBNF grammar goes (see ``GRAMMAR_FIELDS``)."""
     payload: dict[str, Any] = {
         "model": model,
         "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
@@ -86,9 +89,37 @@ def build_payload(
     if sampling.ignore_eos and ignore_eos_field:
         # not part of the OpenAI API; vLLM and SGLang read it, most others ignore unknown fields
         payload[ignore_eos_field] = True
+    if sampling.repeat_penalty != 1.0:
+        payload["repeat_penalty"] = sampling.repeat_penalty  # llama.cpp server; vLLM: repetition_penalty
+        payload["repetition_penalty"] = sampling.repeat_penalty
+    if sampling.grammar:
+        payload.update(grammar_body(sampling.grammar, grammar_field))
     if extra_body:
         payload.update(extra_body)
     return payload
+
+
+#: where each server family reads a GBNF grammar in a chat-completions body
+GRAMMAR_FIELDS = {
+    "grammar": "llama.cpp server (llama-server, llama_cpp.server): top-level 'grammar'",
+    "structured_outputs": "vLLM serve >= 0.10: 'structured_outputs': {'grammar': ...}",
+    "guided_grammar": "vLLM serve before 0.10: top-level 'guided_grammar'",
+    "ebnf": "SGLang: top-level 'ebnf'",
+}
+
+
+def grammar_body(grammar: str, field: str | None) -> dict[str, Any]:
+    """The body fields carrying ``grammar`` for a server family (``GRAMMAR_FIELDS``)."""
+    if field is None or field == "none":
+        raise InputError(
+            "This server was configured with grammar_field=none, so --constrain cannot be honoured. "
+            f"Pass --engine-opt grammar_field=NAME with one of: {', '.join(GRAMMAR_FIELDS)}; or --no-constrain."
+        )
+    if field == "structured_outputs":
+        return {"structured_outputs": {"grammar": grammar}}
+    if field in GRAMMAR_FIELDS:
+        return {field: grammar}
+    raise InputError(f"Unknown grammar_field '{field}'. Use one of: {', '.join(GRAMMAR_FIELDS)}, none.")
 
 
 def _split_tokens(total: int | None, texts: Sequence[str]) -> list[int | None]:
@@ -261,6 +292,7 @@ class OpenAIEngine(Engine):
         max_tokens_field: str = "max_tokens",
         context_length: int | None = None,
         extra_body: dict[str, Any] | None = None,
+        grammar_field: str | None = "grammar",
         **_ignored: Any,
     ):
         url = base_url or os.environ.get("OPENAI_BASE_URL")
@@ -278,6 +310,11 @@ class OpenAIEngine(Engine):
         self.ignore_eos_field = ignore_eos_field
         self.max_tokens_field = max_tokens_field
         self.extra_body = dict(extra_body or {})
+        if grammar_field not in (None, "none", *GRAMMAR_FIELDS):
+            raise InputError(
+                f"Unknown grammar_field '{grammar_field}'. Use one of: {', '.join(GRAMMAR_FIELDS)}, none."
+            )
+        self.grammar_field = grammar_field
         self.transport = Transport(
             self.base_url,
             key,
@@ -371,6 +408,7 @@ class OpenAIEngine(Engine):
             ignore_eos_field=self.ignore_eos_field,
             max_tokens_field=self.max_tokens_field,
             extra_body=self.extra_body,
+            grammar_field=self.grammar_field,
         )
         body = self.transport.request("POST", "/chat/completions", json=payload)
         try:
@@ -456,6 +494,7 @@ class OpenAIEngine(Engine):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "ignore_eos_field": self.ignore_eos_field,
+            "grammar_field": self.grammar_field,
             "context_length": self._context_length,
         }
 

@@ -18,9 +18,33 @@ from .base import ChatRequest, Completion, Engine, GenerationResult, Message, On
 from .hf import chat_token_ids
 
 
+def structured_kwargs(vllm: Any, grammar: str | None) -> dict[str, Any]:
+    """The ``SamplingParams`` keyword carrying a GBNF grammar for this vLLM version:
+    ``structured_outputs=StructuredOutputsParams(grammar=...)`` (vLLM >= 0.10), else the older
+    ``guided_decoding=GuidedDecodingParams(grammar=...)``."""
+    if not grammar:
+        return {}
+    sp_mod = getattr(vllm, "sampling_params", None)
+    new = getattr(sp_mod, "StructuredOutputsParams", None) or getattr(vllm, "StructuredOutputsParams", None)
+    if new is not None:
+        return {"structured_outputs": new(grammar=grammar)}
+    old = getattr(sp_mod, "GuidedDecodingParams", None) or getattr(vllm, "GuidedDecodingParams", None)
+    if old is not None:
+        return {"guided_decoding": old(grammar=grammar)}
+    from ..errors import EngineError
+
+    raise EngineError(
+        "This vLLM has neither StructuredOutputsParams nor GuidedDecodingParams: upgrade vLLM, or pass --no-constrain."
+    )
+
+
 def to_vllm_sampling(vllm: Any, sampling: SamplingParams, max_tokens: int | None = None) -> Any:
     """Our ``SamplingParams`` as ``vllm.SamplingParams`` (``max_tokens`` caps to the room left)."""
+    extra = structured_kwargs(vllm, sampling.grammar)
+    if sampling.repeat_penalty != 1.0:
+        extra["repetition_penalty"] = sampling.repeat_penalty
     return vllm.SamplingParams(
+        **extra,
         n=sampling.n,
         temperature=sampling.temperature,
         top_p=sampling.top_p,

@@ -130,6 +130,10 @@ class DeepReviewer(BaseReviewer):
     def mode_of(self, mode: str = "standard", **_: Any) -> str:
         return normalize_mode(mode)
 
+    def structure_name(self, turn: int = 1, mode: str = "standard", **_: Any) -> str:
+        m = normalize_mode(mode)
+        return f"deepreviewer-best{turn}" if m == "best" else f"deepreviewer-{m}"
+
     def stage(self, mode: str = "standard", **_: Any) -> str:
         m = normalize_mode(mode)
         return "review-best-1" if m == "best" else f"review-{m}"
@@ -152,6 +156,7 @@ class DeepReviewer(BaseReviewer):
         reviewer_num: int = 4,
         **options: Any,
     ) -> list[ReviewOutcome]:  # type: ignore[override]
+        self._reviewer_num = reviewer_num  # Best turn 2 builds its grammar from it
         return super().run(
             papers, store=store, progress=progress, mode=mode, reviewer_num=reviewer_num, **options
         )
@@ -284,6 +289,8 @@ class DeepReviewer(BaseReviewer):
                 f"Best mode turn 2: max_tokens lowered from {want} to {gen} to fit the {ctx}-token context"
             )
         sampling = SamplingParams(**{**turn1_request.sampling.to_dict(), "max_tokens": gen})
+        if turn1_request.sampling.grammar:  # turn 2 has its own structure
+            sampling.grammar = self.grammar(2, mode="best", reviewer_num=self._reviewer_num)
         return ChatRequest(
             messages=messages, sampling=sampling, request_id=turn1_request.request_id
         ), warnings

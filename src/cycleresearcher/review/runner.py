@@ -90,9 +90,15 @@ class BaseReviewer:
         max_tokens: int | None = None,
         temperature: float | None = None,
         context_length: int | None = None,
+        constrain: bool | None = None,
+        grammar_bounds: Any = None,
         **engine_kwargs: Any,
     ):
         from ..prompts import load
+
+        #: grammar-constrained structure: None = auto (on for the embedded model)
+        self.constrain = constrain
+        self.grammar_bounds = grammar_bounds
 
         spec = load(self.family)
         defaults = dict(spec["sampling"])
@@ -156,6 +162,32 @@ class BaseReviewer:
 
     def mode_of(self, **options: Any) -> str | None:
         return None
+
+    def structure_name(self, turn: int = 1, **options: Any) -> str:
+        """The output structure (``structure.STRUCTURES``) of this reviewer's request."""
+        return "cyclereviewer"
+
+    @property
+    def is_embedded(self) -> bool:
+        from ..models import is_embedded
+
+        if self.base_url is not None:
+            return False
+        if not self._owns_engine and self._engine is not None:  # a given engine: what does it run?
+            return getattr(self._engine, "name", "") == "llamacpp" and is_embedded(self._engine.model_id)
+        return is_embedded(self.model)
+
+    def grammar(self, turn: int = 1, **options: Any) -> str | None:
+        """The GBNF for this request, or None when constraining is off (auto: the embedded model)."""
+        from dataclasses import replace
+
+        from ..structure import EMBEDDED_BOUNDS, grammar_if
+
+        bounds = self.grammar_bounds or (EMBEDDED_BOUNDS if self.is_embedded else None)
+        n = options.get("reviewer_num")
+        if bounds is not None and isinstance(n, int) and n >= 1 and self.grammar_bounds is None:
+            bounds = replace(bounds, reviewers=n)
+        return grammar_if(self.constrain, self.is_embedded, self.structure_name(turn, **options), bounds)
 
     # -- batch ----------------------------------------------------------------------------------
     def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
@@ -227,6 +259,7 @@ class BaseReviewer:
                 )
                 continue
             fitted, request = self._fit(item, system)
+            request.sampling.grammar = self.grammar(1, **options)
             todo.append((i, item, fitted, request))
         results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)
         finished = self._finish(todo, results, store=store, progress=progress, **options)
