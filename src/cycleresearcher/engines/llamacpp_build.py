@@ -102,7 +102,7 @@ def prepare_environment() -> None:
     CPU that other processes also use (a laptop, the web server's other jobs) the spinning threads
     take time slices from the ones doing the work (0.8 vs 12 tok/s with a short spin, measured on
     a busy 2-core Xeon). OMP_WAIT_POLICY=PASSIVE sleeps at once and costs about 4x on an idle CPU.
-    A short spin stays within ~6% of the best idle speed and degrades gracefully under load
+    A short spin stays within ~4% of the best idle speed and degrades gracefully under load
     (benchmarks/llamacpp_builds.py, docs/engines.md). A user's own OMP_WAIT_POLICY or
     GOMP_SPINCOUNT wins.
     """
