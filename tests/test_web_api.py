@@ -654,3 +654,27 @@ def test_pdf_is_compiled_and_downloadable(tmp_path):
     pdf = client.get(job["result_url"] + "/paper.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+# -- token limits per task and model (issue: every task was capped at 256 new tokens) ----------
+
+
+def test_form_without_max_tokens_uses_each_tasks_own_limit_for_a_released_model(tmp_path):
+    from cycleresearcher.research import UPSTREAM_MAX_TOKENS
+
+    client, factory = make(tmp_path)
+    job = generate(client, max_tokens="", model="WestlakeNLP/CycleResearcher-ML-12B")
+    assert job["state"] == "done", job
+    req = factory.engines["researcher"].calls[0]
+    # the CLI's budget for a released model: upstream's 19,000, here halved to fit the 8,192-token
+    # context of the scripted engine (CycleResearcher._budget), never the stand-in's 256
+    assert req.sampling.max_tokens == min(UPSTREAM_MAX_TOKENS, 8192 // 2) == 4096
+
+
+def test_form_without_max_tokens_keeps_the_embedded_stand_in_small(tmp_path):
+    client, factory = make(tmp_path)
+    job = generate(client, max_tokens="")
+    assert job["state"] == "done", job
+    assert factory.engines["researcher"].calls[0].sampling.max_tokens == 256
+    page = client.get("/").text
+    assert 'placeholder="256 (embedded stand-in)"' in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -32,13 +32,14 @@ def serve(
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
     max_tokens: Annotated[
-        int,
+        Optional[int],
         typer.Option(
             "--max-tokens",
             min=1,
-            help="Default max new tokens in the forms (small: the embedded model is a stand-in).",
+            help="Default max new tokens in the forms. Default: 256 for the embedded stand-in; for a "
+            "released, local or served model each task's own (upstream's limits, as in the CLI).",
         ),
-    ] = 256,
+    ] = None,
 ) -> None:
     """Open a local web page to generate, read, review and detect papers and browse earlier runs.
 

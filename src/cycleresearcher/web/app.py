@@ -68,13 +68,23 @@ ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
 MAX_N = 16
 
 
+#: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
+#: local model, a server's model) get each task's own default, upstream's token limits
+EMBEDDED_MAX_TOKENS = 256
+
+
+def is_embedded_choice(model: str | None, base_url: str | None) -> bool:
+    """The page runs the embedded stand-in: no model named (or 'embedded') and no server."""
+    return not base_url and (model or "embedded").strip().lower() == "embedded"
+
+
 def create_app(
     runs_dir: str | Path = "runs",
     *,
     model: str | None = None,
     engine: str | None = None,
     base_url: str | None = None,
-    max_tokens: int = 256,
+    max_tokens: int | None = None,
     engine_factory: EngineFactory | None = None,
     detector_factory: DetectorFactory | None = None,
     allowed_hosts: list[str] | None = None,
@@ -216,10 +226,13 @@ def create_app(
                 "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."
             )
         tokens = max_tokens or defaults.max_tokens
-        if not 1 <= tokens <= 100_000:
+        chosen_model = model.strip() or defaults.model
+        if tokens is None and is_embedded_choice(chosen_model, defaults.base_url):
+            tokens = EMBEDDED_MAX_TOKENS  # the stand-in on a CPU: minutes, not hours
+        if tokens is not None and not 1 <= tokens <= 100_000:
             raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
         return EngineChoice(
-            model=model.strip() or defaults.model,
+            model=chosen_model,
             engine=eng or defaults.engine,
             base_url=defaults.base_url,
             max_tokens=tokens,

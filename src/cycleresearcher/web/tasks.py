@@ -50,13 +50,14 @@ class EngineChoice:
     model: str | None = None
     engine: str | None = None
     base_url: str | None = None
-    max_tokens: int = 256
+    #: None: each task's own default (upstream's limits for released and user-given models)
+    max_tokens: int | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
-            "model": self.model or "embedded",
-            "engine": self.engine or "auto",
-            "max_tokens": self.max_tokens,
+            "model": self.model or ("served model" if self.base_url else "embedded"),
+            "engine": self.engine or ("openai" if self.base_url else "auto"),
+            "max_tokens": self.max_tokens,  # None: each task's own default
         }
 
 
