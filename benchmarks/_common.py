@@ -12,8 +12,20 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+def cpu_model() -> str:
+    """The CPU's name (machines of this project's kind differ: results must say which ran)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     return {
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),

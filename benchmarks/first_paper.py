@@ -20,20 +20,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write  # noqa: E402
+from _common import cpu_model, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [
     ["scripts/bootstrap.sh"],
-    [".venv/bin/cycleresearcher", "research", "generate", "examples/references.bib", "-n", "1", "-o", "runs/demo"],
+    [
+        ".venv/bin/cycleresearcher",
+        "research",
+        "generate",
+        "examples/references.bib",
+        "-n",
+        "1",
+        "-o",
+        "runs/demo",
+    ],  # fmt: skip
 ]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -49,7 +51,9 @@ def main() -> None:
         proc = subprocess.run(step, cwd=clone, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - t0)
         if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(step)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise SystemExit(
+                f"{' '.join(step)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
     pdfs = sorted((clone / "runs/demo/papers").glob("*/latex/*.pdf"))
     papers = sorted((clone / "runs/demo/papers").glob("*/paper.json"))
     total = sum(times)

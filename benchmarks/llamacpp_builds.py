@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import median, write
+from _common import cpu_model, median, write
 
 PROMPT = [{"role": "user", "content": "Write a long essay about attention mechanisms in transformers."}]
 
@@ -87,18 +87,6 @@ def measure(lib: str | None, omp: str, tokens: int, contended: bool, timeout: fl
     if out.returncode != 0:
         raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])["decode_tok_s"]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .engines.llamacpp_build import REBUILD
+
 
 def _pkg(name: str, dist: str | None = None) -> dict[str, Any]:
     if importlib.util.find_spec(name) is None:
@@ -88,7 +90,7 @@ FLAVOR_FILE = ".llama-cpp-flavor"
 BUILD_FILE = ".llama-cpp-build"
 
 FIX = (
-    "Rebuild llama.cpp portably: rm -f .venv/.llama-cpp-build && scripts/bootstrap.sh . "
+    f"Rebuild llama.cpp portably: {REBUILD} . "
     'Installed by hand? CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" '
     "pip install --no-cache-dir --force-reinstall llama-cpp-python"
 )

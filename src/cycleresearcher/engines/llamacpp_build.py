@@ -36,6 +36,10 @@ _EVEX_OPERAND = re.compile(r"%zmm\d|%k[0-7]\b|%[xy]mm(1[6-9]|2\d|3[01])\b")
 _VEX_VNNI = re.compile(r"\{vex\}\s+vpdp\w+")
 
 
+#: the portable rebuild, for messages (doctor's fix, a native build's summary)
+REBUILD = "rm -f .venv/.llama-cpp-build && scripts/bootstrap.sh"
+
+
 class BuildCheckUnavailable(RuntimeError):
     """objdump or the library is missing: the build cannot be inspected here."""
 
@@ -86,7 +90,7 @@ class BuildReport:
         ]
         return (
             f"native: {', '.join(parts)} instructions; runs only on CPUs with them, and AMX code "
-            "may crash with SIGILL. Rebuild portably: rm -f .venv/.llama-cpp-build && scripts/bootstrap.sh"
+            f"may crash with SIGILL. Rebuild portably: {REBUILD}"
         )
 
 

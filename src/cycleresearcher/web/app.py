@@ -37,6 +37,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CycleResearcherError, InputError
+from ..models import is_embedded
 from ..results import validate_results
 from ..store import DB_NAME, RunStore
 from . import render, uploads
@@ -71,11 +72,6 @@ MAX_N = 16
 #: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
 #: local model, a server's model) get each task's own default, upstream's token limits
 EMBEDDED_MAX_TOKENS = 256
-
-
-def is_embedded_choice(model: str | None, base_url: str | None) -> bool:
-    """The page runs the embedded stand-in: no model named (or 'embedded') and no server."""
-    return not base_url and (model or "embedded").strip().lower() == "embedded"
 
 
 def create_app(
@@ -227,7 +223,7 @@ def create_app(
             )
         tokens = max_tokens or defaults.max_tokens
         chosen_model = model.strip() or defaults.model
-        if tokens is None and is_embedded_choice(chosen_model, defaults.base_url):
+        if tokens is None and not defaults.base_url and is_embedded(chosen_model):
             tokens = EMBEDDED_MAX_TOKENS  # the stand-in on a CPU: minutes, not hours
         if tokens is not None and not 1 <= tokens <= 100_000:
             raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
