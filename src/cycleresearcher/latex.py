@@ -1,0 +1,122 @@
+"""The one home of the small LaTeX scanners every stage needs: comments and brace groups.
+
+Models write LaTeX that is often unbalanced or cut off, so every scanner here answers for a group
+that never closes instead of raising. A backslash escapes the next character (``\\{``, ``\\%``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# A %-comment to the end of its line; ``\\%`` is a percent sign, not a comment.
+COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+
+
+def strip_comments(text: str, *, keep_width: bool = False, drop_comment_lines: bool = False) -> str:
+    """``text`` without its %-comments.
+
+    ``keep_width`` blanks a comment with spaces so that offsets into the text stay valid;
+    ``drop_comment_lines`` removes a line that held only a comment (the line structure of the
+    rest is kept)."""
+    if keep_width:
+        return COMMENT.sub(lambda m: " " * len(m.group()), text)
+    if not drop_comment_lines:
+        return COMMENT.sub("", text)
+    out = []
+    for line in text.split("\n"):
+        m = COMMENT.search(line)
+        if m:
+            if not line[: m.start()].strip():
+                continue
+            line = line[: m.start()]
+        out.append(line)
+    return "\n".join(out)
+
+
+def group_end(s: str, i: int) -> int | None:
+    """Index of the ``}`` that closes the ``{`` at ``s[i]``, or None when it never closes."""
+    depth, j = 0, i
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return None
+
+
+def group(s: str, i: int) -> tuple[str, bool]:
+    """Content of the brace group opening at ``s[i]`` and whether it closed (unclosed: to the end)."""
+    end = group_end(s, i)
+    return (s[i + 1 :], False) if end is None else (s[i + 1 : end], True)
+
+
+def command_span(s: str, name: str) -> tuple[int, int, int | None] | None:
+    """For the first ``\\name[opt]{arg}`` (``name`` may end in ``\\*?`` as a regex): the start of
+    the command, the start of its argument and the index of the closing brace (None when the
+    argument never closes); None when the command is absent."""
+    m = re.search(rf"\\{name}\s*(?:\[[^\]]*\]\s*)?\{{", s)
+    if not m:
+        return None
+    return m.start(), m.end(), group_end(s, m.end() - 1)
+
+
+def command_argument(s: str, name: str, *, unclosed: bool = False) -> str | None:
+    """The braced argument of the first ``\\name``; an unclosed one is None unless ``unclosed``
+    (then it runs to the end of ``s``)."""
+    span = command_span(s, name)
+    if span is None:
+        return None
+    if span[2] is None:
+        return s[span[1] :] if unclosed else None
+    return s[span[1] : span[2]]
+
+
+def remove_command(s: str, name: str) -> str:
+    """``s`` without its first ``\\name{...}``; an unclosed argument runs to the end."""
+    span = command_span(s, name)
+    if span is None:
+        return s
+    start, _, end = span
+    return s[:start] if end is None else s[:start] + s[end + 1 :]
+
+
+def unclosed_braces(s: str) -> int:
+    """How many ``{`` are still open at the end of ``s`` (comments and escapes ignored, a stray
+    ``}`` with nothing open ignored)."""
+    depth = 0
+    for line in s.splitlines():
+        line = re.sub(r"\\.", "", COMMENT.sub("", line))
+        for c in line:
+            if c == "{":
+                depth += 1
+            elif c == "}" and depth > 0:
+                depth -= 1
+    return depth
+
+
+def balance(s: str) -> str:
+    """``s`` with stray closing braces dropped and open ones closed at the end (escapes kept)."""
+    out, depth, i = [], 0, 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            out.append(s[i : i + 2])
+            i += 2
+            continue
+        if c == "}":
+            if depth == 0:
+                i += 1
+                continue
+            depth -= 1
+        elif c == "{":
+            depth += 1
+        out.append(c)
+        i += 1
+    return "".join(out) + "}" * depth

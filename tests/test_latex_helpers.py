@@ -1,0 +1,35 @@
+"""The shared LaTeX scanners: comments, brace groups, commands, balancing."""
+
+from cycleresearcher import latex
+
+
+def test_comments_keep_escaped_percent_and_can_keep_offsets():
+    text = "a 50\\% rate % a note\n% whole line\nb"
+    assert latex.strip_comments(text) == "a 50\\% rate \n\nb"
+    assert latex.strip_comments(text, drop_comment_lines=True) == "a 50\\% rate \nb"
+    kept = latex.strip_comments(text, keep_width=True)
+    assert len(kept) == len(text) and kept.index("b") == text.index("\nb") + 1
+
+
+def test_group_end_skips_escaped_braces_and_reports_unclosed():
+    s = r"\title{A \{x\} {B}} tail"
+    i = s.index("{")
+    assert latex.group(s, i) == (r"A \{x\} {B}", True)
+    assert latex.group_end("{open {x}", 0) is None
+    assert latex.group("{open {x}", 0) == ("open {x}", False)
+
+
+def test_command_argument_span_and_removal():
+    s = r"x \caption[short]{The {nested} cap} y \caption{second}"
+    assert latex.command_argument(s, "caption") == "The {nested} cap"
+    assert latex.remove_command(s, "caption") == r"x  y \caption{second}"
+    assert latex.command_argument(r"\title{never", "title") is None
+    assert latex.command_argument(r"\title{never", "title", unclosed=True) == "never"
+    assert latex.remove_command(r"keep \title{never", "title") == "keep "
+    assert latex.command_span("nothing", "title") is None
+
+
+def test_unclosed_braces_and_balance():
+    assert latex.unclosed_braces("{a {b} % {not counted\n\\{ c") == 1
+    assert latex.unclosed_braces("} stray {x}") == 0
+    assert latex.balance("} a {b \\} {c}") == " a {b \\} {c}}"
