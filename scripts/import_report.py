@@ -1,5 +1,10 @@
 """Print the package's import graph facts: largest modules, cycles, torch importers."""
-import ast, sys, pathlib, collections
+
+import ast
+import collections
+import pathlib
+import sys
+
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "src/cycleresearcher")
 pkg = "cycleresearcher"
 mods = {}
@@ -9,6 +14,8 @@ for p in root.rglob("*.py"):
     if parts[-1] == "__init__":
         parts = parts[:-1]
     mods[".".join(parts)] = p
+
+
 def resolve(mod, node):
     if isinstance(node, ast.Import):
         return [a.name for a in node.names]
@@ -24,7 +31,10 @@ def resolve(mod, node):
     for a in node.names:
         out.append(prefix + "." + a.name)
     return out
-graph = collections.defaultdict(set); torch = []
+
+
+graph = collections.defaultdict(set)
+torch = []
 for m, p in mods.items():
     tree = ast.parse(p.read_text())
     for node in ast.walk(tree):
@@ -36,26 +46,47 @@ for m, p in mods.items():
                     graph[m].add(name)
 torch = sorted(set(torch))
 # cycles via Tarjan SCC (module-level, ignoring package __init__ edges to children)
-idx = {}; low = {}; st = []; on = set(); sccs = []; c = [0]
+idx = {}
+low = {}
+st = []
+on = set()
+sccs = []
+c = [0]
 sys.setrecursionlimit(10000)
+
+
 def sc(v):
-    idx[v] = low[v] = c[0]; c[0] += 1; st.append(v); on.add(v)
+    idx[v] = low[v] = c[0]
+    c[0] += 1
+    st.append(v)
+    on.add(v)
     for w in graph[v]:
         if w not in idx:
-            sc(w); low[v] = min(low[v], low[w])
+            sc(w)
+            low[v] = min(low[v], low[w])
         elif w in on:
             low[v] = min(low[v], idx[w])
     if low[v] == idx[v]:
         comp = []
         while True:
-            w = st.pop(); on.discard(w); comp.append(w)
-            if w == v: break
-        if len(comp) > 1: sccs.append(sorted(comp))
+            w = st.pop()
+            on.discard(w)
+            comp.append(w)
+            if w == v:
+                break
+        if len(comp) > 1:
+            sccs.append(sorted(comp))
+
+
 for v in list(mods):
-    if v not in idx: sc(v)
+    if v not in idx:
+        sc(v)
 sizes = sorted(((len(p.read_text().splitlines()), m) for m, p in mods.items()), reverse=True)
-print("largest modules:"); [print(f"  {n:5d} {m}") for n, m in sizes[:12]]
-print(f"modules: {len(mods)}; over 500 lines: {sum(1 for n,_ in sizes if n > 500)}")
+print("largest modules:")
+[print(f"  {n:5d} {m}") for n, m in sizes[:12]]
+print(f"modules: {len(mods)}; over 500 lines: {sum(1 for n, _ in sizes if n > 500)}")
 print("import cycles (strongly connected groups, package __init__ included):")
-for s in sccs: print("  ", " <-> ".join(s))
-print("modules importing torch:", len(torch)); [print("  ", m) for m in torch]
+for s in sccs:
+    print("  ", " <-> ".join(s))
+print("modules importing torch:", len(torch))
+[print("  ", m) for m in torch]
