@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_sets(fx: Path, n_human_abstracts: int, seed: int = 0) -> dict[str, list[tuple[str, str, int]]]:
-    from cycleresearcher.inputs import read_document
+    from cycleresearcher.paper.readers import read_document
 
     research = fx / "research"
     tut = json.loads((research / "researcher_tutorial1_parsed.json").read_text(encoding="utf-8"))

@@ -132,7 +132,7 @@ def test_a_pdf_that_did_not_compile_is_reported_with_the_tex_error():
     from pathlib import Path
 
     from cycleresearcher.cli.research import _pdf_cell
-    from cycleresearcher.export import LatexExport, pdf_failure
+    from cycleresearcher.paper.export import LatexExport, pdf_failure
 
     failed = LatexExport(
         Path("main.tex"), None, None, log_excerpt="! Undefined control sequence.\nl.12 \\foo\n",

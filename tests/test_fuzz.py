@@ -203,7 +203,7 @@ def latex_project(draw):
 @FUZZ
 @given(latex_project())
 def test_latex_projects_with_includes_and_links(project):
-    from cycleresearcher.inputs import iter_documents
+    from cycleresearcher.paper.batch import iter_documents
 
     files, links = project
     with Sandbox() as box:
@@ -235,7 +235,7 @@ TEXT_SEEDS = [b"# A title\n\nSome text about a method.\n", b"Title\n\nAbstract\n
     st.sampled_from([".md", ".txt"]),
 )
 def test_markdown_and_text(data, suffix):
-    from cycleresearcher.inputs import iter_documents
+    from cycleresearcher.paper.batch import iter_documents
 
     with Sandbox() as box:
         path = box.work / f"paper{suffix}"
@@ -257,7 +257,7 @@ def test_paper_json_for_review_and_export(text, fmt):
     from typer.testing import CliRunner
 
     from cycleresearcher.cli import app
-    from cycleresearcher.inputs import iter_documents
+    from cycleresearcher.paper.batch import iter_documents
 
     with Sandbox() as box:
         path = box.work / "paper.json"
@@ -301,7 +301,7 @@ PDF_TOKENS = [b"obj", b"endobj", b"stream", b"endstream", b"<<", b">>", b"/Lengt
 
 
 def test_pdf_seed_is_readable():
-    from cycleresearcher.inputs import read_document
+    from cycleresearcher.paper.readers import read_document
 
     with Sandbox() as box:
         path = box.work / "p.pdf"
@@ -312,7 +312,7 @@ def test_pdf_seed_is_readable():
 @FUZZ
 @given(mutated(PDF_SEEDS, PDF_TOKENS))
 def test_pdf_bytes(data):
-    from cycleresearcher.inputs import iter_documents
+    from cycleresearcher.paper.batch import iter_documents
 
     with Sandbox() as box:
         path = box.work / "paper.pdf"

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from cycleresearcher import safejson
 from cycleresearcher.cli import app
 from cycleresearcher.errors import InputError
-from cycleresearcher.inputs import MAX_INCLUDE_DEPTH, iter_documents, read_document
 from cycleresearcher.paper import parse_paper
+from cycleresearcher.paper.batch import iter_documents
+from cycleresearcher.paper.readers import MAX_INCLUDE_DEPTH, read_document
 
 DEEP = "[" * 200_000 + "]" * 200_000
 runner = CliRunner()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cycleresearcher.engines.base import Engine
 from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import CycleResearcherError, InputError
-from cycleresearcher.inputs import read_document
+from cycleresearcher.paper.readers import read_document
 from cycleresearcher.review.context import fit_paper, to_paper_input
 from cycleresearcher.review.cyclereviewer import CycleReviewer, system_prompt
 from cycleresearcher.review.deepreviewer import DeepReviewer, build_qa_message

@@ -308,7 +308,7 @@ def _pdf_text(pdf) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_raw_output_wraps_inside_the_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from cycleresearcher.export import export_latex_project
+    from cycleresearcher.paper.export import export_latex_project
 
     long_line = " ".join(f"word{i}" for i in range(200)) + " " + "x" * 300
     paper = parse_paper("no structure at all: " + long_line)
@@ -322,7 +322,7 @@ def test_raw_output_wraps_inside_the_page(tmp_path) -> None:  # type: ignore[no-
 
 
 def test_a_structured_paper_exports_every_part(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from cycleresearcher.export import export_latex_project
+    from cycleresearcher.paper.export import export_latex_project
 
     paper = parse_paper(S.sample(S.structure("researcher", "bounded", S.TINY), 5))
     assert paper.warnings == []

@@ -21,8 +21,8 @@ from typing import Any
 
 from .engines.base import SamplingParams
 from .errors import InputError
+from .latex_json import dump_json, read_json
 from .prompts import load
-from .results import dump_json, read_json
 
 _P = load("researcher")
 

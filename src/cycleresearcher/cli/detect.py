@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..detect import PAPER_KINDS, PAPER_TOKENS, AIDetector
         from ..detect_metrics import detection_metrics, match_label, read_labels
-        from ..inputs import iter_documents
+        from ..paper.batch import iter_documents
 
         label_map = read_labels(labels) if labels else None
         detector = AIDetector(
@@ -213,7 +213,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..detect import MIN_PER_CLASS, AIDetector, build_calibration
         from ..errors import InputError
-        from ..inputs import iter_documents
+        from ..paper.batch import iter_documents
 
         found: dict[str, list] = {}
         for name, folder in (("human", human), ("machine", machine)):

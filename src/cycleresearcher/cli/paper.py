@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cycleresearcher paper export paper.json --format pdf --bib refs.bib -o out/
         """
-        from ..export import export_json, export_latex_project, export_markdown
+        from ..paper.export import export_json, export_latex_project, export_markdown
 
         if fmt not in FORMATS:
             raise InputError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}.")

@@ -207,8 +207,8 @@ def complete(
     results (add --paper ID to pick one); the earlier record stays as paper.v1.json, paper.v2.json, ...
     """
     from ..errors import EngineError, InputError
+    from ..paper.results import load_results
     from ..research import CycleResearcher, ResearchSettings
-    from ..results import load_results
 
     try:
         text = results.read_text(encoding="utf-8")
@@ -293,7 +293,7 @@ def _progress():
 
 
 def _export(paper, directory: Path, pdf: bool) -> dict:
-    from ..export import export_paper
+    from ..paper.export import export_paper
 
     return export_paper(paper, directory, pdf=pdf)
 

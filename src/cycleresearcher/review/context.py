@@ -85,7 +85,7 @@ def _looks_like_path(value: str) -> bool:
 
 def to_paper_input(paper: Any) -> PaperInput:
     """Accept a PaperInput, an ``inputs.Document``, a Paper (object or dict), a path, or text."""
-    from ..inputs import Document, paper_document, paper_text, read_document
+    from ..paper.readers import Document, paper_document, paper_text, read_document
 
     if isinstance(paper, PaperInput):
         return paper

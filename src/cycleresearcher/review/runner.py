@@ -367,7 +367,7 @@ def review_files(
     **options: Any,
 ) -> FileRunResult:
     """Read FILES, review every readable paper in one batch, store and export the reviews."""
-    from ..inputs import iter_documents
+    from ..paper.batch import iter_documents
 
     run_dir = Path(run_dir)
     if (run_dir / "run.sqlite").exists() and not resume:  # the same rule as `research generate`

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CycleResearcherError, InputError
 from ..models import is_embedded
-from ..results import validate_results
+from ..paper.results import validate_results
 from ..store import DB_NAME, RunStore
 from . import render, uploads
 from .jobs import JobRunner
@@ -343,7 +343,7 @@ def create_app(
         engine: Annotated[str, Form()] = "auto",
         max_tokens: Annotated[int | None, Form()] = None,
     ) -> Response:
-        from ..inputs import read_document
+        from ..paper.readers import read_document
         from ..review.context import paper_id_for
 
         try:
@@ -483,8 +483,8 @@ def create_app(
     # -- downloads ----------------------------------------------------------------------------
     @app.get("/runs/{run}/papers/{pid}/paper.json")
     async def download_json(run: str, pid: str) -> Response:
-        from ..export import export_json
         from ..paper import Paper
+        from ..paper.export import export_json
 
         paper = record(run, "paper", pid)
         target = paper_folder(run_path(run), pid) / "paper.json"
@@ -494,8 +494,8 @@ def create_app(
 
     @app.get("/runs/{run}/papers/{pid}/latex.zip")
     async def download_zip(run: str, pid: str) -> Response:
-        from ..export import export_latex_project
         from ..paper import Paper
+        from ..paper.export import export_latex_project
 
         paper = record(run, "paper", pid)
         folder = paper_folder(run_path(run), pid) / "latex"

@@ -83,7 +83,7 @@ def paper_sections(paper: dict[str, Any]) -> list[Section]:
 
 def _marked(body: str, numbers: list[dict[str, str]]) -> list[tuple[str, bool]]:
     """``body`` cut into pieces, the ungrounded numbers apart (the template marks them)."""
-    from ..results import ungrounded_spans
+    from ..paper.grounding import ungrounded_spans
 
     spans = ungrounded_spans(body, numbers)
     if not spans:

@@ -107,7 +107,7 @@ def paper_folder(run_dir: Path, paper_id: str) -> Path:
 
 def export_paper(paper: Any, run_dir: Path, pdf: bool) -> None:
     """paper.json, paper.md and (once the paper is complete) the LaTeX project, as the CLI does."""
-    from ..export import export_paper as _export
+    from ..paper.export import export_paper as _export
 
     _export(paper, run_dir, pdf=pdf)
 
@@ -249,7 +249,7 @@ def review_task(
 def detect_task(services: Services, kind: str, key: str) -> Callable[[JobContext], str]:
     def run(ctx: JobContext) -> str:
         from ..detect import PAPER_KINDS
-        from ..inputs import paper_text
+        from ..paper.readers import paper_text
 
         ctx.progress(0, 1, "loading the scoring model")
         detector = services.detector()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..results import read_json
+from ..latex_json import read_json
 
 #: per-upload limits (bytes); the whole request is capped in app.py
 MAX_BIB_BYTES = 5 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""The supplied (or simulated) result tables as LaTeX and Markdown, and figure inclusion.
+"""The supplied (or simulated) result tables as LaTeX, figure inclusion, and the \\ref check.
 
 Cells are the user's text: everything is escaped, except a few harmless formatting commands with a
 plain argument (``\\textsc{Msd}``, ``\\textbf{..}``, ...) and inline math made only of symbols
@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ...latex import strip_comments
+from ..results import ResultItem
 from .figures import ResultFigure, numeric_columns
-from .results import ResultItem
 
 SIMULATED_TAG = "Simulated by the model, not measured."
 
@@ -224,7 +225,7 @@ _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 
 def unresolved_refs(body: str) -> list[str]:
     """Labels that ``\\ref``-family commands in ``body`` point to but no ``\\label`` defines."""
-    text = re.sub(r"(?<!\\)%[^\n]*", "", body)
+    text = strip_comments(body)
     labels = set(_LABEL.findall(text))
     out: list[str] = []
     for m in _REF.finditer(text):
@@ -235,39 +236,11 @@ def unresolved_refs(body: str) -> list[str]:
     return out
 
 
-# ----------------------------------------------------------------------------- Markdown
-
-
-def md_cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def ungrounded_markdown(numbers: list[dict[str, str]] | None, grounding: dict | None) -> list[str]:
-    """A Markdown section listing the numbers of the results text that match no supplied result."""
-    if numbers is None or grounding is None:
-        return []
-    lines = [
-        "## Numbers not found in the results",
-        "",
-        f"{grounding.get('grounded', 0)} of {grounding.get('checked', 0)} numbers in the results text match "
-        "the results; these match none of them:",
-        "",
-    ]
-    if not numbers:
-        return lines[:2] + ["Every number in the results text matches the results.", ""]
-    for n in numbers:
-        num, ctx = n.get("number", ""), n.get("context", "")
-        marked = ctx.replace(num, f"**{num}**", 1) if num in ctx else ctx
-        lines.append(f"- **{md_cell(num)}**: …{md_cell(marked)}…")
-    return [*lines, ""]
-
-
 __all__ = [
     "SIMULATED_TAG",
     "figure_latex",
     "latex_text",
     "results_section_latex",
     "table_latex",
-    "ungrounded_markdown",
-    "unresolved_refs",
+        "unresolved_refs",
 ]

@@ -20,14 +20,17 @@ marker leaves its fields empty and adds a warning, so ``parse_paper`` never rais
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import safejson
-from .errors import InputError
-from .results import check_grounding, dump_json, protect_latex, read_json, result_items
+from .. import safejson
+from ..errors import InputError
+from ..latex import group, strip_comments
+from ..latex_json import protect_latex, read_json
+from ..research_prompts import results_message
+from .grounding import check_grounding
+from .record import Paper, as_int
+from .results import result_items
 
 # The turn joint we write ourselves (complete_paper's generated_text): blank line between turns.
 TURN_JOINT = "\n\n"
@@ -54,137 +57,10 @@ _RESULTS_HEADER = re.compile(r"(?mi)(?:^|(?<=`))[ \t]*#{1,6}[ \t]*experiment(?:a
 _LATEX_FENCE = re.compile(r"```[ \t]*(?:latex|tex)\b[^\n`]*\n?", re.I)
 _JSON_FENCE = re.compile(r"```[ \t]*json\b[^\n`]*\n?", re.I)
 _LATEX_START = re.compile(r"\\title\s*[\[{]|\\documentclass|\\begin\s*\{abstract\}|\\section\*?\s*\{")
-_INT = re.compile(r"[-+]?\d+(?:\.\d+)?")
 _ENV = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}")
-_COMMENT = re.compile(r"(?<!\\)%.*")
 
 _SCORES = ("interestingness", "feasibility", "novelty")
 _NO_MATCH = re.compile("^").match("")
-
-
-@dataclass
-class Paper:
-    """One generated paper. ``to_dict()`` gives the model card's keys at the top level."""
-
-    title: str = ""
-    abstract: str = ""
-    latex: str = ""  # full LaTeX body: main part (turn 3) + results part (turn 5)
-    motivation: str = ""
-    idea: str = ""
-    interestingness: int | None = None
-    feasibility: int | None = None
-    novelty: int | None = None
-    experimental_setup: Any = None  # parsed JSON (usually a list of experiments) or None
-    experimental_results: Any = None  # parsed JSON or None
-    results_latex: str = ""  # turn-5 LaTeX (Experiments / Results / Conclusion)
-    generated_text: str = ""  # raw model output
-    warnings: list[str] = field(default_factory=list)
-    results_simulated: bool = True  # True when the model wrote its own "results" (EOS ignored)
-    id: str | None = None
-    topic: str | None = None
-    references_bib: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    # Numbers of results_latex that match no supplied result (results.GROUNDING_RULE), as
-    # {"number", "context"}; None when not checked (no results of the documented shape).
-    ungrounded_numbers: list[dict[str, str]] | None = None
-    grounding: dict[str, Any] | None = None  # {"checked", "grounded", "rule"}
-
-    @property
-    def main_latex(self) -> str:
-        """The turn-3 LaTeX (title .. method), i.e. ``latex`` without the results part."""
-        if self.results_latex and self.latex.endswith(self.results_latex):
-            return self.latex[: len(self.latex) - len(self.results_latex)].rstrip()
-        return self.latex
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "abstract": self.abstract,
-            "latex": self.latex,
-            "motivation": self.motivation,
-            "idea": self.idea,
-            "interestingness": self.interestingness,
-            "feasibility": self.feasibility,
-            "novelty": self.novelty,
-            "Experimental_Setup": self.experimental_setup,
-            "Experimental_results": self.experimental_results,
-            "generated_text": self.generated_text,
-            "warnings": list(self.warnings),
-            "results_simulated": self.results_simulated,
-            "results_latex": self.results_latex,
-            "id": self.id,
-            "topic": self.topic,
-            "references_bib": self.references_bib,
-            "meta": dict(self.meta),
-            "ungrounded_numbers": self.ungrounded_numbers,
-            "grounding": self.grounding,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Paper:
-        """Inverse of ``to_dict``; also accepts snake_case setup/results keys. Unknown keys are ignored."""
-
-        def pick(*keys: str, default: Any = None) -> Any:
-            for key in keys:
-                if key in data:
-                    return data[key]
-            return default
-
-        def wrong(key: str, want: str, value: Any) -> InputError:
-            return InputError(
-                f"Paper field '{key}' must be {want}, not {type(value).__name__} ({str(value)[:40]!r}). "
-                "Fix the JSON, or export a file written by `cycleresearcher research generate` / `paper parse`."
-            )
-
-        def text(*keys: str) -> str:
-            value = pick(*keys, default="")
-            if value is None:
-                return ""
-            if not isinstance(value, str):
-                raise wrong(keys[0], "text", value)
-            return value
-
-        def optional_text(key: str) -> str | None:
-            value = pick(key)
-            if value is None or isinstance(value, str):
-                return value
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return str(value)  # an id written as a number
-            raise wrong(key, "text", value)
-
-        if not isinstance(data, dict):
-            raise InputError(f"A Paper record must be a JSON object, not {type(data).__name__}.")
-        warnings = pick("warnings", default=[]) or []
-        if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-            raise wrong("warnings", "a list of text", warnings)
-        meta = pick("meta", default={}) or {}
-        if not isinstance(meta, dict):
-            raise wrong("meta", "an object", meta)
-        simulated = pick("results_simulated", default=True)
-        if not isinstance(simulated, bool):
-            raise wrong("results_simulated", "true or false", simulated)
-        return cls(
-            title=text("title"),
-            abstract=text("abstract"),
-            latex=text("latex"),
-            motivation=text("motivation"),
-            idea=text("idea", "main_idea"),
-            interestingness=_as_int(pick("interestingness")),
-            feasibility=_as_int(pick("feasibility")),
-            novelty=_as_int(pick("novelty")),
-            experimental_setup=pick("Experimental_Setup", "experimental_setup"),
-            experimental_results=pick("Experimental_results", "experimental_results"),
-            results_latex=text("results_latex"),
-            generated_text=text("generated_text"),
-            warnings=list(warnings),
-            results_simulated=simulated,
-            id=optional_text("id"),
-            topic=optional_text("topic"),
-            references_bib=optional_text("references_bib"),
-            meta=dict(meta),
-            ungrounded_numbers=pick("ungrounded_numbers"),
-            grounding=pick("grounding"),
-        )
 
 
 def parse_paper(text: str, results_simulated: bool = True, finish_reason: str | None = None) -> Paper:
@@ -203,20 +79,23 @@ def parse_stage1(text: str, finish_reason: str | None = None) -> Paper:
     return _safe_parse(text, stage1=True, results_simulated=False, finish_reason=finish_reason)
 
 
-def results_message(results: Any) -> str:
-    """The results user turn (turn 4) exactly as in the training conversations."""
-    return f"{RESULTS_HEADER}\n\n```json\n{dump_json(results)}```"
-
-
 def complete_paper(paper: Paper, results: Any, turn5_text: str) -> Paper:
     """A copy of ``paper`` finished with REAL results and the model's turn-5 LaTeX.
 
-    ``results`` is the parsed results JSON or its text; ``turn5_text`` is the raw turn-5
-    generation (a fenced ``latex`` block, possibly cut by a ``\\clearpage`` stop).
+    ``results`` is the parsed results JSON or its text (slips repaired, with a warning);
+    ``turn5_text`` is the raw turn-5 generation (a fenced ``latex`` block, possibly cut by a
+    ``\\clearpage`` stop). Results that are no JSON list (or object) of experiments raise
+    InputError: there would be no results turn to have given the model.
     """
     warnings = [w for w in paper.warnings if not w.startswith(_RESULT_WARNING_PREFIXES)]
     if isinstance(results, str):
         results = _load_json(results, "experimental results", warnings)
+        if results is None:
+            raise InputError(
+                f"The experimental results could not be read ({warnings[-1]}); expected a JSON list "
+                'like [{"name": "...", "result": {"table": [...], "description": "..."}}]'
+            )
+    turn4 = results_message(results)  # the same bytes as the turn the model is given
     turn5 = turn5_text if isinstance(turn5_text, str) else ""
     results_latex = _extract_turn5(_clean(turn5, warnings), warnings)
     if not results_latex:
@@ -229,7 +108,7 @@ def complete_paper(paper: Paper, results: Any, turn5_text: str) -> Paper:
     old = _RESULTS_HEADER.search(turn3, (_SETUP_HEADER.search(turn3) or _NO_MATCH).end())
     turn3 = turn3[: old.start()] if old else turn3
     generated = TURN_JOINT.join(
-        part for part in (turn3.rstrip(), results_message(results), turn5.strip()) if part
+        part for part in (turn3.rstrip(), turn4, turn5.strip()) if part
     )
     return _grounded(
         dataclasses.replace(
@@ -245,7 +124,7 @@ def complete_paper(paper: Paper, results: Any, turn5_text: str) -> Paper:
 
 
 def _grounded(paper: Paper) -> Paper:
-    """``paper`` with its grounding check filled in (results.GROUNDING_RULE)."""
+    """``paper`` with its grounding check filled in (grounding.GROUNDING_RULE)."""
     items = result_items(paper.experimental_results)
     if not items or not paper.results_latex:
         paper.ungrounded_numbers, paper.grounding = None, None
@@ -376,24 +255,13 @@ def _idea_fields(region: str, warnings: list[str]) -> dict[str, Any]:
         if name not in found:
             warnings.append(f"no '{label}' section")
     for name in _SCORES:
-        value = _as_int(found[name]) if name in found else None
+        value = as_int(found[name]) if name in found else None
         if name not in found:
             warnings.append(f"no '## {name.capitalize()}' score")
         elif value is None:
             warnings.append(f"'## {name.capitalize()}' has no integer: {found[name][:40]!r}")
         out[name] = value
     return out
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return round(value) if math.isfinite(value) else None  # JSON allows NaN / Infinity
-    m = _INT.search(str(value)[:80])
-    return round(float(m.group())) if m else None
 
 
 def _json_block(t: str, start: int, end: int, what: str, warnings: list[str]) -> tuple[Any, int]:
@@ -433,7 +301,7 @@ def _load_json(s: str, what: str, warnings: list[str]) -> Any:
         warnings.append(f"{what} JSON is empty")
         return None
     try:
-        return read_json(s, what)  # LaTeX commands in strings stay literal (results.read_json)
+        return read_json(s, what)  # LaTeX commands in strings stay literal (latex_json.read_json)
     except safejson.NestingError:
         # json_repair would recurse just as deep; a model never writes this on purpose
         warnings.append(f"{what} JSON is nested too deeply; ignored")
@@ -466,30 +334,12 @@ def _extract_turn5(rest: str, warnings: list[str]) -> str:
     return body
 
 
-def _balanced(s: str, i: int) -> tuple[str, bool]:
-    """Content of the brace group opening at s[i] ('{'); (text, closed)."""
-    depth, j = 0, i
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return s[i + 1 : j], True
-        j += 1
-    return s[i + 1 :], False
-
-
 def _title(latex: str, warnings: list[str]) -> str:
     m = re.search(r"\\title\s*(?:\[[^\]]*\]\s*)?\{", latex)
     if not m:
         warnings.append("no \\title{...} in the LaTeX")
         return ""
-    content, closed = _balanced(latex, m.end() - 1)
+    content, closed = group(latex, m.end() - 1)
     if not closed:
         warnings.append("\\title{ is never closed; title taken up to the end of its line")
         content = content.split("\n\n", 1)[0].split("\n", 1)[0]
@@ -512,7 +362,7 @@ def _abstract(latex: str, warnings: list[str]) -> str:
 def open_environments(latex: str) -> list[str]:
     """LaTeX environments still open at the end of ``latex`` (innermost last)."""
     stack: list[str] = []
-    for m in _ENV.finditer(_COMMENT.sub("", latex)):
+    for m in _ENV.finditer(strip_comments(latex)):
         kind, name = m.group(1), m.group(2).strip()
         if kind == "begin":
             stack.append(name)
@@ -530,10 +380,10 @@ def _check_truncation(latex: str, warnings: list[str], finish_reason: str | None
 
 __all__ = [
     "Paper",
+    "RESULTS_HEADER",
+    "TURN_JOINT",
+    "complete_paper",
+    "open_environments",
     "parse_paper",
     "parse_stage1",
-    "complete_paper",
-    "results_message",
-    "open_environments",
-    "RESULTS_HEADER",
 ]

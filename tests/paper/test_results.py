@@ -9,15 +9,10 @@ import re
 import pytest
 
 from cycleresearcher.errors import InputError
+from cycleresearcher.latex_json import dump_json, read_json
 from cycleresearcher.paper import complete_paper, parse_paper, parse_stage1
-from cycleresearcher.results import (
-    check_grounding,
-    dump_json,
-    load_results,
-    read_json,
-    result_numbers,
-    validate_results,
-)
+from cycleresearcher.paper.grounding import check_grounding, result_numbers
+from cycleresearcher.paper.results import load_results, validate_results
 
 HEADER = "## Experimental_results\n\n```json\n"
 

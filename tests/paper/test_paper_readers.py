@@ -12,16 +12,11 @@ from pathlib import Path
 import pytest
 
 from cycleresearcher.errors import InputError
-from cycleresearcher.inputs import (
-    Document,
-    clean_text,
-    iter_documents,
-    read_document,
-    read_documents,
-    strip_running_lines,
-)
+from cycleresearcher.paper.batch import iter_documents
+from cycleresearcher.paper.pdf_text import clean_text, strip_running_lines
+from cycleresearcher.paper.readers import Document, read_document, read_documents
 
-DETECT = Path(__file__).parent / "data" / "detect"
+DETECT = Path(__file__).resolve().parents[1] / "data" / "detect"
 
 PAPER_TEX = r"""
 \documentclass{article}

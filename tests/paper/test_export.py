@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
-from cycleresearcher.export import (
+from cycleresearcher.paper import Paper, parse_paper
+from cycleresearcher.paper.export import (
     DISCLOSURE,
     SIMULATED_NOTICE,
     build_main_tex,
@@ -21,7 +22,6 @@ from cycleresearcher.export import (
     export_markdown,
     to_markdown,
 )
-from cycleresearcher.paper import Paper, parse_paper
 
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk is not installed")
 
@@ -316,7 +316,7 @@ def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path, sig)
     (tmp_path / "paper.json").write_text(json.dumps(Paper(title="Loop", latex=LOOP).to_dict()))
     script = (
         "import sys, tempfile\n"
-        "from cycleresearcher.export import export_latex_project\n"
+        "from cycleresearcher.paper.export import export_latex_project\n"
         "from cycleresearcher.paper import Paper\n"
         "import json\n"
         f"tempfile.tempdir = {str(tex_tmp)!r}\n"

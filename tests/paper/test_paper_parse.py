@@ -10,7 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cycleresearcher import research_prompts
+from cycleresearcher.errors import InputError
 from cycleresearcher.paper import (
+    TURN_JOINT,
     Paper,
     complete_paper,
     parse_paper,
@@ -101,6 +104,7 @@ def test_results_turn_is_rebuilt_byte_for_byte(fixtures_dir, i):
     msgs = _conversation(fixtures_dir, i)
     results = _as_written(json.loads(_fenced(msgs[3]["content"], "json").rstrip("`")))
     assert results_message(results) == msgs[3]["content"]
+    assert results_message is research_prompts.results_message  # one builder of the results turn
 
 
 @pytest.mark.parametrize("i", [1, 4])
@@ -118,6 +122,20 @@ def test_two_stage_on_real_conversation(fixtures_dir, i):
         full.results_latex,
         full.experimental_results,
     )
+    # the conversation we record holds the training record's turn 4 byte for byte
+    turns = [msgs[2]["content"].rstrip(), msgs[3]["content"], msgs[4]["content"].strip()]
+    assert done.generated_text == TURN_JOINT.join(turns)
+
+
+def test_complete_paper_records_the_turn_the_model_is_given(full_text):
+    stage1 = parse_stage1(full_text.split("## Experimental_results")[0])
+    one = {"name": "Main", "result": {"table": [["Method", "PPL"], ["Ours", "17.9"]]}}
+    done = complete_paper(stage1, one, "```latex\n\\section{Experiments}\nMeasured: 17.9.\n")
+    # a single experiment is sent as a list of one (research_prompts); the record says the same
+    assert research_prompts.results_message([one]) in done.generated_text
+    for unusable in ("not JSON at all", "42", ""):
+        with pytest.raises(InputError, match="experimental results"):
+            complete_paper(stage1, unusable, "```latex\n\\section{Experiments}\n")
 
 
 def test_researcher_010_latex_matches_tutorial_record(fixtures_dir):

@@ -1,4 +1,4 @@
-"""Figures of result tables (the only module that imports matplotlib, with the Agg backend).
+"""Figures of result tables (the paper stage's only matplotlib import, with the Agg backend).
 
 One figure per table that has numeric columns: a line chart when the first column is numeric and
 increasing (a sweep: horizon, size, epochs), otherwise grouped bars (one group per row, e.g. a
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .results import ResultItem
+from ..results import ResultItem
 
 MAX_SERIES = 6
 MAX_GROUPS = 24

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from cycleresearcher.export import export_latex_project, export_paper, to_markdown
+from cycleresearcher.latex_json import read_json
 from cycleresearcher.paper import Paper, complete_paper, parse_stage1
-from cycleresearcher.results import read_json
+from cycleresearcher.paper.export import export_latex_project, export_paper, to_markdown
 
 needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
     reason="latexmk/pdftotext not installed",
 )
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 RESULTS = [
     {
@@ -156,8 +156,8 @@ def test_training_record_results_compile(fixtures_dir, tmp_path) -> None:
 
 
 def test_which_tables_get_which_figure() -> None:
-    from cycleresearcher.figures import plan
-    from cycleresearcher.results import validate_results
+    from cycleresearcher.paper.export.figures import plan
+    from cycleresearcher.paper.results import validate_results
 
     def kind(table):
         [item] = validate_results([{"name": "T", "result": {"table": table}}])

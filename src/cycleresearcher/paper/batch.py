@@ -1,0 +1,86 @@
+"""Many paths as Documents: files, folders (walked) and run directories (their stored papers).
+
+A run directory is read here, not in ``readers``, because it is only ever met while expanding
+a batch of paths: a folder holding ``run.sqlite`` yields the papers its run store holds. Every
+error is yielded in place of its paper, so a batch goes on past a bad file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import InputError
+from .readers import EXTENSIONS, Document, paper_document, read_documents
+
+
+def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+    from ..store import RunStore
+
+    with RunStore(folder, create=False) as store:
+        for key, data in store.items("paper"):
+            label = f"{folder}#paper/{key}"
+            try:
+                yield label, paper_document(data, label)
+            except InputError as exc:
+                yield label, exc
+
+
+def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | InputError]]:
+    """(label, Document or InputError) for every paper under ``paths``.
+
+    Folders are walked (sorted, hidden entries skipped) for the known extensions; a folder holding
+    ``run.sqlite`` is a run directory and yields its stored papers. Errors are yielded, not
+    raised, so a batch continues past a bad file.
+    """
+    from ..store import DB_NAME
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            if (p / DB_NAME).exists():
+                yield from _run_dir_documents(p)
+                continue
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                here = Path(dirpath)
+                if here != p and (here / DB_NAME).exists():
+                    dirnames[:] = []
+                    yield from _run_dir_documents(here)
+                    continue
+                for name in sorted(filenames):
+                    if name.startswith(".") or Path(name).suffix.lower() not in EXTENSIONS:
+                        continue
+                    try:
+                        real = (here / name).resolve()
+                    except (OSError, RuntimeError):  # a symbolic link loop
+                        yield (str(here / name), InputError(f"{here / name}: is a symbolic link loop; skipped."))
+                        continue
+                    if not real.is_relative_to(
+                        p.resolve()
+                    ):  # a folder from elsewhere may hold links to ~/.ssh
+                        yield (
+                            str(here / name),
+                            InputError(
+                                f"{here / name}: is a symbolic link to {real}, outside the folder {p}; skipped. "
+                                "Pass the file itself if you mean to read it."
+                            ),
+                        )
+                        continue
+                    yield from _file_documents(here / name)
+        else:
+            yield from _file_documents(p)
+
+
+def _file_documents(p: Path) -> Iterator[tuple[str, Document | InputError]]:
+    try:
+        docs = read_documents(p)
+    except InputError as exc:
+        yield str(p), exc
+        return
+    for d in docs:
+        yield d.path, d
+
+
+__all__ = ["iter_documents"]

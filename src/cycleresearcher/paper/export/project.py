@@ -1,0 +1,132 @@
+"""The LaTeX project of a paper: ``main.tex`` (+ ``references.bib`` and the result plots) written
+to a folder and, when TeX is installed, compiled to ``main.pdf``; after a first pass the
+undefined macros are given placeholder definitions and the paper is compiled again."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..record import Paper
+from ..results import result_items
+from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors
+from .figures import ResultFigure
+from .main_tex import build_main_tex, cited_keys
+from .rescue import rescue_definitions, rescue_names
+from .results_latex import unresolved_refs
+
+
+@dataclass
+class LatexExport:
+    main_tex: Path
+    bib: Path | None
+    pdf: Path | None
+    log_excerpt: str = ""
+    unresolved_citations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    figures: list[ResultFigure] = field(default_factory=list)  # plots of the result tables
+    unresolved_refs: list[str] = field(default_factory=list)  # \ref labels no \label defines
+
+
+def bib_keys(bibtex: str) -> set[str]:
+    """The entry keys of a BibTeX text."""
+    import bibtexparser
+
+    library = bibtexparser.parse_string(bibtex)
+    return {entry.key for entry in library.entries}
+
+
+def export_latex_project(
+    paper: Paper,
+    out_dir: str | Path,
+    bibtex: str | None = None,
+    compile: bool = True,
+    timeout: float = COMPILE_TIMEOUT_S,
+) -> LatexExport:
+    """Write ``main.tex`` (+ ``references.bib``) into ``out_dir`` and, if asked and TeX is
+    installed, compile ``main.pdf`` there. ``bibtex`` defaults to ``paper.references_bib``;
+    ``timeout`` (seconds) bounds each compile pass, after which every TeX process is killed."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bibtex = bibtex if bibtex is not None else paper.references_bib
+    warnings: list[str] = []
+    keys = bib_keys(bibtex) if bibtex and bibtex.strip() else set()
+    cited = cited_keys(paper.latex)
+    unresolved = [k for k in cited if k not in keys]
+    if unresolved:
+        warnings.append(f"{len(unresolved)} citation(s) not in the references: {', '.join(unresolved[:10])}")
+    bib_path = None
+    if keys:
+        bib_path = out / "references.bib"
+        bib_path.write_text(bibtex if bibtex.endswith("\n") else bibtex + "\n", encoding="utf-8")
+    figures = _figures(paper, out / "figures")
+    source, body_warnings = build_main_tex(paper, has_bib=bool(keys), figures=figures)
+    warnings += body_warnings
+    refs = unresolved_refs(source)
+    if refs:
+        warnings.append(f"{len(refs)} \\ref label(s) defined nowhere (shown as ??): {', '.join(refs[:10])}")
+    main_tex = out / "main.tex"
+    main_tex.write_text(source, encoding="utf-8")
+    result = LatexExport(
+        main_tex=main_tex, bib=bib_path, pdf=None, unresolved_citations=unresolved, warnings=warnings,
+        figures=figures, unresolved_refs=refs,
+    )  # fmt: skip
+    if not compile:
+        return result
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        warnings.append("latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)")
+        return result
+    assets = [f.path for f in figures]
+    pdf, log, timed_out = compile_pdf(source, bibtex if keys else None, timeout, assets)
+    rescue = "" if timed_out else rescue_definitions(log)  # a second pass would only time out again
+    if rescue:
+        warnings.append(
+            "placeholder definitions added for unknown LaTeX commands/characters: " + rescue_names(rescue)
+        )
+        source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue, figures=figures)
+        main_tex.write_text(source, encoding="utf-8")
+        pdf, log, timed_out = compile_pdf(source, bibtex if keys else None, timeout, assets)
+    errors = log_errors(log)
+    if pdf is not None:
+        target = out / "main.pdf"
+        target.write_bytes(pdf)
+        result.pdf = target
+        if errors:
+            warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt")
+    elif timed_out:
+        warnings.append(
+            f"LaTeX compile stopped after {timeout:g} s (a macro that never ends?): no PDF; "
+            "fix the LaTeX in main.tex and compile it yourself, or export without a PDF"
+        )
+    else:
+        warnings.append("LaTeX compile failed: no PDF; see the log excerpt")
+    if pdf is None:
+        (out / "main.pdf").unlink(missing_ok=True)  # a PDF of an earlier export is not this paper
+    result.log_excerpt = "\n".join(errors)[:4000] if errors else ("" if pdf else log[-3000:])
+    return result
+
+
+def _figures(paper: Paper, folder: Path) -> list[ResultFigure]:
+    """Plots of the paper's result tables (none while it awaits results)."""
+    if (paper.meta or {}).get("stage") == "awaiting_results":
+        return []
+    items = result_items(paper.experimental_results)
+    if not any(item.table for item in items):
+        return []
+    from .figures import plot_result_tables  # matplotlib loads only when there is a table to plot
+
+    return plot_result_tables(items, folder, simulated=paper.results_simulated)
+
+
+def pdf_failure(latex: LatexExport) -> str:
+    """Why no PDF came out, in one line: the first TeX error of the log, else the warning."""
+    for line in latex.log_excerpt.splitlines():
+        if line.startswith("!"):
+            return line.lstrip("! ").strip()[:200]
+    why = next((w for w in latex.warnings if "PDF" in w), None)
+    tail = [ln.strip() for ln in latex.log_excerpt.splitlines() if ln.strip()]
+    return (why or "no PDF") + (f": {tail[-1][:200]}" if tail and why and "not found" not in why else "")
+
+
+__all__ = ["LatexExport", "bib_keys", "export_latex_project", "pdf_failure"]

@@ -1,0 +1,53 @@
+"""The per-paper files of a run, as the CLI and the web page write them:
+``<run>/papers/<id>/paper.json``, ``paper.md`` and the LaTeX project ``latex/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..record import Paper
+from .jsonfile import export_json
+from .markdown import export_markdown
+from .project import export_latex_project, pdf_failure
+
+
+def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[str, Any]:
+    """The per-paper files of a run, as the CLI and the web page write them:
+    ``<run>/papers/<id>/paper.json``, ``paper.md`` and, once the paper is complete (not awaiting real
+    results), the LaTeX project ``latex/`` compiled to PDF when ``pdf`` and TeX is installed.
+    After a redo of the results the earlier files are kept as ``paper.vN.json``, ``paper.vN.md``,
+    ``latex.vN/``."""
+    folder = Path(run_dir) / "papers" / str(paper.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    versions = (paper.meta or {}).get("versions") or []
+    if versions:  # results redone: keep the earlier files beside the new ones (paper.v1.json, latex.v1/)
+        n = versions[-1].get("version", len(versions))
+        for name, kept in (
+            ("paper.json", f"paper.v{n}.json"),
+            ("paper.md", f"paper.v{n}.md"),
+            ("latex", f"latex.v{n}"),
+        ):
+            if (folder / name).exists() and not (folder / kept).exists():
+                (folder / name).rename(folder / kept)
+    export_json(paper, folder / "paper.json")
+    complete = (paper.meta or {}).get("stage") != "awaiting_results"
+    latex = (
+        export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf) if complete else None
+    )
+    export_markdown(paper, folder / "paper.md", latex.figures if latex else None)
+    info: dict[str, Any] = {
+        "id": paper.id,
+        "title": paper.title,
+        "dir": str(folder),
+        "warnings": len(paper.warnings),
+        "pdf": str(latex.pdf) if latex and latex.pdf else None,
+        "pdf_error": pdf_failure(latex) if latex and pdf and latex.pdf is None else None,
+        "results_simulated": paper.results_simulated,
+        "ungrounded": None if paper.ungrounded_numbers is None else len(paper.ungrounded_numbers),
+        "unresolved_refs": latex.unresolved_refs if latex else [],
+    }
+    return info
+
+
+__all__ = ["export_paper"]

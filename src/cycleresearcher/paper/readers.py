@@ -1,0 +1,274 @@
+"""Reading one paper from disk: PDF, LaTeX project, Markdown, plain text and Paper JSON.
+
+One reader shared by review and detection. ``read_document`` turns one file into a
+:class:`Document` (``batch.iter_documents`` expands folders and run directories). A LaTeX
+project is read with its ``\\input`` files, from inside its folder only, comments dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import safejson
+from ..errors import InputError
+from ..latex import command_argument, strip_comments
+from .files import project_file, read_bytes, read_utf8
+from .pdf_text import clean_text, strip_running_lines
+
+Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
+
+EXTENSIONS: dict[str, Kind] = {
+    ".pdf": "pdf",
+    ".tex": "latex",
+    ".latex": "latex",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".json": "paper-json",
+}
+
+#: a PDF page with fewer extracted characters than this counts as having no text layer
+MIN_CHARS_PER_PAGE = 20
+
+
+@dataclass
+class Document:
+    """One paper as text, whatever file it came from."""
+
+    path: str
+    kind: Kind
+    title: str
+    text: str
+    warnings: list[str] = field(default_factory=list)
+    bibtex: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _require_text(path: Path, text: str, what: str = "text") -> str:
+    if not text.strip():
+        raise InputError(f"{path}: the file has no {what}. Pass a non-empty paper.")
+    return text
+
+
+def _first_line(text: str) -> str:
+    for line in text.split("\n"):
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def _read_pdf(path: Path) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(read_bytes(path)))
+        pages = [(page.extract_text() or "") for page in reader.pages]
+    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+        raise InputError(
+            f"{path}: not a readable PDF ({exc}). Check that the file is a complete, unencrypted PDF."
+        ) from exc
+    if not pages:
+        raise InputError(f"{path}: the PDF has no pages.")
+    chars = sum(len(p.strip()) for p in pages)
+    if chars < MIN_CHARS_PER_PAGE * len(pages):
+        raise InputError(
+            f"{path}: the PDF has no text layer ({chars} characters on {len(pages)} pages; a scanned document?). "
+            f"Run OCR first, e.g. ocrmypdf '{path}' ocr.pdf, or pass the LaTeX source instead."
+        )
+    warnings = []
+    empty = [i + 1 for i, p in enumerate(pages) if len(p.strip()) < MIN_CHARS_PER_PAGE]
+    if empty:
+        warnings.append(f"pages without a text layer (skipped): {empty}")
+    text = clean_text("\n\n".join(strip_running_lines(pages)))
+    meta_title = ""
+    try:
+        meta_title = (reader.metadata.title or "").strip() if reader.metadata else ""
+    except Exception:  # broken metadata must not stop the text
+        meta_title = ""
+    return Document(str(path), "pdf", meta_title or _first_line(text), _require_text(path, text), warnings)
+
+
+_INPUT_RE = re.compile(r"\\(input|include|subfile)\s*\{([^}]+)\}")
+
+
+def _input_target(folder: Path, name: str, root: Path) -> tuple[Path | None, str]:
+    """The file ``\\input{name}`` reads, as TeX looks for it (``name.tex``, then ``name``)."""
+    names = [name] if name.endswith(".tex") else [name + ".tex", name]
+    path = next((folder / n for n in names if os.path.lexists(folder / n)), folder / names[0])
+    real, why = project_file(path, root)
+    return real, why if why in ("", "not found") else f"{path.name} {why}"
+
+
+#: \input nesting deeper than this is refused (real projects use 2-3 levels; a hostile chain of
+#: thousands would exhaust the stack and take the whole batch down)
+MAX_INCLUDE_DEPTH = 32
+
+
+def _expand_latex(
+    path: Path, root: Path, seen: set[Path], warnings: list[str], chain: tuple[Path, ...] = ()
+) -> str:
+    chain = (*chain, path)
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        names = [c.name for c in chain]
+        shown = " -> ".join(names[:3] + ["..."] + names[-2:])
+        raise InputError(
+            f"{chain[0]}: \\input files nested too deeply (more than {MAX_INCLUDE_DEPTH} levels: {shown}). "
+            "Flatten the includes, or pass the compiled PDF instead."
+        )
+    text = strip_comments(read_utf8(path), drop_comment_lines=True)
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(2).strip()
+        target, why = _input_target(path.parent, name, root)
+        if why == "not found":
+            shown = name if name.endswith(".tex") else name + ".tex"
+            warnings.append(f"\\{m.group(1)}{{{name}}}: {Path(shown).name} not found; not included")
+            return ""
+        if target is None:
+            warnings.append(f"\\{m.group(1)}{{{name}}}: {why}; not included")
+            return ""
+        if target in seen:
+            warnings.append(f"\\{m.group(1)}{{{name}}} is included recursively; skipped the second time")
+            return ""
+        seen.add(target)
+        return _expand_latex(target, root, seen, warnings, chain)
+
+    return _INPUT_RE.sub(repl, text)
+
+
+def _read_latex(path: Path) -> Document:
+    warnings: list[str] = []
+    # a main file given as a symlink is the user's choice: its target's folder is the project
+    main = path.resolve()
+    root = main.parent
+    text = _expand_latex(main, root, {main}, warnings)
+    # an unclosed \title{ (a file cut off) takes the rest of the text
+    title = re.sub(r"\s+", " ", command_argument(text, r"title\*?", unclosed=True) or "").strip()
+    body = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", text, re.S)
+    if body:
+        text = (f"\\title{{{title}}}\n" if title else "") + body.group(1)
+    text = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip()
+    bib = []
+    for b in sorted(root.glob("*.bib")):
+        real, why = project_file(b, root)
+        if real is None:
+            warnings.append(f"{b.name} {why}; not read as the bibliography")
+        else:
+            bib.append(real)
+    bibtex = "\n\n".join(read_utf8(b) for b in bib) if bib else None
+    return Document(str(path), "latex", title, _require_text(path, text), warnings, bibtex)
+
+
+def _read_markdown(path: Path) -> Document:
+    text = _require_text(path, read_utf8(path).replace("\r\n", "\n"))
+    m = re.search(r"^#\s+(.+)$", text, re.M)
+    return Document(str(path), "markdown", m.group(1).strip() if m else _first_line(text), text.strip())
+
+
+def _read_text(path: Path) -> Document:
+    text = _require_text(path, clean_text(read_utf8(path)))
+    return Document(str(path), "text", _first_line(text), text)
+
+
+def paper_text(paper: dict[str, Any]) -> str:
+    """The text of a Paper dict: its LaTeX, with title and abstract put first when it lacks them."""
+    title = str(paper.get("title") or "").strip()
+    abstract = str(paper.get("abstract") or "").strip()
+    latex = str(paper.get("latex") or "").strip()
+    parts = []
+    if title and title not in latex:
+        parts.append(f"\\title{{{title}}}")
+    if abstract and abstract[:80] not in latex:
+        parts.append(f"\\begin{{abstract}}\n{abstract}\n\\end{{abstract}}")
+    if latex:
+        parts.append(latex)
+    elif paper.get("generated_text"):
+        parts.append(str(paper["generated_text"]).strip())
+    return "\n\n".join(parts)
+
+
+def paper_document(paper: Any, label: str) -> Document:
+    if not isinstance(paper, dict):
+        raise InputError(
+            f"{label}: expected a Paper object with 'title', 'abstract', 'latex'; got {type(paper).__name__}."
+        )
+    if not any(k in paper for k in ("latex", "abstract", "generated_text")):
+        raise InputError(
+            f"{label}: not a Paper JSON (no 'latex', 'abstract' or 'generated_text' key). "
+            "Pass a file written by `cycleresearcher research generate`."
+        )
+    text = paper_text(paper)
+    if not text.strip():
+        raise InputError(f"{label}: the paper is empty (no title, abstract or LaTeX).")
+    return Document(
+        label, "paper-json", str(paper.get("title") or "").strip(), text, bibtex=paper.get("bibtex")
+    )
+
+
+def _paper_list(path: Path) -> list[Any]:
+    try:
+        data = safejson.loads(read_utf8(path), str(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). Fix the file."
+        ) from exc
+    if isinstance(data, dict) and isinstance(data.get("papers"), list):
+        data = data["papers"]
+    papers = data if isinstance(data, list) else [data]
+    if not papers:
+        raise InputError(f"{path}: the JSON list holds no papers.")
+    return papers
+
+
+def read_documents(path: str | os.PathLike[str]) -> list[Document]:
+    """Every document in one file (a Paper JSON list gives several; anything else gives one)."""
+    p = Path(path)
+    kind = EXTENSIONS.get(p.suffix.lower())
+    if not p.exists():
+        raise InputError(f"{p}: no such file. Check the path.")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder. Use iter_documents() (the CLI expands folders itself).")
+    if kind is None:
+        raise InputError(
+            f"{p}: unsupported file type '{p.suffix}'. Pass .pdf, .tex, .md, .txt or a Paper .json."
+        )
+    if kind == "paper-json":
+        papers = _paper_list(p)
+        if len(papers) == 1:
+            return [paper_document(papers[0], str(p))]
+        return [paper_document(x, f"{p}#{i}") for i, x in enumerate(papers)]
+    reader = {"pdf": _read_pdf, "latex": _read_latex, "markdown": _read_markdown, "text": _read_text}[kind]
+    return [reader(p)]
+
+
+def read_document(path: str | os.PathLike[str]) -> Document:
+    """One paper from a .pdf, .tex (with its \\input files), .md, .txt or Paper .json file."""
+    docs = read_documents(path)
+    if len(docs) > 1:
+        raise InputError(
+            f"{path}: holds {len(docs)} papers. Use iter_documents() / read_documents() for a list."
+        )
+    return docs[0]
+
+
+__all__ = [
+    "EXTENSIONS",
+    "MAX_INCLUDE_DEPTH",
+    "MIN_CHARS_PER_PAGE",
+    "Document",
+    "Kind",
+    "paper_document",
+    "paper_text",
+    "read_document",
+    "read_documents",
+]
