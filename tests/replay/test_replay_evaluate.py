@@ -34,7 +34,9 @@ def test_paper_quality_of_replayed_deepreviewer_runs(replay, fixtures_dir, tmp_p
             "review", *papers, "--reviewer", "deepreviewer", "--mode", mode, "--engine", "openai",
             "--base-url", replay.url, "--model", DEEPREVIEWER, "-o", tmp_path / mode, *extra,
         )  # fmt: skip
-    result = cli("evaluate", "papers", *(tmp_path / m for m in ("fast", "standard", "best")), "-o", tmp_path / "eval")
+    result = cli(
+        "evaluate", "papers", *(tmp_path / m for m in ("fast", "standard", "best")), "-o", tmp_path / "eval"
+    )
 
     expected = json.loads((fixtures_dir / "deepreviewer" / "expected.json").read_text())
     table = rows(tmp_path / "eval" / "papers.csv")
@@ -43,7 +45,9 @@ def test_paper_quality_of_replayed_deepreviewer_runs(replay, fixtures_dir, tmp_p
         items = [expected[f"deepreviewer_{mode}_{i:03d}.txt"] for i in (1, 2)]
         finals = [x["final_review"] for x in items]
         # a paper's ratings: its simulated reviewers', or the final rating alone (Fast mode)
-        ratings = [[s["rating"] for s in x["simulated_reviewers"]] or [x["final_review"]["rating"]] for x in items]
+        ratings = [
+            [s["rating"] for s in x["simulated_reviewers"]] or [x["final_review"]["rating"]] for x in items
+        ]
         assert (int(row["papers"]), int(row["failed"])) == (2, 0)
         assert float(row["avg_min"]) == pytest.approx(fmean(min(r) for r in ratings))
         assert float(row["avg_max"]) == pytest.approx(fmean(max(r) for r in ratings))
@@ -88,7 +92,9 @@ def test_reviewer_accuracy_of_a_replayed_review_run(replay, fixtures_dir, tmp_pa
     folder = tmp_path / "papers"
     folder.mkdir()
     for i, paper in enumerate(truth[:2], 1):
-        (folder / f"{paper['id']}.txt").write_text((fixtures_dir / "detect" / f"human_paper_{i:03d}.txt").read_text())
+        (folder / f"{paper['id']}.txt").write_text(
+            (fixtures_dir / "detect" / f"human_paper_{i:03d}.txt").read_text()
+        )
     # the third paper's text is not in the fixtures: a stand-in with its title gets its real review
     (folder / f"{truth[2]['id']}.txt").write_text(f"\\title{{{truth[2]['title']}}}\n\nText not included.\n")
     cli(
@@ -101,7 +107,9 @@ def test_reviewer_accuracy_of_a_replayed_review_run(replay, fixtures_dir, tmp_pa
         "--tie-rule", "upstream", "-o", tmp_path / "eval",
     )  # fmt: skip
     metrics = json.loads(result.stdout[result.stdout.index("{") :])
-    upstream = json.loads((fixtures_dir / "deepreviewer" / "deepreview_sample_expected_metrics.json").read_text())
+    upstream = json.loads(
+        (fixtures_dir / "deepreviewer" / "deepreview_sample_expected_metrics.json").read_text()
+    )
     assert metrics["papers_predicted"] == 3
     for key, value in upstream["fast"].items():
         if key.startswith("Decision"):
