@@ -133,11 +133,13 @@ def test_deepreviewer_fast_and_standard(replay, fixtures_dir, tmp_path, mode):
         )
 
     records = {rec["source"]: rec for rec in reviews_in(tmp_path / "rev")}
+    truth = json.loads((fixtures_dir / "deepreviewer" / "deepreview_sample_ground_truth.json").read_text())
     for i in (1, 2):
         rec = records[str(human_paper(fixtures_dir, i))]
         exp = want[f"deepreviewer_{mode}_{i:03d}.txt"]
         r = rec["review"]
         assert rec["mode"] == mode and r["decision"] == exp["final_review"]["decision"]
+        assert rec["title"] == truth[i - 1]["title"]  # \title's argument, not the raw first line
         for key in SCORES:
             assert r["final"][key] == exp["final_review"][key], key
         sims = exp["simulated_reviewers"]
@@ -151,7 +153,9 @@ def test_deepreviewer_fast_and_standard(replay, fixtures_dir, tmp_path, mode):
             )
         assert f"Decision: {exp['final_review']['decision']}" in result.output
         if not sims:  # Fast mode: the line shows the final rating, not an empty average
-            assert f"final rating {exp['final_review']['rating']:g} (no per-reviewer ratings)" in result.output
+            assert (
+                f"final rating {exp['final_review']['rating']:g} (no per-reviewer ratings)" in result.output
+            )
 
 
 def test_deepreviewer_standard_with_three_reviewers(replay, fixtures_dir, tmp_path):

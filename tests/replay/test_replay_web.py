@@ -114,7 +114,7 @@ def test_uploaded_paper_reviewed_by_deepreviewer(
     [req] = replay.chats(kind)
     assert req.replayed == (kind, 1) and req.body["max_tokens"] == 35000  # not 256
     page = client.get(job["result_url"]).text
-    assert "Completing Visual Objects via Bridging Generation and Segmentation" in page
+    assert "<h1>Review: Completing Visual Objects via Bridging Generation and Segmentation</h1>" in page
     assert f'data-testid="decision">{decision}</strong>' in page and line in page
     assert f"DeepReviewer ({mode} mode) · model {DEEPREVIEWER}" in page
     assert '<tr class="final"><td>final</td>' + cells(*final) + "</tr>" in page
