@@ -166,3 +166,17 @@ def test_a_prompt_the_model_never_saw_fails_the_command(replay, fixtures_dir, tm
     assert result.exit_code == 3, result.output
     assert "matches no training record" in result.output
     assert not (tmp_path / "run" / "papers").exists()
+
+
+def test_constrained_request_carries_the_grammar_where_the_server_reads_it(replay, fixtures_dir, tmp_path):
+    """--constrain on a served model: the GBNF goes in the field the server family reads (vLLM
+    serve >= 0.10: structured_outputs.grammar) and EOS is no longer ignored (the grammar ends it)."""
+    refs = references_file(fixtures_dir, 1, tmp_path)
+    generate(replay, refs, tmp_path / "run", "--constrain", "--engine-opt", "grammar_field=structured_outputs")
+    [req] = replay.chats("research")
+    grammar = req.body["structured_outputs"]["grammar"]
+    assert isinstance(grammar, str) and "root" in grammar and "## Motivation" in grammar
+    assert not {"grammar", "guided_grammar", "ebnf"} & set(req.body) and "ignore_eos" not in req.body
+    assert req.body["max_tokens"] == 19000
+    [paper] = papers_in(tmp_path / "run").values()
+    assert paper["title"] == title_of(fenced(conversation(fixtures_dir, 1)[2]["content"], "latex"))
