@@ -28,6 +28,16 @@ def fixtures_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def replay(fixtures_dir: Path):
+    """A loopback OpenAI-compatible server answering with the released models' real outputs from
+    the fixtures (tests/support/replay_server.py); it records every request body it receives."""
+    from support.replay_server import ReplayServer
+
+    with ReplayServer(fixtures_dir) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Our own small fixtures (own words, same formats as the released models)."""

@@ -10,6 +10,7 @@ from cycleresearcher.evaluation.detection import detection_metrics, detection_ro
 from cycleresearcher.evaluation.quality import bootstrap_ci, paper_quality, quality_table
 from cycleresearcher.evaluation.records import HumanPaper, ReviewedPaper
 from cycleresearcher.evaluation.reviewers import (
+    align_predictions,
     decision_metrics,
     pairwise_accuracy,
     reviewer_accuracy,
@@ -135,6 +136,22 @@ def test_reviewer_accuracy_single_paper_and_failed_parse():
     rating_row = table.rows[0]
     assert table.display(rating_row, table.columns[6]) == "undefined"  # Spearman
     assert "\nrating,1,0.25,0.5,1.25," in "\n" + table.to_csv()
+
+
+def test_reviews_of_files_named_by_paper_id_match_the_truth():
+    """`review tc1jaWpi7M.txt` stores the paper as 'tc1jawpi7m-<8 hex>' (file name + text hash)."""
+    truth = [human("tc1jaWpi7M", [6, 4]), human("syoLhUJmth", [5]), human("x1", [3])]
+    preds = {
+        "tc1jawpi7m-0c829506": pred("tc1jawpi7m-0c829506", 5.0),
+        "syolhujmth-1889d07a": pred("syolhujmth-1889d07a", 4.0),
+        "syolhujmth-77777777": pred("syolhujmth-77777777", 6.0),  # two files of that name: no guess
+        "x1": pred("x1", 3.0),
+    }
+    aligned = align_predictions(truth, preds)
+    assert aligned["tc1jaWpi7M"].final["rating"] == 5.0 and aligned["x1"].final["rating"] == 3.0
+    assert "syoLhUJmth" not in aligned
+    res = reviewer_accuracy(truth, preds)
+    assert res.papers_predicted == 2 and res.missing_predictions == ["syoLhUJmth"]
 
 
 # -- paper quality ----------------------------------------------------------------------------

@@ -120,6 +120,14 @@ def test_markdown_and_text():
     assert "The schedule is cheap to compute." in txt.text
 
 
+def test_latex_saved_as_text_is_titled_by_its_title_command(tmp_path: Path):
+    path = tmp_path / "paper.txt"
+    path.write_text("\\title{Sparse  Routing for\n{Graphs}}\n\n\\begin{abstract}\nWe route.\n\\end{abstract}\n")
+    assert read_document(path).title == "Sparse Routing for {Graphs}"
+    path.write_text("Plain notes on \\title{x}\n\nMore text.\n")
+    assert read_document(path).title == "Plain notes on \\title{x}"
+
+
 def test_clean_text_on_released_model_papers(fixtures_dir: Path):
     raw = (fixtures_dir / "detect" / "generated_paper_Hark_reward.txt").read_text()
     text = clean_text(raw)

@@ -156,12 +156,12 @@ def reviewers(
     """
     from ..errors import InputError
     from ..evaluation.loading import load_predictions, load_truth
-    from ..evaluation.reviewers import TIE_RULES, reviewer_accuracy, reviewer_table
+    from ..evaluation.reviewers import TIE_RULES, align_predictions, reviewer_accuracy, reviewer_table
 
     if tie_rule not in TIE_RULES:
         raise InputError(f"--tie-rule must be one of {', '.join(TIE_RULES)}, not {tie_rule!r}.")
     human = load_truth(truth)
-    predictions = load_predictions(pred)
+    predictions = align_predictions(human, load_predictions(pred))
     if not any(h.paper_id in predictions for h in human):
         raise InputError(
             f"No predicted review in {pred} matches a paper id of {truth} (files must be named <paper id>.txt/.json; "

@@ -18,6 +18,7 @@ predicted score and at least one human score for it:
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,13 +137,39 @@ class ReviewerAccuracy:
         return out
 
 
+_HASH_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
+
+
+def _id_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def align_predictions(
+    truth: Sequence[HumanPaper], predictions: Mapping[str, ReviewedPaper]
+) -> dict[str, ReviewedPaper]:
+    """``predictions`` keyed by the truth's ids. `review` names a paper read from a file after the
+    file and a hash of its text (``tc1jaWpi7M.txt`` -> ``tc1jawpi7m-0c829506``), so a truth id
+    missing from ``predictions`` is matched to the one prediction whose id is its file form."""
+    out = dict(predictions)
+    by_stem: dict[str, list[str]] = {}
+    for pid in predictions:
+        if _HASH_SUFFIX.search(pid):
+            by_stem.setdefault(_id_key(_HASH_SUFFIX.sub("", pid)), []).append(pid)
+    for human in truth:
+        found = by_stem.get(_id_key(human.paper_id), [])
+        if human.paper_id not in out and len(found) == 1:  # two files of that name: do not guess
+            out[human.paper_id] = predictions[found[0]]
+    return out
+
+
 def reviewer_accuracy(
     truth: Sequence[HumanPaper], predictions: Mapping[str, ReviewedPaper], tie_rule: TieRule = "half"
 ) -> ReviewerAccuracy:
-    """Compare predictions (keyed by paper id) with the human reviews; papers are taken in the
-    order of ``truth`` (which matters only for the upstream tie rule)."""
+    """Compare predictions (keyed by paper id, see :func:`align_predictions`) with the human
+    reviews; papers are taken in the order of ``truth`` (which matters only for the upstream tie rule)."""
     from sklearn.metrics import mean_absolute_error, mean_squared_error
 
+    predictions = align_predictions(truth, predictions)
     missing = [h.paper_id for h in truth if h.paper_id not in predictions]
     matched = [(h, predictions[h.paper_id]) for h in truth if h.paper_id in predictions]
     failed = [h.paper_id for h, p in matched if not p.parsed]

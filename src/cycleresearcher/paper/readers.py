@@ -177,7 +177,12 @@ def _read_markdown(path: Path) -> Document:
 
 def _read_text(path: Path) -> Document:
     text = _require_text(path, clean_text(read_utf8(path)))
-    return Document(str(path), "text", _first_line(text), text)
+    first = _first_line(text)
+    # LaTeX saved as text (e.g. the papers of DeepReviewer's evaluation): the title without \title{}
+    title = ""
+    if first.startswith("\\title"):
+        title = re.sub(r"\s+", " ", command_argument(text, r"title\*?", unclosed=True) or "").strip()
+    return Document(str(path), "text", title or first, text)
 
 
 def paper_text(paper: dict[str, Any]) -> str:

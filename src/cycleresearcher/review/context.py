@@ -84,7 +84,7 @@ def _looks_like_path(value: str) -> bool:
 
 
 def to_paper_input(paper: Any) -> PaperInput:
-    """Accept a PaperInput, an ``inputs.Document``, a Paper (object or dict), a path, or text."""
+    """Accept a PaperInput, a ``paper.readers.Document``, a Paper (object or dict), a path, or text."""
     from ..paper.readers import Document, paper_document, paper_text, read_document
 
     if isinstance(paper, PaperInput):
@@ -132,7 +132,7 @@ def to_paper_input(paper: Any) -> PaperInput:
             doc.bibtex,
         )
     raise InputError(
-        f"Cannot review a {type(paper).__name__}. Pass paper text, a file path, a Paper (or its dict), or an inputs.Document."
+        f"Cannot review a {type(paper).__name__}. Pass paper text, a file path, a Paper (or its dict), or a paper.readers.Document."
     )
 
 

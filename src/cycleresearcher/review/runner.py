@@ -6,7 +6,7 @@ nothing), parses the outputs and keeps one ``ReviewOutcome`` per paper. A paper 
 read or whose request fails gets an outcome with ``error`` set: the rest of the batch goes on.
 
 ``review_files`` is what ``cycleresearcher review`` runs: read FILES (folders and run
-directories expanded by ``inputs.iter_documents``), review them, store a ``review`` record per
+directories expanded by ``paper.batch.iter_documents``), review them, store a ``review`` record per
 paper (keyed by the paper id) and write ``reviews/<paper id>.json`` / ``.md`` into the run dir.
 """
 
@@ -453,10 +453,13 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     decision = review.decision or "not given"
     style = {"Accept": "green", "Reject": "red"}.get(review.decision or "", "yellow")
     line = Text("Decision: ", style="bold") + Text(decision, style=f"bold {style}")
-    line += Text(
-        f"   rating avg {_num(review.avg_rating)} / min {_num(review.min_rating)} / max {_num(review.max_rating)}"
-        f" over {len(review.ratings)} reviewer(s)"
-    )
+    if review.ratings or review.final.get("rating") is None:
+        line += Text(
+            f"   rating avg {_num(review.avg_rating)} / min {_num(review.min_rating)} / max {_num(review.max_rating)}"
+            f" over {len(review.ratings)} reviewer(s)"
+        )
+    else:  # DeepReviewer Fast mode: only the final review has scores
+        line += Text(f"   final rating {_num(review.final.get('rating'))} (no per-reviewer ratings)")
     parts.append(line)
     if outcome.error:
         parts.append(Text(f"Error: {outcome.error}", style="red"))

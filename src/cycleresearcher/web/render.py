@@ -162,6 +162,8 @@ class ReviewView:
     error: str | None
     model: str
     raw_text: str = ""
+    #: the final review's rating where no reviewer has one (DeepReviewer Fast mode)
+    final_rating: str | None = None
 
 
 def review_view(outcome: dict[str, Any]) -> ReviewView:
@@ -199,4 +201,5 @@ def review_view(outcome: dict[str, Any]) -> ReviewView:
         error=outcome.get("error"),
         model=str(outcome.get("model") or ""),
         raw_text=str(review.get("raw_text") or ""),
+        final_rating=num(final.get("rating")) if not ratings and final.get("rating") is not None else None,
     )
