@@ -19,9 +19,9 @@ from cycleresearcher.detect import (
     window_probability,
 )
 from cycleresearcher.detect.calibration import packaged_calibrations
+from cycleresearcher.errors import InputError
 from cycleresearcher.evaluation.detection import detection_metrics, match_label, parse_label
 from cycleresearcher.evaluation.loading import load_detection_labels
-from cycleresearcher.errors import InputError
 
 
 @given(n=st.integers(0, 3000), window=st.integers(2, 600), data=st.data())

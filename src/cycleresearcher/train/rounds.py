@@ -17,10 +17,10 @@ from typing import Any
 
 from ..engines.base import Engine
 from ..store import RunStore
-from .report import mean_or_none, write_json, write_summary
 from .config import CycleConfig
 from .margins import PreferenceExample, prepare
 from .pairs import ScoredSample, build_pairs
+from .report import mean_or_none, write_json, write_summary
 from .rewards import RewardModel, load_reward
 from .sampling import PromptSet, load_prompt_sets, sample_round
 

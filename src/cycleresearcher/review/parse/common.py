@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..records import SCORE_KEYS, Review, ReviewerOpinion
+from ..records import SCORE_KEYS, ReviewerOpinion
 
 #: header text (lower case, "_" -> " ", no colon/bold) -> the field it opens
 _NAMES = {

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .common import BOXED_MARKER, assemble, header_field, opinion_from_fields, parse_decision, parse_score
 from ..records import SCORE_KEYS, Review
+from .common import BOXED_MARKER, assemble, header_field, opinion_from_fields, parse_decision, parse_score
 
 BLOCKS = ("questions", "analysis", "simreviewers", "verification", "review")
 _MARKER = BOXED_MARKER
