@@ -29,6 +29,9 @@ _NUMBERING = re.compile(r"^(?:\d+[.):]|[-*\u2022]|q\d+[.:)]|question\s*\d+[.:)])
 
 def _depths(segment: str) -> dict[int, int]:
     """Brace depth after each brace of ``segment`` (1 = still inside the block); ``\\{`` / ``\\}`` don't count."""
+    # Not latex.group_end: that stops at the first brace back at depth 0, while _block_end wants
+    # the last one (braces may close and reopen before it), and it counts the brace in a raw
+    # backslash-backslash-brace, which this scanner takes as an escaped brace.
     depth, out = 1, {}
     for m in _BRACE.finditer(segment):
         if len(m.group()) == 1:
