@@ -133,7 +133,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from cycleresearcher.detect import AIDetector, build_calibration
-    from cycleresearcher.detect_metrics import detection_metrics
+    from cycleresearcher.evaluation.detection import detection_metrics
     from cycleresearcher.models import EMBEDDED_GGUF, EMBEDDED_NAME
 
     rng = random.Random(args.seed)

@@ -84,7 +84,7 @@ def main() -> None:
         sys.exit("Set CYCLERESEARCHER_FIXTURES to the fixtures folder.")
 
     from cycleresearcher.detect import AIDetector
-    from cycleresearcher.detect_metrics import detection_metrics
+    from cycleresearcher.evaluation.detection import detection_metrics
 
     det = AIDetector(args.model, device="cpu", max_tokens=args.max_tokens, calibration=args.calibration)
     report: dict = {

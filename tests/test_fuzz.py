@@ -3,7 +3,7 @@
 The property: nothing escapes but our documented ``InputError`` family, and nothing outside the
 output folder is written. CI runs a small slice (``FUZZ_EXAMPLES`` per test, default 20); the full
 run is ``HYPOTHESIS_PROFILE=fuzz python -m pytest -m fuzz tests/test_fuzz.py
-tests/test_review_parse_properties.py`` (over 10,000 inputs; the review parsers' share lives in
+tests/review/test_review_parse_properties.py`` (over 10,000 inputs; the review parsers' share lives in
 test_review_parse_properties.py).
 """
 

@@ -96,10 +96,11 @@ def register(app: typer.Typer) -> None:
         Example: cycleresearcher detect paper.pdf --max-tokens 2048 --json
         """
         from ..detect import PAPER_KINDS, PAPER_TOKENS, AIDetector
-        from ..detect_metrics import detection_metrics, match_label, read_labels
+        from ..evaluation.detection import detection_metrics, match_label
+        from ..evaluation.loading import load_detection_labels
         from ..paper.batch import iter_documents
 
-        label_map = read_labels(labels) if labels else None
+        label_map = load_detection_labels(labels) if labels else None
         detector = AIDetector(
             scoring_model,
             reference_model,

@@ -213,14 +213,13 @@ def detection(
 
     Writes detection.md and detection.csv into -o.
     """
-    from ..detect_metrics import read_labels
     from ..errors import InputError
     from ..evaluation.detection import detection_row, detection_table
-    from ..evaluation.loading import _unique_names, load_detections
+    from ..evaluation.loading import _unique_names, load_detection_labels, load_detections
 
     if score not in (None, "probability", "criterion"):
         raise InputError(f"--score must be probability or criterion, not {score!r}.")
-    label_map = read_labels(labels) if labels else None
+    label_map = load_detection_labels(labels) if labels else None
     rows = [
         detection_row(name, load_detections(path), label_map, score, threshold)  # type: ignore[arg-type]
         for path, name in zip(results, _unique_names(results), strict=True)

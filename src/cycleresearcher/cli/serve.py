@@ -50,7 +50,8 @@ def serve(
     try:
         import uvicorn
 
-        from ..web.app import LOOPBACK_HOSTS, create_app
+        from ..web.app import create_app
+        from ..web.guards import LOOPBACK_HOSTS
     except ImportError as exc:
         from ..errors import MissingDependencyError
 

@@ -214,7 +214,7 @@ def cross_validate(
     the mapping that one would choose. Accuracy and F1 at p > 0.5, AUROC of the held-out p."""
     import random
 
-    from ..detect_metrics import detection_metrics
+    from ..evaluation.detection import detection_metrics
 
     k = max(2, min(folds, len(real), len(samples)))
     rng = random.Random(seed)

@@ -1,8 +1,13 @@
-"""Detection table: accuracy, F1 and AUROC of a detector on labelled human / generated papers.
+"""Detection metrics and table: accuracy, F1 and AUROC of a detector on labelled human / generated
+papers, the one definition behind ``detect --labels``, ``evaluate detection`` and the calibration.
 
 A paper is called generated when its score is strictly above the threshold (the detector's own
 rule: "likely AI" when p > 0.5). F1 is that of the *generated* class. AUROC uses the raw scores
 (threshold-free) and is undefined when only one class is present.
+
+Labels: 1 = machine-generated, 0 = human-written (``parse_label`` also takes "machine"/"human",
+"ai"/"generated", "true"/"false"). Scores: higher = more machine-like (probabilities or criteria).
+The label CSVs are read by ``loading.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +18,64 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-# one definition of labels and metrics, shared with `cycleresearcher detect --labels`
-from ..detect_metrics import detection_metrics, match_label, parse_label
 from ..errors import InputError
 from .tables import Column, ResultTable
 
 ScoreKind = Literal["probability", "criterion"]
+_MACHINE = {"1", "machine", "ai", "generated", "llm", "fake", "true", "yes"}
+_HUMAN = {"0", "human", "real", "false", "no"}
+
+
+def parse_label(value: str | int | bool) -> int:
+    v = str(int(value) if isinstance(value, bool) else value).strip().lower()
+    if v in _MACHINE:
+        return 1
+    if v in _HUMAN:
+        return 0
+    raise InputError(f"Unknown label {value!r}: use human/machine or 0/1.")
+
+
+def detection_metrics(
+    labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5
+) -> dict[str, Any]:
+    """Accuracy and F1 of ``score > threshold`` as "machine", and AUROC of the scores.
+
+    Pairs whose score is NaN/None are left out (counted in ``n_skipped``). AUROC is None when only
+    one class is present.
+    """
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    pairs = [
+        (int(y), float(s))
+        for y, s in zip(labels, scores, strict=True)
+        if s is not None and not math.isnan(float(s))
+    ]
+    ys = [y for y, _ in pairs]
+    ss = [s for _, s in pairs]
+    preds = [int(s > threshold) for s in ss]
+    out: dict[str, Any] = {
+        "n": len(pairs),
+        "n_skipped": len(labels) - len(pairs),
+        "n_human": ys.count(0),
+        "n_machine": ys.count(1),
+        "threshold": threshold,
+        "accuracy": float(accuracy_score(ys, preds)) if ys else None,
+        "f1": float(f1_score(ys, preds, zero_division=0)) if ys else None,
+        "auroc": float(roc_auc_score(ys, ss)) if len(set(ys)) == 2 else None,
+    }
+    return out
+
+
+def match_label(labels: dict[str, int], source: str) -> int | None:
+    """The label for ``source`` by full path, then relative path, then file name."""
+    if source in labels:
+        return labels[source]
+    p = Path(source.split("#", 1)[0])
+    for key, value in labels.items():
+        k = Path(key)
+        if k == p or k.name == p.name and (len(k.parts) == 1 or p.as_posix().endswith(k.as_posix())):
+            return value
+    return None
 
 
 def label_of(key: str, record: Mapping[str, Any], labels: Mapping[str, int] | None) -> int | None:

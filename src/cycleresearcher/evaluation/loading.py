@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -233,31 +234,87 @@ def load_predictions(folder: str | Path) -> dict[str, ReviewedPaper]:
 
 
 # -- labels and detection results ------------------------------------------------------------
-def load_labels(path: str | Path) -> dict[str, str]:
-    """A CSV with an id column (``paper_id``, ``id`` or the first column) and a ``label`` column."""
+#: header names of the id column, first match wins (else the first column that is not the label)
+_ID_COLUMNS = ("paper_id", "id", "file", "name")
+NO_LABEL_HEADER = "{path}: needs a header with an id column (paper_id or id) and a 'label' column."
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    line: int  # line in the CSV, for messages
+    key: str  # paper id, path or file name
+    label: str  # as written (stripped)
+
+
+def read_label_rows(path: str | Path) -> list[LabelRow]:
+    """The one reader of label CSVs: ``file,label`` or ``paper_id,label`` rows, header optional.
+
+    A first row that names an id column (paper_id, id, file, name) or a ``label`` column is the
+    header and picks the columns; without one the id is the first column and the label the second.
+    Blank rows, rows starting with ``#`` and rows without an id are skipped."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path} does not exist. Pass a CSV with columns paper_id,label.")
     try:
-        return _read_labels(path)
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = _label_rows(path, csv.reader(fh))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); re-save the CSV as UTF-8.") from None
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV ({exc}).") from None
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read the labels CSV ({exc}). Write it as UTF-8 `file,label` lines."
+        ) from exc
+    if not rows:
+        raise InputError(f"{path}: no labels found. Write `file,label` lines (label human/machine or 0/1).")
+    return rows
 
 
-def _read_labels(path: Path) -> dict[str, str]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        fields = reader.fieldnames or []
-        id_col = next(
-            (c for c in ("paper_id", "id", "file", "name") if c in fields), fields[0] if fields else None
-        )
-        if id_col is None or "label" not in fields:
-            raise InputError(
-                f"{path}: needs a header with an id column (paper_id or id) and a 'label' column."
-            )
-        return {row[id_col].strip(): (row["label"] or "").strip() for row in reader if row.get(id_col)}
+def _label_rows(path: Path, reader: Any) -> list[LabelRow]:
+    out: list[LabelRow] = []
+    columns: tuple[int, int] | None = None  # (id, label) once the first row is seen
+    for row in reader:
+        if not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        if columns is None:
+            names = [c.strip().lower() for c in row]
+            if "label" in names or any(n in names for n in _ID_COLUMNS):
+                if "label" not in names:
+                    raise InputError(NO_LABEL_HEADER.format(path=path))
+                label_col = names.index("label")
+                others = [i for i in range(len(names)) if i != label_col]
+                id_col = next((names.index(n) for n in _ID_COLUMNS if n in names), others[0] if others else None)
+                if id_col is None:
+                    raise InputError(NO_LABEL_HEADER.format(path=path))
+                columns = (id_col, label_col)
+                continue
+            columns = (0, 1)
+        id_col, label_col = columns
+        if len(row) <= max(id_col, label_col):
+            raise InputError(f"{path}:{reader.line_num}: expected `file,label`, got {','.join(row)!r}.")
+        key = row[id_col].strip()
+        if key:
+            out.append(LabelRow(reader.line_num, key, row[label_col].strip()))
+    return out
+
+
+def load_labels(path: str | Path) -> dict[str, str]:
+    """Paper id -> label as written (the groups of ``evaluate papers --group-by label``)."""
+    return {row.key: row.label for row in read_label_rows(path)}
+
+
+def load_detection_labels(path: str | Path) -> dict[str, int]:
+    """File or paper id -> 0 (human) / 1 (machine), for ``detect --labels`` and ``evaluate detection``."""
+    from .detection import parse_label
+
+    out: dict[str, int] = {}
+    for row in read_label_rows(path):
+        try:
+            out[row.key] = parse_label(row.label)
+        except InputError as exc:
+            raise InputError(f"{path}:{row.line}: {exc}") from exc
+    return out
 
 
 def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .parse import parse_score
-from .parse_cyclereviewer import CYCLEREVIEWER_FIELDS, label
+from .parse.common import parse_score
+from .parse.cyclereviewer import CYCLEREVIEWER_FIELDS, label
 from .records import SCORE_KEYS, Review, ReviewerOpinion
 
 SEPARATOR = "**********"

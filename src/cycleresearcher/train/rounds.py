@@ -17,10 +17,10 @@ from typing import Any
 
 from ..engines.base import Engine
 from ..store import RunStore
-from . import report as rep
 from .config import CycleConfig
 from .margins import PreferenceExample, prepare
 from .pairs import ScoredSample, build_pairs
+from .report import mean_or_none, write_json, write_summary
 from .rewards import RewardModel, load_reward
 from .sampling import PromptSet, load_prompt_sets, sample_round
 
@@ -123,12 +123,12 @@ def _reward_stats(store: RunStore, round_idx: int, pairs: list[Any]) -> dict[str
     recs = [d for k, d in store.items("train.score") if k.startswith(f"{round_idx}:")]
     values = [d["reward"] for d in recs if d.get("reward") is not None]
     return {
-        "mean": rep.mean_or_none(values),
+        "mean": mean_or_none(values),
         "min": min(values) if values else None,
         "max": max(values) if values else None,
         "scored": len(values),
-        "chosen_mean": rep.mean_or_none([p.chosen_reward for p in pairs]),
-        "rejected_mean": rep.mean_or_none([p.rejected_reward for p in pairs]),
+        "chosen_mean": mean_or_none([p.chosen_reward for p in pairs]),
+        "rejected_mean": mean_or_none([p.rejected_reward for p in pairs]),
         "per_paper": {
             k.split(":", 1)[1]: d.get("reward")
             for k, d in store.items("train.score")
@@ -196,7 +196,7 @@ def run_round(
         "pairs": 0,
         "pair_details": [p.to_dict() for p in pairing.pairs],
         "skipped": pairing.skipped_counts(),
-        "reward_margin": rep.mean_or_none([p.gap for p in pairing.pairs]),
+        "reward_margin": mean_or_none([p.gap for p in pairing.pairs]),
         "truncated_pairs": 0,
         "dropped_pairs": [],
         "max_length": cfg.training.max_length,
@@ -211,7 +211,7 @@ def run_round(
         report.update(_train_round(round_idx, policy, examples, cfg, store, rd, timings, log))
     else:
         log(f"round {round_idx}: no pairs to train on; the policy stays {policy}")
-    rep.write_json(rd / "report.json", report)
+    write_json(rd / "report.json", report)
     return report
 
 
@@ -250,7 +250,7 @@ def _train_round(
         if before is None:
             before = {"margins": logprob_margins(policy, prepared.encoded, t.margin_device)}
             store.put("train.margin", f"{round_idx}:before", before)
-        result["margin_before"] = rep.mean_or_none(before["margins"])
+        result["margin_before"] = mean_or_none(before["margins"])
         timings["margin_before_s"] = round(time.perf_counter() - t0, 2)
 
     ckpt = rd / "checkpoint"
@@ -294,7 +294,7 @@ def _train_round(
         if after is None:
             after = {"margins": logprob_margins(str(ckpt), prepared.encoded, t.margin_device)}
             store.put("train.margin", f"{round_idx}:after", after)
-        result["margin_after"] = rep.mean_or_none(after["margins"])
+        result["margin_after"] = mean_or_none(after["margins"])
         timings["margin_after_s"] = round(time.perf_counter() - t0, 2)
     return result
 
@@ -324,5 +324,5 @@ def run_cycle(
                 report = run_round(r, policy, sets, cfg, store, hooks, log)
             reports.append(report)
             policy = report["checkpoint"]
-        rep.write_summary(out)
+        write_summary(out)
     return reports

@@ -45,7 +45,7 @@ def default_detector_factory() -> Any:
 
 @dataclass
 class EngineChoice:
-    """What the form asked for. ``base_url`` is the server's (never the page's): see app.py."""
+    """What the form asked for. ``base_url`` is the server's (never the page's): see site.py."""
 
     model: str | None = None
     engine: str | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import InputError
 from ..latex_json import read_json
 
-#: per-upload limits (bytes); the whole request is capped in app.py
+#: per-upload limits (bytes); the whole request is capped in guards.py
 MAX_BIB_BYTES = 5 * 1024 * 1024
 MAX_PAPER_BYTES = 30 * 1024 * 1024
 MAX_RESULTS_BYTES = 2 * 1024 * 1024

@@ -19,8 +19,9 @@ from cycleresearcher.detect import (
     window_probability,
 )
 from cycleresearcher.detect.calibration import packaged_calibrations
-from cycleresearcher.detect_metrics import detection_metrics, match_label, parse_label, read_labels
 from cycleresearcher.errors import InputError
+from cycleresearcher.evaluation.detection import detection_metrics, match_label, parse_label
+from cycleresearcher.evaluation.loading import load_detection_labels
 
 
 @given(n=st.integers(0, 3000), window=st.integers(2, 600), data=st.data())
@@ -130,11 +131,11 @@ def test_metrics():
 def test_labels_csv(tmp_path: Path):
     f = tmp_path / "labels.csv"
     f.write_text("file,label\npapers/a.pdf,human\nb.txt,machine\n")
-    labels = read_labels(f)
+    labels = load_detection_labels(f)
     assert labels == {"papers/a.pdf": 0, "b.txt": 1}
     assert match_label(labels, "/x/papers/a.pdf") == 0
     assert match_label(labels, "/y/b.txt") == 1
     assert match_label(labels, "/y/c.txt") is None
     f.write_text("a.pdf,perhaps\n")
     with pytest.raises(InputError, match=r"labels.csv:1"):
-        read_labels(f)
+        load_detection_labels(f)

@@ -9,7 +9,7 @@ from statistics import fmean
 
 import pytest
 
-DATA = Path(__file__).parent / "data" / "train"
+DATA = Path(__file__).parents[1] / "data" / "train"
 
 
 @pytest.mark.slow

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from cycleresearcher.review import Review, ReviewerOpinion, parse_review
 from cycleresearcher.review.parse import detect_format, parse_decision, parse_score
-from cycleresearcher.review.parse_cyclereviewer import parse_cyclereviewer
-from cycleresearcher.review.parse_deepreviewer import find_blocks, parse_deepreviewer
+from cycleresearcher.review.parse.cyclereviewer import parse_cyclereviewer
+from cycleresearcher.review.parse.deepreviewer import find_blocks, parse_deepreviewer
 
-DATA = Path(__file__).parent / "data" / "review"
+DATA = Path(__file__).parents[1] / "data" / "review"
 CASES = sorted(p.name[: -len(".txt")] for p in DATA.glob("*.txt"))
 SCORES = ("rating", "soundness", "presentation", "contribution", "confidence")
 

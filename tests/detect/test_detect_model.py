@@ -17,7 +17,7 @@ from cycleresearcher.detect.naive import naive_criterion
 from cycleresearcher.errors import InputError
 
 pytestmark = pytest.mark.slow
-DETECT = Path(__file__).parent / "data" / "detect"
+DETECT = Path(__file__).parents[1] / "data" / "detect"
 TEXTS = sorted((DETECT / "human").glob("*.txt")) + sorted((DETECT / "machine").glob("*.txt"))
 
 

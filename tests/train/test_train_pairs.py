@@ -112,7 +112,7 @@ def test_toml_and_overrides(tmp_path):
 def test_shipped_example_config_is_valid():
     from pathlib import Path
 
-    cfg = load_config(Path(__file__).parents[1] / "examples" / "cycle_cpu.toml")
+    cfg = load_config(Path(__file__).parents[2] / "examples" / "cycle_cpu.toml")
     assert cfg.sampling.k >= 2 and cfg.reward.kind == "function"
     assert cfg.path(cfg.data.references).is_dir()
 
@@ -124,7 +124,7 @@ def test_cli_reports_config_errors_in_one_line():
 
     from cycleresearcher.cli import app
 
-    example = Path(__file__).parents[1] / "examples" / "cycle_cpu.toml"
+    example = Path(__file__).parents[2] / "examples" / "cycle_cpu.toml"
     result = CliRunner().invoke(app, ["train", str(example), "--set", "sampling.k=1"])
     assert result.exit_code == 2
     assert "sampling.k = 1" in result.output and "2 or more" in result.output

@@ -13,7 +13,7 @@ from cycleresearcher.review.records import Review, ReviewerOpinion
 from cycleresearcher.train.config import RewardConfig
 from cycleresearcher.train.rewards import FunctionReward, load_function, review_score, structure_reward
 
-DATA = Path(__file__).parent / "data" / "train"
+DATA = Path(__file__).parents[1] / "data" / "train"
 
 PAPER = r"""## Motivation
 Sparse graphs waste compute.

@@ -186,6 +186,6 @@ def test_winrate_exits_0_when_every_judgement_has_a_verdict(data_dir, tmp_path):
 def test_every_evaluate_command_is_documented():
     from pathlib import Path
 
-    doc = (Path(__file__).parents[1] / "docs/evaluation.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs/evaluation.md").read_text()
     for command in ("papers", "reviewers", "detection", "winrate"):
         assert f"cycleresearcher evaluate {command}" in doc

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cycleresearcher.review import Review, ReviewerOpinion, parse_review
 from cycleresearcher.review.render import render_review
 
-DATA = Path(__file__).parent / "data" / "review"
+DATA = Path(__file__).parents[1] / "data" / "review"
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(DATA.glob("*.txt"))]
 FORMATS = ("auto", "cyclereviewer", "deepreviewer")
 SCORES = ("rating", "soundness", "presentation", "contribution", "confidence")

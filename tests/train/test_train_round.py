@@ -16,7 +16,7 @@ import pytest
 
 from cycleresearcher.store import RunStore
 
-DATA = Path(__file__).parent / "data" / "train"
+DATA = Path(__file__).parents[1] / "data" / "train"
 sys.path.insert(0, str(DATA))
 from reward_fn import vowel_reward  # noqa: E402
 

@@ -17,11 +17,12 @@ from markupsafe import escape
 
 from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.store import RunStore
-from cycleresearcher.web import app as web_app
+from cycleresearcher.web import guards
 from cycleresearcher.web.app import create_app
+from cycleresearcher.web.routes import papers as paper_routes
 from cycleresearcher.web.uploads import inside
 
-WEB = Path(__file__).parent / "data" / "web"
+WEB = Path(__file__).parents[1] / "data" / "web"
 BASE = "http://127.0.0.1"
 
 
@@ -301,7 +302,7 @@ def test_upload_limits(tmp_path, monkeypatch):
     big = b"[" + b"1," * (1024 * 1024) + b"1]"
     r = client.post(url + "/complete", files={"results": ("r.json", big, "application/json")})
     assert r.status_code == 400 and "the limit is 2 MB" in r.text
-    monkeypatch.setattr(web_app, "MAX_REQUEST_BYTES", 1000)
+    monkeypatch.setattr(guards, "MAX_REQUEST_BYTES", 1000)
     r = client.post("/generate", files={"bib": ("refs.bib", b"@misc{a,title={x}}" * 100, "text/plain")})
     assert r.status_code == 413 and "too large" in r.text
 
@@ -321,7 +322,7 @@ def test_internal_errors_show_one_line_not_a_trace(tmp_path, monkeypatch):
 
     client2, _ = make(tmp_path / "b")
     ok = generate(client2)
-    monkeypatch.setattr(web_app.render, "paper_sections", boom)
+    monkeypatch.setattr(paper_routes, "paper_sections", boom)
     r = client2.get(ok["result_url"])
     assert r.status_code == 500 and "Internal error (KeyError)" in r.text
     no_trace(r.text)
@@ -505,7 +506,7 @@ def test_a_huge_upload_is_cut_off_at_the_limit_on_a_real_server(tmp_path, monkey
             time.sleep(0.05)
         assert server.started
         total = 200 * 1024 * 1024
-        limit = web_app.body_limit("POST", "/generate")
+        limit = guards.body_limit("POST", "/generate")
         status, sent, biggest = _post_streaming(port, "/generate", total, chunked=True, spool=spool)
         assert status == 413
         assert sent < total / 4, sent  # the server stopped reading: the client was told early

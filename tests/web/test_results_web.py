@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from cycleresearcher.store import RunStore
 from test_web_api import WEB, make, no_trace, wait
+
+from cycleresearcher.store import RunStore
 
 
 def _two_stage(client) -> str:

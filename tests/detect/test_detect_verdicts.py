@@ -29,8 +29,8 @@ from cycleresearcher.detect.calibration import NOT_FOR_PAPERS, packaged_calibrat
 from cycleresearcher.errors import InputError
 from cycleresearcher.evaluation.detection import detection_row
 
-DETECT = Path(__file__).parent / "data" / "detect"
-WEB = Path(__file__).parent / "data" / "web"
+DETECT = Path(__file__).parents[1] / "data" / "detect"
+WEB = Path(__file__).parents[1] / "data" / "web"
 STATEMENT = "This scorer gives no reliable probability for papers"
 
 

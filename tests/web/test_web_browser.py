@@ -22,8 +22,8 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parents[1]
-WEB = Path(__file__).parent / "data" / "web"
+ROOT = Path(__file__).resolve().parents[2]
+WEB = Path(__file__).parents[1] / "data" / "web"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CYCLERESEARCHER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

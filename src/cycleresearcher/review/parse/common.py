@@ -1,7 +1,6 @@
-"""Parse raw reviewer output into a :class:`Review`, plus the text helpers both parsers share.
+"""The text helpers both review parsers share: header names, section assembly, scores, decisions.
 
-Every parser here is a pure function that never raises and never returns None: whatever part of
-the output is readable ends up in the record, and what is not becomes a warning.
+Pure functions over strings; nothing here raises on model output (a problem becomes a warning).
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .records import SCORE_KEYS, Review, ReviewerOpinion
-
-FORMATS = ("auto", "cyclereviewer", "deepreviewer")
+from ..records import SCORE_KEYS, ReviewerOpinion
 
 #: header text (lower case, "_" -> " ", no colon/bold) -> the field it opens
 _NAMES = {
@@ -195,31 +192,15 @@ def opinion_from_fields(fields: dict[str, str], who: str) -> ReviewerOpinion:
     return op
 
 
-def detect_format(text: str) -> str:
-    """``deepreviewer`` when a DeepReviewer ``\\boxed_...{`` block is present, else ``cyclereviewer``."""
-    return "deepreviewer" if BOXED_MARKER.search(text or "") else "cyclereviewer"
-
-
-def parse_review(text: str, format: str = "auto") -> Review:
-    """Parse raw CycleReviewer (format A or B) or DeepReviewer output. Never raises.
-
-    ``format``: ``auto`` (detect from the text), ``cyclereviewer`` or ``deepreviewer``.
-    """
-    from .parse_cyclereviewer import parse_cyclereviewer
-    from .parse_deepreviewer import parse_deepreviewer
-
-    if not isinstance(text, str):
-        text = "" if text is None else str(text)
-    fmt = (format or "auto").lower()
-    if fmt not in FORMATS:
-        review = parse_review(text, "auto")
-        review.warnings.insert(
-            0, f"unknown format '{format}' (use one of {', '.join(FORMATS)}); detected instead"
-        )
-        return review
-    if fmt == "auto":
-        fmt = detect_format(text)
-    return parse_deepreviewer(text) if fmt == "deepreviewer" else parse_cyclereviewer(text)
-
-
-__all__ = ["FORMATS", "assemble", "detect_format", "parse_decision", "parse_review", "parse_score"]
+__all__ = [
+    "BOXED_MARKER",
+    "META_FIELDS",
+    "REVIEWER_FIELDS",
+    "Assembled",
+    "assemble",
+    "first_line",
+    "header_field",
+    "opinion_from_fields",
+    "parse_decision",
+    "parse_score",
+]

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .parse import BOXED_MARKER, assemble, header_field, opinion_from_fields, parse_decision, parse_score
-from .records import SCORE_KEYS, Review
+from ..records import SCORE_KEYS, Review
+from .common import BOXED_MARKER, assemble, header_field, opinion_from_fields, parse_decision, parse_score
 
 BLOCKS = ("questions", "analysis", "simreviewers", "verification", "review")
 _MARKER = BOXED_MARKER
@@ -29,6 +29,9 @@ _NUMBERING = re.compile(r"^(?:\d+[.):]|[-*\u2022]|q\d+[.:)]|question\s*\d+[.:)])
 
 def _depths(segment: str) -> dict[int, int]:
     """Brace depth after each brace of ``segment`` (1 = still inside the block); ``\\{`` / ``\\}`` don't count."""
+    # Not latex.group_end: that stops at the first brace back at depth 0, while _block_end wants
+    # the last one (braces may close and reopen before it), and it counts the brace in a raw
+    # backslash-backslash-brace, which this scanner takes as an escaped brace.
     depth, out = 1, {}
     for m in _BRACE.finditer(segment):
         if len(m.group()) == 1:

@@ -8,8 +8,8 @@ Both end with ``## Meta Review`` (optionally ``### justification_for_why_not_hig
 
 from __future__ import annotations
 
-from .parse import assemble, first_line, opinion_from_fields, parse_decision
-from .records import SCORE_KEYS, Review
+from ..records import SCORE_KEYS, Review
+from .common import assemble, first_line, opinion_from_fields, parse_decision
 
 #: the sections every complete CycleReviewer review has, in the order the model writes them
 CYCLEREVIEWER_FIELDS = ("summary", "soundness", "presentation", "contribution", "strengths", "weaknesses",

@@ -1,0 +1,37 @@
+"""The list of runs and one run's page (its papers, reviews, detections, documents and jobs)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ...store import RunStore
+from ..site import SiteDep, list_runs
+
+router = APIRouter()
+
+
+@router.get("/runs", response_class=HTMLResponse)
+async def runs_page(request: Request, site: SiteDep) -> Response:
+    return site.page(request, "runs.html", {"runs": list_runs(site.root)})
+
+
+@router.get("/runs/{run}", response_class=HTMLResponse)
+async def run_page(request: Request, run: str, site: SiteDep) -> Response:
+    path = site.run_path(run)
+    with RunStore(path, create=False) as store:
+        papers = [(k, d) for k, d in store.items("paper")]
+        reviews = dict(store.items("review"))
+        detections = dict(store.items("detection"))
+        documents = [(k, d) for k, d in store.items("document")]
+        command = store.get_meta("command", "")
+    ctx = {
+        "run": run,
+        "papers": papers,
+        "reviews": reviews,
+        "detections": detections,
+        "documents": documents,
+        "command": command,
+        "jobs": site.runner.for_run(run),
+    }
+    return site.page(request, "run.html", ctx)

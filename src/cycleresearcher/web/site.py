@@ -1,0 +1,182 @@
+"""What the pages share: the job runner, the engine services, the forms' defaults, the templates,
+and the small steps every route takes (find a run, read a record, check a form's engine choice).
+
+One :class:`Site` per app, kept in ``app.state.site``; a route asks for it with ``SiteDep``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import CycleResearcherError, InputError
+from ..models import is_embedded
+from ..store import DB_NAME, RunStore
+from .jobs import JobRunner
+from .render import num, percent
+from .tasks import EngineChoice, Services
+from .uploads import check_size, inside, is_safe_name, safe_filename
+
+HERE = Path(__file__).parent
+ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
+MAX_N = 16
+#: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
+#: local model, a server's model) get each task's own default, upstream's token limits
+EMBEDDED_MAX_TOKENS = 256
+
+
+@dataclass
+class Site:
+    """The app's shared parts; ``token`` is the CSRF secret (also in every form, see guards.py)."""
+
+    runner: JobRunner
+    services: Services
+    defaults: EngineChoice
+    token: str
+    templates: Jinja2Templates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals.update(num=num, percent=percent, engines=ENGINES, csrf_token=self.token)
+
+    @property
+    def root(self) -> Path:
+        return self.runner.runs_dir
+
+    # -- responses ------------------------------------------------------------------------------
+    def page(self, request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+        return self.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def error(self, request: Request, status: int, message: str) -> Response:
+        return self.page(request, "error.html", {"status": status, "message": message}, status)
+
+    def index(
+        self, request: Request, error: str | None = None, status: int = 200, form: dict[str, Any] | None = None
+    ) -> Response:
+        """The start page; a form's error is shown inline with what was typed kept in ``form``."""
+        ctx = {
+            "runs": list_runs(self.root),
+            "jobs": self.runner.recent(10),
+            "defaults": self.defaults.describe(),
+            "error": error,
+            "form": form or {},
+        }
+        return self.page(request, "index.html", ctx, status)
+
+    # -- runs and records -----------------------------------------------------------------------
+    def run_path(self, run: str) -> Path:
+        path = inside(self.root, run)
+        if path is None or not (path / DB_NAME).is_file():
+            raise StarletteHTTPException(404)
+        return path
+
+    def record(self, run: str, kind: str, key: str) -> dict[str, Any]:
+        if not is_safe_name(key):
+            raise StarletteHTTPException(404)
+        with RunStore(self.run_path(run), create=False) as store:
+            data = store.get(kind, key)
+        if data is None:
+            raise StarletteHTTPException(404)
+        return data
+
+    def new_run(self, prefix: str) -> str:
+        name = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        RunStore(self.root / name).close()
+        return name
+
+    # -- forms ----------------------------------------------------------------------------------
+    def choice(self, model: str, engine: str, max_tokens: int | None) -> EngineChoice:
+        """The engine a form asked for; ``base_url`` is always the server's own."""
+        defaults = self.defaults
+        eng = None if engine in ("", "auto") else engine
+        if eng is not None and eng not in ENGINES:
+            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
+        if eng == "openai" and not defaults.base_url:
+            raise InputError(
+                "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."
+            )
+        tokens = max_tokens or defaults.max_tokens
+        chosen_model = model.strip() or defaults.model
+        if tokens is None and not defaults.base_url and is_embedded(chosen_model):
+            tokens = EMBEDDED_MAX_TOKENS  # the stand-in on a CPU: minutes, not hours
+        if tokens is not None and not 1 <= tokens <= 100_000:
+            raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
+        return EngineChoice(
+            model=chosen_model,
+            engine=eng or defaults.engine,
+            base_url=defaults.base_url,
+            max_tokens=tokens,
+        )
+
+
+def site(request: Request) -> Site:
+    return request.app.state.site
+
+
+#: a route's parameter for the app's :class:`Site` (not a form field)
+SiteDep = Annotated[Site, Depends(site)]
+
+
+async def read_upload(upload: UploadFile | None, limit: int) -> bytes:
+    if upload is None or not upload.filename:
+        return b""
+    data = await upload.read(limit + 1)
+    return check_size(data, limit, f"file {safe_filename(upload.filename, 'upload')}")
+
+
+def submit_redirect(job_id: str) -> Response:
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def record_kind(segment: str) -> str:
+    """The record kind a URL segment names (``papers`` -> ``paper``); anything else is a 404."""
+    kinds = {"papers": "paper", "documents": "document"}
+    if segment not in kinds:
+        raise StarletteHTTPException(404)
+    return kinds[segment]
+
+
+def check_reviewer(reviewer: str, mode: str) -> None:
+    if reviewer not in ("cyclereviewer", "deepreviewer"):
+        raise InputError(f"Unknown reviewer '{reviewer}'. Choose cyclereviewer or deepreviewer.")
+    if mode not in ("fast", "standard", "best"):
+        raise InputError(f"Unknown DeepReviewer mode '{mode}'. Choose fast, standard or best.")
+
+
+def list_runs(root: Path) -> list[dict[str, Any]]:
+    """Run folders under ``root`` (newest first) with what each holds."""
+    out = []
+    for db in sorted(root.glob(f"*/{DB_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if not is_safe_name(db.parent.name):
+            continue
+        try:
+            with RunStore(db.parent, create=False) as store:
+                counts = {k: len(store.items(k)) for k in ("paper", "review", "detection", "document")}
+                command = store.get_meta("command", "")
+        except CycleResearcherError:
+            continue
+        out.append({"name": db.parent.name, "command": command, "mtime": db.stat().st_mtime, **counts})
+    return out
+
+
+__all__ = [
+    "EMBEDDED_MAX_TOKENS",
+    "ENGINES",
+    "MAX_N",
+    "Site",
+    "SiteDep",
+    "check_reviewer",
+    "list_runs",
+    "read_upload",
+    "record_kind",
+    "site",
+    "submit_redirect",
+]
