@@ -27,7 +27,14 @@ from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..errors import ContextLengthError, EngineError, InputError
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..prompts.research import STOP_STRINGS, build_messages, results_message
-from ..references import Reference, ReferenceSet, fit_references, load_references, render_references
+from ..references import (
+    Reference,
+    ReferenceSet,
+    fit_references,
+    load_references,
+    render_references,
+    to_bibtex,
+)
 from ..results import load_results, validate_results
 from ..store import RunStore, SampleResult, request_key, run_requests
 from .settings import (
@@ -246,7 +253,7 @@ class CycleResearcher:
                         "source": ps.source,
                         "messages": ps.messages,
                         "dropped": ps.dropped,
-                        "bibtex": _bibtex(ps.references),
+                        "bibtex": to_bibtex(ps.references),
                         "warnings": ps.warnings,
                         "topic": settings.topic,
                     },
@@ -304,7 +311,7 @@ class CycleResearcher:
         finish: str | None,
     ) -> Paper:
         paper.topic = settings.topic
-        paper.references_bib = _bibtex(ps.references)
+        paper.references_bib = to_bibtex(ps.references)
         paper.warnings[:0] = [w for w in ps.warnings if w not in paper.warnings]
         paper.meta = {
             **(paper.meta or {}),
@@ -414,9 +421,3 @@ class CycleResearcher:
             constrain=constrain,
         )
         return [p.to_dict() for p in self.generate([ref_set], settings)]
-
-
-def _bibtex(refs: list[Reference]) -> str:
-    from ..references import to_bibtex
-
-    return to_bibtex(refs)
