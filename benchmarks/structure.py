@@ -64,10 +64,10 @@ def main() -> None:
 
     from cycleresearcher.engines.base import ChatRequest, SamplingParams
     from cycleresearcher.engines.llamacpp import LlamaCppEngine
+    from cycleresearcher.prompts.grammars import EMBEDDED_REPEAT_PENALTY, Bounds
     from cycleresearcher.research import CycleResearcher, ResearchSettings
     from cycleresearcher.review.cyclereviewer import CycleReviewer
     from cycleresearcher.review.deepreviewer import DeepReviewer
-    from cycleresearcher.structure import EMBEDDED_REPEAT_PENALTY, Bounds
 
     engine = LlamaCppEngine(n_ctx=8192)
     bounds = Bounds(words=args.words, min_words=6, paragraphs=1, title_words=10, experiments=2,

@@ -44,6 +44,20 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture()
+def bib(tmp_path: Path) -> Path:
+    """A two-entry .bib with abstracts (the scripted outputs of researcher_outputs.py cite it)."""
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "@article{vaswani2017attention,\n  title={Attention is all you need},\n  author={Vaswani, Ashish},\n"
+        "  year={2017},\n  abstract={The dominant sequence transduction models are based on recurrent networks.}\n}\n\n"
+        "@article{dao2022flash,\n  title={FlashAttention: fast and memory-efficient exact attention},\n"
+        "  author={Dao, Tri},\n  year={2022},\n  abstract={Transformers are slow and memory-hungry on long sequences.}\n}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="session")
 def embedded_gguf() -> str:
     from cycleresearcher.models import embedded_model_path

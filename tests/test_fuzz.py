@@ -364,7 +364,7 @@ RESULT_SEEDS = ['[{"name": "Main", "result": {"table": [["a", "b"], [1, 2]], "de
 @FUZZ
 @given(json_text(["name", "result", "table", "description"], RESULT_SEEDS))
 def test_results_json(text):
-    from cycleresearcher.research_prompts import results_message
+    from cycleresearcher.prompts.research import results_message
 
     expect_only_input_errors(results_message, text)
 

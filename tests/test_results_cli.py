@@ -11,7 +11,7 @@ from cycleresearcher.cli import app
 from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.research import STAGE1_STOP, CycleResearcher, ResearchSettings
 from cycleresearcher.store import RunStore
-from test_research import RESULTS, STAGE1, TURN5, bib, simulated_output  # noqa: F401  (bib: fixture)
+from researcher_outputs import RESULTS, STAGE1, TURN5, simulated_output
 
 runner = CliRunner()
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cycleresearcher import research_prompts
 from cycleresearcher.errors import InputError
 from cycleresearcher.paper import (
     TURN_JOINT,
@@ -20,6 +19,7 @@ from cycleresearcher.paper import (
     parse_stage1,
     results_message,
 )
+from cycleresearcher.prompts import research as research_prompts
 
 # How turns 3, 4 and 5 can be glued: special tokens skipped (nothing), a blank line, or template
 # markers a decoder left in the text (ChatML/Phi, Mistral, Llama 3).
@@ -131,7 +131,7 @@ def test_complete_paper_records_the_turn_the_model_is_given(full_text):
     stage1 = parse_stage1(full_text.split("## Experimental_results")[0])
     one = {"name": "Main", "result": {"table": [["Method", "PPL"], ["Ours", "17.9"]]}}
     done = complete_paper(stage1, one, "```latex\n\\section{Experiments}\nMeasured: 17.9.\n")
-    # a single experiment is sent as a list of one (research_prompts); the record says the same
+    # a single experiment is sent as a list of one (prompts.research); the record says the same
     assert research_prompts.results_message([one]) in done.generated_text
     for unusable in ("not JSON at all", "42", ""):
         with pytest.raises(InputError, match="experimental results"):

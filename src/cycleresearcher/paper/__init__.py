@@ -12,12 +12,12 @@ readers of paper files and the exports.
     export/        JSON, Markdown, the LaTeX project and its sandboxed compile to PDF
 
 The names below are the ones ``cycleresearcher.paper`` has always offered; the results turn
-(``results_message``) is built once, in ``research_prompts``, and only re-exported here.
+(``results_message``) is built once, in ``prompts.research``, and only re-exported here.
 """
 
 from __future__ import annotations
 
-from ..research_prompts import results_message
+from ..prompts.research import results_message
 from .parse import RESULTS_HEADER, TURN_JOINT, complete_paper, open_environments, parse_paper, parse_stage1
 from .record import Paper
 

@@ -27,7 +27,7 @@ from .. import safejson
 from ..errors import InputError
 from ..latex import group, strip_comments
 from ..latex_json import protect_latex, read_json
-from ..research_prompts import results_message
+from ..prompts.research import results_message
 from .grounding import check_grounding
 from .record import Paper, as_int
 from .results import result_items

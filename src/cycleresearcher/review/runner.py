@@ -181,7 +181,7 @@ class BaseReviewer:
         """The GBNF for this request, or None when constraining is off (auto: the embedded model)."""
         from dataclasses import replace
 
-        from ..structure import EMBEDDED_BOUNDS, grammar_if
+        from ..prompts.grammars import EMBEDDED_BOUNDS, grammar_if
 
         bounds = self.grammar_bounds or (EMBEDDED_BOUNDS if self.is_embedded else None)
         n = options.get("reviewer_num")

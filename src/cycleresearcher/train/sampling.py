@@ -45,8 +45,8 @@ def _prompt_from_record(path: Path, data: dict[str, Any], topic: str | None) -> 
 
 
 def _prompt_from_references(path: Path, topic: str | None) -> list[Message]:
+    from ..prompts.research import build_messages
     from ..references import load_references, render_references
-    from ..research_prompts import build_messages
 
     refset = load_references(path)
     if not refset.references:
@@ -87,7 +87,7 @@ def sampling_params(cfg: CycleConfig, round_idx: int) -> SamplingParams:
     s = cfg.sampling
     stop = s.stop
     if stop is None:
-        from ..research_prompts import STOP_STRINGS
+        from ..prompts.research import STOP_STRINGS
 
         stop = list(STOP_STRINGS)
     return SamplingParams(

@@ -15,14 +15,14 @@ Conversation layout (the five turns of the training records)::
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from .engines.base import SamplingParams
-from .errors import InputError
-from .latex_json import dump_json, read_json
-from .prompts import load
+from ..errors import InputError
+from ..latex_json import dump_json, read_json
+from . import load
 
 _P = load("researcher")
 
@@ -30,16 +30,12 @@ _P = load("researcher")
 STOP_STRINGS: tuple[str, ...] = tuple(_P["stop"])
 #: tokens of context the released models were used with upstream
 CONTEXT_LENGTH: int = int(_P["context_length"])
-#: upstream sampling: temperature 0.4, top_p 0.95, 19,000 new tokens, EOS ignored, the stop strings.
-#: Shared instance: copy it with ``default_sampling(**changes)`` rather than mutating it.
-DEFAULT_SAMPLING = SamplingParams(stop=list(STOP_STRINGS), **_P["sampling"])
+#: upstream sampling as plain data (temperature 0.4, top_p 0.95, 19,000 new tokens, EOS ignored;
+#: the stop strings are ``STOP_STRINGS``). Read-only: the prompts layer knows no engine, so
+#: ``research.default_sampling()`` turns it into ``SamplingParams``.
+UPSTREAM_SAMPLING: Mapping[str, Any] = MappingProxyType(dict(_P["sampling"]))
 INSTRUCTION: str = _P["instruction"]
 RESULTS_HEADER: str = _P["results_header"]
-
-
-def default_sampling(**changes: Any) -> SamplingParams:
-    """A fresh copy of the upstream sampling settings with ``changes`` applied (e.g. ``n=4``)."""
-    return dataclasses.replace(DEFAULT_SAMPLING, stop=list(DEFAULT_SAMPLING.stop), **changes)
 
 
 def system_prompt() -> str:
@@ -103,11 +99,10 @@ def results_message(results: Any) -> str:
 
 __all__ = [
     "CONTEXT_LENGTH",
-    "DEFAULT_SAMPLING",
     "INSTRUCTION",
     "STOP_STRINGS",
+    "UPSTREAM_SAMPLING",
     "build_messages",
-    "default_sampling",
     "results_message",
     "system_prompt",
     "topic_line",

@@ -1,4 +1,4 @@
-"""references.py: reading .bib / training-layout / .bbl / JSON, rendering, BibTeX export, fitting.
+"""references/: reading .bib / training-layout / .bbl / JSON, rendering, BibTeX export, fitting.
 
 Own fixtures in tests/data/references; the conformance part reads the released training records
 through ``fixtures_dir`` (never copied into the repository)."""
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.errors import ContextLengthError, ReferencesError
+from cycleresearcher.prompts.research import INSTRUCTION, user_prompt
 from cycleresearcher.references import (
     Reference,
     ReferenceSet,
@@ -23,7 +24,6 @@ from cycleresearcher.references import (
     render_references,
     to_bibtex,
 )
-from cycleresearcher.research_prompts import INSTRUCTION, user_prompt
 
 
 @pytest.fixture()
@@ -311,7 +311,7 @@ def test_cli_bad_input_exits_2_with_one_line(refs_dir: Path) -> None:
 
 def test_example_bib_has_abstracts() -> None:
     """examples/references.bib is the README's first input: every entry carries an abstract."""
-    path = Path(__file__).resolve().parents[1] / "examples" / "references.bib"
+    path = Path(__file__).resolve().parents[2] / "examples" / "references.bib"
     refs = load_references(path)
     assert len(refs) == 8 and refs.warnings == []
     assert render_references(refs).count("\nAbstract: ") == 7

@@ -1,4 +1,4 @@
-"""research_prompts.py: the CycleResearcher prompts, byte-exact to the training conversations."""
+"""prompts/research.py: the CycleResearcher prompts, byte-exact to the training conversations."""
 
 from __future__ import annotations
 
@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from cycleresearcher.engines.base import SamplingParams
 from cycleresearcher.errors import InputError
 from cycleresearcher.prompts import load
-from cycleresearcher.references import load_references, render_references
-from cycleresearcher.research_prompts import (
-    DEFAULT_SAMPLING,
+from cycleresearcher.prompts.research import (
     INSTRUCTION,
     STOP_STRINGS,
+    UPSTREAM_SAMPLING,
     build_messages,
-    default_sampling,
     results_message,
     system_prompt,
     user_prompt,
 )
+from cycleresearcher.references import load_references, render_references
 
 
 def test_prompt_file_names_its_source() -> None:
@@ -56,18 +54,11 @@ def test_build_messages_from_a_bib(data_dir: Path) -> None:
     )
 
 
-def test_sampling_defaults() -> None:
+def test_sampling_defaults_are_plain_read_only_data() -> None:
     assert STOP_STRINGS == ("\\clearpage", "\\clear", "clearpage")
-    assert isinstance(DEFAULT_SAMPLING, SamplingParams)
-    assert (DEFAULT_SAMPLING.temperature, DEFAULT_SAMPLING.top_p, DEFAULT_SAMPLING.max_tokens) == (
-        0.4,
-        0.95,
-        19000,
-    )
-    assert DEFAULT_SAMPLING.ignore_eos is True and DEFAULT_SAMPLING.stop == list(STOP_STRINGS)
-    mine = default_sampling(n=4)
-    mine.stop.append("x")
-    assert mine.n == 4 and DEFAULT_SAMPLING.n == 1 and "x" not in DEFAULT_SAMPLING.stop
+    assert dict(UPSTREAM_SAMPLING) == {"temperature": 0.4, "top_p": 0.95, "max_tokens": 19000, "ignore_eos": True}
+    with pytest.raises(TypeError):
+        UPSTREAM_SAMPLING["temperature"] = 1.0  # type: ignore[index]
 
 
 def test_results_message_layout(data_dir: Path) -> None:

@@ -18,69 +18,36 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .engines import create_engine
-from .engines.base import ChatRequest, Engine, SamplingParams
-from .errors import ContextLengthError, EngineError, InputError
-from .paper import Paper, complete_paper, parse_paper, parse_stage1
-from .paper.results import load_results, validate_results
-from .references import Reference, ReferenceSet, fit_references, load_references, render_references
-from .research_prompts import STOP_STRINGS, build_messages, results_message
-from .store import RunStore, SampleResult, request_key, run_requests
-
-#: upstream sampling of the released models (FORMATS.md §1)
-UPSTREAM_MAX_TOKENS = 19000
-#: the embedded stand-in cannot write a paper; keep its default run short
-EMBEDDED_MAX_TOKENS = 1024
-#: ... and with the grammar on, room for the whole bounded structure (it stops at its end)
-EMBEDDED_CONSTRAINED_MAX_TOKENS = 2048
-#: where stage 1 stops in two-stage mode: the model would next write the results turn itself
-STAGE1_STOP = "## Experimental_results"
-
-PAPER = "paper"  # RunStore record kind
-PAPER_VERSION = "paper_version"  # earlier records of a paper whose results were redone
-REFSET = "reference_set"
-
-
-@dataclass
-class ResearchSettings:
-    """Sampling and flow settings of one generation run."""
-
-    n: int = 1
-    topic: str | None = None
-    mode: str = "simulate"  # "simulate" | "two-stage"
-    temperature: float = 0.4
-    top_p: float = 0.95
-    max_tokens: int | None = None  # None: upstream 19,000, capped by the context; 1,024 on the embedded model
-    seed: int | None = None
-    drop_to_fit: bool = False
-    #: grammar-constrained structure: None = auto (on for the embedded model), True / False
-    constrain: bool | None = None
-    #: free-text sizes of the grammar (None: the embedded default); tests shrink them
-    bounds: Any = None
-    #: None: 1.0, or the measured default on the embedded model
-    repeat_penalty: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("simulate", "two-stage"):
-            raise InputError(f"mode must be 'simulate' or 'two-stage', got {self.mode!r}")
-        if self.n < 1:
-            raise InputError(f"n must be >= 1, got {self.n}")
-
-
-@dataclass
-class PreparedSet:
-    """One reference set turned into its exact prompt."""
-
-    set_id: str
-    source: str
-    references: list[Reference]
-    messages: list[dict[str, str]]
-    dropped: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+from ..engines import create_engine
+from ..engines.base import ChatRequest, Engine, SamplingParams
+from ..errors import ContextLengthError, EngineError, InputError
+from ..paper import Paper, complete_paper, parse_paper, parse_stage1
+from ..paper.results import load_results, validate_results
+from ..prompts.research import STOP_STRINGS, build_messages, results_message
+from ..references import (
+    Reference,
+    ReferenceSet,
+    fit_references,
+    load_references,
+    render_references,
+    to_bibtex,
+)
+from ..store import RunStore, SampleResult, request_key, run_requests
+from .settings import (
+    EMBEDDED_CONSTRAINED_MAX_TOKENS,
+    EMBEDDED_MAX_TOKENS,
+    PAPER,
+    PAPER_VERSION,
+    REFSET,
+    STAGE1_STOP,
+    UPSTREAM_MAX_TOKENS,
+    PreparedSet,
+    ResearchSettings,
+)
 
 
 def _set_id(source: str, block: str) -> str:
@@ -130,7 +97,7 @@ class CycleResearcher:
 
     @property
     def is_embedded(self) -> bool:
-        from .models import is_embedded
+        from ..models import is_embedded
 
         if isinstance(self._engine_arg, Engine):  # a given engine: what does it run?
             return self._engine_arg.name == "llamacpp" and is_embedded(self._engine_arg.model_id)
@@ -220,7 +187,7 @@ class CycleResearcher:
         )
 
     def _grammar(self, settings: ResearchSettings, name: str) -> str | None:
-        from .structure import grammar_if
+        from ..prompts.grammars import grammar_if
 
         constrain = settings.constrain if settings.constrain is not None else self.constrain
         return grammar_if(constrain, self.is_embedded, name, settings.bounds)
@@ -233,7 +200,7 @@ class CycleResearcher:
         n: int | None = None,
         structure: str | None = None,
     ) -> SamplingParams:
-        from .structure import EMBEDDED_REPEAT_PENALTY
+        from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY
 
         _, max_new = self._budget(settings)
         stop = list(STOP_STRINGS)
@@ -286,7 +253,7 @@ class CycleResearcher:
                         "source": ps.source,
                         "messages": ps.messages,
                         "dropped": ps.dropped,
-                        "bibtex": _bibtex(ps.references),
+                        "bibtex": to_bibtex(ps.references),
                         "warnings": ps.warnings,
                         "topic": settings.topic,
                     },
@@ -344,7 +311,7 @@ class CycleResearcher:
         finish: str | None,
     ) -> Paper:
         paper.topic = settings.topic
-        paper.references_bib = _bibtex(ps.references)
+        paper.references_bib = to_bibtex(ps.references)
         paper.warnings[:0] = [w for w in ps.warnings if w not in paper.warnings]
         paper.meta = {
             **(paper.meta or {}),
@@ -454,9 +421,3 @@ class CycleResearcher:
             constrain=constrain,
         )
         return [p.to_dict() for p in self.generate([ref_set], settings)]
-
-
-def _bibtex(refs: list[Reference]) -> str:
-    from .references import to_bibtex
-
-    return to_bibtex(refs)

@@ -3,77 +3,22 @@ test_research_real.py): prompts, n samples, run store, resume, two-stage, contex
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from cycleresearcher.engines.base import SamplingParams
 from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import ContextLengthError
+from cycleresearcher.prompts.research import STOP_STRINGS, build_messages, system_prompt
 from cycleresearcher.references import load_references, render_references
-from cycleresearcher.research import STAGE1_STOP, CycleResearcher, ResearchSettings
-from cycleresearcher.research_prompts import build_messages, system_prompt
+from cycleresearcher.research import (
+    DEFAULT_SAMPLING,
+    STAGE1_STOP,
+    CycleResearcher,
+    ResearchSettings,
+    default_sampling,
+)
 from cycleresearcher.store import RunStore
-
-STAGE1 = r"""## Motivation
-
-Long contexts are expensive.
-
-## Main Idea
-
-Compress the keys.
-
-## Interestingness
-
-7
-
-## Feasibility
-
-6
-
-## Novelty
-
-5
-
-```latex
-\title{Key {Compression} for Attention}
-\begin{abstract}We compress keys.\end{abstract}
-\section{Introduction}
-Intro text \citep{vaswani2017attention}.
-```
-
-## Experimental Setup
-
-```json
-[{"name": "Main", "description": "Compare perplexity."}]
-```
-"""
-
-RESULTS = [
-    {
-        "name": "Main",
-        "result": {"table": [["Method", "PPL"], ["Ours", "10.1"]], "description": "ours is better"},
-    }
-]
-TURN5 = "```latex\n\\section{Experiments}\nOurs reaches 10.1.\n\\section{Conclusion}\nDone.\n```"
-
-
-def simulated_output(k: int) -> str:
-    return STAGE1.replace("Key {Compression}", f"Key {{Compression}} {k}") + (
-        "\n## Experimental_results\n\n```json\n" + json.dumps(RESULTS) + "```\n\n" + TURN5
-    )
-
-
-@pytest.fixture()
-def bib(tmp_path):
-    path = tmp_path / "refs.bib"
-    path.write_text(
-        "@article{vaswani2017attention,\n  title={Attention is all you need},\n  author={Vaswani, Ashish},\n"
-        "  year={2017},\n  abstract={The dominant sequence transduction models are based on recurrent networks.}\n}\n\n"
-        "@article{dao2022flash,\n  title={FlashAttention: fast and memory-efficient exact attention},\n"
-        "  author={Dao, Tri},\n  year={2022},\n  abstract={Transformers are slow and memory-hungry on long sequences.}\n}\n",
-        encoding="utf-8",
-    )
-    return path
+from researcher_outputs import RESULTS, STAGE1, TURN5, simulated_output
 
 
 def test_prompt_is_byte_exact_and_n_samples_share_one_request(bib, tmp_path):
@@ -197,3 +142,18 @@ def test_generate_paper_returns_model_card_dicts(bib):
         .messages[1]["content"]
         .startswith("Generate a research paper on the topic: attention\n\n")
     )
+
+
+def test_sampling_defaults() -> None:
+    """The upstream settings of the prompts layer, as the engines' SamplingParams."""
+    assert STOP_STRINGS == ("\\clearpage", "\\clear", "clearpage")
+    assert isinstance(DEFAULT_SAMPLING, SamplingParams)
+    assert (DEFAULT_SAMPLING.temperature, DEFAULT_SAMPLING.top_p, DEFAULT_SAMPLING.max_tokens) == (
+        0.4,
+        0.95,
+        19000,
+    )
+    assert DEFAULT_SAMPLING.ignore_eos is True and DEFAULT_SAMPLING.stop == list(STOP_STRINGS)
+    mine = default_sampling(n=4)
+    mine.stop.append("x")
+    assert mine.n == 4 and DEFAULT_SAMPLING.n == 1 and "x" not in DEFAULT_SAMPLING.stop

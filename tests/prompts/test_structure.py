@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from cycleresearcher import structure as S
 from cycleresearcher.engines.base import SamplingParams
 from cycleresearcher.paper import TURN_JOINT, Paper, complete_paper, parse_paper, parse_stage1
+from cycleresearcher.prompts import grammars as S
 from cycleresearcher.review.parse import parse_review
 
 # the one warning a grammar cannot rule out: DeepReviewer's final scores are means of the

@@ -1,0 +1,56 @@
+"""The structures by name, and the choice of grammar for a run (constrain or not, which profile)."""
+
+from __future__ import annotations
+
+from .algebra import Node, to_gbnf
+from .cyclereviewer import cyclereviewer
+from .deepreviewer import deepreviewer
+from .researcher import researcher_paper, researcher_stage1, researcher_turn5
+from .slots import EMBEDDED_BOUNDS, Bounds, Profile
+
+
+def structure(name: str, profile: Profile = "bounded", bounds: Bounds | None = None) -> Node:
+    """``researcher`` (one-shot paper), ``researcher-stage1``, ``researcher-turn5``,
+    ``cyclereviewer`` / ``cyclereviewer-b``, ``deepreviewer-fast`` / ``-standard`` / ``-best1`` / ``-best2``."""
+    builders = {
+        "researcher": lambda: researcher_paper(profile, bounds),
+        "researcher-stage1": lambda: researcher_stage1(profile, bounds),
+        "researcher-turn5": lambda: researcher_turn5(profile, bounds),
+        "cyclereviewer": lambda: cyclereviewer(profile, bounds, "a"),
+        "cyclereviewer-b": lambda: cyclereviewer(profile, bounds, "b"),
+        "deepreviewer-fast": lambda: deepreviewer("fast", profile, bounds),
+        "deepreviewer-standard": lambda: deepreviewer("standard", profile, bounds),
+        "deepreviewer-best1": lambda: deepreviewer("best", profile, bounds, turn=1),
+        "deepreviewer-best2": lambda: deepreviewer("best", profile, bounds, turn=2),
+    }
+    if name not in builders:
+        raise ValueError(f"unknown structure {name!r}; one of {', '.join(builders)}")
+    return builders[name]()
+
+
+STRUCTURES = (
+    "researcher", "researcher-stage1", "researcher-turn5", "cyclereviewer", "cyclereviewer-b",
+    "deepreviewer-fast", "deepreviewer-standard", "deepreviewer-best1", "deepreviewer-best2",
+)  # fmt: skip
+
+
+def grammar_for(name: str, profile: Profile = "bounded", bounds: Bounds | None = None) -> str:
+    return to_gbnf(structure(name, profile, bounds))
+
+
+def resolve_constrain(constrain: bool | None, embedded: bool) -> bool:
+    """``None`` (auto): on for the embedded stand-in (it has no trained format), off for the
+    released models (they follow their format already; constraining is opt-in)."""
+    return embedded if constrain is None else bool(constrain)
+
+
+def profile_for(embedded: bool) -> Profile:
+    return "bounded" if embedded else "open"
+
+
+def grammar_if(constrain: bool | None, embedded: bool, name: str, bounds: Bounds | None = None) -> str | None:
+    """The GBNF for structure ``name`` when constraining is on (auto: the embedded model), else None.
+    The embedded model gets the bounded profile, any other model the open one."""
+    if not resolve_constrain(constrain, embedded):
+        return None
+    return grammar_for(name, profile_for(embedded), bounds or (EMBEDDED_BOUNDS if embedded else None))
