@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import ContextLengthError
 from cycleresearcher.references import load_references, render_references
 from cycleresearcher.research import STAGE1_STOP, CycleResearcher, ResearchSettings
 from cycleresearcher.research_prompts import build_messages, system_prompt
 from cycleresearcher.store import RunStore
+from support.fake_engine import FakeEngine
 
 STAGE1 = r"""## Motivation
 

@@ -159,9 +159,9 @@ def test_constrain_defaults() -> None:
 
 
 def test_research_and_reviewers_put_the_grammar_in_the_request() -> None:
-    from cycleresearcher.engines.fake import FakeEngine
     from cycleresearcher.research import CycleResearcher, ResearchSettings
     from cycleresearcher.review.deepreviewer import DeepReviewer
+    from support.fake_engine import FakeEngine
 
     fake = FakeEngine()
     researcher = CycleResearcher(engine=fake)

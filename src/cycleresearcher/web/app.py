@@ -93,6 +93,9 @@ def create_app(
     secret that a POST without an Origin header must carry (default: a new random one per server,
     readable as ``app.state.csrf_token``, in every page and at ``GET /api/token``)."""
     runner = JobRunner(runs_dir)
+    # the page offers the built-in engines and the server's own (`serve --engine mypkg:MyEngine`),
+    # never a module a form names
+    engines = [*ENGINES, engine] if engine and engine not in ENGINES else ENGINES
     token = csrf_token or secrets.token_urlsafe(32)
     services = Services(engine_factory, detector_factory)
     defaults = EngineChoice(model=model, engine=engine, base_url=base_url, max_tokens=max_tokens)
@@ -131,7 +134,7 @@ def create_app(
     app.state.runner, app.state.services, app.state.defaults = runner, services, defaults
     app.state.csrf_token = token
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(num=render.num, percent=render.percent, engines=ENGINES, csrf_token=token)
+    templates.env.globals.update(num=render.num, percent=render.percent, engines=engines, csrf_token=token)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     root = runner.runs_dir
 
@@ -215,8 +218,8 @@ def create_app(
 
     def choice(model: str, engine: str, max_tokens: int | None) -> EngineChoice:
         eng = None if engine in ("", "auto") else engine
-        if eng is not None and eng not in ENGINES:
-            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
+        if eng is not None and eng not in engines:
+            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(engines)}.")
         if eng == "openai" and not defaults.base_url:
             raise InputError(
                 "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."
