@@ -24,12 +24,13 @@ from typing import Any
 
 from .engines import create_engine
 from .engines.base import ChatRequest, Engine, SamplingParams
+from .engines.runner import run_requests
 from .errors import ContextLengthError, EngineError, InputError
 from .paper import Paper, complete_paper, parse_paper, parse_stage1
 from .references import Reference, ReferenceSet, fit_references, load_references, render_references
 from .research_prompts import STOP_STRINGS, build_messages, results_message
 from .results import load_results, validate_results
-from .store import RunStore, SampleResult, request_key, run_requests
+from .store import RunStore, SampleResult, request_key
 
 #: upstream sampling of the released models (FORMATS.md §1)
 UPSTREAM_MAX_TOKENS = 19000
