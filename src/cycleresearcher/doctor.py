@@ -30,6 +30,15 @@ def _pkg(name: str, dist: str | None = None) -> dict[str, Any]:
         return {"ok": True, "detail": "installed"}
 
 
+def _http_engine() -> dict[str, Any]:
+    """The OpenAI-compatible engine is httpx plus tenacity's retries (no OpenAI client)."""
+    parts = {name: _pkg(name) for name in ("httpx", "tenacity")}
+    return {
+        "ok": all(p["ok"] for p in parts.values()),
+        "detail": ", ".join(f"{name} {p['detail']}" for name, p in parts.items()),
+    }
+
+
 def collect() -> dict[str, dict[str, Any]]:
     report: dict[str, dict[str, Any]] = {"python": {"ok": True, "detail": platform.python_version()}}
     report["torch"] = _pkg("torch")
@@ -42,7 +51,7 @@ def collect() -> dict[str, dict[str, Any]]:
         report["llama.cpp build"] = build_contents()
     report["engine hf"] = _pkg("transformers")
     report["engine vllm"] = _pkg("vllm")
-    report["engine openai"] = _pkg("openai")
+    report["engine openai"] = _http_engine()
     report["train (trl)"] = _pkg("trl")
     latexmk = shutil.which("latexmk")
     report["tex (latexmk)"] = {
