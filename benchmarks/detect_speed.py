@@ -83,10 +83,12 @@ def main() -> None:
 
     import torch
 
+    # the naive formula is the tests' oracle (tests/support), not library code
+    sys.path.insert(0, str(HERE.parent / "tests"))
     from cycleresearcher.detect import AIDetector
-    from cycleresearcher.detect.naive import naive_criterion
     from cycleresearcher.hfmodels import hf_model_dir, load_causal_lm
     from cycleresearcher.models import embedded_model_path
+    from support.naive_detector import naive_criterion
 
     model = args.model or hf_model_dir(str(embedded_model_path()))
     lengths = [int(t) for t in str(args.tokens).split(",")]

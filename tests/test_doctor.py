@@ -67,3 +67,11 @@ def test_the_real_smoke_passes_on_the_embedded_model(embedded_gguf):
     row = json.loads(result.stdout)["smoke generation"]
     assert row["ok"] is True, row
     assert "token(s) from the embedded model" in row["detail"]
+
+
+def test_the_http_engine_row_names_what_the_engine_uses():
+    import importlib.metadata
+
+    row = doctor.collect()["engine openai"]
+    versions = {name: importlib.metadata.version(name) for name in ("httpx", "tenacity")}
+    assert row == {"ok": True, "detail": f"httpx {versions['httpx']}, tenacity {versions['tenacity']}"}

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from conftest import free_port
 from cycleresearcher.cli import app
 from cycleresearcher.store import RunStore
+from support import FAKE_ENGINE
 
 runner = CliRunner()
 STAGE1 = (
@@ -66,7 +67,7 @@ def test_generate_against_a_dead_server_exits_3_and_exports_nothing(bib, tmp_pat
 
 def test_generate_resume_rule_with_a_working_engine(bib, tmp_path):
     run = tmp_path / "run"
-    args = ["research", "generate", str(bib), "--engine", "fake", "--engine-opt", f"script={STAGE1}",
+    args = ["research", "generate", str(bib), "--engine", FAKE_ENGINE, "--engine-opt", f"script={STAGE1}",
             "--no-pdf", "-o", str(run)]  # fmt: skip
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
@@ -85,7 +86,7 @@ def test_generate_resume_rule_with_a_working_engine(bib, tmp_path):
 def test_an_empty_completion_is_a_failed_sample(bib, tmp_path):
     run = tmp_path / "run"
     result = runner.invoke(
-        app, ["research", "generate", str(bib), "--engine", "fake", "--no-pdf", "-o", str(run)]
+        app, ["research", "generate", str(bib), "--engine", FAKE_ENGINE, "--no-pdf", "-o", str(run)]
     )
     assert result.exit_code == 3, result.output
     assert "empty completion" in result.output
@@ -96,7 +97,7 @@ def test_complete_against_a_dead_server_exits_3_and_the_paper_keeps_waiting(bib,
     run = tmp_path / "run"
     gen = runner.invoke(
         app,
-        ["research", "generate", str(bib), "--two-stage", "--engine", "fake", "--engine-opt",
+        ["research", "generate", str(bib), "--two-stage", "--engine", FAKE_ENGINE, "--engine-opt",
          f"script={STAGE1}", "-o", str(run)],
     )  # fmt: skip
     assert gen.exit_code == 0, gen.output

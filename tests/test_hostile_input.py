@@ -15,6 +15,7 @@ from cycleresearcher.errors import InputError
 from cycleresearcher.paper import parse_paper
 from cycleresearcher.paper.batch import iter_documents
 from cycleresearcher.paper.readers import MAX_INCLUDE_DEPTH, read_document
+from support import FAKE_ENGINE, child_env
 
 DEEP = "[" * 200_000 + "]" * 200_000
 runner = CliRunner()
@@ -70,7 +71,7 @@ def make_run(tmp_path):
 
 COMMANDS = {
     "references render": lambda d, t: ["references", "render", str(d)],
-    "research generate": lambda d, t: ["research", "generate", str(d), "-e", "fake", "-o", str(t / "o")],
+    "research generate": lambda d, t: ["research", "generate", str(d), "-e", FAKE_ENGINE, "-o", str(t / "o")],
     "research complete": lambda d, t: ["research", "complete", str(make_run(t)), "--results", str(d)],
     "paper export": lambda d, t: ["paper", "export", str(d), "-o", str(t / "o")],
     "evaluate papers": lambda d, t: ["evaluate", "papers", str(d.parent), "-o", str(t / "o")],
@@ -93,7 +94,7 @@ COMMANDS = {
         "--b",
         str(d.parent),
         "-e",
-        "fake",
+        FAKE_ENGINE,
         "-o",
         str(t / "o"),
     ],  # fmt: skip
@@ -111,10 +112,11 @@ def test_review_batch_goes_on_past_deep_json_and_deep_includes(deep, good_md, tm
     # a real subprocess: this is what the user sees
     proc = subprocess.run(
         [sys.executable, "-m", "cycleresearcher", "review", str(deep), str(main), str(good_md)]
-        + ["-e", "fake", "-o", str(tmp_path / "rv")],
+        + ["-e", FAKE_ENGINE, "-o", str(tmp_path / "rv")],
         capture_output=True,
         text=True,
         timeout=300,
+        env=child_env(),
     )
     text = (proc.stdout + proc.stderr).replace("\n", "")
     assert proc.returncode == 3, text  # the good paper is reviewed; unreadable files make it exit 3

@@ -7,8 +7,9 @@ import pytest
 
 from conftest import llama_server_process
 from cycleresearcher.engines.base import ChatRequest, GenerationResult, SamplingParams
-from cycleresearcher.engines.fake import FakeEngine
-from cycleresearcher.engines.openai_compat import OpenAIEngine, parse_response
+from cycleresearcher.engines.openai_compat import OpenAIEngine
+from cycleresearcher.engines.openai_wire import parse_response
+from support.fake_engine import FakeEngine
 
 SHORT = [{"role": "user", "content": "Reply with one word: yes."}]
 

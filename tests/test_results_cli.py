@@ -8,10 +8,11 @@ import json
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.research import STAGE1_STOP, CycleResearcher, ResearchSettings
 from cycleresearcher.store import RunStore
 from researcher_outputs import RESULTS, STAGE1, TURN5, simulated_output
+from support import FAKE_ENGINE
+from support.fake_engine import FakeEngine
 
 runner = CliRunner()
 
@@ -32,7 +33,7 @@ def _run(tmp_path, bib, mode: str = "two-stage"):  # noqa: F811
 def _complete(run, results, *extra):
     path = run.parent / "results.json"
     path.write_text(results if isinstance(results, str) else json.dumps(results), encoding="utf-8")
-    args = ["research", "complete", str(run), "--results", str(path), "--no-pdf", "--engine", "fake"]
+    args = ["research", "complete", str(run), "--results", str(path), "--no-pdf", "--engine", FAKE_ENGINE]
     return runner.invoke(app, [*args, "--engine-opt", f"script={TURN5}", *extra])
 
 

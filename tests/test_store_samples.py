@@ -10,9 +10,10 @@ import pytest
 
 import cycleresearcher.store as store_mod
 from cycleresearcher.engines.base import ChatRequest, Completion, SamplingParams
-from cycleresearcher.engines.fake import FakeEngine
+from cycleresearcher.engines.runner import run_requests
 from cycleresearcher.research import CycleResearcher, ResearchSettings
-from cycleresearcher.store import RunStore, SampleResult, request_key, run_requests
+from cycleresearcher.store import RunStore, SampleResult, request_key
+from support.fake_engine import FakeEngine
 
 
 class Killed(BaseException):

@@ -12,6 +12,7 @@ from cycleresearcher.cli import app
 from cycleresearcher.engines import engine_class
 from cycleresearcher.engines.options import check_engine_options, engine_parameters
 from cycleresearcher.errors import InputError
+from support import FAKE_ENGINE
 
 runner = CliRunner()
 OPENAI = ["-e", "openai", "--base-url", "http://127.0.0.1:9/v1"]  # nothing listens: we must fail first
@@ -47,7 +48,7 @@ def one_line_error(result, *needles: str) -> str:
         (OPENAI, "context_length=abc", "'context_length' of the openai engine expects an integer or none"),
         ([], "n_ctxx=4096", "Unknown engine option 'n_ctxx' for the llamacpp engine. Did you mean 'n_ctx'?"),
         ([], "n_thread=1", "Did you mean 'n_threads'?"),
-        (["-e", "fake"], "fail_on=x", "'fail_on' of the fake engine expects a comma-separated list"),
+        (["-e", FAKE_ENGINE], "fail_on=x", f"'fail_on' of the {FAKE_ENGINE} engine expects a comma-separated list"),
     ],
 )
 def test_engine_opt_refused_with_what_it_accepts(engine, opt, needle, bib, tmp_path):
@@ -59,11 +60,11 @@ def test_engine_opt_refused_with_what_it_accepts(engine, opt, needle, bib, tmp_p
 
 
 def test_known_options_come_from_the_constructor():
-    for name in ("llamacpp", "hf", "vllm", "openai", "fake"):
+    for name in ("llamacpp", "hf", "vllm", "openai", FAKE_ENGINE):
         params = engine_parameters(engine_class(name))
         assert params and not {"self", "model", "_ignored"} & set(params), name
-    fake = engine_class("fake")
-    assert check_engine_options("fake", fake, {"fail_on": "0, 2", "context_length": "none"}) == {
+    fake = engine_class(FAKE_ENGINE)
+    assert check_engine_options(FAKE_ENGINE, fake, {"fail_on": "0, 2", "context_length": "none"}) == {
         "fail_on": [0, 2],
         "context_length": None,
     }
@@ -73,15 +74,15 @@ def test_known_options_come_from_the_constructor():
     )
     assert got == {"extra_body": {"top_k": 20}, "timeout": 5.0, "api_key": "k"}
     # api_key comes from $OPENAI_API_KEY for every command: dropped where the engine has no use for it
-    assert check_engine_options("fake", fake, {"api_key": "k"}) == {}
+    assert check_engine_options(FAKE_ENGINE, fake, {"api_key": "k"}) == {}
     with pytest.raises(InputError, match="Unknown engine option 'n_ctxx'"):
-        check_engine_options("fake", fake, {"n_ctxx": 1})
+        check_engine_options(FAKE_ENGINE, fake, {"n_ctxx": 1})
 
 
 def test_fake_engine_with_api_key_runs(bib, tmp_path):
     result = runner.invoke(
         app,
-        ["research", "generate", str(bib), "--no-pdf", "-e", "fake", "--engine-opt", "script=A draft.",
+        ["research", "generate", str(bib), "--no-pdf", "-e", FAKE_ENGINE, "--engine-opt", "script=A draft.",
          "--api-key", "X", "-o", str(tmp_path)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -111,8 +112,8 @@ def good_md(bib):
 def test_output_dir_that_cannot_be_a_folder(command, where, bib, good_md, data_dir, tmp_path):
     out = str(good_md) if where == "file" else "/proc/cycleresearcher-nope/x"  # /proc: even root cannot
     args = {
-        "research": ["research", "generate", str(bib), "-e", "fake", "--no-pdf"],
-        "review": ["review", str(good_md), "-e", "fake"],
+        "research": ["research", "generate", str(bib), "-e", FAKE_ENGINE, "--no-pdf"],
+        "review": ["review", str(good_md), "-e", FAKE_ENGINE],
         "paper export": ["paper", "export", str(data_dir / "paper/generation_full.txt")],
         "evaluate detection": [
             "evaluate",
@@ -172,7 +173,7 @@ def test_unexpected_error_is_one_line_and_a_redacted_log(bib, tmp_path, monkeypa
         "generate",
         str(bib),
         "-e",
-        "fake",
+        FAKE_ENGINE,
         "--no-pdf",
         "--api-key",
         key,

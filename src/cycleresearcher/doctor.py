@@ -1,6 +1,6 @@
 """Environment report for ``cycleresearcher doctor`` (checks by file/spec lookups; nothing heavy is
-imported except torch when it is installed, to ask about the GPU), plus a smoke generation in a
-child process."""
+imported except torch when it is installed, by ``hfmodels.cuda_devices``, to ask about the GPU),
+plus a smoke generation in a child process."""
 
 from __future__ import annotations
 
@@ -30,25 +30,28 @@ def _pkg(name: str, dist: str | None = None) -> dict[str, Any]:
         return {"ok": True, "detail": "installed"}
 
 
+def _http_engine() -> dict[str, Any]:
+    """The OpenAI-compatible engine is httpx plus tenacity's retries (no OpenAI client)."""
+    parts = {name: _pkg(name) for name in ("httpx", "tenacity")}
+    return {
+        "ok": all(p["ok"] for p in parts.values()),
+        "detail": ", ".join(f"{name} {p['detail']}" for name, p in parts.items()),
+    }
+
+
 def collect() -> dict[str, dict[str, Any]]:
     report: dict[str, dict[str, Any]] = {"python": {"ok": True, "detail": platform.python_version()}}
     report["torch"] = _pkg("torch")
-    gpu = {"ok": False, "detail": "no CUDA device"}
-    if report["torch"]["ok"]:
-        import torch
+    from .hfmodels import cuda_devices
 
-        if torch.cuda.is_available():
-            gpu = {
-                "ok": True,
-                "detail": ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())),
-            }
-    report["gpu"] = gpu
+    devices = cuda_devices()
+    report["gpu"] = {"ok": bool(devices), "detail": ", ".join(devices) or "no CUDA device"}
     report["engine llamacpp"] = _pkg("llama_cpp", "llama-cpp-python")
     if report["engine llamacpp"]["ok"]:
         report["llama.cpp build"] = build_contents()
     report["engine hf"] = _pkg("transformers")
     report["engine vllm"] = _pkg("vllm")
-    report["engine openai"] = _pkg("openai")
+    report["engine openai"] = _http_engine()
     report["train (trl)"] = _pkg("trl")
     latexmk = shutil.which("latexmk")
     report["tex (latexmk)"] = {

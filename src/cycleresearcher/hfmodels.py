@@ -1,10 +1,16 @@
-"""Loading causal LMs with transformers (the only place besides engines/hf.py, detect.py and
-train/ that touches torch). A GGUF file is dequantized once into a safetensors cache directory
-(first load ~25 s, later loads ~4 s), which is also what TRL and the detector load."""
+"""The one place that loads torch models: causal LMs with transformers, for the hf engine, the
+detector's scorers and training (those run what it loads; only this module asks torch about
+devices). A GGUF file is dequantized once into a safetensors cache directory (first load ~25 s,
+later loads ~4 s), which is also what TRL and the detector load.
+
+``cuda_available`` (engine choice) and ``cuda_devices`` (``doctor``) answer without importing
+torch where the answer is plainly no, so CPU machines stay light.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -58,6 +64,30 @@ def hf_model_dir(model: str) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
+
+
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def cuda_devices() -> list[str]:
+    """Names of the CUDA devices torch sees; empty when torch is not installed (then not imported)."""
+    if not torch_installed():
+        return []
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+
+
+def cuda_available() -> bool:
+    """Whether a CUDA device is usable; cheap checks first, so CPU machines never import torch."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return False
+    if not (os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/nvidia0")):
+        return False
+    return bool(cuda_devices())
 
 
 #: the --dtype names we accept (torch names and their short forms)

@@ -5,7 +5,8 @@ its ``n`` samples is stored in ``samples`` the moment it finishes; every finishe
 review, detection, ...) is stored under a (kind, key). So a run killed with SIGKILL loses no
 finished sample, and ``--resume`` asks the engine only for what is missing (the k-th sample of a
 request keeps its seed, ``seed + k``, so a resumed run samples what the first one would have).
-Keys are content hashes, so nothing is duplicated.
+Keys are content hashes, so nothing is duplicated. Persistence only: ``engines.runner`` runs the
+engine and writes through this store.
 
 Schema changes are named, append-only migrations (never edit an applied one).
 No API key is ever written: engines describe themselves without secrets.
@@ -17,13 +18,13 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engines.base import ChatRequest, Completion, Engine, GenerationResult
+from .engines.base import ChatRequest, Completion, GenerationResult
 from .errors import StoreError
 
 DB_NAME = "run.sqlite"
@@ -98,9 +99,6 @@ class SampleResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.completion is not None
-
-
-OnSample = Callable[[int, SampleResult], None]
 
 
 def request_key(stage: str, request: ChatRequest, extra: Any = None) -> str:
@@ -322,135 +320,3 @@ class RunStore:
 
     def delete(self, kind: str, key: str) -> None:
         self.conn.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
-
-
-def sample_request(request: ChatRequest, first: int, count: int = 1) -> ChatRequest:
-    """The part of ``request`` that asks for samples ``first .. first + count - 1``: sample k is
-    seeded ``seed + k``, as the llama.cpp engine seeds the k-th of n, so a resumed run draws
-    the samples the killed one would have."""
-    seed = request.sampling.seed
-    sampling = replace(request.sampling, n=count, seed=None if seed is None else seed + first)
-    return replace(request, sampling=sampling, first_sample=request.first_sample + first)
-
-
-def _failure_summary(failed: Sequence[SampleResult], n: int) -> str:
-    by_error: dict[str, list[int]] = {}
-    for s in failed:
-        by_error.setdefault(s.error or "no result", []).append(s.index)
-    if n == 1:
-        return next(iter(by_error))
-    parts = [
-        f"sample{'s' if len(ks) > 1 else ''} {', '.join(map(str, ks))}: {err}" for err, ks in by_error.items()
-    ]
-    return f"{len(failed)} of {n} samples failed ({'; '.join(parts)})"
-
-
-def _assemble(samples: dict[int, SampleResult], n: int, request_id: str | None) -> GenerationResult:
-    """The request's result from its n settled samples; any failed one makes it a failed request
-    whose completions keep their places (failed slots are empty with finish_reason "error")."""
-    ordered = [samples[k] for k in range(n)]
-    failed = [s for s in ordered if not s.ok]
-    return GenerationResult(
-        completions=[
-            s.completion if s.completion is not None and s.ok else Completion("", "error", 0) for s in ordered
-        ],
-        prompt_tokens=next((s.prompt_tokens for s in ordered if s.prompt_tokens is not None), None),
-        elapsed_s=sum(s.elapsed_s for s in ordered),
-        error=_failure_summary(failed, n) if failed else None,
-        request_id=request_id,
-        warnings=list(dict.fromkeys(w for s in ordered for w in s.warnings)),
-    )
-
-
-def run_requests(
-    engine: Engine,
-    store: RunStore | None,
-    stage: str,
-    requests: Sequence[ChatRequest],
-    keys: Sequence[str] | None = None,
-    on_result: Callable[[int, GenerationResult], None] | None = None,
-    on_sample: OnSample | None = None,
-) -> list[GenerationResult]:
-    """Run ``requests`` through ``engine``, skipping what the store already has done.
-
-    Every sample is committed as soon as the engine reports it. An engine that draws samples one
-    at a time (``engine.samples_at_once`` false: llama.cpp, HTTP) gets one single-sample request
-    per sample, so each finished one is kept even when the run or the server dies mid-request;
-    one that draws all n together (vLLM, HF) gets the request whole. A request with k of its n
-    samples stored asks only for the n - k missing ones; failed samples are retried on the next
-    resume. ``on_sample(i, sample)`` is called once per sample, stored or new, done or failed;
-    ``on_result(i, result)`` once per request when all its samples are settled.
-    """
-    if keys is None:
-        keys = [request_key(stage, r) for r in requests]
-    results: list[GenerationResult | None] = [None] * len(requests)
-    settled: dict[int, dict[int, SampleResult]] = {}
-    # (request index, sample indices it asks for, the request sent)
-    sends: list[tuple[int, list[int], ChatRequest]] = []
-    at_once = bool(getattr(engine, "samples_at_once", False))
-
-    def finish(i: int) -> None:
-        res = _assemble(settled.pop(i), requests[i].sampling.n, requests[i].request_id)
-        if store is not None:
-            store.save_result(keys[i], res)
-        results[i] = res
-        if on_result:
-            on_result(i, res)
-
-    for i, (key, req) in enumerate(zip(keys, requests, strict=True)):
-        cached = store.get_result(key) if store is not None else None
-        if cached is not None:
-            results[i] = cached
-            if on_sample:
-                for k, comp in enumerate(cached.completions):
-                    on_sample(i, SampleResult(k, comp, prompt_tokens=cached.prompt_tokens))
-            if on_result:
-                on_result(i, cached)
-            continue
-        have = store.samples(key, done_only=True) if store is not None else {}
-        if store is not None:
-            store.mark_pending(key, stage, req)
-        settled[i] = dict(have)
-        if on_sample:
-            for k in sorted(have):
-                on_sample(i, have[k])
-        missing = [k for k in range(req.sampling.n) if k not in have]
-        if not missing:  # killed after its last sample was stored, before the request was closed
-            finish(i)
-        elif at_once:
-            sends.append((i, missing, sample_request(req, missing[0], len(missing))))
-        else:
-            sends.extend((i, [k], sample_request(req, k)) for k in missing)
-
-    def _done(j: int, res: GenerationResult) -> None:
-        i, ks, _ = sends[j]
-        per = res.elapsed_s / len(ks)
-        for pos, k in enumerate(ks):
-            if res.ok and pos < len(res.completions):
-                sample = SampleResult(
-                    k, res.completions[pos], None, res.prompt_tokens, per, warnings=list(res.warnings)
-                )
-            else:
-                error = res.error or f"the engine returned {len(res.completions)} of {len(ks)} samples"
-                sample = SampleResult(k, None, error, res.prompt_tokens, per)
-            if store is not None:
-                store.save_sample(keys[i], sample)
-            settled[i][k] = sample
-            if on_sample:
-                on_sample(i, sample)
-        if len(settled[i]) == requests[i].sampling.n:
-            finish(i)
-
-    if sends:
-        engine.generate([r for _, _, r in sends], on_result=_done)
-    for i in list(settled):  # an engine that skipped a request: its missing samples fail, not vanish
-        for k in range(requests[i].sampling.n):
-            if k not in settled[i]:
-                sample = SampleResult(k, None, "engine returned no result")
-                if store is not None:
-                    store.save_sample(keys[i], sample)
-                settled[i][k] = sample
-                if on_sample:
-                    on_sample(i, sample)
-        finish(i)
-    return [r if r is not None else GenerationResult(error="engine returned no result") for r in results]

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.detect import AIDetector, plan_windows, token_stats
-from cycleresearcher.detect.naive import naive_criterion
 from cycleresearcher.errors import InputError
+from support.naive_detector import naive_criterion
 
 pytestmark = pytest.mark.slow
 DETECT = Path(__file__).parents[1] / "data" / "detect"

@@ -185,8 +185,8 @@ def test_cli_calibrate_refuses_five_texts_before_loading_a_model(tmp_path: Path)
 
 
 def _web_detection(tmp_path: Path, calibration: Calibration | None) -> str:
-    from cycleresearcher.engines.fake import FakeEngine
     from cycleresearcher.web.app import create_app
+    from support.fake_engine import FakeEngine
 
     def engines(model, engine, base_url, family):
         return FakeEngine(

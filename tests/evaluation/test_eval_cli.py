@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.store import RunStore
+from support import FAKE_ENGINE
 
 runner = CliRunner()
 approx = pytest.approx
@@ -161,7 +162,7 @@ def test_winrate_cli_reports_unparsed_and_records_order(data_dir, tmp_path):
     ev, out = data_dir / "evaluation", tmp_path / "out"
     # the fake engine answers "" (orchestration only): every verdict is unparsed, reported, exit 3
     args = ["evaluate", "winrate", "--a", str(ev / "winrate/a"), "--b", str(ev / "winrate/b")]
-    result = runner.invoke(app, [*args, "--engine", "fake", "--seed", "3", "-o", str(out)])
+    result = runner.invoke(app, [*args, "--engine", FAKE_ENGINE, "--seed", "3", "-o", str(out)])
     assert result.exit_code == 3, result.output
     assert "3 of 3 judgement(s) failed or gave no verdict" in result.output
     rows = read_csv(out / "winrate.csv")
@@ -177,7 +178,7 @@ def test_winrate_exits_0_when_every_judgement_has_a_verdict(data_dir, tmp_path):
     ev = data_dir / "evaluation"
     args = ["evaluate", "winrate", "--a", str(ev / "winrate/a"), "--b", str(ev / "winrate/b")]
     answer = "script=Accuracy: A\nSpecificity: Tie\nConstructiveness: B\nOverall: A"
-    result = runner.invoke(app, [*args, "--engine", "fake", "--engine-opt", answer, "-o", str(tmp_path)])
+    result = runner.invoke(app, [*args, "--engine", FAKE_ENGINE, "--engine-opt", answer, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "winrate.csv")
     assert all(int(r["unparsed"]) == 0 for r in rows.values())

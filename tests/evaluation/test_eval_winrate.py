@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.evaluation.loading import load_review_texts
 from cycleresearcher.evaluation.winrate import (
     Pair,
@@ -21,6 +20,7 @@ from cycleresearcher.evaluation.winrate import (
     winrate_table,
 )
 from cycleresearcher.store import RunStore
+from support.fake_engine import FakeEngine
 
 ASPECTS = ["Accuracy", "Specificity", "Constructiveness", "Overall"]
 

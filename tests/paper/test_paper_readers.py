@@ -296,9 +296,9 @@ def test_fifos_are_never_opened(tmp_path: Path):
 def test_review_batch_goes_on_past_fifos_and_links_out_of_the_folder(tmp_path: Path, data_dir: Path):
     import os
 
-    from cycleresearcher.engines.fake import FakeEngine
     from cycleresearcher.review.cyclereviewer import CycleReviewer
     from cycleresearcher.review.runner import review_files
+    from support.fake_engine import FakeEngine
 
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -159,9 +159,9 @@ def test_constrain_defaults() -> None:
 
 
 def test_research_and_reviewers_put_the_grammar_in_the_request() -> None:
-    from cycleresearcher.engines.fake import FakeEngine
     from cycleresearcher.research import CycleResearcher, ResearchSettings
     from cycleresearcher.review.deepreviewer import DeepReviewer
+    from support.fake_engine import FakeEngine
 
     fake = FakeEngine()
     researcher = CycleResearcher(engine=fake)
@@ -193,7 +193,7 @@ GBNF = 'root ::= "ok"\n'
     ],
 )
 def test_openai_payload_carries_the_grammar(field: str, expected: dict) -> None:
-    from cycleresearcher.engines.openai_compat import build_payload
+    from cycleresearcher.engines.openai_wire import build_payload
 
     body = build_payload(
         [{"role": "user", "content": "x"}], SamplingParams(grammar=GBNF), "m", grammar_field=field
@@ -205,7 +205,7 @@ def test_openai_payload_carries_the_grammar(field: str, expected: dict) -> None:
 
 
 def test_openai_without_a_grammar_field_fails_clearly() -> None:
-    from cycleresearcher.engines.openai_compat import build_payload
+    from cycleresearcher.engines.openai_wire import build_payload
     from cycleresearcher.errors import InputError
 
     with pytest.raises(InputError, match="--no-constrain"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from cycleresearcher.engines.base import SamplingParams
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import ContextLengthError
 from cycleresearcher.prompts.research import STOP_STRINGS, build_messages, system_prompt
 from cycleresearcher.references import load_references, render_references
@@ -19,6 +18,7 @@ from cycleresearcher.research import (
 )
 from cycleresearcher.store import RunStore
 from researcher_outputs import RESULTS, STAGE1, TURN5, simulated_output
+from support.fake_engine import FakeEngine
 
 
 def test_prompt_is_byte_exact_and_n_samples_share_one_request(bib, tmp_path):

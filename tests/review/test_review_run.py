@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cycleresearcher.engines.base import Engine
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import CycleResearcherError, InputError
 from cycleresearcher.paper.readers import read_document
 from cycleresearcher.review.context import fit_paper, to_paper_input
@@ -24,6 +23,8 @@ from cycleresearcher.review.records import Review
 from cycleresearcher.review.retrieval import NoRetriever, RetrievalError, RetrievalResult, Retriever
 from cycleresearcher.review.runner import RECORD_KIND, review_files
 from cycleresearcher.store import RunStore
+from support import FAKE_ENGINE
+from support.fake_engine import FakeEngine
 
 
 @pytest.fixture(scope="module")
@@ -401,7 +402,7 @@ def test_cli_review_default_command_runs_a_batch(rdir, tmp_path):
         str(rdir / "papers" / "graphmix.tex"),
         str(rdir / "bad" / "empty.txt"),
         "--engine",
-        "fake",
+        FAKE_ENGINE,
         "-o",
         str(run),
     ]
@@ -424,7 +425,7 @@ def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path
     from cycleresearcher.cli import app
 
     result = CliRunner().invoke(
-        app, ["review", "run", str(rdir / "bad"), "--engine", "fake", "-o", str(tmp_path / "x")]
+        app, ["review", "run", str(rdir / "bad"), "--engine", FAKE_ENGINE, "-o", str(tmp_path / "x")]
     )
     assert result.exit_code == 3 and "Reviewed 0 paper(s)" in result.output
     ok = CliRunner().invoke(
@@ -441,7 +442,7 @@ def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path
             "-n",
             "3",
             "--engine",
-            "fake",
+            FAKE_ENGINE,
             "-o",
             str(tmp_path / "y"),
         ],

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.errors import InputError
 from cycleresearcher.prompts import load
 from cycleresearcher.review import cyclereviewer as cr
 from cycleresearcher.review import deepreviewer as dr
 from cycleresearcher.review.retrieval import RetrievalResult
+from support.fake_engine import FakeEngine
 
 LEAD = "You are an expert academic reviewer tasked with providing a thorough and balanced evaluation of research papers."
 ORDER = (

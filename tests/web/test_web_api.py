@@ -15,12 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from cycleresearcher.engines.fake import FakeEngine
 from cycleresearcher.store import RunStore
 from cycleresearcher.web import guards
 from cycleresearcher.web.app import create_app
 from cycleresearcher.web.routes import papers as paper_routes
 from cycleresearcher.web.uploads import inside
+from support import FAKE_ENGINE
+from support.fake_engine import FakeEngine
 
 WEB = Path(__file__).parents[1] / "data" / "web"
 BASE = "http://127.0.0.1"
@@ -277,6 +278,21 @@ def test_bad_input_gives_an_inline_message(tmp_path, path, files, data, message)
     assert message in r.text and 'role="alert"' in r.text
     no_trace(r.text)
     assert not client.app.state.runner.jobs and not factory.calls
+
+
+def test_the_servers_own_engine_spec_is_offered_and_no_other(tmp_path):
+    client, factory = make(tmp_path, engine=FAKE_ENGINE)
+    page = client.get("/").text
+    assert f'<option value="{FAKE_ENGINE}" selected>' in page
+    assert generate(client, engine=FAKE_ENGINE)["state"] == "done"
+    assert generate(client, engine="auto", model="other")["state"] == "done"  # a new model: built again
+    assert [c[:2] for c in factory.calls] == [(None, FAKE_ENGINE), ("other", FAKE_ENGINE)]
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "text/plain")}
+    r = client.post("/generate", files=files, data={"engine": "os:system"}, follow_redirects=False)
+    assert r.status_code == 400 and str(escape("Unknown engine 'os:system'")) in r.text  # a page names no module
+    assert len(factory.calls) == 2
+    plain, _ = make(tmp_path / "plain")
+    assert FAKE_ENGINE not in plain.get("/").text
 
 
 def test_results_that_are_not_json_give_an_inline_message(tmp_path):

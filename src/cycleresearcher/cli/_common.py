@@ -33,7 +33,7 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         "-e",
-        help="Engine: llamacpp, hf, vllm, openai, ray (a Ray cluster; see docs/cluster.md). Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf).",
+        help="Engine: llamacpp, hf, vllm, openai, ray (a Ray cluster; see docs/cluster.md), or your own as module:Class (docs/engines.md). Default: chosen from the model (GGUF -> llamacpp, --base-url -> openai, GPU + vllm -> vllm, else hf).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -82,8 +82,8 @@ def engine_options(
     """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}``.
 
     With ``check`` the keys and values are checked now against the engine that ``model`` /
-    ``engine`` / ``base_url`` choose (unknown keys and wrong types fail before any work starts);
-    values are converted to the types the engine's constructor declares.
+    ``engine`` / ``base_url`` choose (an unknown engine, unknown keys and wrong types fail before
+    any work starts); values are converted to the types the engine's constructor declares.
     """
     from ..errors import InputError
 
@@ -93,12 +93,16 @@ def engine_options(
         if not sep or not key.strip():
             raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
         opts[key.strip().replace("-", "_")] = value
-    if check and opts:
+    if check and (opts or engine):
         from ..engines import choose_engine, engine_class
         from ..engines.options import check_engine_options
 
+        # an explicit engine is imported now (a module:Class that is not there fails before the run
+        # directory is made); a chosen one only when there are options to check against it
         name = choose_engine(model, engine, base_url)
-        opts = check_engine_options(name, engine_class(name), opts)
+        cls = engine_class(name)
+        if opts:
+            opts = check_engine_options(name, cls, opts)
     if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
         opts["api_key"] = api_key
     return opts

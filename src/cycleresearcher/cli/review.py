@@ -126,9 +126,9 @@ def _default_model(model: str | None, base_url: str | None, reviewer: ReviewerNa
         return model
     if base_url:
         return ""
-    from ..engines import _cuda_available
+    from ..hfmodels import cuda_available
 
-    if _cuda_available():
+    if cuda_available():
         return "8B" if reviewer is ReviewerName.cyclereviewer else "14B"
     return "embedded"
 

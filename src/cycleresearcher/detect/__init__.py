@@ -1,8 +1,9 @@
 """Fast-DetectGPT detection of machine-written papers (FORMATS.md §4).
 
 criterion.py (the formula on logits), windows.py (full-length rule), scorers.py (transformers /
-llama.cpp runtimes), calibration.py (criterion -> probability), api.py (AIDetector), naive.py
-(the published formula done naively, for tests and the benchmark). No torch at import time.
+llama.cpp runtimes), calibration.py (criterion -> probability), api.py (AIDetector). The published
+formula done naively, the oracle of the tests and the benchmark, is test code
+(tests/support/naive_detector.py). No torch at import time.
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ Each engine batches as it can (vLLM: one `generate` call; llama.cpp: one at a ti
 reuse; HTTP: bounded concurrency). Engines call ``on_result(index, result)`` as soon as one
 request finishes so that the run store can persist it (a killed run loses nothing finished)
 and progress bars can move. Engines that draw samples one at a time get one request per sample
-from the run store (see ``Engine.samples_at_once``).
+from the runner (``engines.runner``; see ``Engine.samples_at_once``).
+
+An engine's constructor takes ``model`` (None: the engine's default) and its settings as keywords:
+``load_engine`` passes ``--model`` and the checked ``--engine-opt`` values that way.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ class Engine(ABC):
     context_length: int | None = None
     model_id: str = ""
     #: True where all n samples of a request come from one pass and arrive together (vLLM's
-    #: offline batch, HF ``num_return_sequences``); otherwise the run store sends one request per
+    #: offline batch, HF ``num_return_sequences``); otherwise the runner sends one request per
     #: sample (n=1, seed + k) so that each finished sample is stored before the next one starts
     samples_at_once: bool = False
 

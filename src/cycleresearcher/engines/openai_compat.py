@@ -1,9 +1,11 @@
 """Any OpenAI-compatible chat server: vLLM serve, SGLang, llama.cpp server, Ollama, hosted APIs.
 
 Three layers, in the shape of lm-eval's ``api_models.py``:
-- pure functions that build a payload from a ``ChatRequest`` and parse a response body;
-- one ``Transport`` (an ``httpx.Client``) that retries 429 / 5xx / timeouts / connection errors with
-  exponential backoff and gives up with a ``TransportError``;
+- pure functions that build a payload from a ``ChatRequest`` and parse a response body
+  (``openai_wire``);
+- one ``Transport``: an ``httpx.Client`` whose calls ``tenacity`` retries on 408/409/429/5xx,
+  timeouts and connection errors, waiting the server's ``Retry-After`` or an exponential backoff
+  with jitter, and that gives up with a ``TransportError``;
 - ``OpenAIEngine`` that runs requests on a bounded thread pool and reports each result from the
   calling thread (so ``on_result`` may write to SQLite without locking).
 """
@@ -17,12 +19,20 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from ..errors import EngineError, InputError
 from .base import ChatRequest, Completion, Engine, GenerationResult, Message, OnResult, SamplingParams
+from .openai_wire import (
+    GRAMMAR_FIELDS,
+    build_payload,
+    error_message,
+    normalize_base_url,
+    parse_response,
+    redact_url,
+)
 
 #: status codes worth retrying: rate limits, timeouts and server-side failures
 RETRY_STATUS = frozenset({408, 409, 429})
@@ -37,152 +47,13 @@ IGNORE_EOS_WARNING = (
 )
 
 
-# --------------------------------------------------------------------------- pure functions
-def normalize_base_url(url: str) -> str:
-    """``http://host:8000`` -> ``http://host:8000/v1``; a URL with a path is kept as given."""
-    url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        raise InputError(f"Not a server URL: '{url}'. Pass e.g. --base-url http://127.0.0.1:8000/v1")
-    if parts.path in ("", "/"):
-        url += "/v1"
-    return url
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password (safe to store in a run record)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def build_payload(
-    messages: Sequence[Message],
-    sampling: SamplingParams,
-    model: str,
-    *,
-    n: int | None = None,
-    seed: int | None = None,
-    ignore_eos_field: str | None = "ignore_eos",
-    max_tokens_field: str = "max_tokens",
-    extra_body: dict[str, Any] | None = None,
-    grammar_field: str | None = "grammar",
-) -> dict[str, Any]:
-    """The JSON body of one ``/chat/completions`` call (``n`` and ``seed`` override the sampling's).
-
-    ``grammar_field`` says where a GBNF grammar goes (see ``GRAMMAR_FIELDS``)."""
-    payload: dict[str, Any] = {
-        "model": model,
-        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-        "temperature": sampling.temperature,
-        "top_p": sampling.top_p,
-        max_tokens_field: sampling.max_tokens,
-        "n": sampling.n if n is None else n,
-    }
-    if sampling.stop:
-        payload["stop"] = list(sampling.stop)
-    seed = sampling.seed if seed is None else seed
-    if seed is not None:
-        payload["seed"] = seed
-    if sampling.ignore_eos and ignore_eos_field:
-        # not part of the OpenAI API; vLLM and SGLang read it, most others ignore unknown fields
-        payload[ignore_eos_field] = True
-    if sampling.repeat_penalty != 1.0:
-        payload["repeat_penalty"] = sampling.repeat_penalty  # llama.cpp server; vLLM: repetition_penalty
-        payload["repetition_penalty"] = sampling.repeat_penalty
-    if sampling.grammar:
-        payload.update(grammar_body(sampling.grammar, grammar_field))
-    if extra_body:
-        payload.update(extra_body)
-    return payload
-
-
-#: where each server family reads a GBNF grammar in a chat-completions body
-GRAMMAR_FIELDS = {
-    "grammar": "llama.cpp server (llama-server, llama_cpp.server): top-level 'grammar'",
-    "structured_outputs": "vLLM serve >= 0.10: 'structured_outputs': {'grammar': ...}",
-    "guided_grammar": "vLLM serve before 0.10: top-level 'guided_grammar'",
-    "ebnf": "SGLang: top-level 'ebnf'",
-}
-
-
-def grammar_body(grammar: str, field: str | None) -> dict[str, Any]:
-    """The body fields carrying ``grammar`` for a server family (``GRAMMAR_FIELDS``)."""
-    if field is None or field == "none":
-        raise InputError(
-            "This server was configured with grammar_field=none, so --constrain cannot be honoured. "
-            f"Pass --engine-opt grammar_field=NAME with one of: {', '.join(GRAMMAR_FIELDS)}; or --no-constrain."
-        )
-    if field == "structured_outputs":
-        return {"structured_outputs": {"grammar": grammar}}
-    if field in GRAMMAR_FIELDS:
-        return {field: grammar}
-    raise InputError(f"Unknown grammar_field '{field}'. Use one of: {', '.join(GRAMMAR_FIELDS)}, none.")
-
-
-def _split_tokens(total: int | None, texts: Sequence[str]) -> list[int | None]:
-    """Share a usage total over choices in proportion to their length (servers report one total)."""
-    if total is None:
-        return [None] * len(texts)
-    if len(texts) == 1:
-        return [total]
-    weights = [max(1, len(t)) for t in texts]
-    shares = [total * w // sum(weights) for w in weights]
-    shares[0] += total - sum(shares)
-    return shares
-
-
-def parse_response(body: Any) -> tuple[list[Completion], int | None]:
-    """``(completions in choice order, prompt_tokens)`` from a chat-completions response body.
-
-    Raises ``ValueError`` on a body that is not a chat completion (an error object, HTML, ...)."""
-    if not isinstance(body, dict):
-        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
-    if body.get("error"):
-        raise ValueError(f"server error: {error_message(body)}")
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise ValueError("response has no choices")
-    choices = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
-    texts: list[str] = []
-    reasons: list[str | None] = []
-    for choice in choices:
-        message = choice.get("message") or {}
-        content = message.get("content")
-        if content is None:
-            content = choice.get("text") or ""  # some servers answer in the completions shape
-        if isinstance(content, list):  # content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        texts.append(content)
-        reasons.append(choice.get("finish_reason"))
-    usage = body.get("usage") or {}
-    tokens = _split_tokens(usage.get("completion_tokens"), texts)
-    comps = [
-        Completion(text=t, finish_reason=r, completion_tokens=k)
-        for t, r, k in zip(texts, reasons, tokens, strict=True)
-    ]
-    return comps, usage.get("prompt_tokens")
-
-
-def error_message(body: Any) -> str:
-    """The human part of an error body (OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, text)."""
-    if isinstance(body, dict):
-        err = body.get("error", body.get("detail", body))
-        if isinstance(err, dict):
-            return str(err.get("message") or err)
-        return str(err)
-    return str(body)[:500]
-
-
 def is_retryable_status(status: int) -> bool:
     return status in RETRY_STATUS or status >= 500
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After when it gives a
-    number, else ``base * 2**attempt`` with full jitter, never more than ``cap``."""
+    number, else ``base * 2**attempt`` times a random 0.5-1 (jitter), never more than ``cap``."""
     if retry_after:
         try:
             return min(cap, max(0.0, float(retry_after)))
@@ -200,8 +71,17 @@ class TransportError(EngineError):
         self.status = status
 
 
+class _Retryable(Exception):
+    """One failed attempt that another may fix (a timeout, a dropped connection, 429, 5xx)."""
+
+    def __init__(self, problem: str, status: int | None = None, retry_after: str | None = None):
+        super().__init__(problem)
+        self.problem, self.status, self.retry_after = problem, status, retry_after
+
+
 class Transport:
-    """One HTTP client with retries. Thread-safe (httpx.Client is)."""
+    """One HTTP client with retries. Thread-safe (httpx.Client is, and each call has its own
+    ``tenacity.Retrying``)."""
 
     def __init__(
         self,
@@ -230,37 +110,49 @@ class Transport:
     def request(
         self, method: str, path: str, json: dict[str, Any] | None = None, retries: int | None = None
     ) -> Any:
-        retries = self.max_retries if retries is None else retries
-        attempt = 0
-        while True:
-            retry_after = None
+        """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
+
+        def give_up(state: RetryCallState) -> Any:
+            last = state.outcome.exception() if state.outcome else None
+            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            raise TransportError(
+                f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
+            ) from last
+
+        attempts = Retrying(
+            stop=stop_after_attempt(1 + (self.max_retries if retries is None else retries)),
+            retry=retry_if_exception_type(_Retryable),
+            wait=self._wait,
+            retry_error_callback=give_up,
+        )
+        return attempts(self._attempt, method, path, json)
+
+    def _wait(self, state: RetryCallState) -> float:
+        last = state.outcome.exception() if state.outcome else None
+        retry_after = last.retry_after if isinstance(last, _Retryable) else None
+        return backoff_delay(state.attempt_number - 1, self.backoff, self.backoff_max, retry_after)
+
+    def _attempt(self, method: str, path: str, json: dict[str, Any] | None) -> Any:
+        try:
+            resp = self.client.request(method, path, json=json)
+        except httpx.TransportError as exc:  # connect/read errors and timeouts
+            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+        if resp.status_code < 400:
             try:
-                resp = self.client.request(method, path, json=json)
-            except httpx.TransportError as exc:  # connect/read errors and timeouts
-                problem, status = f"{type(exc).__name__}: {exc or 'no detail'}", None
-            else:
-                if resp.status_code < 400:
-                    try:
-                        return resp.json()
-                    except ValueError as exc:
-                        raise TransportError(
-                            f"{method} {path}: the server did not answer JSON: {resp.text[:200]!r}"
-                        ) from exc
-                status = resp.status_code
-                try:
-                    detail = error_message(resp.json())
-                except ValueError:
-                    detail = resp.text[:500]
-                problem = f"HTTP {status}: {detail}"
-                if not is_retryable_status(status):
-                    raise TransportError(f"{method} {path} failed: {problem}", status)
-                retry_after = resp.headers.get("retry-after")
-            if attempt >= retries:
+                return resp.json()
+            except ValueError as exc:
                 raise TransportError(
-                    f"{method} {path} failed after {attempt + 1} attempts: {problem}", status
-                )
-            time.sleep(backoff_delay(attempt, self.backoff, self.backoff_max, retry_after))
-            attempt += 1
+                    f"{method} {path}: the server did not answer JSON: {resp.text[:200]!r}"
+                ) from exc
+        status = resp.status_code
+        try:
+            detail = error_message(resp.json())
+        except ValueError:
+            detail = resp.text[:500]
+        problem = f"HTTP {status}: {detail}"
+        if not is_retryable_status(status):
+            raise TransportError(f"{method} {path} failed: {problem}", status)
+        raise _Retryable(problem, status, resp.headers.get("retry-after"))
 
     def close(self) -> None:
         self.client.close()

@@ -120,7 +120,7 @@ def judge(
     on_result: Any = None,
 ) -> list[Judgement]:
     """Ask the judge about every pair through any engine (resumable through a RunStore)."""
-    from ..store import run_requests
+    from ..engines.runner import run_requests
 
     prompt = judge_prompt()
     aspects = list(prompt["aspects"])

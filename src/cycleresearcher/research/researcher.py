@@ -24,6 +24,7 @@ from typing import Any
 
 from ..engines import create_engine
 from ..engines.base import ChatRequest, Engine, SamplingParams
+from ..engines.runner import run_requests
 from ..errors import ContextLengthError, EngineError, InputError
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..paper.results import load_results, validate_results
@@ -36,7 +37,7 @@ from ..references import (
     render_references,
     to_bibtex,
 )
-from ..store import RunStore, SampleResult, request_key, run_requests
+from ..store import RunStore, SampleResult, request_key
 from .settings import (
     EMBEDDED_CONSTRAINED_MAX_TOKENS,
     EMBEDDED_MAX_TOKENS,

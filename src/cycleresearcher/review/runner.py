@@ -1,7 +1,7 @@
 """Reviewing many papers in one batch: the shared reviewer machinery and the file-level runner.
 
 ``BaseReviewer`` turns papers into chat requests, runs them as ONE batch through
-``store.run_requests`` (finished requests are committed as they arrive; a rerun recomputes
+``engines.runner.run_requests`` (finished requests are committed as they arrive; a rerun recomputes
 nothing), parses the outputs and keeps one ``ReviewOutcome`` per paper. A paper that cannot be
 read or whose request fails gets an outcome with ``error`` set: the rest of the batch goes on.
 
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
+from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
-from ..store import RunStore, request_key, run_requests
+from ..store import RunStore, request_key
 from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from .. import safejson
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
+from ..engines.runner import run_requests
 from ..errors import ConfigError, InputError
-from ..store import RunStore, request_key, run_requests
+from ..store import RunStore, request_key
 from .config import CycleConfig
 
 STAGE = "train.sample"

@@ -42,10 +42,15 @@ class Site:
     defaults: EngineChoice
     token: str
     templates: Jinja2Templates = field(init=False)
+    #: the built-in engines and the server's own (`serve --engine mypkg:MyEngine`), never a module a
+    #: form names
+    engines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
+        own = self.defaults.engine
+        self.engines = [*ENGINES, own] if own and own not in ENGINES else list(ENGINES)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.templates.env.globals.update(num=num, percent=percent, engines=ENGINES, csrf_token=self.token)
+        self.templates.env.globals.update(num=num, percent=percent, engines=self.engines, csrf_token=self.token)
 
     @property
     def root(self) -> Path:
@@ -97,8 +102,8 @@ class Site:
         """The engine a form asked for; ``base_url`` is always the server's own."""
         defaults = self.defaults
         eng = None if engine in ("", "auto") else engine
-        if eng is not None and eng not in ENGINES:
-            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
+        if eng is not None and eng not in self.engines:
+            raise InputError(f"Unknown engine '{engine}'. Choose one of: {', '.join(self.engines)}.")
         if eng == "openai" and not defaults.base_url:
             raise InputError(
                 "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."

@@ -6,7 +6,7 @@ generate -> ``CycleResearcher.generate`` (as ``research generate``), complete ->
 ``detect``). Records land in the run store under the same kinds (paper, review, detection) and
 the same exports are written beside it (papers/<id>/paper.json, .md, latex/, reviews/<id>.json).
 
-Engines are built by a factory (tests inject ``engines.fake.FakeEngine``) and the last one is
+Engines are built by a factory (the tests inject their scripted engine) and the last one is
 kept loaded between jobs, so a second job on the same model does not reload the weights.
 """
 

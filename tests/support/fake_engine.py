@@ -1,11 +1,13 @@
-"""A scripted engine for unit tests of orchestration only (never a stand-in for the real path)."""
+"""A scripted engine for unit tests of orchestration only (never a stand-in for the real path).
+
+Not registered: the CLI reaches it as ``--engine support.fake_engine:FakeEngine``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .base import ChatRequest, Completion, Engine, GenerationResult
+from cycleresearcher.engines.base import ChatRequest, Completion, Engine, GenerationResult
 
 Script = Callable[[ChatRequest, int], str] | Sequence[str] | str
 
@@ -14,7 +16,8 @@ class FakeEngine(Engine):
     """Answers from a script: a string, a list of strings (cycled per call), or a function
     ``(request, sample_index) -> str``. ``fail_on`` lists call numbers that return an error.
     ``samples_at_once=False`` makes it draw samples one at a time like llama.cpp (the run store
-    then sends one request per sample; ``sample_index`` is then ``request.first_sample``)."""
+    then sends one request per sample; ``sample_index`` is then ``request.first_sample``).
+    ``model`` is what ``load_engine`` passes every engine; the script ignores it."""
 
     name = "fake"
 
@@ -22,6 +25,7 @@ class FakeEngine(Engine):
         self,
         script: Script = "",
         *,
+        model: str | None = None,
         context_length: int | None = 32768,
         fail_on: Sequence[int] = (),
         samples_at_once: bool = True,

@@ -1,8 +1,9 @@
 """A direct, deliberately naive implementation of the published Fast-DetectGPT formula.
 
 Two separate forward passes (scoring model, then reference model) in float32, full-vocabulary
-softmax / log-softmax, no reuse, no windows. Used only to check the fast path and as the
-benchmark baseline; do not use it for real work.
+softmax / log-softmax, no reuse, no windows. The oracle the fast path is checked against
+(tests/test_detect_model.py) and the baseline of benchmarks/detect_speed.py; test code, not part
+of the library.
 """
 
 from __future__ import annotations

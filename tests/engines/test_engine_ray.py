@@ -146,9 +146,10 @@ def _attempts(db: Path) -> dict[tuple[str, int], tuple[str, str, int]]:
 @pytest.mark.slow
 def test_generation_and_review_through_the_run_store(cluster, embedded_gguf, tmp_path, data_dir):
     from cycleresearcher.engines import load_engine
+    from cycleresearcher.engines.runner import run_requests
     from cycleresearcher.review.cyclereviewer import CycleReviewer
     from cycleresearcher.review.runner import review_files
-    from cycleresearcher.store import RunStore, run_requests
+    from cycleresearcher.store import RunStore
 
     engine = load_engine("ray", model=embedded_gguf, workers=2, inner_opts=INNER)
     try:
@@ -188,7 +189,8 @@ def test_generation_and_review_through_the_run_store(cluster, embedded_gguf, tmp
 @pytest.mark.slow
 def test_a_worker_sigkilled_mid_run_has_its_request_retried_once(cluster, embedded_gguf, tmp_path):
     from cycleresearcher.engines import load_engine
-    from cycleresearcher.store import RunStore, run_requests
+    from cycleresearcher.engines.runner import run_requests
+    from cycleresearcher.store import RunStore
 
     engine = load_engine("ray", model=embedded_gguf, workers=2, inner_opts=INNER)
     try:

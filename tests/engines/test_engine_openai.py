@@ -1,6 +1,6 @@
-"""The OpenAI-compatible engine: pure payload/parse functions, the retrying transport against a tiny
-scripted HTTP server of our own on loopback, and the engine against a real
-``python -m llama_cpp.server`` running the embedded model."""
+"""The OpenAI-compatible engine: pure payload/parse functions (openai_wire), the transport that
+tenacity retries against a tiny scripted HTTP server of our own on loopback, and the engine
+against a real ``python -m llama_cpp.server`` running the embedded model."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from cycleresearcher.engines.openai_compat import (
     Transport,
     TransportError,
     backoff_delay,
+    is_retryable_status,
+)
+from cycleresearcher.engines.openai_wire import (
     build_payload,
     error_message,
-    is_retryable_status,
     normalize_base_url,
     parse_response,
     redact_url,
@@ -155,7 +157,8 @@ def test_retry_classification_and_backoff():
 
 # --------------------------------------------------------------------------- a scripted server
 class Scripted:
-    """A loopback HTTP server whose answers come from ``handler(path, body) -> (status, json, headers)``."""
+    """A loopback HTTP server whose answers come from ``handler(path, body) -> (status, json, headers)``
+(``bytes`` instead of JSON are sent as they are)."""
 
     def __init__(self, handler: Callable[[str, Any], tuple[int, Any, dict[str, str]]]):
         self.handler = handler
@@ -181,7 +184,7 @@ class Scripted:
                 finally:
                     with outer.lock:
                         outer.in_flight -= 1
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("content-type", "application/json")
@@ -244,6 +247,36 @@ def test_transport_retries_5xx_and_429_then_succeeds(scripted):
     t = Transport(srv.url, max_retries=3, backoff=0.01, backoff_max=0.05)
     assert t.request("POST", "/chat/completions", json={"a": 1}) == {"ok": 1}
     assert len(srv.calls) == 3
+
+
+@pytest.mark.parametrize(("status", "calls"), [(408, 2), (409, 2), (429, 2), (500, 2), (503, 2), (400, 1), (401, 1), (404, 1), (422, 1)])
+def test_transport_retries_what_another_attempt_may_fix(scripted, status, calls):
+    answers = [(status, {"error": {"message": "first"}}, {}), (200, {"ok": 1}, {})]
+    srv = scripted(lambda path, body: answers.pop(0))
+    t = Transport(srv.url, max_retries=1, backoff=0.01, backoff_max=0.05)
+    if calls == 2:
+        assert t.request("POST", "/chat/completions", json={}) == {"ok": 1}
+    else:
+        with pytest.raises(TransportError, match=f"failed: HTTP {status}: first"):
+            t.request("POST", "/chat/completions", json={})
+    assert len(srv.calls) == calls
+
+
+def test_transport_waits_the_servers_retry_after(scripted):
+    answers = [(429, {"error": "slow down"}, {"Retry-After": "0.6"}), (200, {"ok": 1}, {})]
+    srv = scripted(lambda path, body: answers.pop(0))
+    t = Transport(srv.url, max_retries=1, backoff=0.01, backoff_max=5.0)
+    start = time.perf_counter()
+    assert t.request("POST", "/chat/completions", json={}) == {"ok": 1}
+    assert time.perf_counter() - start >= 0.6  # our own backoff would have waited 0.01 s
+
+
+def test_transport_does_not_retry_an_answer_that_is_not_json(scripted):
+    srv = scripted(lambda path, body: (200, b"<html>busy</html>", {}))
+    t = Transport(srv.url, max_retries=3, backoff=0.01)
+    with pytest.raises(TransportError, match="did not answer JSON: '<html>busy</html>'"):
+        t.request("GET", "/models")
+    assert len(srv.calls) == 1
 
 
 def test_transport_does_not_retry_4xx_and_reports_detail(scripted):

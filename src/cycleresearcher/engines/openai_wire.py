@@ -1,0 +1,152 @@
+"""The JSON of OpenAI-compatible chat servers, as pure functions: server URLs, the request body
+built from a ``ChatRequest``'s messages and sampling (with the fields each server family reads for
+a grammar, ``ignore_eos`` and repetition penalties), and the response body read back into
+``Completion`` records. No I/O here: ``openai_compat`` sends and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import InputError
+from .base import Completion, Message, SamplingParams
+
+
+def normalize_base_url(url: str) -> str:
+    """``http://host:8000`` -> ``http://host:8000/v1``; a URL with a path is kept as given."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise InputError(f"Not a server URL: '{url}'. Pass e.g. --base-url http://127.0.0.1:8000/v1")
+    if parts.path in ("", "/"):
+        url += "/v1"
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password (safe to store in a run record)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def build_payload(
+    messages: Sequence[Message],
+    sampling: SamplingParams,
+    model: str,
+    *,
+    n: int | None = None,
+    seed: int | None = None,
+    ignore_eos_field: str | None = "ignore_eos",
+    max_tokens_field: str = "max_tokens",
+    extra_body: dict[str, Any] | None = None,
+    grammar_field: str | None = "grammar",
+) -> dict[str, Any]:
+    """The JSON body of one ``/chat/completions`` call (``n`` and ``seed`` override the sampling's).
+
+    ``grammar_field`` says where a GBNF grammar goes (see ``GRAMMAR_FIELDS``)."""
+    payload: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        max_tokens_field: sampling.max_tokens,
+        "n": sampling.n if n is None else n,
+    }
+    if sampling.stop:
+        payload["stop"] = list(sampling.stop)
+    seed = sampling.seed if seed is None else seed
+    if seed is not None:
+        payload["seed"] = seed
+    if sampling.ignore_eos and ignore_eos_field:
+        # not part of the OpenAI API; vLLM and SGLang read it, most others ignore unknown fields
+        payload[ignore_eos_field] = True
+    if sampling.repeat_penalty != 1.0:
+        payload["repeat_penalty"] = sampling.repeat_penalty  # llama.cpp server; vLLM: repetition_penalty
+        payload["repetition_penalty"] = sampling.repeat_penalty
+    if sampling.grammar:
+        payload.update(grammar_body(sampling.grammar, grammar_field))
+    if extra_body:
+        payload.update(extra_body)
+    return payload
+
+
+#: where each server family reads a GBNF grammar in a chat-completions body
+GRAMMAR_FIELDS = {
+    "grammar": "llama.cpp server (llama-server, llama_cpp.server): top-level 'grammar'",
+    "structured_outputs": "vLLM serve >= 0.10: 'structured_outputs': {'grammar': ...}",
+    "guided_grammar": "vLLM serve before 0.10: top-level 'guided_grammar'",
+    "ebnf": "SGLang: top-level 'ebnf'",
+}
+
+
+def grammar_body(grammar: str, field: str | None) -> dict[str, Any]:
+    """The body fields carrying ``grammar`` for a server family (``GRAMMAR_FIELDS``)."""
+    if field is None or field == "none":
+        raise InputError(
+            "This server was configured with grammar_field=none, so --constrain cannot be honoured. "
+            f"Pass --engine-opt grammar_field=NAME with one of: {', '.join(GRAMMAR_FIELDS)}; or --no-constrain."
+        )
+    if field == "structured_outputs":
+        return {"structured_outputs": {"grammar": grammar}}
+    if field in GRAMMAR_FIELDS:
+        return {field: grammar}
+    raise InputError(f"Unknown grammar_field '{field}'. Use one of: {', '.join(GRAMMAR_FIELDS)}, none.")
+
+
+def _split_tokens(total: int | None, texts: Sequence[str]) -> list[int | None]:
+    """Share a usage total over choices in proportion to their length (servers report one total)."""
+    if total is None:
+        return [None] * len(texts)
+    if len(texts) == 1:
+        return [total]
+    weights = [max(1, len(t)) for t in texts]
+    shares = [total * w // sum(weights) for w in weights]
+    shares[0] += total - sum(shares)
+    return shares
+
+
+def parse_response(body: Any) -> tuple[list[Completion], int | None]:
+    """``(completions in choice order, prompt_tokens)`` from a chat-completions response body.
+
+    Raises ``ValueError`` on a body that is not a chat completion (an error object, HTML, ...)."""
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    if body.get("error"):
+        raise ValueError(f"server error: {error_message(body)}")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("response has no choices")
+    choices = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
+    texts: list[str] = []
+    reasons: list[str | None] = []
+    for choice in choices:
+        message = choice.get("message") or {}
+        content = message.get("content")
+        if content is None:
+            content = choice.get("text") or ""  # some servers answer in the completions shape
+        if isinstance(content, list):  # content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        texts.append(content)
+        reasons.append(choice.get("finish_reason"))
+    usage = body.get("usage") or {}
+    tokens = _split_tokens(usage.get("completion_tokens"), texts)
+    comps = [
+        Completion(text=t, finish_reason=r, completion_tokens=k)
+        for t, r, k in zip(texts, reasons, tokens, strict=True)
+    ]
+    return comps, usage.get("prompt_tokens")
+
+
+def error_message(body: Any) -> str:
+    """The human part of an error body (OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, text)."""
+    if isinstance(body, dict):
+        err = body.get("error", body.get("detail", body))
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        return str(err)
+    return str(body)[:500]
