@@ -101,11 +101,12 @@ def engine_options(
         opts = check_engine_options(name, engine_class(name), opts)
     if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
         opts["api_key"] = api_key
-    from . import _noise
+    from ._noise import engine_options as loud_options
+    from ._noise import verbose
 
-    if _noise.verbose() and (check or model or engine or base_url):
+    if verbose() and (check or model or engine or base_url):
         # llama.cpp's own load log (an explicit --engine-opt verbose= wins)
-        opts = _noise.engine_options(_engine_name(model, engine, base_url)) | opts
+        opts = loud_options(_engine_name(model, engine, base_url)) | opts
     return opts
 
 

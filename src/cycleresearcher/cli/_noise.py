@@ -3,7 +3,7 @@
 Without --verbose: no transformers / huggingface_hub / datasets progress bars ("Loading weights",
 "Writing model shards", "Map"), no FutureWarning / DeprecationWarning / UserWarning raised inside
 those libraries (TRL's and transformers' deprecation notes), TRL's experimental-API notice, and
-llama.cpp's load log ("llama_context: n_ctx_per_seq ... < n_ctx_train ..."). Our own messages and
+llama.cpp's load log ("llama_context: n_ctx_seq (256) < n_ctx_train (8192) ..."). Our own messages and
 the training step's own progress bar stay. The libraries are imported lazily, so the environment
 variables do most of the work; a library already imported (tests, the web server) is set by its API.
 """
