@@ -1,5 +1,7 @@
 """Docs match the code: every CLI command has help with an example and is documented in the
-README or docs/, and `cycleresearcher --help` imports no heavy dependency."""
+README or docs/, every command and option has help and its --help renders, every command line in
+README.md / docs/*.md uses options that exist, and `cycleresearcher --help` imports no heavy
+dependency."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
+from support.cli_walk import doc_command_lines, names, options, unknown_options, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "\n".join(
@@ -72,3 +76,48 @@ def test_help_imports_no_heavy_dependency():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "", f"importing the CLI loaded: {out}"
+
+
+WALK = list(walk())
+
+
+@pytest.mark.parametrize("path", [" ".join(p) for p, _ in WALK])
+def test_command_and_every_parameter_have_help(path):
+    cmd = dict((" ".join(p), c) for p, c in WALK)[path]
+    shown = f"cycleresearcher {path}".strip()
+    assert (cmd.help or "").strip(), f"'{shown}' has no help"
+    for param in cmd.params:
+        if param.param_type_name in ("option", "argument"):
+            assert (getattr(param, "help", None) or "").strip(), f"'{shown}': {param.name} has no help"
+
+
+@pytest.mark.parametrize("path", [" ".join(p) for p, _ in WALK])
+def test_help_renders_every_option(path):
+    cmd = dict((" ".join(p), c) for p, c in WALK)[path]
+    result = CliRunner().invoke(app, [*path.split(), "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for opt in options(cmd):
+        if not opt.hidden:
+            assert opt.opts[0] in result.output, f"'{path} --help' does not show {opt.opts[0]}"
+
+
+DOC_LINES = doc_command_lines()
+
+
+def test_docs_have_command_lines():
+    assert len(DOC_LINES) > 50
+    assert any("research generate" in d.text and " -n " in d.text for d in DOC_LINES)
+
+
+@pytest.mark.parametrize("line", DOC_LINES, ids=lambda d: d.where)
+def test_docs_command_lines_use_options_that_exist(line):
+    path, bad = unknown_options(line.text)
+    assert not bad, f"{line.where}: {' '.join(bad)} is not an option of 'cycleresearcher {' '.join(path)}': {line.text}"
+
+
+def test_the_docs_check_catches_a_wrong_option():
+    assert unknown_options("cycleresearcher review paper.pdf -n 3")[1] == ["-n"]
+    assert unknown_options("cycleresearcher train c.toml --output-dir runs/x")[1] == ["--output-dir"]
+    assert unknown_options("cycleresearcher review parse - --reviewer deepreviewer --raw") == (("review", "parse"), [])
+    assert unknown_options("cycleresearcher -v research generate a.bib -n 2 --debug")[1] == []
+    assert names(next(o for o in options(typer.main.get_command(app)) if o.name == "verbose")) == ["--verbose", "-v"]

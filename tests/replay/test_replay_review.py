@@ -174,7 +174,7 @@ def test_deepreviewer_standard_with_three_reviewers(replay, fixtures_dir, tmp_pa
         "deepreviewer",
         "--mode",
         "standard",
-        "-n",
+        "--reviewers",
         "3",
         "--model",
         DEEPREVIEWER,

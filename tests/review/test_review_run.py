@@ -439,7 +439,7 @@ def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path
             "best",
             "--retriever",
             "none",
-            "-n",
+            "--reviewers",
             "3",
             "--engine",
             FAKE_ENGINE,

@@ -10,7 +10,10 @@ import importlib
 
 import typer
 
+from ._group import RootGroup
+
 app = typer.Typer(
+    cls=RootGroup,
     name="cycleresearcher",
     help=(
         "The research <-> review cycle: generate papers from references (CycleResearcher), review them "
@@ -25,16 +28,50 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cycleresearcher {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed distribution's version (the source tree's own when run uninstalled)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cycleresearcher")
+    except PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
+
+
 @app.callback()
 def _root(
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Show the libraries' own output too: transformers / datasets progress bars, their warnings, llama.cpp's load log. Allowed anywhere on the line.",
+    ),
     debug: bool = typer.Option(
-        False, "--debug", help="Show the full traceback of an unexpected error (default: saved to a log)."
+        False,
+        "--debug",
+        help="Show the full traceback of an unexpected error (default: saved to a log). Allowed anywhere on the line.",
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
     ),
 ) -> None:
-    """Keep the app a group even when only one command is registered."""
-    from . import _common
+    """Global options; keeps the app a group even when only one command is registered."""
+    from . import _common, _noise
 
     _common.DEBUG = debug
+    _noise.apply(verbose)
 
 
 #: sub-modules, in the order they appear in --help

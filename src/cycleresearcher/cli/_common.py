@@ -63,9 +63,9 @@ EngineOptOpt = Annotated[
 OutDirOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--output-dir",
+        "--out",
         "-o",
-        help="Run directory (SQLite run store + exports). Default: runs/<command>-<timestamp>.",
+        help="Run directory: the SQLite run store (run.sqlite, rerun with --resume) and the exports. Default: runs/<command>-<timestamp>.",
     ),
 ]
 
@@ -94,18 +94,30 @@ def engine_options(
             raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
         opts[key.strip().replace("-", "_")] = value
     if check and (opts or engine):
-        from ..engines import choose_engine, engine_class
+        from ..engines import engine_class
         from ..engines.options import check_engine_options
 
         # an explicit engine is imported now (a module:Class that is not there fails before the run
         # directory is made); a chosen one only when there are options to check against it
-        name = choose_engine(model, engine, base_url)
+        name = _engine_name(model, engine, base_url)
         cls = engine_class(name)
         if opts:
             opts = check_engine_options(name, cls, opts)
     if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
         opts["api_key"] = api_key
+    from ._noise import engine_options as loud_options
+    from ._noise import verbose
+
+    if verbose() and (check or model or engine or base_url):
+        # llama.cpp's own load log (an explicit --engine-opt verbose= wins)
+        opts = loud_options(_engine_name(model, engine, base_url)) | opts
     return opts
+
+
+def _engine_name(model: str | None, engine: str | None, base_url: str | None) -> str:
+    from ..engines import choose_engine
+
+    return choose_engine(model, engine, base_url)
 
 
 def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
@@ -115,34 +127,6 @@ def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
     # one line however narrow the terminal; brackets in the message are text, not markup
     console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code)
-
-
-def run_dir(output_dir: str | None, command: str) -> str:
-    if output_dir:
-        return writable_dir(output_dir)
-    import time
-
-    return f"runs/{command}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def writable_dir(path: str | os.PathLike[str], option: str = "-o") -> str:
-    """``path`` as a folder we can write into (created if missing), or InputError saying why not."""
-    from pathlib import Path
-
-    from ..errors import InputError
-
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise InputError(f"{option} {p}: is a file, not a folder. Pass a new or existing folder.")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"{option} {p}: cannot create the folder ({exc.strerror or exc}). Pass a folder you can write to."
-        ) from None
-    if not os.access(p, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {p}: the folder is not writable. Pass a folder you can write to.")
-    return str(path)
 
 
 #: set by the global --debug option (or CYCLERESEARCHER_DEBUG=1): show tracebacks, keep no log

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._aliases import aliased
 from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
 
@@ -175,7 +176,7 @@ def register(app: typer.Typer) -> None:
         if any(d.error for d in results):  # reported above; the others were scored
             raise typer.Exit(EXIT_FAILED)
 
-    @detect_app.command("calibrate")
+    @detect_app.command("calibrate", cls=aliased(output="--out"))
     @guard
     def calibrate(
         human: Annotated[str, typer.Option("--human", help="Folder (or file) of human-written texts.")],
@@ -183,7 +184,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--machine", help="Folder (or file) of machine-generated texts.")
         ],
         output: Annotated[
-            str, typer.Option("--output", "-o", help="Calibration file to write.")
+            str, typer.Option("--out", "-o", help="Calibration file to write (JSON).")
         ] = "calibration.json",
         scoring_model: ScoringOpt = None,
         reference_model: ReferenceOpt = None,

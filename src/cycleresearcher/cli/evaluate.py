@@ -1,7 +1,8 @@
 """CLI: ``cycleresearcher evaluate papers|reviewers|detection|winrate``.
 
 Each command prints a rich table and writes Markdown + CSV (+ PNG / JSON / JSONL where useful)
-into ``-o DIR``; the numbers come from the pure functions in ``cycleresearcher.evaluation``.
+into ``-o DIR``; only ``winrate`` keeps a run store there (its judge's requests, for resuming).
+The numbers come from the pure functions in ``cycleresearcher.evaluation``.
 """
 
 from __future__ import annotations
@@ -12,21 +13,46 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
     BaseUrlOpt,
     EngineOpt,
     EngineOptOpt,
     ModelOpt,
-    OutDirOpt,
     console,
     engine_options,
     guard,
     out,
-    run_dir,
 )
 from ._group import group
+from ._rundir import new_run_dir, run_dir
 
+
+def _out_opt(writes: str, default: str):
+    """``-o/--out`` saying what this command writes there (the table commands keep no run store)."""
+    return Annotated[
+        Optional[str],
+        typer.Option(
+            "--out",
+            "-o",
+            help=f"Folder to write {writes} into (no run store). Default: runs/{default}-<timestamp>.",
+        ),
+    ]
+
+
+PapersOut = _out_opt("papers.md, papers.csv and papers_ratings.png", "evaluate-papers")
+ReviewersOut = _out_opt("reviewers.md, reviewers.csv and reviewers.json", "evaluate-reviewers")
+DetectionOut = _out_opt("detection.md and detection.csv", "evaluate-detection")
+WinrateOut = Annotated[
+    Optional[str],
+    typer.Option(
+        "--out",
+        "-o",
+        help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
+        "judge's requests (run.sqlite; rerunning the same command resumes). Default: runs/evaluate-winrate-<timestamp>.",
+    ),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
 
 
@@ -36,10 +62,10 @@ def register(app: typer.Typer) -> None:
         "The papers' tables from papers and reviews: quality, reviewer accuracy, detection, win rate.",
         default="papers",
     )
-    evaluate.command("papers")(papers)
-    evaluate.command("reviewers")(reviewers)
-    evaluate.command("detection")(detection)
-    evaluate.command("winrate")(winrate)
+    evaluate.command("papers", cls=aliased(**OUT_ALIASES))(papers)
+    evaluate.command("reviewers", cls=aliased(**OUT_ALIASES))(reviewers)
+    evaluate.command("detection", cls=aliased(**OUT_ALIASES))(detection)
+    evaluate.command("winrate", cls=aliased(**OUT_ALIASES))(winrate)
     app.add_typer(evaluate, name="evaluate")
 
 
@@ -77,7 +103,7 @@ def papers(
         bool, typer.Option("--ci", help="Add bootstrap 95% intervals (seeded, resampling papers).")
     ] = False,
     seed: SeedOpt = 0,
-    output_dir: OutDirOpt = None,
+    output_dir: PapersOut = None,
 ) -> None:
     """Paper-quality table per group (Avg Min / Max / Score, Accept Rate, dimensions) and a plot.
 
@@ -143,7 +169,7 @@ def reviewers(
             help="Pairwise accuracy: 'half' (human ties skipped, predicted ties 0.5) or 'upstream' (the authors' order-dependent rule).",
         ),
     ] = "half",
-    output_dir: OutDirOpt = None,
+    output_dir: ReviewersOut = None,
 ) -> None:
     """Reviewer accuracy against human reviews: MSE / MAE (n, n-1), Spearman, pairwise, decisions.
 
@@ -205,7 +231,7 @@ def detection(
             help="Generated when score > threshold (default 0.5 for probability; required for criterion).",
         ),
     ] = None,
-    output_dir: OutDirOpt = None,
+    output_dir: DetectionOut = None,
 ) -> None:
     """Detection table: accuracy, F1 and AUROC of the detector on labelled papers.
 
@@ -255,7 +281,7 @@ def winrate(
     max_chars: Annotated[
         int, typer.Option(help="Each review (and paper) is cut to this many characters.")
     ] = 12000,
-    output_dir: OutDirOpt = None,
+    output_dir: WinrateOut = None,
 ) -> None:
     """Win rate of reviews A over reviews B, per aspect, judged by an LLM through any engine.
 
@@ -284,24 +310,24 @@ def winrate(
             f"[yellow]{len(only)} paper(s) reviewed in only one set are skipped: {', '.join(only[:5])}[/]"
         )
     paper_texts = load_paper_texts(papers_dir) if papers_dir else None
-    directory = Path(run_dir(output_dir, "evaluate-winrate"))
-    sampling = SamplingParams(temperature=0.0, top_p=1.0, max_tokens=max_tokens, seed=seed)
-    with RunStore(directory) as store:
-        store.set_meta("command", "evaluate winrate")
-        store.set_meta(
-            "settings", {"a": str(a), "b": str(b), "seed": seed, "model": model, "max_chars": max_chars}
-        )
-        judge_engine = create_engine(
-            model,
-            engine,
-            base_url,
-            family="researcher",
-            **engine_options(engine_opt, model=model, engine=engine, base_url=base_url),
-        )
-        try:
-            judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)
-        finally:
-            judge_engine.close()
+    with new_run_dir(output_dir, "evaluate-winrate") as directory:  # removed if the judge never ran
+        sampling = SamplingParams(temperature=0.0, top_p=1.0, max_tokens=max_tokens, seed=seed)
+        with RunStore(directory) as store:
+            store.set_meta("command", "evaluate winrate")
+            store.set_meta(
+                "settings", {"a": str(a), "b": str(b), "seed": seed, "model": model, "max_chars": max_chars}
+            )
+            judge_engine = create_engine(
+                model,
+                engine,
+                base_url,
+                family="researcher",
+                **engine_options(engine_opt, model=model, engine=engine, base_url=base_url),
+            )
+            try:
+                judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)
+            finally:
+                judge_engine.close()
     name_a, name_b = _names(a, b)
     table = winrate_table(aggregate(judgements, judge_prompt()["aspects"]), judgements, name_a, name_b, seed)
     out.print(table.to_rich())

@@ -10,8 +10,10 @@ import typer
 
 from .. import safejson
 from ..errors import InputError
-from ._common import EXIT_FAILED, console, guard, out, writable_dir
+from ._aliases import OUT_ALIASES, aliased
+from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
+from ._rundir import writable_dir
 
 FORMATS = ("json", "md", "latex", "pdf", "all")
 
@@ -80,7 +82,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[yellow]warning:[/] {warning}")
         out.print_json(json.dumps(paper.to_dict(), ensure_ascii=False))
 
-    @paper_app.command("export")
+    @paper_app.command("export", cls=aliased(**OUT_ALIASES))
     @guard
     def export(
         file: Annotated[
@@ -95,7 +97,7 @@ def register(app: typer.Typer) -> None:
         output_dir: Annotated[
             Optional[str],
             typer.Option(
-                "--output-dir", "-o", help="Where to write (default: next to FILE, in <name>-export/)."
+                "--out", "-o", help="Folder to write into (default: next to FILE, in <name>-export/)."
             ),
         ] = None,
         bib: Annotated[

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
     ApiKeyOpt,
@@ -20,9 +21,9 @@ from ._common import (
     engine_options,
     guard,
     out,
-    run_dir,
 )
 from ._group import group
+from ._rundir import check_resume, new_run_dir
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -35,7 +36,7 @@ ConstrainOpt = Annotated[
 
 def register(app: typer.Typer) -> None:
     research = group("research", "Generate research papers from references with CycleResearcher.")
-    research.command("generate")(generate)
+    research.command("generate", cls=aliased(n="--samples", **OUT_ALIASES))(generate)
     research.command("complete")(complete)
     app.add_typer(research, name="research")
 
@@ -50,7 +51,9 @@ def generate(
             dir_okay=False,
         ),
     ],
-    n: Annotated[int, typer.Option("-n", "--n", help="Papers to sample per reference set.")] = 1,
+    samples: Annotated[
+        int, typer.Option("--samples", "-n", min=1, help="Papers to sample per reference set.")
+    ] = 1,
     topic: Annotated[
         Optional[str],
         typer.Option(help="Optional topic line ('Generate a research paper on the topic: ...')."),
@@ -94,7 +97,7 @@ def generate(
         bool,
         typer.Option(
             "--resume",
-            help="Continue the run in --output-dir: finished requests are not redone, failed ones are retried. Required when -o already holds a run.",
+            help="Continue the run in -o DIR: finished requests are not redone, failed ones are retried. Required when -o already holds a run.",
         ),
     ] = False,
     constrain: ConstrainOpt = None,
@@ -109,55 +112,55 @@ def generate(
     """
     from ..research import CycleResearcher, ResearchSettings
 
-    directory = Path(run_dir(output_dir, "research"))
-    check_resume(directory, resume)
-    settings = ResearchSettings(
-        n=n,
-        topic=topic,
-        mode="two-stage" if two_stage else "simulate",
-        temperature=temperature,
-        top_p=top_p,
-        max_tokens=max_tokens,
-        seed=seed,
-        drop_to_fit=drop_to_fit,
-        constrain=constrain,
-    )
-    researcher = CycleResearcher(
-        model=model,
-        engine=engine,
-        base_url=base_url,
-        run_dir=directory,
-        **engine_options(engine_opt, api_key, model=model, engine=engine, base_url=base_url),
-    )
-    store = researcher.store
-    assert store is not None
-    store.set_meta("command", "research generate")
-    store.set_meta("settings", settings.__dict__)
-    start = time.perf_counter()
-    try:
-        prepared = researcher.prepare(refs, settings)
-        for ps in prepared:
-            for w in ps.warnings:
-                console.print(f"[yellow]warning[/] {ps.source}: {w}")
-        total = len(prepared) * n
-        written: list[dict] = []
-        failures: list[str] = []
-        with _progress() as progress:
-            task = progress.add_task("generating papers", total=total)
+    with new_run_dir(output_dir, "research") as directory:  # removed again if the start fails
+        check_resume(directory, resume)
+        settings = ResearchSettings(
+            n=samples,
+            topic=topic,
+            mode="two-stage" if two_stage else "simulate",
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            seed=seed,
+            drop_to_fit=drop_to_fit,
+            constrain=constrain,
+        )
+        researcher = CycleResearcher(
+            model=model,
+            engine=engine,
+            base_url=base_url,
+            run_dir=directory,
+            **engine_options(engine_opt, api_key, model=model, engine=engine, base_url=base_url),
+        )
+        store = researcher.store
+        assert store is not None
+        store.set_meta("command", "research generate")
+        store.set_meta("settings", settings.__dict__)
+        start = time.perf_counter()
+        try:
+            prepared = researcher.prepare(refs, settings)
+            for ps in prepared:
+                for w in ps.warnings:
+                    console.print(f"[yellow]warning[/] {ps.source}: {w}")
+            total = len(prepared) * samples
+            written: list[dict] = []
+            failures: list[str] = []
+            with _progress() as progress:
+                task = progress.add_task("generating papers", total=total)
 
-            def on_paper(paper) -> None:
-                error = (paper.meta or {}).get("error")
-                if error:  # nothing to export: no paper.json / .md / .tex / PDF saying "failed"
-                    failures.append(f"{paper.id}: {error}")
-                else:
-                    written.append(_export(paper, directory, pdf=pdf and not two_stage))
-                    written[-1]["paper_warnings"] = list(paper.warnings)
-                progress.advance(task)
+                def on_paper(paper) -> None:
+                    error = (paper.meta or {}).get("error")
+                    if error:  # nothing to export: no paper.json / .md / .tex / PDF saying "failed"
+                        failures.append(f"{paper.id}: {error}")
+                    else:
+                        written.append(_export(paper, directory, pdf=pdf and not two_stage))
+                        written[-1]["paper_warnings"] = list(paper.warnings)
+                    progress.advance(task)
 
-            researcher.generate(prepared, settings, on_paper=on_paper)
-    finally:
-        researcher.close()
-    _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
+                researcher.generate(prepared, settings, on_paper=on_paper)
+        finally:
+            researcher.close()
+        _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
 
 
 @guard
@@ -172,7 +175,6 @@ def complete(
         Path,
         typer.Option(
             "--results",
-            "-r",
             help="Your REAL experiment results: a JSON list of {name, result: {table, description}}.",
             exists=True,
             dir_okay=False,
@@ -296,19 +298,6 @@ def _export(paper, directory: Path, pdf: bool) -> dict:
     from ..paper.export import export_paper
 
     return export_paper(paper, directory, pdf=pdf)
-
-
-def check_resume(directory: Path, resume: bool) -> None:
-    """The --resume rule of every command with a run store: an existing run is continued only
-    when asked; without --resume the command refuses rather than mix two runs."""
-    from ..errors import InputError
-    from ..store import DB_NAME
-
-    if (directory / DB_NAME).exists() and not resume:
-        raise InputError(
-            f"{directory} already holds a run. Add --resume to continue it (finished requests are "
-            "reused, failed ones retried), or choose another -o folder."
-        )
 
 
 def _pdf_cell(info: dict, asked: bool) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError
+from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
     ApiKeyOpt,
@@ -26,6 +27,7 @@ from ._common import (
     guard,
 )
 from ._group import group
+from ._rundir import new_run_dir
 
 review_app = group(
     "review",
@@ -55,16 +57,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")
 
 
-@review_app.command("parse")
+@review_app.command("parse", cls=aliased(format="--reviewer"))
 @guard
 def parse(
     file: Annotated[str, typer.Argument(help="Raw reviewer output (text file), or '-' for stdin.")],
-    format: Annotated[
+    reviewer: Annotated[
         ReviewFormat,
         typer.Option(
-            "--format",
-            "-f",
-            help="Output format of the reviewer; 'auto' detects it (\\boxed_ blocks = DeepReviewer).",
+            "--reviewer",
+            "-r",
+            help="Reviewer that wrote the output (its format); 'auto' detects it (\\boxed_ blocks = DeepReviewer).",
         ),
     ] = ReviewFormat.auto,
     markdown: Annotated[
@@ -78,12 +80,12 @@ def parse(
 
     The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read).
 
-    Example: cycleresearcher review parse out.txt --format deepreviewer
+    Example: cycleresearcher review parse out.txt --reviewer deepreviewer
     """
     from ..review.parse import parse_review
 
     text = _read(file)
-    review = parse_review(text, format=format.value)
+    review = parse_review(text, format=reviewer.value)
     if markdown:
         typer.echo(review.to_markdown(), nl=False)
     else:
@@ -133,7 +135,7 @@ def _default_model(model: str | None, base_url: str | None, reviewer: ReviewerNa
     return "embedded"
 
 
-@review_app.command("run")
+@review_app.command("run", cls=aliased(**OUT_ALIASES))
 @guard
 def run(
     files: Annotated[
@@ -153,7 +155,6 @@ def run(
         int,
         typer.Option(
             "--reviewers",
-            "-n",
             min=1,
             help="DeepReviewer: number of simulated reviewers ({n} in its prompt). CycleReviewer's prompt fixes 4.",
         ),
@@ -213,89 +214,92 @@ def run(
 
     Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
     """
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..review.runner import review_files, summary_renderable
-    from ._common import console, out, run_dir
+    from ._common import console, out
 
-    model_name = _default_model(model, base_url, reviewer)
-    common = {
-        "engine": engine,
-        "base_url": base_url,
-        "max_tokens": max_tokens,
-        "context_length": context_length,
-        "constrain": constrain,
-        **engine_options(engine_opt, api_key, model=model_name, engine=engine, base_url=base_url),
-    }
-    options: dict = {}
-    if reviewer is ReviewerName.cyclereviewer:
-        from ..review.cyclereviewer import CycleReviewer
+    with new_run_dir(output_dir, "review") as folder:  # removed again if nothing could start
+        model_name = _default_model(model, base_url, reviewer)
+        common = {
+            "engine": engine,
+            "base_url": base_url,
+            "max_tokens": max_tokens,
+            "context_length": context_length,
+            "constrain": constrain,
+            **engine_options(engine_opt, api_key, model=model_name, engine=engine, base_url=base_url),
+        }
+        options: dict = {}
+        if reviewer is ReviewerName.cyclereviewer:
+            from ..review.cyclereviewer import CycleReviewer
 
-        if reviewers != 4:
+            if reviewers != 4:
+                console.print(
+                    "[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews."
+                )
+            rev = CycleReviewer(model=model_name, prompt_form=prompt_form, **common)  # type: ignore[arg-type]
+        else:
+            from ..review.deepreviewer import DeepReviewer
+
+            rev = DeepReviewer(
+                model=model_name,
+                retriever=retriever if mode is ReviewMode.best else "none",
+                best_variant=best_variant,
+                **common,
+            )  # type: ignore[arg-type]
+            options = {"mode": mode.value, "reviewer_num": reviewers}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
+            try:
+                result = review_files(
+                    files,
+                    rev,
+                    folder,
+                    resume=resume,
+                    progress=lambda k: bar.advance(task, k),
+                    on_total=lambda n: bar.update(task, total=n),
+                    **options,
+                )
+            finally:
+                rev.close()
+        for label, message in result.unreadable:
+            # soft_wrap: keep each message (and the paths in it) on one line, as printed
             console.print(
-                "[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews."
+                f"[bold red]Skipped:[/] {escape(message)}"
+                if label in message
+                else f"[bold red]Skipped[/] {escape(label)}: {escape(message)}",
+                soft_wrap=True,
             )
-        rev = CycleReviewer(model=model_name, prompt_form=prompt_form, **common)  # type: ignore[arg-type]
-    else:
-        from ..review.deepreviewer import DeepReviewer
-
-        rev = DeepReviewer(
-            model=model_name,
-            retriever=retriever if mode is ReviewMode.best else "none",
-            best_variant=best_variant,
-            **common,
-        )  # type: ignore[arg-type]
-        options = {"mode": mode.value, "reviewer_num": reviewers}
-    folder = run_dir(output_dir, "review")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
-        try:
-            result = review_files(
-                files,
-                rev,
-                folder,
-                resume=resume,
-                progress=lambda k: bar.advance(task, k),
-                on_total=lambda n: bar.update(task, total=n),
-                **options,
-            )
-        finally:
-            rev.close()
-    from rich.markup import escape
-
-    for label, message in result.unreadable:
-        # soft_wrap: keep each message (and the paths in it) on one line, as printed
+        for outcome in result.outcomes:
+            out.print(summary_renderable(outcome))
+            out.print()
+        ok = sum(1 for o in result.outcomes if o.ok)
+        failed = [o for o in result.outcomes if not o.ok]
         console.print(
-            f"[bold red]Skipped:[/] {escape(message)}"
-            if label in message
-            else f"[bold red]Skipped[/] {escape(label)}: {escape(message)}",
+            f"Reviewed {ok} paper(s)"
+            + (f", {len(failed)} failed" if failed else "")
+            + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
+            + (
+                f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})"
+                if result.outcomes
+                else "."
+            ),
             soft_wrap=True,
         )
-    for outcome in result.outcomes:
-        out.print(summary_renderable(outcome))
-        out.print()
-    ok = sum(1 for o in result.outcomes if o.ok)
-    failed = [o for o in result.outcomes if not o.ok]
-    console.print(
-        f"Reviewed {ok} paper(s)"
-        + (f", {len(failed)} failed" if failed else "")
-        + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
-        + f". Reviews: {result.run_dir / 'reviews'}  (resume: --resume -o {result.run_dir})",
-        soft_wrap=True,
-    )
-    if failed:
-        first = (failed[0].error or "no review").splitlines()[0]
-        console.print(
-            f"[bold red]{len(failed)} review(s) failed[/] (nothing exported for them); first error: "
-            f"{escape(first)}. Fix the cause, then rerun with --resume -o {result.run_dir}.",
-            soft_wrap=True,
-        )
-    if ok == 0 or failed or result.unreadable:
-        raise typer.Exit(EXIT_FAILED)
+        if failed:
+            first = (failed[0].error or "no review").splitlines()[0]
+            console.print(
+                f"[bold red]{len(failed)} review(s) failed[/] (nothing exported for them); first error: "
+                f"{escape(first)}. Fix the cause, then rerun with --resume -o {result.run_dir}.",
+                soft_wrap=True,
+            )
+        if ok == 0 or failed or result.unreadable:
+            raise typer.Exit(EXIT_FAILED)

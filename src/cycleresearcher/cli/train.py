@@ -1,4 +1,4 @@
-"""CLI: ``cycleresearcher train CONFIG [--rounds R] [--output-dir DIR] [--set key=value]``."""
+"""CLI: ``cycleresearcher train CONFIG [--rounds R] [-o DIR] [--set key=value]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._aliases import OUT_ALIASES, aliased
 from ._common import EXIT_FAILED, console, guard, out
+from ._rundir import new_run_dir
 
 
 @guard
@@ -17,14 +19,14 @@ def train(
         str, typer.Argument(help="The cycle's TOML config (start from examples/cycle_cpu.toml).")
     ],
     rounds: Annotated[
-        Optional[int], typer.Option("--rounds", "-r", help="Number of rounds (overrides the config).")
+        Optional[int], typer.Option("--rounds", min=1, help="Number of rounds (overrides the config).")
     ] = None,
     output_dir: Annotated[
         Optional[str],
         typer.Option(
-            "--output-dir",
+            "--out",
             "-o",
-            help="Run directory (overrides the config). Rerun with the same one to resume.",
+            help="Run directory: the run store, round_<r>/ (samples, rewards, checkpoint, report.json), summary.json and rewards.png (overrides the config's output_dir). Rerun with the same one to resume.",
         ),
     ] = None,
     overrides: Annotated[
@@ -53,7 +55,8 @@ def train(
         extra.append(f"output_dir={json.dumps(output_dir)}")
     cfg = load_config(config, extra)
     start = time.perf_counter()
-    reports = run_cycle(cfg, log=lambda msg: console.print(msg))
+    with new_run_dir(cfg.output_dir, "train"):  # removed again if the first round cannot start
+        reports = run_cycle(cfg, log=lambda msg: console.print(msg))
     keys = ("round", "pairs", "reward_margin", "loss", "margin_before", "margin_after", "accepted_rate")
     for rep in reports:
         out.print_json(json.dumps({k: rep.get(k) for k in keys} | {"reward_mean": rep["rewards"]["mean"]}))
@@ -77,4 +80,4 @@ def train(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", no_args_is_help=True)(train)
+    app.command("train", no_args_is_help=True, cls=aliased(**OUT_ALIASES))(train)
