@@ -31,6 +31,7 @@ HEAVY_OWNERS = {
     "cycleresearcher.train.margins": {"torch"},  # log-prob margins
     "cycleresearcher.train.simpo": {"torch", "transformers", "trl", "peft"},  # the only trl import
     "cycleresearcher.train.rounds": {"transformers"},
+    "cycleresearcher.cli._noise": {"transformers"},  # quiets it only when something already loaded it
 }
 
 #: the top level holds shared pieces only; every stage is a package

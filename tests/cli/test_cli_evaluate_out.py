@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.store import RunStore
+from support import FAKE_ENGINE
 from support.cli_walk import leaves, options
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -22,7 +23,7 @@ RUNS = {
     "reviewers": ["--truth", str(EV / "truth.json"), "--pred", str(EV / "pred")],
     "detection": [str(EV / "detections.json"), "--labels", str(EV / "detect_labels.csv")],
     "winrate": [
-        "--a", str(EV / "winrate/a"), "--b", str(EV / "winrate/b"), "--engine", "fake",
+        "--a", str(EV / "winrate/a"), "--b", str(EV / "winrate/b"), "--engine", FAKE_ENGINE,
         "--engine-opt", "script=Accuracy: A\nSpecificity: Tie\nConstructiveness: B\nOverall: A",
     ],
 }  # fmt: skip
