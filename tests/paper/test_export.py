@@ -346,3 +346,19 @@ def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path, sig)
         proc.wait(timeout=60)
     assert _gone(tmp_path) == {}
     assert list(tex_tmp.iterdir()) == []  # the watchdog removed the folder nobody else could
+
+
+def test_markdown_keeps_the_raw_output_when_the_parser_warned(tmp_path):
+    from cycleresearcher.paper.export import to_markdown
+    from cycleresearcher.paper.parse import parse_paper
+
+    raw = (
+        "```latex\n\\title{Sparse Gates}\n\\begin{abstract}We gate.\\end{abstract}\n\\section{Method}\nGates.\n```\n"
+        "## Experimental_results\n```json\n{\"acc\": 0.9, oops\n```\n"
+    )
+    paper = parse_paper(raw)
+    assert paper.latex and paper.warnings, paper.warnings
+    md = to_markdown(paper)
+    assert "## Raw model output (the parser warned, see above)" in md and "oops" in md
+    paper.warnings = []  # a clean parse: the LaTeX says it all
+    assert "Raw model output" not in to_markdown(paper)

@@ -463,3 +463,16 @@ def test_engine_instances_passed_in_are_not_closed(outputs):
     with CycleReviewer(model="x", engine=eng) as rev:
         rev.review("paper")
     assert closed == [] and isinstance(eng, Engine)
+
+
+def test_failed_parse_keeps_the_raw_output_in_md_and_json(rdir, tmp_path):
+    raw = "I read the paper.\n```\nIt is fine, I suppose.\n```"  # no review sections: the parse fails
+    res = review_files([str(rdir / "papers" / "graphmix.tex")], CycleReviewer(model="x", engine=FakeEngine(raw)), tmp_path)
+    [outcome] = res.outcomes
+    assert outcome.review is not None and outcome.review.parse_failed
+    folder = tmp_path / "reviews"
+    md = next(folder.glob("*.md")).read_text()
+    assert "## Raw model output" in md and "````\n" + raw + "\n````" in md  # its own fence stays inside
+    assert json.loads(next(folder.glob("*.json")).read_text())["review"]["raw_text"] == raw
+    # a review that parsed needs no raw copy
+    assert "Raw model output" not in Review.from_dict({"reviewers": [{"rating": 6}], "raw_text": raw}).to_markdown()
