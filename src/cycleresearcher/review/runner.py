@@ -410,14 +410,6 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value, 2):g}"
 
 
-def _first_point(text: str | None, width: int = 110) -> str:
-    for line in (text or "").splitlines():
-        line = line.strip().lstrip("-*•0123456789.) ").strip()
-        if line:
-            return line if len(line) <= width else line[: width - 1] + "…"
-    return ""
-
-
 def summary_renderable(outcome: ReviewOutcome) -> Any:
     """A rich renderable: scores per reviewer, main points, meta review, decision, avg/min/max."""
     from rich.console import Group
@@ -425,6 +417,7 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     from rich.table import Table
     from rich.text import Text
 
+    from ..markdown_text import first_point
     from .records import SCORE_KEYS
 
     title = outcome.paper.title or outcome.paper.id
@@ -444,9 +437,13 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     if table.row_count:
         parts.append(table)
     for i, op in enumerate(review.reviewers, 1):
-        plus, minus = _first_point(op.strengths), _first_point(op.weaknesses)
+        plus, minus = first_point(op.strengths), first_point(op.weaknesses)
         if plus or minus:
             parts.append(Text(f"R{i}  + {plus or '-'}\n    - {minus or '-'}"))
+    if not review.reviewers:  # DeepReviewer Fast mode: the points are the final review's
+        plus, minus = (first_point(review.final_text.get(k)) for k in ("strengths", "weaknesses"))
+        if plus or minus:
+            parts.append(Text(f"Final  + {plus or '-'}\n       - {minus or '-'}"))
     meta = review.meta_review or review.final_text.get("summary")
     if meta:
         short = meta.strip() if len(meta) <= 600 else meta.strip()[:599] + "…"
