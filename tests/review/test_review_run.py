@@ -512,3 +512,21 @@ def test_summary_points_drop_emphasis_and_labels():
     assert "**" not in shown and "__" not in shown
     fast = _summary_text(Review.from_dict({"final_text": {"strengths": "- **Clear**", "weaknesses": "1. Small"}}))
     assert "Final  + Clear" in fast and "- Small" in fast
+
+
+def test_latex_titles_are_shown_plain_in_summary_and_markdown(tmp_path):
+    from cycleresearcher.review.runner import summary_renderable
+
+    paper = tmp_path / "gates.txt"
+    paper.write_text("\\title{\\textbf{Sparse}~Gates for $k$-NN}\n\n" + "We study gates. " * 40)
+    res = review_files([str(paper)], CycleReviewer(model="x", engine=FakeEngine("no review")), tmp_path / "run")
+    [outcome] = res.outcomes
+    assert outcome.paper.title == "Sparse Gates for k-NN"
+    md = next((tmp_path / "run" / "reviews").glob("*.md")).read_text()
+    assert md.startswith("# Review: Sparse Gates for k-NN\n")
+    outcome.paper.title = "\\title{\\emph{Raw} title}"  # e.g. a stored record from before
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(summary_renderable(outcome))
+    assert "Raw title" in console.export_text() and "\\emph" not in console.export_text()

@@ -21,6 +21,7 @@ from typing import Any
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
+from ..latex import plain_title
 from ..store import RunStore, request_key
 from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
@@ -347,7 +348,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     jpath, mpath = folder / f"{outcome.paper.id}.json", folder / f"{outcome.paper.id}.md"
     jpath.write_text(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md = (
-        outcome.review.to_markdown(outcome.paper.title or outcome.paper.id)
+        outcome.review.to_markdown(plain_title(outcome.paper.title) or outcome.paper.id)
         if outcome.review
         else f"# {outcome.paper.id}\n\nNot reviewed: {outcome.error}\n"
     )
@@ -420,7 +421,7 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     from ..markdown_text import first_point
     from .records import SCORE_KEYS
 
-    title = outcome.paper.title or outcome.paper.id
+    title = plain_title(outcome.paper.title) or outcome.paper.id
     parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
     if outcome.review is None:
         parts.append(Text(f"Not reviewed: {outcome.error}", style="red"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ...latex import plain_title
 from ...markdown_text import fenced
 from ..record import Paper
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
@@ -15,7 +16,7 @@ from .results_latex import SIMULATED_TAG
 
 def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures_dir: str = "") -> str:
     """``figures`` (plots of the result tables) are linked as ``figures_dir/<file>``."""
-    lines = [f"# {paper.title or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
+    lines = [f"# {plain_title(paper.title) or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
     lines.append("")
