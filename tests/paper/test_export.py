@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -364,3 +365,23 @@ def test_markdown_keeps_the_raw_output_when_the_parser_warned(tmp_path):
     assert "## Raw model output (the parser warned, see above)" in md and "oops" in md
     paper.warnings = []  # a clean parse: the LaTeX says it all
     assert "Raw model output" not in to_markdown(paper)
+
+
+@pytest.mark.tex
+@needs_tex
+def test_cli_export_prints_the_log_excerpt_and_keeps_main_log(tmp_path):
+    # a write outside the folder is refused by TeX (openout_any=p): a PDF with one error
+    latex = "\\section{S}\nText.\n\\newwrite\\f\\immediate\\openout\\f=../escape.txt\nMore text.\n"
+    record = tmp_path / "paper.json"
+    record.write_text(json.dumps(Paper(title="Escape", latex=latex).to_dict()))
+    result = runner.invoke(app, ["paper", "export", str(record), "-f", "pdf", "-o", str(tmp_path / "out")])
+    log = tmp_path / "out" / "latex" / "main.log"
+    assert log.is_file() and "I can't write on file" in log.read_text()
+    assert "see the log excerpt and main.log" in result.output
+    assert f"LaTeX log excerpt (full log: {log})" in " ".join(result.output.split())
+    assert "! I can't write on file `../escape.txt'" in result.output
+    assert re.search(r"^l\.\d+ ", result.output, re.M), result.output  # where in main.tex
+    clean = runner.invoke(
+        app, ["paper", "export", str(record), "-f", "latex", "-o", str(tmp_path / "out")]
+    )  # no compile, no log printed
+    assert clean.exit_code == 0 and "LaTeX log excerpt" not in clean.output
