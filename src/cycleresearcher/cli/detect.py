@@ -10,6 +10,7 @@ import typer
 
 from ._common import EXIT_FAILED, console, guard, out, writable_dir
 from ._group import group
+from ._tables import print_table
 
 ScoringOpt = Annotated[
     Optional[str],
@@ -171,7 +172,7 @@ def register(app: typer.Typer) -> None:
                     d.confidence_level,
                     str(d.n_tokens),
                 )
-            out.print(table)
+            print_table(out, table)
         withheld = [d for d in results if d.probability_withheld]
         if withheld:  # said once, in plain words, after the criteria
             console.print(
