@@ -33,3 +33,16 @@ def test_unclosed_braces_and_balance():
     assert latex.unclosed_braces("{a {b} % {not counted\n\\{ c") == 1
     assert latex.unclosed_braces("} stray {x}") == 0
     assert latex.balance("} a {b \\} {c}") == " a {b \\} {c}}"
+
+
+def test_plain_title_strips_latex_and_keeps_math_readable():
+    from cycleresearcher.latex import plain_title
+
+    assert plain_title(r"\title{\textbf{Sparse} Attention~for $\alpha$-$k$NN\thanks{Funded.}}") == (
+        "Sparse Attention for α-kNN"
+    )
+    assert plain_title(r"\textsc{GraphMix}: $\mathcal{O}(n \log n)$ Walks\\ at 50\% Cost") == (
+        "GraphMix: O(n log n) Walks at 50% Cost"
+    )
+    assert plain_title(r"\title[short]{Costs \$5 % a comment" + "\n" + r"and \emph{more}") == "Costs $5 and more"
+    assert plain_title("Plain Title") == "Plain Title" and plain_title(None) == ""

@@ -120,3 +120,88 @@ def balance(s: str) -> str:
         out.append(c)
         i += 1
     return "".join(out) + "}" * depth
+
+
+# -- plain text of a title -------------------------------------------------------------------
+_GREEK = dict(
+    zip(
+        [
+            "alpha",
+            "beta",
+            "gamma",
+            "delta",
+            "epsilon",
+            "varepsilon",
+            "zeta",
+            "eta",
+            "theta",
+            "iota",
+            "kappa",
+            "lambda",
+            "mu",
+            "nu",
+            "xi",
+            "pi",
+            "rho",
+            "sigma",
+            "tau",
+            "upsilon",
+            "phi",
+            "varphi",
+            "chi",
+            "psi",
+            "omega",
+            "Gamma",
+            "Delta",
+            "Theta",
+            "Lambda",
+            "Xi",
+            "Pi",
+            "Sigma",
+            "Phi",
+            "Psi",
+            "Omega",
+        ],
+        "αβγδεεζηθικλμνξπρστυφφχψωΓΔΘΛΞΠΣΦΨΩ",
+        strict=True,
+    )
+)
+_WORDS = {"LaTeX": "LaTeX", "TeX": "TeX", "ldots": "…", "dots": "…", "times": "×", "cdot": "·", "to": "→"}
+_DROPPED = ("thanks", "footnote", "label", "vspace", "hspace")
+_ESCAPED = re.compile(r"\\([&%$#_{}])")
+_COMMAND = re.compile(r"\\([A-Za-z]+)\*?(\s*\[[^\]]*\])?(\s*\{)?")
+
+
+def plain_title(text: str | None) -> str:
+    """A title as people read it: the argument of ``\\title{...}`` when there is one, without
+    LaTeX commands (``\\textbf{X}`` -> X), ties, line breaks, braces and math delimiters; math
+    stays readable (``$\\alpha$-$k$NN`` -> α-kNN, ``$O(n^2)$`` -> O(n^2))."""
+    text = text or ""
+    if re.search(r"\\title\b", text):
+        text = command_argument(text, r"title\*?", unclosed=True) or ""
+    text = strip_comments(text)
+    for name in _DROPPED:
+        while command_span(text, name):
+            text = remove_command(text, name)
+    text = re.sub(r"\\\\(\[[^\]]*\])?|\\newline\b", " ", text)
+    kept: list[str] = []  # escaped characters, put back at the end
+
+    def keep(m: re.Match[str]) -> str:
+        kept.append(m.group(1))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _ESCAPED.sub(keep, text)
+
+    def command(m: re.Match[str]) -> str:
+        name, braced = m.group(1), m.group(3)
+        word = _GREEK.get(name) or _WORDS.get(name)
+        if word:
+            return word
+        # \textbf{X}, \emph{X}, \mathcal{O}: the argument stays; \log n: the name stays
+        return "" if braced or m.group(2) else name
+
+    text = _COMMAND.sub(command, text)
+    text = re.sub(r"\\[(),;:!]", " ", text).replace("\\ ", " ").replace("~", " ")
+    text = text.replace("$", "").replace("{", "").replace("}", "")
+    text = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def test_json_export_carries_disclosure_and_round_trips(paper, tmp_path):
 
 def test_markdown_export(paper, tmp_path):
     md = export_markdown(paper, tmp_path / "p.md").read_text()
-    assert md.startswith(f"# {paper.title}\n") and DISCLOSURE in md and SIMULATED_NOTICE in md
+    # the title as people read it: the braces that protect its case in LaTeX are gone
+    assert md.startswith("# Warm Routing: Annealed Mixture-of-Experts Routers Without Auxiliary Losses\n")
+    assert DISCLOSURE in md and SIMULATED_NOTICE in md
     assert "| Warm Routing | 18.1 | 16 |" in md and "## Experimental results (simulated)" in md
     assert "*Self-assessed interestingness: 7, feasibility: 8, novelty: 6*" in md
     real = Paper.from_dict({**paper.to_dict(), "results_simulated": False})
@@ -346,3 +349,39 @@ def test_parent_killed_mid_compile_leaves_no_tex_process(tex_tmp, tmp_path, sig)
         proc.wait(timeout=60)
     assert _gone(tmp_path) == {}
     assert list(tex_tmp.iterdir()) == []  # the watchdog removed the folder nobody else could
+
+
+def test_markdown_keeps_the_raw_output_when_the_parser_warned(tmp_path):
+    from cycleresearcher.paper.export import to_markdown
+    from cycleresearcher.paper.parse import parse_paper
+
+    raw = (
+        "```latex\n\\title{Sparse Gates}\n\\begin{abstract}We gate.\\end{abstract}\n\\section{Method}\nGates.\n```\n"
+        "## Experimental_results\n```json\n{\"acc\": 0.9, oops\n```\n"
+    )
+    paper = parse_paper(raw)
+    assert paper.latex and paper.warnings, paper.warnings
+    md = to_markdown(paper)
+    assert "## Raw model output (the parser warned, see above)" in md and "oops" in md
+    paper.warnings = []  # a clean parse: the LaTeX says it all
+    assert "Raw model output" not in to_markdown(paper)
+
+
+@pytest.mark.tex
+@needs_tex
+def test_cli_export_prints_the_log_excerpt_and_keeps_main_log(tmp_path):
+    # a write outside the folder is refused by TeX (openout_any=p): a PDF with one error
+    latex = "\\section{S}\nText.\n\\newwrite\\f\\immediate\\openout\\f=../escape.txt\nMore text.\n"
+    record = tmp_path / "paper.json"
+    record.write_text(json.dumps(Paper(title="Escape", latex=latex).to_dict()))
+    result = runner.invoke(app, ["paper", "export", str(record), "-f", "pdf", "-o", str(tmp_path / "out")])
+    log = tmp_path / "out" / "latex" / "main.log"
+    assert log.is_file() and "I can't write on file" in log.read_text()
+    assert "see the log excerpt and main.log" in result.output
+    assert f"LaTeX log excerpt (full log: {log})" in " ".join(result.output.split())
+    assert "! I can't write on file `../escape.txt'" in result.output
+    assert re.search(r"^l\.\d+ ", result.output, re.M), result.output  # where in main.tex
+    clean = runner.invoke(
+        app, ["paper", "export", str(record), "-f", "latex", "-o", str(tmp_path / "out")]
+    )  # no compile, no log printed
+    assert clean.exit_code == 0 and "LaTeX log excerpt" not in clean.output

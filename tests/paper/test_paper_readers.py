@@ -123,7 +123,7 @@ def test_markdown_and_text():
 def test_latex_saved_as_text_is_titled_by_its_title_command(tmp_path: Path):
     path = tmp_path / "paper.txt"
     path.write_text("\\title{Sparse  Routing for\n{Graphs}}\n\n\\begin{abstract}\nWe route.\n\\end{abstract}\n")
-    assert read_document(path).title == "Sparse Routing for {Graphs}"
+    assert read_document(path).title == "Sparse Routing for Graphs"  # braces are LaTeX, not title
     path.write_text("Plain notes on \\title{x}\n\nMore text.\n")
     assert read_document(path).title == "Plain notes on \\title{x}"
 

@@ -7,6 +7,7 @@ The engine is the scripted FakeEngine answering with our own realistic outputs
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -463,3 +464,69 @@ def test_engine_instances_passed_in_are_not_closed(outputs):
     with CycleReviewer(model="x", engine=eng) as rev:
         rev.review("paper")
     assert closed == [] and isinstance(eng, Engine)
+
+
+def test_failed_parse_keeps_the_raw_output_in_md_and_json(rdir, tmp_path):
+    raw = "I read the paper.\n```\nIt is fine, I suppose.\n```"  # no review sections: the parse fails
+    res = review_files([str(rdir / "papers" / "graphmix.tex")], CycleReviewer(model="x", engine=FakeEngine(raw)), tmp_path)
+    [outcome] = res.outcomes
+    assert outcome.review is not None and outcome.review.parse_failed
+    folder = tmp_path / "reviews"
+    md = next(folder.glob("*.md")).read_text()
+    assert "## Raw model output" in md and "````\n" + raw + "\n````" in md  # its own fence stays inside
+    assert json.loads(next(folder.glob("*.json")).read_text())["review"]["raw_text"] == raw
+    # a review that parsed needs no raw copy
+    assert "Raw model output" not in Review.from_dict({"reviewers": [{"rating": 6}], "raw_text": raw}).to_markdown()
+
+
+def _summary_text(review: Review) -> str:
+    from rich.console import Console
+
+    from cycleresearcher.review.context import PaperInput
+    from cycleresearcher.review.runner import ReviewOutcome, summary_renderable
+
+    outcome = ReviewOutcome(PaperInput("p1", "text", "A paper"), review, "deepreviewer", "m")
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(summary_renderable(outcome))
+    return console.export_text()
+
+
+def test_summary_points_come_from_strengths_and_weaknesses_without_markdown(fixtures_dir):
+    from cycleresearcher.review.parse import parse_review
+
+    text = (fixtures_dir / "deepreviewer" / "deepreviewer_standard_001.txt").read_text()
+    shown = _summary_text(parse_review(text, format="deepreviewer"))
+    assert "Some Related Works" not in shown and "#### comment" not in shown
+    assert "R1  + The proposed iterative mask denoising (IMD) process" in shown
+    assert "    - My primary concern is that the paper lacks a clear definition" in shown
+
+
+def test_summary_points_drop_emphasis_and_labels():
+    op = {
+        "rating": 5,
+        "strengths": "**Strengths:**\n1. **Novelty**: the *gating* idea is `new`.",
+        "weaknesses": "- __Scope__: 3D scenes only.",
+    }
+    shown = _summary_text(Review.from_dict({"reviewers": [op]}))
+    assert "R1  + Novelty: the gating idea is new." in shown and "- Scope: 3D scenes only." in shown
+    assert "**" not in shown and "__" not in shown
+    fast = _summary_text(Review.from_dict({"final_text": {"strengths": "- **Clear**", "weaknesses": "1. Small"}}))
+    assert "Final  + Clear" in fast and "- Small" in fast
+
+
+def test_latex_titles_are_shown_plain_in_summary_and_markdown(tmp_path):
+    from cycleresearcher.review.runner import summary_renderable
+
+    paper = tmp_path / "gates.txt"
+    paper.write_text("\\title{\\textbf{Sparse}~Gates for $k$-NN}\n\n" + "We study gates. " * 40)
+    res = review_files([str(paper)], CycleReviewer(model="x", engine=FakeEngine("no review")), tmp_path / "run")
+    [outcome] = res.outcomes
+    assert outcome.paper.title == "Sparse Gates for k-NN"
+    md = next((tmp_path / "run" / "reviews").glob("*.md")).read_text()
+    assert md.startswith("# Review: Sparse Gates for k-NN\n")
+    outcome.paper.title = "\\title{\\emph{Raw} title}"  # e.g. a stored record from before
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(summary_renderable(outcome))
+    assert "Raw title" in console.export_text() and "\\emph" not in console.export_text()

@@ -695,3 +695,28 @@ def test_form_without_max_tokens_keeps_the_embedded_stand_in_small(tmp_path):
     assert factory.engines["researcher"].calls[0].sampling.max_tokens == 256
     page = client.get("/").text
     assert 'placeholder="256 (embedded stand-in)"' in page
+
+
+def test_start_page_detects_an_uploaded_paper_without_a_review(tmp_path):
+    from cycleresearcher.detect import Detection
+
+    class ScriptedDetector:  # the detector's verdict is tested in tests/detect; here: the page's wiring
+        def detect_text(self, text, source=None, paper=False):
+            return Detection(2.5, 0.91, True, "High likelihood", len(text.split()), source=source, paper=paper)
+
+    factory = Factory()
+    app = create_app(tmp_path / "runs", engine_factory=factory, detector_factory=ScriptedDetector)
+    token = app.state.csrf_token
+    bare = TestClient(app, base_url=BASE, raise_server_exceptions=False)
+    page = bare.get("/").text
+    assert 'action="/detect-upload"' in page and page.count("<form") == page.count(f'value="{token}"')
+    files = {"paper": ("draft.txt", b"\\title{\\textbf{My} Draft}\n\nWe test things carefully. " * 3, "text/plain")}
+    assert bare.post("/detect-upload", files=files, follow_redirects=False).status_code == 403  # no token
+    job = wait(bare, bare.post("/detect-upload", files=files, data={"csrf_token": token}, follow_redirects=False))
+    assert job["state"] == "done", job
+    assert job["result_url"].endswith("#detection") and not factory.calls  # no review, no engine
+    shown = bare.get(job["result_url"].split("#")[0]).text
+    assert "91.0%" in shown or "91%" in shown, shown[:2000]
+    assert "Review: My Draft" in shown and "Not reviewed yet." in shown
+    missing = bare.post("/detect-upload", data={"csrf_token": token})
+    assert missing.status_code == 400 and "No paper uploaded" in missing.text

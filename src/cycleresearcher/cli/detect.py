@@ -11,6 +11,8 @@ import typer
 from ._aliases import aliased
 from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
+from ._rundir import writable_dir
+from ._tables import print_table
 
 ScoringOpt = Annotated[
     Optional[str],
@@ -87,6 +89,15 @@ def register(app: typer.Typer) -> None:
         dtype: DtypeOpt = "auto",
         runtime: RuntimeOpt = "auto",
         window: WindowOpt = None,
+        output_dir: Annotated[
+            Optional[str],
+            typer.Option(
+                "--out",
+                "-o",
+                help="Write the results here: run store, detections.json and detections.md "
+                "(the run directory `evaluate detection` reads). Default: write nothing.",
+            ),
+        ] = None,
     ) -> None:
         """Score papers: criterion, probability of machine generation, confidence label, tokens scored.
 
@@ -94,7 +105,7 @@ def register(app: typer.Typer) -> None:
         no probability for paper-length inputs (a .pdf/.tex/Paper .json file, a run's paper, or
         512+ tokens): criterion only.
 
-        Example: cycleresearcher detect paper.pdf --max-tokens 2048 --json
+        Example: cycleresearcher detect paper.pdf --max-tokens 2048 --json -o runs/detect
         """
         from ..detect import PAPER_KINDS, PAPER_TOKENS, AIDetector
         from ..evaluation.detection import detection_metrics, match_label
@@ -102,6 +113,8 @@ def register(app: typer.Typer) -> None:
         from ..paper.batch import iter_documents
 
         label_map = load_detection_labels(labels) if labels else None
+        if output_dir:  # a bad folder is said before the model loads
+            writable_dir(output_dir)
         detector = AIDetector(
             scoring_model,
             reference_model,
@@ -129,6 +142,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         results = []
         texts, sources, slots, papers = [], [], [], []
+        titles = ["" if isinstance(doc, Exception) else doc.title for _, doc in docs]
         for source, doc in docs:
             if isinstance(doc, Exception):
                 results.append(detector.failed(str(doc), source))
@@ -160,7 +174,7 @@ def register(app: typer.Typer) -> None:
                     d.confidence_level,
                     str(d.n_tokens),
                 )
-            out.print(table)
+            print_table(out, table)
         withheld = [d for d in results if d.probability_withheld]
         if withheld:  # said once, in plain words, after the criteria
             console.print(
@@ -171,6 +185,11 @@ def register(app: typer.Typer) -> None:
         if cal is not None and cal.info.get("caveat") and any(d.probability is not None for d in results):
             # e.g. the embedded scorer's calibration on short text: say how far its probability goes
             console.print(f"[yellow]Calibration '{cal.name}':[/] {cal.info['caveat']}")
+        if output_dir:
+            from ..detect.report import detection_record, write_detections
+
+            written = write_detections(output_dir, [detection_record(d, t) for d, t in zip(results, titles, strict=True)])
+            console.print(f"Wrote {', '.join(str(p) for p in written)}")
         if label_map is not None:
             _report_metrics(results, label_map, detection_metrics, match_label)
         if any(d.error for d in results):  # reported above; the others were scored

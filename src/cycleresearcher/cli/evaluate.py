@@ -27,6 +27,7 @@ from ._common import (
 )
 from ._group import group
 from ._rundir import new_run_dir, run_dir
+from ._tables import print_table
 
 
 def _out_opt(writes: str, default: str):
@@ -124,7 +125,7 @@ def papers(
     reviewed = load_reviews(sources, group_by=group_by, labels=label_map)  # type: ignore[arg-type]
     rows = paper_quality(reviewed, accept_threshold=accept_threshold, ci=ci, seed=seed)
     table = quality_table(rows, accept_threshold, ci)
-    out.print(table.to_rich())
+    print_table(out, table.to_rich())
     directory = Path(run_dir(output_dir, "evaluate-papers"))
     written = table.write(directory, "papers")
     ratings: dict[str, list[float]] = {r.group: [] for r in rows}
@@ -196,7 +197,7 @@ def reviewers(
     result = reviewer_accuracy(human, predictions, tie_rule=tie_rule)  # type: ignore[arg-type]
     table = reviewer_table(result)
     metrics = result.metrics()
-    (console if json_output else out).print(table.to_rich())
+    print_table(console if json_output else out, table.to_rich())
     directory = Path(run_dir(output_dir, "evaluate-reviewers"))
     written = table.write(directory, "reviewers")
     metrics_path = directory / "reviewers.json"
@@ -255,7 +256,7 @@ def detection(
             "No labelled result: give --labels CSV (paper_id,label) whose ids match the results."
         )
     table = detection_table(rows)
-    out.print(table.to_rich())
+    print_table(out, table.to_rich())
     _wrote(table.write(Path(run_dir(output_dir, "evaluate-detection")), "detection"))
 
 
@@ -330,7 +331,7 @@ def winrate(
                 judge_engine.close()
     name_a, name_b = _names(a, b)
     table = winrate_table(aggregate(judgements, judge_prompt()["aspects"]), judgements, name_a, name_b, seed)
-    out.print(table.to_rich())
+    print_table(out, table.to_rich())
     written = table.write(directory, "winrate")
     jsonl = directory / "judgements.jsonl"
     jsonl.write_text(

@@ -136,8 +136,9 @@ def register(app: typer.Typer) -> None:
                     console.print(f"[yellow]warning:[/] {warning}")
                 if fmt != "latex" and res.pdf is None:
                     failed = True
-                    if res.log_excerpt:
-                        console.print(res.log_excerpt, markup=False, highlight=False)
+                if res.log_excerpt and res.log is not None:  # the excerpt the warnings point to
+                    console.print(f"[bold]LaTeX log excerpt[/] (full log: {res.log}):")
+                    console.print(res.log_excerpt, markup=False, highlight=False)
             for path in written:
                 out.print(str(path), markup=False, highlight=False)
         if failed:

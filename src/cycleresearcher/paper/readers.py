@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .. import safejson
 from ..errors import InputError
-from ..latex import command_argument, strip_comments
+from ..latex import command_argument, plain_title, strip_comments
 from .files import project_file, read_bytes, read_utf8
 from .pdf_text import clean_text, strip_running_lines
 
@@ -153,7 +153,7 @@ def _read_latex(path: Path) -> Document:
     root = main.parent
     text = _expand_latex(main, root, {main}, warnings)
     # an unclosed \title{ (a file cut off) takes the rest of the text
-    title = re.sub(r"\s+", " ", command_argument(text, r"title\*?", unclosed=True) or "").strip()
+    title = plain_title(command_argument(text, r"title\*?", unclosed=True) or "")
     body = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", text, re.S)
     if body:
         text = (f"\\title{{{title}}}\n" if title else "") + body.group(1)
@@ -181,7 +181,7 @@ def _read_text(path: Path) -> Document:
     # LaTeX saved as text (e.g. the papers of DeepReviewer's evaluation): the title without \title{}
     title = ""
     if first.startswith("\\title"):
-        title = re.sub(r"\s+", " ", command_argument(text, r"title\*?", unclosed=True) or "").strip()
+        title = plain_title(command_argument(text, r"title\*?", unclosed=True) or "")
     return Document(str(path), "text", title or first, text)
 
 
@@ -216,7 +216,7 @@ def paper_document(paper: Any, label: str) -> Document:
     if not text.strip():
         raise InputError(f"{label}: the paper is empty (no title, abstract or LaTeX).")
     return Document(
-        label, "paper-json", str(paper.get("title") or "").strip(), text, bibtex=paper.get("bibtex")
+        label, "paper-json", plain_title(str(paper.get("title") or "")), text, bibtex=paper.get("bibtex")
     )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from statistics import fmean
 from typing import Any, Literal, Optional
 
+from ..markdown_text import fenced
+
 #: the numeric scores of a reviewer, in the order the models write them
 SCORE_KEYS = ("rating", "soundness", "presentation", "contribution", "confidence")
 #: the free-text sections of a reviewer
@@ -225,7 +227,15 @@ class Review:
             lines += ["", "## Search questions", ""] + [f"{i}. {q}" for i, q in enumerate(self.questions, 1)]
         if self.warnings:
             lines += ["", "## Parser warnings", ""] + [f"- {w}" for w in self.warnings]
+        if self.raw_text.strip() and self.parse_failed:
+            # what the parser could not read is only in the model's own text: keep it in the export
+            lines += ["", "## Raw model output", "", *fenced(self.raw_text)]
         return "\n".join(lines).rstrip() + "\n"
+
+    @property
+    def parse_failed(self) -> bool:
+        """No reviewer and no final score could be read from the output."""
+        return not self.reviewers and all(v is None for v in self.final.values())
 
 
 def _fmt(value: Optional[float]) -> str:

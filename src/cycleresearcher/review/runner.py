@@ -21,6 +21,7 @@ from typing import Any
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
+from ..latex import plain_title
 from ..store import RunStore, request_key
 from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
@@ -347,7 +348,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     jpath, mpath = folder / f"{outcome.paper.id}.json", folder / f"{outcome.paper.id}.md"
     jpath.write_text(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md = (
-        outcome.review.to_markdown(outcome.paper.title or outcome.paper.id)
+        outcome.review.to_markdown(plain_title(outcome.paper.title) or outcome.paper.id)
         if outcome.review
         else f"# {outcome.paper.id}\n\nNot reviewed: {outcome.error}\n"
     )
@@ -410,14 +411,6 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value, 2):g}"
 
 
-def _first_point(text: str | None, width: int = 110) -> str:
-    for line in (text or "").splitlines():
-        line = line.strip().lstrip("-*•0123456789.) ").strip()
-        if line:
-            return line if len(line) <= width else line[: width - 1] + "…"
-    return ""
-
-
 def summary_renderable(outcome: ReviewOutcome) -> Any:
     """A rich renderable: scores per reviewer, main points, meta review, decision, avg/min/max."""
     from rich.console import Group
@@ -425,9 +418,10 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     from rich.table import Table
     from rich.text import Text
 
+    from ..markdown_text import first_point
     from .records import SCORE_KEYS
 
-    title = outcome.paper.title or outcome.paper.id
+    title = plain_title(outcome.paper.title) or outcome.paper.id
     parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
     if outcome.review is None:
         parts.append(Text(f"Not reviewed: {outcome.error}", style="red"))
@@ -444,9 +438,13 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     if table.row_count:
         parts.append(table)
     for i, op in enumerate(review.reviewers, 1):
-        plus, minus = _first_point(op.strengths), _first_point(op.weaknesses)
+        plus, minus = first_point(op.strengths), first_point(op.weaknesses)
         if plus or minus:
             parts.append(Text(f"R{i}  + {plus or '-'}\n    - {minus or '-'}"))
+    if not review.reviewers:  # DeepReviewer Fast mode: the points are the final review's
+        plus, minus = (first_point(review.final_text.get(k)) for k in ("strengths", "weaknesses"))
+        if plus or minus:
+            parts.append(Text(f"Final  + {plus or '-'}\n       - {minus or '-'}"))
     meta = review.meta_review or review.final_text.get("summary")
     if meta:
         short = meta.strip() if len(meta) <= 600 else meta.strip()[:599] + "…"

@@ -69,7 +69,7 @@ def body_limit(method: str, path: str) -> int:
     form's text fields (the generate form may carry a .bib file and pasted BibTeX)."""
     if path == "/generate":
         limit = 2 * MAX_BIB_BYTES + FORM_BYTES
-    elif path == "/review-upload":
+    elif path in ("/review-upload", "/detect-upload"):
         limit = MAX_PAPER_BYTES + FORM_BYTES
     elif method == "POST" and path.endswith("/complete"):
         limit = MAX_RESULTS_BYTES + FORM_BYTES

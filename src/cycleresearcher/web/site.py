@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CycleResearcherError, InputError
+from ..latex import plain_title
 from ..models import is_embedded
 from ..store import DB_NAME, RunStore
 from .jobs import JobRunner
@@ -50,6 +51,7 @@ class Site:
         own = self.defaults.engine
         self.engines = [*ENGINES, own] if own and own not in ENGINES else list(ENGINES)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters["plain_title"] = plain_title
         self.templates.env.globals.update(num=num, percent=percent, engines=self.engines, csrf_token=self.token)
 
     @property

@@ -182,13 +182,22 @@ def _run_tex(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
         _LIVE_GROUPS.discard(proc.pid)
 
 
+#: how far after a ``!`` line TeX's ``l.NN`` context line may come
+_CONTEXT_LINES = 8
+
+
 def log_errors(log: str) -> list[str]:
-    """The TeX errors of a log (``!`` lines and the two lines of context after each), at most 60 lines."""
+    """The TeX errors of a log: each ``!`` line with its context up to the ``l.NN`` line that says
+    where in main.tex it is (two lines when there is none), at most 60 lines."""
     lines = log.splitlines()
     out: list[str] = []
     for i, line in enumerate(lines):
         if line.startswith("!"):
-            out += lines[i : i + 3]
+            end = next(
+                (j for j in range(i + 1, min(i + 1 + _CONTEXT_LINES, len(lines))) if lines[j].startswith("l.")),
+                i + 2,
+            )
+            out += lines[i : end + 1]
     return out[:60]
 
 

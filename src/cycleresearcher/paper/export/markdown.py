@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ...latex import plain_title
+from ...markdown_text import fenced
 from ..record import Paper
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
 from .figures import ResultFigure
@@ -14,7 +16,7 @@ from .results_latex import SIMULATED_TAG
 
 def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures_dir: str = "") -> str:
     """``figures`` (plots of the result tables) are linked as ``figures_dir/<file>``."""
-    lines = [f"# {paper.title or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
+    lines = [f"# {plain_title(paper.title) or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
     lines.append("")
@@ -44,19 +46,13 @@ def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures
     lines += ungrounded_markdown(paper.ungrounded_numbers, paper.grounding)
     if paper.latex:
         lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
-    elif paper.generated_text.strip():
-        # nothing paper-shaped was found (e.g. the tiny embedded model): show what the model wrote
-        fence = "~~~~" if "```" in paper.generated_text else "```"
-        lines += [
-            "## Raw model output (no paper structure found)",
-            "",
-            fence,
-            paper.generated_text.strip(),
-            fence,
-            "",
-        ]
     if paper.warnings:
         lines += ["## Parser warnings", ""] + [f"- {w}" for w in paper.warnings] + [""]
+    if paper.generated_text.strip() and (not paper.latex or paper.warnings):
+        # nothing paper-shaped was found (e.g. the tiny embedded model), or the parser warned: what
+        # it could not read is only in the model's own text, so the export keeps it
+        heading = "no paper structure found" if not paper.latex else "the parser warned, see above"
+        lines += [f"## Raw model output ({heading})", "", *fenced(paper.generated_text), ""]
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ class LatexExport:
     bib: Path | None
     pdf: Path | None
     log_excerpt: str = ""
+    log: Path | None = None  # main.log, kept beside main.tex when TeX failed or reported errors
     unresolved_citations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     figures: list[ResultFigure] = field(default_factory=list)  # plots of the result tables
@@ -93,16 +94,22 @@ def export_latex_project(
         target.write_bytes(pdf)
         result.pdf = target
         if errors:
-            warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt")
+            warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt and main.log")
     elif timed_out:
         warnings.append(
             f"LaTeX compile stopped after {timeout:g} s (a macro that never ends?): no PDF; "
             "fix the LaTeX in main.tex and compile it yourself, or export without a PDF"
         )
     else:
-        warnings.append("LaTeX compile failed: no PDF; see the log excerpt")
+        warnings.append("LaTeX compile failed: no PDF; see the log excerpt and main.log")
     if pdf is None:
         (out / "main.pdf").unlink(missing_ok=True)  # a PDF of an earlier export is not this paper
+    log_path = out / "main.log"
+    if log and (pdf is None or errors):  # the compile ran in a temp dir that is gone: keep its log
+        log_path.write_text(log, encoding="utf-8")
+        result.log = log_path
+    else:
+        log_path.unlink(missing_ok=True)  # a log of an earlier export is not this paper's
     result.log_excerpt = "\n".join(errors)[:4000] if errors else ("" if pdf else log[-3000:])
     return result
 

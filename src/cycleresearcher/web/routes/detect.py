@@ -1,14 +1,35 @@
-"""Run the AI-text detector on a paper or an uploaded document."""
+"""Run the AI-text detector on a paper or an uploaded document (from the start page, with no
+review first)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
+from ...errors import CycleResearcherError
+from ..documents import read_paper_upload, store_document
 from ..site import SiteDep, record_kind, submit_redirect
 from ..tasks import detect_task
 
 router = APIRouter()
+
+
+@router.post("/detect-upload")
+async def detect_upload(
+    request: Request, site: SiteDep, paper: Annotated[UploadFile | None, File()] = None
+) -> Response:
+    try:
+        upload = await read_paper_upload(paper)
+        run, key = store_document(site, upload, "detect", "web detect-upload")
+    except CycleResearcherError as exc:
+        return site.index(request, str(exc), 400, {})
+    job = site.runner.submit(
+        "detect", run, detect_task(site.services, "document", key), label=f"detect {upload.name}",
+        params={"target": key},
+    )  # fmt: skip
+    return submit_redirect(job.id)
 
 
 @router.post("/runs/{run}/{kind}/{key}/detect")

@@ -3,19 +3,19 @@ the review page and its JSON download."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ...errors import CycleResearcherError, InputError
+from ...errors import CycleResearcherError
 from ...store import RunStore
+from ..documents import read_paper_upload, store_document
 from ..render import review_view
-from ..site import SiteDep, check_reviewer, read_upload, record_kind, submit_redirect
+from ..site import SiteDep, check_reviewer, record_kind, submit_redirect
 from ..tasks import review_task
-from ..uploads import MAX_PAPER_BYTES, is_safe_name, paper_suffix, safe_filename
+from ..uploads import is_safe_name
 
 router = APIRouter()
 
@@ -31,43 +31,14 @@ async def review_upload(
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
 ) -> Response:
-    from ...paper.readers import read_document
-    from ...review.context import paper_id_for
-
     try:
-        data = await read_upload(paper, MAX_PAPER_BYTES)
-        if not data:
-            raise InputError("No paper uploaded: choose a PDF, .tex, .md or .txt file.")
-        name = safe_filename(paper.filename if paper else None, "paper")
-        suffix = paper_suffix(data, name)
+        upload = await read_paper_upload(paper)
         check_reviewer(reviewer, review_mode)
         chosen = site.choice(model, engine, max_tokens)
-        run = site.new_run("upload")
-        folder = site.root / run / "uploads"
-        folder.mkdir(exist_ok=True)
-        stored = folder / (Path(name).stem + suffix)
-        stored.write_bytes(data)
-        try:
-            doc = read_document(stored)
-        except InputError as exc:
-            raise InputError(str(exc).replace(str(stored), name)) from exc
+        run, key = store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, {"reviewer": reviewer})
-    key = paper_id_for(name, doc.text)
-    with RunStore(site.root / run) as store:
-        store.set_meta("command", "web review-upload")
-        store.put(
-            "document",
-            key,
-            {
-                "filename": name,
-                "kind": doc.kind,
-                "title": doc.title,
-                "text": doc.text,
-                "warnings": doc.warnings,
-                "bibtex": doc.bibtex,
-            },
-        )
+    name = upload.name
     task = review_task(site.services, chosen, "document", key, reviewer, review_mode)
     job = site.runner.submit(
         "review",
