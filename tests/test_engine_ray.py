@@ -448,6 +448,35 @@ def test_the_real_ray_data_llm_processor_takes_our_rows_and_its_results_map_back
     for name in ("ChatTemplateStage", "vLLMEngineStage"):
         assert set(processor.get_stage_by_name(name).get_required_input_keys()) <= set(data), name
 
+    # Ray's own chat-template step on our rows writes the prompt the in-process engines write,
+    # continuing a final assistant turn (research complete) instead of closing it
+    import asyncio
+
+    from transformers import AutoTokenizer
+
+    from cycleresearcher.engines.hf import chat_prompt
+
+    template = processor.get_stage_by_name("ChatTemplateStage")
+    udf = template.fn(
+        **template.get_dataset_map_batches_kwargs(1, processor.DATA_COLUMN)["fn_constructor_kwargs"]
+    )
+    chats = [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a graph."}],
+        [{"role": "user", "content": "Write a title."}, {"role": "assistant", "content": "\\title{Sparse"}],
+    ]
+    rows = [
+        {**processor.preprocess(request_row(i, ChatRequest(c)))[processor.DATA_COLUMN], udf.IDX_IN_BATCH_COLUMN: i}
+        for i, c in enumerate(chats)
+    ]
+
+    async def prompts() -> dict[int, str]:
+        return {out[udf.IDX_IN_BATCH_COLUMN]: out["prompt"] async for out in udf.udf(rows)}
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_hf_dir)
+    got = asyncio.run(prompts())
+    assert got == {i: chat_prompt(tokenizer, c) for i, c in enumerate(chats)}
+    assert got[1].endswith("\\title{Sparse")
+
     # the vLLM stage's outputs (vLLMOutputData's fields), through Ray's own postprocess wrapper
     done = {**data, "generated_text": "abcd", "num_generated_tokens": 4, "num_input_tokens": 11}
     index, res = result_from_row(processor.postprocess({processor.DATA_COLUMN: done}))
