@@ -7,15 +7,16 @@ the run store commits every sample as it lands and ``--resume`` redoes only the 
   engines: by default the one the model would run in-process (``llamacpp`` for a GGUF or the
   embedded model, ``hf`` for a transformers dir such as a training round's policy, ``vllm`` where
   CUDA and vLLM are), or ``inner=openai`` against a pool of servers: ``base_urls=URL1,URL2``,
-  one per worker. The driver keeps one request in flight per
-  actor and hands the next one to whichever actor frees up first (``ray.wait``). A worker process
-  that dies is restarted by Ray (``max_restarts``) and its in-flight request re-run
+  one per worker. The driver keeps one request in flight per actor and hands the next one to
+  whichever actor frees up first (``ray.wait``), and reports each result as it arrives. A worker
+  process that dies is restarted by Ray (``max_restarts``) and its in-flight request re-run
   (``max_task_retries``); if an actor is gone for good its request goes back to the queue for the
   others. A request that already finished is never sent again: only the driver reports results.
 * ``backend=vllm`` (GPUs): Ray Data LLM (``ray.data.llm.build_processor`` with a
   ``vLLMEngineProcessorConfig``): ``replicas`` vLLM engines, each ``tensor_parallel_size`` x
   ``pipeline_parallel_size`` GPUs, the same sampling mapping as ``engines/vllm.py``.
-  The processor's config and row mapping are the pure functions below (unit-tested without vLLM).
+  The processor's config and row mapping are the pure functions below (tested without vLLM,
+  against the real ``ray.data.llm`` processor).
 
 Inner engine options: ``inner_opts`` as a JSON object (``--engine-opt 'inner_opts={"n_ctx": 2048}'``).
 """
@@ -134,8 +135,8 @@ def preprocess_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def postprocess_row(row: dict[str, Any]) -> dict[str, Any]:
     """Ray Data's postprocess: the vLLM stage's output as a ``GenerationResult`` dict."""
-    # Ray 2.60 sends failed rows around the postprocess (see result_from_row); kept for a Ray that
-    # does not
+    # Ray 2.60 hands a failed row past this function (see result_from_row); this branch is for a
+    # Ray that does not
     error = row.get("__inference_error__")
     if error:
         return {"index": int(row["index"]), "result": {"error": str(error), "completions": []}}

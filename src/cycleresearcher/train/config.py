@@ -58,7 +58,7 @@ class RewardConfig:
     #: (papers, **options) -> list[float | None]
     function: str | None = None
     model: str | None = None  # reviewer: size alias, dir, .gguf, hub id, 'embedded'; None = 8B / 14B
-    engine: str | None = None  # reviewer engine (ray: options in `options`); None = chosen from the model
+    engine: str | None = None  # reviewer engine (its settings: engine_options); None = chosen from the model
     base_url: str | None = None  # an OpenAI-compatible server serving the reviewer
     options: dict[str, Any] = field(default_factory=dict)  # passed to the function / reviewer
     #: the reviewer engine's settings, checked against that engine (e.g. ray: {workers = 4})
