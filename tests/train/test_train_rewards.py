@@ -113,3 +113,21 @@ def test_cyclereviewer_reward_with_the_embedded_model(tmp_path):
         assert all(s.reward is None or 1 <= s.reward <= 10 for s in scores)
         rows = store.request_rows("review")
         assert len(rows) == 2 and all(r["status"] == "done" for r in rows)
+
+
+def test_reviewer_engine_options_reach_that_engine_and_are_checked_there():
+    """``reward.engine_options`` go to the reviewer's engine (checked against its signature, as
+    ``--engine-opt`` is), not to each review call; both refusals come before any model or cluster."""
+    from cycleresearcher.train.config import from_dict
+    from cycleresearcher.train.rewards import load_reward
+
+    for options, message in (({"workerz": 2}, "Did you mean 'workers'"), ({"workers": 0}, "workers must be >= 1")):
+        cfg = RewardConfig(kind="cyclereviewer", model="embedded", engine="ray", engine_options=options)
+        reward = load_reward(cfg)
+        with pytest.raises(InputError, match=message):
+            reward.score([parse_paper(PAPER)])
+    base = {"data": {"references": str(DATA / "sets")}}
+    with pytest.raises(ConfigError, match="keep each key in one"):
+        from_dict({**base, "reward": {"options": {"n_ctx": 1}, "engine_options": {"n_ctx": 2}}})
+    with pytest.raises(ConfigError, match="for a reviewer reward"):
+        from_dict({**base, "reward": {"kind": "function", "function": "m:f", "engine_options": {"a": 1}}})

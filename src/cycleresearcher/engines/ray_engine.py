@@ -4,16 +4,19 @@ Two backends, one contract (``Engine.generate`` with ``on_result`` as each reque
 the run store commits every sample as it lands and ``--resume`` redoes only the missing ones):
 
 * ``backend=actors`` (CPUs, CI): ``workers`` Ray actors, each running one of this project's
-  engines (``inner=llamacpp`` with the embedded model, or ``inner=openai`` against a pool of
-  servers: ``base_urls=URL1,URL2``, one per worker). The driver keeps one request in flight per
-  actor and hands the next one to whichever actor frees up first (``ray.wait``). A worker process
-  that dies is restarted by Ray (``max_restarts``) and its in-flight request re-run
+  engines: by default the one the model would run in-process (``llamacpp`` for a GGUF or the
+  embedded model, ``hf`` for a transformers dir such as a training round's policy, ``vllm`` where
+  CUDA and vLLM are), or ``inner=openai`` against a pool of servers: ``base_urls=URL1,URL2``,
+  one per worker. The driver keeps one request in flight per actor and hands the next one to
+  whichever actor frees up first (``ray.wait``), and reports each result as it arrives. A worker
+  process that dies is restarted by Ray (``max_restarts``) and its in-flight request re-run
   (``max_task_retries``); if an actor is gone for good its request goes back to the queue for the
   others. A request that already finished is never sent again: only the driver reports results.
 * ``backend=vllm`` (GPUs): Ray Data LLM (``ray.data.llm.build_processor`` with a
   ``vLLMEngineProcessorConfig``): ``replicas`` vLLM engines, each ``tensor_parallel_size`` x
   ``pipeline_parallel_size`` GPUs, the same sampling mapping as ``engines/vllm.py``.
-  The processor's config and row mapping are the pure functions below (unit-tested without vLLM).
+  The processor's config and row mapping are the pure functions below (tested without vLLM,
+  against the real ``ray.data.llm`` processor).
 
 Inner engine options: ``inner_opts`` as a JSON object (``--engine-opt 'inner_opts={"n_ctx": 2048}'``).
 """
@@ -103,19 +106,25 @@ def vllm_processor_kwargs(s: VLLMProcessorSettings) -> dict[str, Any]:
 def request_row(index: int, request: ChatRequest) -> dict[str, Any]:
     """One request as a Ray Data row: the same sampling as ``engines.vllm.to_vllm_sampling``."""
     sp = request.sampling
+    params: dict[str, Any] = {
+        "n": 1,
+        "temperature": sp.temperature,
+        "top_p": sp.top_p,
+        "max_tokens": sp.max_tokens,
+        "stop": list(sp.stop) or None,
+        "seed": sp.seed,
+        "ignore_eos": sp.ignore_eos,
+        "skip_special_tokens": True,
+        # always set (1.0 = off): rows of one dataset share a schema, and a row without the key
+        # would reach vLLM as None
+        "repetition_penalty": sp.repeat_penalty,
+    }
+    if sp.grammar:  # Ray's vLLM stage turns this into StructuredOutputsParams(grammar=...)
+        params["structured_outputs"] = {"grammar": sp.grammar}
     return {
         "index": index,
         "messages": [{"role": m["role"], "content": m["content"]} for m in request.messages],
-        "sampling_params": {
-            "n": 1,
-            "temperature": sp.temperature,
-            "top_p": sp.top_p,
-            "max_tokens": sp.max_tokens,
-            "stop": list(sp.stop) or None,
-            "seed": sp.seed,
-            "ignore_eos": sp.ignore_eos,
-            "skip_special_tokens": True,
-        },
+        "sampling_params": params,
     }
 
 
@@ -126,6 +135,8 @@ def preprocess_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def postprocess_row(row: dict[str, Any]) -> dict[str, Any]:
     """Ray Data's postprocess: the vLLM stage's output as a ``GenerationResult`` dict."""
+    # Ray 2.60 hands a failed row past this function (see result_from_row); this branch is for a
+    # Ray that does not
     error = row.get("__inference_error__")
     if error:
         return {"index": int(row["index"]), "result": {"error": str(error), "completions": []}}
@@ -141,6 +152,22 @@ def postprocess_row(row: dict[str, Any]) -> dict[str, Any]:
             "prompt_tokens": row.get("num_input_tokens"),
         },
     }
+
+
+def result_from_row(row: dict[str, Any]) -> tuple[int, GenerationResult]:
+    """One output row of the processor as (request index, result). A row that failed in a stage
+    (``should_continue_on_error``) skips our postprocess: Ray hands over its whole data dict,
+    ``__inference_error__`` set and no ``result``."""
+    index = int(row["index"])
+    error = row.get("__inference_error__")
+    if error:
+        return index, GenerationResult(error=f"RayDataError: {error}"[:2000])
+    data = row["result"]
+    return index, GenerationResult(
+        completions=[Completion(**c) for c in data.get("completions") or []],
+        prompt_tokens=data.get("prompt_tokens"),
+        error=data.get("error"),
+    )
 
 
 # --- CPU path: an actor pool of this project's engines ---------------------------------------
@@ -173,7 +200,7 @@ def _worker_class(ray: Any) -> Any:
 
 
 class RayEngine(Engine):
-    """``RayEngine(model, address=None, workers=2, inner="llamacpp", inner_opts=None, ...)``."""
+    """``RayEngine(model, address=None, workers=2, inner=None, inner_opts=None, ...)``."""
 
     name = "ray"
     # one sample per request: each finished sample is stored as its worker returns it
@@ -186,7 +213,7 @@ class RayEngine(Engine):
         address: str | None = None,
         backend: str = "actors",
         workers: int = 2,
-        inner: str = "llamacpp",
+        inner: str | None = None,
         inner_opts: str | dict[str, Any] | None = None,
         base_urls: str | None = None,
         base_url: str | None = None,
@@ -207,6 +234,12 @@ class RayEngine(Engine):
             raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if workers < 1:
             raise InputError(f"workers must be >= 1, got {workers}")
+        urls = [u.strip() for u in (base_urls or "").split(",") if u.strip()]
+        if inner is None and backend == "actors":
+            from . import choose_engine
+
+            # what this model runs on in-process: a GGUF -> llamacpp, a transformers dir -> hf
+            inner = "openai" if urls or base_url else choose_engine(model)
         if inner == "ray":
             raise InputError("inner=ray would nest clusters: pick llamacpp, hf, vllm or openai")
         self.inner_opts = _parse_opts(inner_opts)  # before Ray starts: a typo fails fast
@@ -242,7 +275,6 @@ class RayEngine(Engine):
                 vllm_processor_kwargs(self.vllm_settings)["engine_kwargs"], replicas=replicas
             )
             return
-        urls = [u.strip() for u in (base_urls or "").split(",") if u.strip()]
         if urls and inner != "openai":
             raise InputError("base_urls is for inner=openai (one server per worker)")
         if inner == "openai" and not urls and base_url:
@@ -360,11 +392,6 @@ class RayEngine(Engine):
         start = time.perf_counter()
         # streaming execution: rows come back as their batch finishes, so the store gets them
         for row in processor(ds).iter_rows():
-            data = row["result"]
-            res = GenerationResult(
-                completions=[Completion(**c) for c in data.get("completions") or []],
-                prompt_tokens=data.get("prompt_tokens"),
-                error=data.get("error"),
-                elapsed_s=time.perf_counter() - start,
-            )
-            done(int(row["index"]), res)
+            index, res = result_from_row(row)
+            res.elapsed_s = time.perf_counter() - start
+            done(index, res)

@@ -58,9 +58,11 @@ class RewardConfig:
     #: (papers, **options) -> list[float | None]
     function: str | None = None
     model: str | None = None  # reviewer: size alias, dir, .gguf, hub id, 'embedded'; None = 8B / 14B
-    engine: str | None = None  # reviewer engine (ray: options in `options`); None = chosen from the model
+    engine: str | None = None  # reviewer engine (its settings: engine_options); None = chosen from the model
     base_url: str | None = None  # an OpenAI-compatible server serving the reviewer
     options: dict[str, Any] = field(default_factory=dict)  # passed to the function / reviewer
+    #: the reviewer engine's settings, checked against that engine (e.g. ray: {workers = 4})
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +151,11 @@ class CycleConfig:
                 "reward.kind = 'function' needs reward.function = 'package.module:function' (or "
                 "'path/to/file.py:function'), a function (papers, **options) -> list[float]."
             )
+        both = sorted(set(r.options) & set(r.engine_options))
+        if both:
+            bad(f"reward.options and reward.engine_options both set {', '.join(both)}: keep each key in one.")
+        if r.engine_options and r.kind == "function":
+            bad("reward.engine_options is for a reviewer reward (kind cyclereviewer / deepreviewer).")
         if p.min_gap < 0:
             bad(f"pairing.min_gap = {p.min_gap}: use 0 (any strict difference) or a positive reward gap.")
         if lo.type not in LOSS_TYPES:

@@ -128,6 +128,7 @@ _REVIEWER_INIT = {
     "retriever",
     "best_variant",
     "model_size",
+    "constrain",
 }
 
 
@@ -143,8 +144,11 @@ class ReviewerReward:
             from ..review.cyclereviewer import CycleReviewer as cls
         else:
             from ..review.deepreviewer import DeepReviewer as cls
-        # model None = the reviewer's default size (CycleReviewer 8B, DeepReviewer 14B)
-        self.reviewer = cls(model=cfg.model, engine=cfg.engine, base_url=cfg.base_url, **init)
+        # model None = the reviewer's default size (CycleReviewer 8B, DeepReviewer 14B); the
+        # engine options go on to create_engine, which checks them against that engine
+        self.reviewer = cls(
+            model=cfg.model, engine=cfg.engine, base_url=cfg.base_url, **init, **cfg.engine_options
+        )
         self.store = store
 
     def score(self, papers: Sequence[Any]) -> list[RewardScore]:

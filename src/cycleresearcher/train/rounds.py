@@ -34,6 +34,7 @@ class Hooks:
 
     parse: Parse | None = None  # text -> Paper
     make_engine: Callable[[str, CycleConfig], Engine] | None = None  # (policy dir, cfg) -> sampling engine
+    make_reward: Callable[[CycleConfig, RunStore], RewardModel] | None = None  # (cfg, store) -> reward
 
 
 def base_policy_dir(cfg: CycleConfig) -> str:
@@ -52,6 +53,10 @@ def _default_engine(policy: str, cfg: CycleConfig) -> Engine:
     return create_engine(
         model=policy, engine=cfg.sampling.engine, notice=False, **cfg.sampling.engine_options
     )
+
+
+def _default_reward(cfg: CycleConfig, store: RunStore) -> RewardModel:
+    return load_reward(cfg.reward, cfg.base_dir, store=store)
 
 
 def _default_parse(text: str) -> Any:
@@ -157,13 +162,9 @@ def run_round(
     log(f"round {round_idx}: sampled {sum(len(v) for v in texts.values())} papers from {policy}")
 
     t0 = time.perf_counter()
+    make_reward = hooks.make_reward or _default_reward
     groups = score_round(
-        texts,
-        cfg,
-        round_idx,
-        store,
-        hooks.parse or _default_parse,
-        lambda: load_reward(cfg.reward, cfg.base_dir, store=store),
+        texts, cfg, round_idx, store, hooks.parse or _default_parse, lambda: make_reward(cfg, store)
     )
     timings["reward_s"] = round(time.perf_counter() - t0, 2)
     pairing = build_pairs(
