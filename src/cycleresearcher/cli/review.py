@@ -176,7 +176,7 @@ def run(
         typer.Option(
             "--max-tokens",
             min=1,
-            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).",
+            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer; 3072 on the embedded stand-in, whose input is cut to 3072 tokens).",
         ),
     ] = None,
     context_length: Annotated[
@@ -213,8 +213,7 @@ def run(
 
     Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from ..progress import for_stderr, reporting
     from ..review.runner import review_files, summary_renderable
     from ._common import console, out, run_dir
 
@@ -247,27 +246,13 @@ def run(
         )  # type: ignore[arg-type]
         options = {"mode": mode.value, "reviewer_num": reviewers}
     folder = run_dir(output_dir, "review")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
-        try:
-            result = review_files(
-                files,
-                rev,
-                folder,
-                resume=resume,
-                progress=lambda k: bar.advance(task, k),
-                on_total=lambda n: bar.update(task, total=n),
-                **options,
-            )
-        finally:
-            rev.close()
+    if rev.is_embedded:
+        console.print(f"{rev.budget_note()}; --max-tokens / --context-length change it.", soft_wrap=True)
+    try:
+        with reporting(for_stderr(console, f"Reviewing ({reviewer.value})")):
+            result = review_files(files, rev, folder, resume=resume, **options)
+    finally:
+        rev.close()
     from rich.markup import escape
 
     for label, message in result.unreadable:

@@ -22,7 +22,7 @@ from ..engines.base import ChatRequest, Engine, GenerationResult, Message, Sampl
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..store import RunStore, request_key
-from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
+from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
 
 #: the record kind reviews are stored under in the run store
@@ -103,6 +103,7 @@ class BaseReviewer:
 
         spec = load(self.family)
         defaults = dict(spec["sampling"])
+        default_budget = sampling is None and max_tokens is None
         if sampling is None:
             sampling = SamplingParams(**defaults)
         if max_tokens is not None:
@@ -123,6 +124,15 @@ class BaseReviewer:
             self._engine = None
             self._engine_name = engine
             self._owns_engine = True
+        #: the embedded stand-in's input cut (``review.embedded``); None: upstream's limits
+        self.input_cut: int | None = None
+        if self.is_embedded:
+            from .embedded import EMBEDDED_REVIEW_INPUT_TOKENS, EMBEDDED_REVIEW_MAX_TOKENS
+
+            if default_budget:
+                self.sampling.max_tokens = EMBEDDED_REVIEW_MAX_TOKENS
+            if context_length is None:
+                self.input_cut = EMBEDDED_REVIEW_INPUT_TOKENS
 
     # -- engine --------------------------------------------------------------------------------
     @property
@@ -137,8 +147,21 @@ class BaseReviewer:
 
     @property
     def context_length(self) -> int:
-        """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value."""
-        return int(self._context_override or self.engine.context_length or self._upstream_context)
+        """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value;
+        for the embedded stand-in at most what its input cut leaves (``review.embedded``)."""
+        ctx = int(self._context_override or self.engine.context_length or self._upstream_context)
+        if self.input_cut is not None:
+            from .embedded import embedded_context
+
+            ctx = min(ctx, embedded_context(self.sampling.max_tokens, self.input_cut))
+        return ctx
+
+    def budget_note(self) -> str:
+        """What the embedded stand-in's budget is and about how long a review takes (CLI, web)."""
+        from .embedded import budget_note
+
+        max_tokens = min(self.sampling.max_tokens, self.context_length // 2)  # fit_paper's rule 1
+        return budget_note(max_tokens, self.context_length - max_tokens - SAFETY_MARGIN)
 
     def model_label(self) -> str:
         return getattr(self._engine, "model_id", "") or str(self.model or "")
