@@ -174,3 +174,23 @@ def test_stored_results_count_as_done_not_as_tokens(tmp_path):
         run_requests(TickingEngine(clock, 2, 1.0), store, "s", reqs, progress=rec)
     assert rec.batches == [("s", 3, 2)]  # one request sent, two finished before
     assert [e.index for e in rec.events if e.done] == [0]
+
+
+def test_a_terminal_gets_one_live_rich_line_and_a_pipe_gets_log_lines():
+    from rich.console import Console
+
+    from cycleresearcher.progress import RichReporter, for_stderr
+
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    assert isinstance(for_stderr(piped), LogReporter)
+    tty_file = io.StringIO()
+    tty = Console(file=tty_file, force_terminal=True, width=120)
+    clock = Clock()
+    reporter = for_stderr(tty, "Reviewing (cyclereviewer)")
+    assert isinstance(reporter, RichReporter)
+    reporter.clock = clock
+    with reporting(reporter):
+        run_requests(TickingEngine(clock, tokens=10, step_s=0.5), None, "review", _requests(2, max_tokens=10))
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty_file.getvalue())
+    assert "Reviewing (cyclereviewer) (review)" in shown
+    assert re.search(r"2/2 20 tok · 2\.0 tok/s · ETA 0s · 10s", shown), shown[-300:]

@@ -172,7 +172,7 @@ class Engine(ABC):
         results: list[GenerationResult] = []
         for i, req in enumerate(requests):
             start = time.perf_counter()
-            self._progress_sink = _sink(on_progress, i, req, start)
+            self._progress_sink = token_reporter(on_progress, i, req)
             try:
                 res = self._generate_one(req)
             except Exception as exc:  # one bad request must not sink the batch
@@ -220,13 +220,15 @@ class Engine(ABC):
         """A JSON-able description (engine name, model, settings) for the run store. No secrets."""
 
 
-def _sink(
-    on_progress: OnProgress | None, index: int, request: ChatRequest, start: float
+def token_reporter(
+    on_progress: OnProgress | None, index: int, request: ChatRequest
 ) -> Callable[[int], None] | None:
-    """``tokens -> None`` that sends request ``index``'s ``TokenProgress`` to ``on_progress``."""
+    """``tokens -> None`` that sends request ``index``'s ``TokenProgress`` to ``on_progress``
+    (None when nobody listens); its clock starts now."""
     if on_progress is None:
         return None
     budget = request.sampling.max_tokens * request.sampling.n
+    start = time.perf_counter()
 
     def report(tokens: int) -> None:
         on_progress(TokenProgress(index, request.request_id, tokens, budget, time.perf_counter() - start))
