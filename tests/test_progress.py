@@ -72,7 +72,7 @@ class Recorder(Reporter):
     def started(self, snap):
         self.batches.append((snap.stage, snap.total, snap.done))
 
-    def changed(self, snap, event):
+    def changed(self, event):
         self.events.append(event)
 
 

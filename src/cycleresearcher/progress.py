@@ -86,17 +86,23 @@ class Tracker:
         self.start = clock()
         self.tokens: dict[int, int] = {}
         self.finished: set[int] = set()
+        #: running sums, so an update per token costs O(1)
+        self.total_tokens = 0
+        self.finished_tokens = 0
 
     def update(self, event: TokenProgress) -> None:
         if event.index in self.finished:
             return  # the runner's done event may follow the engine's own
-        self.tokens[event.index] = max(event.tokens, 0)
+        tokens = max(event.tokens, 0)
+        self.total_tokens += tokens - self.tokens.get(event.index, 0)
+        self.tokens[event.index] = tokens
         if event.done:
             self.finished.add(event.index)
+            self.finished_tokens += tokens
 
     def snapshot(self) -> Snapshot:
         elapsed = max(self.clock() - self.start, 0.0)
-        tokens = sum(self.tokens.values())
+        tokens = self.total_tokens
         rate = tokens / elapsed if tokens and elapsed > 0 else None
         return Snapshot(
             self.stage,
@@ -111,12 +117,12 @@ class Tracker:
     def tokens_left(self) -> float:
         """Tokens still to come: a running or waiting request is expected to write as many as the
         finished ones did on average (its budget while none has finished), never less than it has."""
-        done = [self.tokens[i] for i in self.finished]
+        mean = self.finished_tokens / len(self.finished) if self.finished else None
         left = 0.0
         for i, budget in enumerate(self.budgets):
             if i in self.finished:
                 continue
-            expected = min(budget, sum(done) / len(done)) if done else budget
+            expected = budget if mean is None else min(budget, mean)
             left += max(expected - self.tokens.get(i, 0), 0.0)
         return left
 
@@ -140,7 +146,7 @@ class Reporter:
         with self._lock:
             if self.tracker is not None:
                 self.tracker.update(event)
-                self.changed(self.tracker.snapshot(), event)
+                self.changed(event)
 
     def end(self) -> None:
         with self._lock:
@@ -156,8 +162,9 @@ class Reporter:
     def started(self, snap: Snapshot) -> None:
         """A batch began."""
 
-    def changed(self, snap: Snapshot, event: TokenProgress) -> None:
-        """An event arrived (a token, or a finished request)."""
+    def changed(self, event: TokenProgress) -> None:
+        """An event arrived (a token, or a finished request). Called per token: take a
+        ``self.tracker.snapshot()`` only when rendering."""
 
     def finished(self, snap: Snapshot) -> None:
         """The batch is over."""
@@ -209,9 +216,9 @@ class LogReporter(Reporter):
             self._thread = threading.Thread(target=self._beat, name="cr-progress-log", daemon=True)
             self._thread.start()
 
-    def changed(self, snap: Snapshot, event: TokenProgress) -> None:
-        if self.clock() - self._last >= self.interval:
-            self._write(snap)
+    def changed(self, event: TokenProgress) -> None:
+        if self.tracker is not None and self.clock() - self._last >= self.interval:
+            self._write(self.tracker.snapshot())
 
     def finished(self, snap: Snapshot) -> None:
         self._write(snap)
@@ -263,9 +270,9 @@ class RichReporter(Reporter):
         label = f"{self.description} ({snap.stage})" if self.description else snap.stage
         self._task = self.bar.add_task(label, total=snap.total, completed=snap.done, stats=self.stats(snap))
 
-    def changed(self, snap: Snapshot, event: TokenProgress) -> None:
-        if event.done or self.clock() - self._shown >= self.refresh_s:  # per token is too often
-            self._show(snap)
+    def changed(self, event: TokenProgress) -> None:
+        if self.tracker is not None and (event.done or self.clock() - self._shown >= self.refresh_s):
+            self._show(self.tracker.snapshot())  # not per token: a few times a second
 
     def finished(self, snap: Snapshot) -> None:
         self._show(snap)

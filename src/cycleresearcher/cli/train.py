@@ -53,7 +53,10 @@ def train(
         extra.append(f"output_dir={json.dumps(output_dir)}")
     cfg = load_config(config, extra)
     start = time.perf_counter()
-    reports = run_cycle(cfg, log=lambda msg: console.print(msg))
+    from ..progress import for_stderr, reporting
+
+    with reporting(for_stderr(console, "sampling / reviewing")):
+        reports = run_cycle(cfg, log=lambda msg: console.print(msg))
     keys = ("round", "pairs", "reward_margin", "loss", "margin_before", "margin_after", "accepted_rate")
     for rep in reports:
         out.print_json(json.dumps({k: rep.get(k) for k in keys} | {"reward_mean": rep["rewards"]["mean"]}))

@@ -124,8 +124,9 @@ class JobReporter(Reporter):
     def started(self, snap: Snapshot) -> None:
         self._put(snap, force=True)
 
-    def changed(self, snap: Snapshot, event: TokenProgress) -> None:
-        self._put(snap, force=event.done)
+    def changed(self, event: TokenProgress) -> None:
+        if self.tracker is not None and (event.done or self.clock() - self._saved >= self.save_s):
+            self._put(self.tracker.snapshot(), force=True)
 
     def finished(self, snap: Snapshot) -> None:
         self._put(replace(snap, eta_s=0.0), force=True)
