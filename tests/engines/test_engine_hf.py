@@ -137,3 +137,19 @@ def test_ignore_eos_and_context_overflow(engine):
     assert forced.completions[0].finish_reason == "length" and forced.completions[0].completion_tokens == 16
     assert forced.text.startswith(normal.text) and len(forced.text) > len(normal.text)
     assert not bad.ok and "ContextLengthError" in bad.error
+
+
+@pytest.mark.slow
+def test_a_batch_reports_each_requests_tokens_step_by_step(engine):
+    reqs = [
+        ChatRequest(COUNT, SamplingParams(temperature=0, max_tokens=6, ignore_eos=True), request_id="a"),
+        ChatRequest(CHAT, SamplingParams(temperature=0, max_tokens=6, ignore_eos=True), request_id="b"),
+    ]
+    events = []
+    results = engine.generate(reqs, on_progress=events.append)
+    assert all(r.ok and r.completion_tokens == 6 for r in results)
+    for index, rid in enumerate(["a", "b"]):
+        mine = [e for e in events if e.index == index]
+        # one event per decoding step, after the prompt, counted against the request's budget
+        assert [e.tokens for e in mine] == [1, 2, 3, 4, 5, 6]
+        assert {(e.request_id, e.max_tokens) for e in mine} == {(rid, 6)}

@@ -130,3 +130,14 @@ def test_prompt_over_the_context_fails_alone_and_room_caps_max_tokens(engine):
     assert not bad.ok and "ContextLengthError" in bad.error and "n_ctx" in bad.error
     assert ok2.completions[0].completion_tokens == 256 - n_near < 20
     assert ok2.completions[0].finish_reason == "length"
+
+
+def test_reports_every_new_token_of_every_sample(engine):
+    events = []
+    sp = SamplingParams(max_tokens=6, n=2, seed=3, temperature=0.8, ignore_eos=True)
+    [res] = engine.generate([ChatRequest(COUNT, sp, request_id="count")], on_progress=events.append)
+    assert res.ok and res.completion_tokens == 12  # ignore_eos: both samples run to max_tokens
+    # one event per token, counting across the request's samples, against its whole budget
+    assert [e.tokens for e in events] == list(range(1, 13))
+    assert {(e.index, e.request_id, e.max_tokens, e.done) for e in events} == {(0, "count", 12, False)}
+    assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(events, events[1:], strict=False))

@@ -509,3 +509,58 @@ def test_real_server_killed_mid_batch(embedded_gguf):
     assert 1 <= len(good) < 8 and all(r.text for r in good)
     assert bad and all("failed after 3 attempts" in r.error for r in bad)
     assert elapsed < 60
+
+
+# -- streaming: tokens counted as they come ---------------------------------------------------
+
+
+def test_stream_chunks_add_up_to_the_plain_body():
+    from cycleresearcher.engines.openai_wire import StreamAssembler, streaming
+
+    assert streaming({"model": "m"}) == {"model": "m", "stream": True, "stream_options": {"include_usage": True}}
+    chunks = StreamAssembler()
+    lines = [
+        ": ping",
+        'data: {"choices": [{"index": 1, "delta": {"role": "assistant"}}]}',
+        'data: {"choices": [{"index": 1, "delta": {"content": "B"}}]}',
+        "",
+        'data: {"choices": [{"index": 0, "delta": {"content": "He"}}]}',
+        'data: {"choices": [{"index": 0, "delta": {"content": "llo"}, "finish_reason": "stop", "stop_reason": "."}]}',
+        'data: {"choices": [{"index": 1, "delta": {}, "finish_reason": "length"}]}',
+    ]
+    grew = [chunks.feed(line) for line in lines]
+    assert grew == [False, False, True, False, True, True, False]
+    assert chunks.tokens == 3  # pieces, until the server sends its usage
+    chunks.feed('data: {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}}')
+    chunks.feed("data: [DONE]")
+    assert chunks.done and chunks.tokens == 4
+    comps, prompt_tokens = parse_response(chunks.body())
+    assert [(c.text, c.finish_reason) for c in comps] == [("Hello", "stop"), ("B", "length")]
+    assert prompt_tokens == 9 and chunks.body()["choices"][0]["stop_reason"] == "."
+    with pytest.raises(ValueError, match="server error: overloaded"):
+        StreamAssembler().feed('data: {"error": {"message": "overloaded"}}')
+
+
+def test_a_server_that_ignores_stream_is_read_as_a_plain_answer(scripted):
+    server = scripted(lambda path, body: (200, completion("plain"), {}))
+    eng = OpenAIEngine(model="m", base_url=server.url)
+    events = []
+    [res] = eng.generate([ChatRequest(CHAT, SamplingParams(max_tokens=8))], on_progress=events.append)
+    assert res.ok and res.text == "plain#0"
+    assert server.chat_calls()[0]["stream"] is True  # it was asked for
+    [plain] = eng.generate([ChatRequest(CHAT, SamplingParams(max_tokens=8))])
+    assert plain.ok and "stream" not in server.chat_calls()[1]  # nobody listening: a plain call
+
+
+@pytest.mark.slow
+def test_real_server_streams_tokens_with_the_same_text(llama_server):
+    eng = OpenAIEngine(base_url=llama_server, backoff=0.05, max_retries=1)
+    count = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
+    reqs = [ChatRequest(count, SamplingParams(temperature=0, max_tokens=12), request_id="c")]
+    [plain] = eng.generate(reqs)
+    events = []
+    [streamed] = eng.generate(reqs, on_progress=events.append)
+    assert streamed.ok and streamed.text == plain.text  # greedy: streaming changes nothing
+    assert len(events) >= 5 and [e.tokens for e in events] == sorted(e.tokens for e in events)
+    assert events[-1].tokens == streamed.completion_tokens <= 12
+    assert {(e.index, e.request_id, e.max_tokens) for e in events} == {(0, "c", 12)}

@@ -483,7 +483,8 @@ def _summary_text(review: Review) -> str:
     from rich.console import Console
 
     from cycleresearcher.review.context import PaperInput
-    from cycleresearcher.review.runner import ReviewOutcome, summary_renderable
+    from cycleresearcher.review.runner import ReviewOutcome
+    from cycleresearcher.review.summary import summary_renderable
 
     outcome = ReviewOutcome(PaperInput("p1", "text", "A paper"), review, "deepreviewer", "m")
     console = Console(width=200, record=True, file=io.StringIO())
@@ -515,7 +516,7 @@ def test_summary_points_drop_emphasis_and_labels():
 
 
 def test_latex_titles_are_shown_plain_in_summary_and_markdown(tmp_path):
-    from cycleresearcher.review.runner import summary_renderable
+    from cycleresearcher.review.summary import summary_renderable
 
     paper = tmp_path / "gates.txt"
     paper.write_text("\\title{\\textbf{Sparse}~Gates for $k$-NN}\n\n" + "We study gates. " * 40)

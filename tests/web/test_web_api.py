@@ -720,3 +720,52 @@ def test_start_page_detects_an_uploaded_paper_without_a_review(tmp_path):
     assert "Review: My Draft" in shown and "Not reviewed yet." in shown
     missing = bare.post("/detect-upload", data={"csrf_token": token})
     assert missing.status_code == 400 and "No paper uploaded" in missing.text
+
+
+# -- progress: tokens, tok/s and the time left on the job page ---------------------------------
+
+
+def test_job_status_carries_tokens_rate_and_time_left(tmp_path):
+    client, factory = make(tmp_path)
+    job = generate(client)
+    run, pid = job["run"], job["result_url"].rsplit("/", 1)[1]
+    rev = wait(
+        client,
+        client.post(
+            f"/runs/{run}/papers/{pid}/review",
+            data={"reviewer": "cyclereviewer", "max_tokens": "64"},
+            follow_redirects=False,
+        ),
+    )
+    assert rev["state"] == "done"
+    expected = len((WEB / "review.txt").read_text()) // 4  # what the scripted engine counts
+    assert rev["tokens"] == expected and rev["tok_s"] > 0
+    assert (rev["requests_done"], rev["requests_total"], rev["eta_s"], rev["eta_text"]) == (1, 1, 0.0, "0s")
+    page = client.get(f"/jobs/{rev['id']}").text
+    assert f'<span id="job-tokens">{expected}</span> tokens' in page and "ETA <span id=\"job-eta\">0s</span>" in page
+
+
+def test_a_running_job_shows_tokens_so_far_and_saves_at_most_once_a_second(tmp_path):
+    from cycleresearcher.engines.base import TokenProgress
+    from cycleresearcher.web.jobs import Job, JobContext, JobReporter, JobRunner
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    runner = JobRunner(tmp_path / "runs")
+    job = Job(id="j1", kind="review", run="r1")
+    saves = []
+    runner.save = lambda j: saves.append((j.tokens, j.tok_s, j.eta_s))  # type: ignore[method-assign]
+    clock = Clock()
+    reporter = JobReporter(JobContext(runner, job), save_s=1.0, clock=clock)
+    reporter.begin("review", [100, 100])
+    for k in range(1, 17):  # 16 tokens in 2 s
+        clock.now += 0.125
+        reporter.update(TokenProgress(0, "p", k, 100, clock.now))
+    assert (job.tokens, job.tok_s, job.eta_s) == (16, 8.0, 23.0)  # (84 + 100) tokens left at 8 tok/s
+    assert [s[0] for s in saves] == [0, 8, 16]  # begin, then once per second, not per token
+    assert Job.from_dict(job.to_dict()).eta_text == "23s"
+    runner.shutdown()

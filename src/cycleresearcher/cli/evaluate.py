@@ -326,7 +326,10 @@ def winrate(
                 **engine_options(engine_opt, model=model, engine=engine, base_url=base_url),
             )
             try:
-                judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)
+                from ..progress import for_stderr, reporting
+
+                with reporting(for_stderr(console, "judging")):
+                    judgements = judge(judge_engine, pairs, paper_texts, store, sampling, max_chars)
             finally:
                 judge_engine.close()
     name_a, name_b = _names(a, b)

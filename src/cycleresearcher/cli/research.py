@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..progress import for_stderr, reporting
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
@@ -145,8 +146,7 @@ def generate(
             total = len(prepared) * samples
             written: list[dict] = []
             failures: list[str] = []
-            with _progress() as progress:
-                task = progress.add_task("generating papers", total=total)
+            with reporting(for_stderr(console, f"generating {total} paper(s)")):
 
                 def on_paper(paper) -> None:
                     error = (paper.meta or {}).get("error")
@@ -155,7 +155,6 @@ def generate(
                     else:
                         written.append(_export(paper, directory, pdf=pdf and not two_stage))
                         written[-1]["paper_warnings"] = list(paper.warnings)
-                    progress.advance(task)
 
                 researcher.generate(prepared, settings, on_paper=on_paper)
         finally:
@@ -259,8 +258,7 @@ def complete(
         start = time.perf_counter()
         written = []
         failures: list[str] = []
-        with _progress() as progress:
-            task = progress.add_task("writing results sections", total=len(todo))
+        with reporting(for_stderr(console, f"writing {len(todo)} results section(s)")):
             for paper in todo:
                 try:
                     done = researcher.complete(paper, data, ResearchSettings(max_tokens=max_tokens))
@@ -268,30 +266,9 @@ def complete(
                     failures.append(str(exc))
                 else:
                     written.append(_export(done, run, pdf=pdf))
-                progress.advance(task)
     finally:
         researcher.close()
     _summary(run, written, failures, time.perf_counter() - start, False, pdf, "rerun the same command")
-
-
-def _progress():
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _export(paper, directory: Path, pdf: bool) -> dict:

@@ -177,7 +177,7 @@ def run(
         typer.Option(
             "--max-tokens",
             min=1,
-            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer).",
+            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer; 3072 on the embedded stand-in, whose input is cut to 3072 tokens).",
         ),
     ] = None,
     context_length: Annotated[
@@ -215,9 +215,10 @@ def run(
     Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
     """
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..review.runner import review_files, summary_renderable
+    from ..progress import for_stderr, reporting
+    from ..review.runner import review_files
+    from ..review.summary import summary_renderable
     from ._common import console, out
 
     with new_run_dir(output_dir, "review") as folder:  # removed again if nothing could start
@@ -249,27 +250,13 @@ def run(
                 **common,
             )  # type: ignore[arg-type]
             options = {"mode": mode.value, "reviewer_num": reviewers}
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"Reviewing ({reviewer.value})", total=None)
-            try:
-                result = review_files(
-                    files,
-                    rev,
-                    folder,
-                    resume=resume,
-                    progress=lambda k: bar.advance(task, k),
-                    on_total=lambda n: bar.update(task, total=n),
-                    **options,
-                )
-            finally:
-                rev.close()
+        if rev.is_embedded:
+            console.print(f"{rev.budget_note()}; --max-tokens / --context-length change it.", soft_wrap=True)
+        try:
+            with reporting(for_stderr(console, f"Reviewing ({reviewer.value})")):
+                result = review_files(files, rev, folder, resume=resume, **options)
+        finally:
+            rev.close()
         for label, message in result.unreadable:
             # soft_wrap: keep each message (and the paths in it) on one line, as printed
             console.print(

@@ -55,7 +55,10 @@ def train(
         extra.append(f"output_dir={json.dumps(output_dir)}")
     cfg = load_config(config, extra)
     start = time.perf_counter()
-    with new_run_dir(cfg.output_dir, "train"):  # removed again if the first round cannot start
+    from ..progress import for_stderr, reporting
+
+    # the run directory is removed again if the first round cannot start
+    with new_run_dir(cfg.output_dir, "train"), reporting(for_stderr(console, "sampling / reviewing")):
         reports = run_cycle(cfg, log=lambda msg: console.print(msg))
     keys = ("round", "pairs", "reward_margin", "loss", "margin_before", "margin_after", "accepted_rate")
     for rep in reports:

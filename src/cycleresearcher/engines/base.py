@@ -6,6 +6,12 @@ request finishes so that the run store can persist it (a killed run loses nothin
 and progress bars can move. Engines that draw samples one at a time get one request per sample
 from the runner (``engines.runner``; see ``Engine.samples_at_once``).
 
+Engines that can see tokens as they are made (llama.cpp, a streaming HTTP server, HF's streamer)
+also take ``on_progress`` and call it with a ``TokenProgress`` while a request runs. It is optional
+both ways: an engine whose ``generate`` has no ``on_progress`` keyword still works (the runner then
+reports each request when it finishes), and ``_generate_one`` engines report through
+``self._report_tokens(n)``, a no-op when nobody listens.
+
 An engine's constructor takes ``model`` (None: the engine's default) and its settings as keywords:
 ``load_engine`` passes ``--model`` and the checked ``--engine-opt`` values that way.
 """
@@ -127,6 +133,23 @@ class GenerationResult:
 OnResult = Callable[[int, GenerationResult], None]
 
 
+@dataclass(frozen=True)
+class TokenProgress:
+    """How far one request of a ``generate`` batch is: ``tokens`` new tokens so far (all its
+    samples) of at most ``max_tokens`` (``sampling.max_tokens * n``), ``elapsed_s`` since it began.
+    ``done`` marks its last event (``tokens`` is then its final count)."""
+
+    index: int  # position in the list given to ``generate``
+    request_id: str | None
+    tokens: int
+    max_tokens: int
+    elapsed_s: float
+    done: bool = False
+
+
+OnProgress = Callable[[TokenProgress], None]
+
+
 class Engine(ABC):
     """Base class of all engines. Subclasses implement ``_generate_one`` or override ``generate``."""
 
@@ -140,16 +163,22 @@ class Engine(ABC):
     samples_at_once: bool = False
 
     def generate(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
+        self,
+        requests: Sequence[ChatRequest],
+        on_result: OnResult | None = None,
+        on_progress: OnProgress | None = None,
     ) -> list[GenerationResult]:
         """Run every request; a failing request yields a result with ``error`` set, never an exception."""
         results: list[GenerationResult] = []
         for i, req in enumerate(requests):
             start = time.perf_counter()
+            self._progress_sink = token_reporter(on_progress, i, req)
             try:
                 res = self._generate_one(req)
             except Exception as exc:  # one bad request must not sink the batch
                 res = GenerationResult(error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self._progress_sink = None
             res.elapsed_s = res.elapsed_s or (time.perf_counter() - start)
             res.request_id = req.request_id
             results.append(res)
@@ -159,6 +188,13 @@ class Engine(ABC):
 
     def _generate_one(self, request: ChatRequest) -> GenerationResult:  # pragma: no cover - abstract-ish
         raise NotImplementedError
+
+    _progress_sink: Callable[[int], None] | None = None
+
+    def _report_tokens(self, tokens: int) -> None:
+        """Called by ``_generate_one`` with the request's new tokens so far (all its samples)."""
+        if self._progress_sink is not None:
+            self._progress_sink(tokens)
 
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens the chat prompt takes. Engines with a tokenizer override this; the default is a
@@ -182,3 +218,19 @@ class Engine(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """A JSON-able description (engine name, model, settings) for the run store. No secrets."""
+
+
+def token_reporter(
+    on_progress: OnProgress | None, index: int, request: ChatRequest
+) -> Callable[[int], None] | None:
+    """``tokens -> None`` that sends request ``index``'s ``TokenProgress`` to ``on_progress``
+    (None when nobody listens); its clock starts now."""
+    if on_progress is None:
+        return None
+    budget = request.sampling.max_tokens * request.sampling.n
+    start = time.perf_counter()
+
+    def report(tokens: int) -> None:
+        on_progress(TokenProgress(index, request.request_id, tokens, budget, time.perf_counter() - start))
+
+    return report

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ContextLengthError
-from .base import ChatRequest, Completion, Engine, GenerationResult, Message, OnResult, SamplingParams
+from .base import (
+    ChatRequest,
+    Completion,
+    Engine,
+    GenerationResult,
+    Message,
+    OnProgress,
+    OnResult,
+    SamplingParams,
+    token_reporter,
+)
 
 
 def chat_prompt(tokenizer: Any, messages: Sequence[Message]) -> str:
@@ -126,7 +136,10 @@ class HFEngine(Engine):
 
     # -- generation
     def generate(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
+        self,
+        requests: Sequence[ChatRequest],
+        on_result: OnResult | None = None,
+        on_progress: OnProgress | None = None,
     ) -> list[GenerationResult]:
         results: list[GenerationResult | None] = [None] * len(requests)
 
@@ -147,8 +160,9 @@ class HFEngine(Engine):
 
         lengths = {i: len(ids) for i, ids in prompts.items()}
         for batch in plan_batches(requests, lengths, self.batch_size):
+            reports = [token_reporter(on_progress, i, requests[i]) for i in batch]
             try:
-                outs = self._run_batch([prompts[i] for i in batch], requests[batch[0]].sampling)
+                outs = self._run_batch([prompts[i] for i in batch], requests[batch[0]].sampling, reports)
             except Exception as exc:
                 if len(batch) == 1:
                     done(batch[0], GenerationResult(error=f"{type(exc).__name__}: {exc}"))
@@ -170,7 +184,12 @@ class HFEngine(Engine):
                 "shorten the input (e.g. fewer references)"
             )
 
-    def _run_batch(self, prompts: list[list[int]], sampling: SamplingParams) -> list[GenerationResult]:
+    def _run_batch(
+        self,
+        prompts: list[list[int]],
+        sampling: SamplingParams,
+        reports: Sequence[Callable[[int], None] | None] = (),
+    ) -> list[GenerationResult]:
         if sampling.grammar:
             # no grammar library is wired into this engine yet (xgrammar / llguidance would be);
             # a clear failure beats output that silently ignores the structure
@@ -209,8 +228,10 @@ class HFEngine(Engine):
             gc.eos_token_id = self._never_sampled_id()
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
+        live = [r for r in reports if r is not None]
+        streamer = StepCounter(live, sampling.n, max_new) if live else None
         with torch.inference_mode():
-            out = self.model.generate(**enc, generation_config=gc, tokenizer=tok)
+            out = self.model.generate(**enc, generation_config=gc, tokenizer=tok, streamer=streamer)
         elapsed = time.perf_counter() - start
 
         results = []
@@ -241,3 +262,28 @@ class HFEngine(Engine):
                 ids = ids[:-1]
         reason = "stop" if stopped or ended_by_eos else "length"
         return Completion(text=text, finish_reason=reason, completion_tokens=len(ids))
+
+
+class StepCounter:
+    """A ``generate`` streamer (transformers' ``BaseStreamer`` shape: ``put`` / ``end``) that
+    reports each request's tokens so far: transformers puts the prompt once, then one token per
+    row at every decoding step. A row that already stopped is padded until the batch ends, so the
+    count is an upper bound; the runner's done event then gives the real one."""
+
+    def __init__(self, reports: Sequence[Callable[[int], None]], n: int, max_new: int):
+        self.reports = list(reports)
+        self.n = n
+        self.max_new = max_new
+        self.steps = 0
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self.steps = min(self.steps + 1, self.max_new)
+        for report in self.reports:
+            report(self.steps * self.n)
+
+    def end(self) -> None:
+        """Nothing to flush: the counts were reported as they came."""

@@ -188,10 +188,11 @@ class LlamaCppEngine(Engine):
                 f"the prompt has {len(tokens)} tokens but the context is {self.context_length} "
                 f"(model trained on {self.trained_context}): pass a larger n_ctx or shorten the input"
             )
-        comps = []
+        comps: list[Completion] = []
         for k in range(sp.n):
             seed = None if sp.seed is None else sp.seed + k  # distinct but reproducible samples
-            comps.append(self._sample(tokens, sp, min(sp.max_tokens, room), seed))
+            before = sum(c.completion_tokens or 0 for c in comps)
+            comps.append(self._sample(tokens, sp, min(sp.max_tokens, room), seed, before))
         return GenerationResult(
             completions=comps, prompt_tokens=len(tokens), elapsed_s=time.perf_counter() - start
         )
@@ -204,7 +205,10 @@ class LlamaCppEngine(Engine):
             n += 1
         return n
 
-    def _sample(self, tokens: list[int], sp: SamplingParams, max_new: int, seed: int | None) -> Completion:
+    def _sample(
+        self, tokens: list[int], sp: SamplingParams, max_new: int, seed: int | None, before: int = 0
+    ) -> Completion:
+        """One sample; ``before`` tokens of the request's earlier samples count in its progress."""
         llm = self.llm
         llm.set_seed(seed if seed is not None else self._llama_cpp.LLAMA_DEFAULT_SEED)
         # Llama.generate re-evaluates at least the last prompt token to get fresh logits
@@ -232,6 +236,7 @@ class LlamaCppEngine(Engine):
                 if t_first is None:
                     t_first = time.perf_counter()
                 count += 1
+                self._report_tokens(before + count)
                 if token in self.eog_ids:
                     # a finished grammar allows nothing but EOS: ignoring it would sample from an
                     # empty grammar stack, which aborts llama.cpp
@@ -302,9 +307,9 @@ class LlamaCppEngine(Engine):
             lc.llama_sampler_free(probe)
             cache.add(text)
 
-    def generate(self, requests, on_result=None):  # type: ignore[no-untyped-def]
+    def generate(self, requests, on_result=None, on_progress=None):  # type: ignore[no-untyped-def]
         self.stats = []
-        return super().generate(requests, on_result)
+        return super().generate(requests, on_result, on_progress)
 
     def unsupported(self, params: SamplingParams) -> list[str]:
         return []

@@ -16,7 +16,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -24,14 +24,26 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from ..errors import EngineError, InputError
-from .base import ChatRequest, Completion, Engine, GenerationResult, Message, OnResult, SamplingParams
+from .base import (
+    ChatRequest,
+    Completion,
+    Engine,
+    GenerationResult,
+    Message,
+    OnProgress,
+    OnResult,
+    SamplingParams,
+    token_reporter,
+)
 from .openai_wire import (
     GRAMMAR_FIELDS,
+    StreamAssembler,
     build_payload,
     error_message,
     normalize_base_url,
     parse_response,
     redact_url,
+    streaming,
 )
 
 #: status codes worth retrying: rate limits, timeouts and server-side failures
@@ -111,7 +123,18 @@ class Transport:
         self, method: str, path: str, json: dict[str, Any] | None = None, retries: int | None = None
     ) -> Any:
         """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
+        return self._retrying(method, path, retries)(self._attempt, method, path, json)
 
+    def stream(
+        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None
+    ) -> Any:
+        """POST a streamed call (``openai_wire.streaming``) and return the body its chunks add up
+        to, calling ``on_tokens(completion tokens so far)`` as text arrives. A server that answers
+        plain JSON instead (it ignored ``stream``) is read as a plain call. Retried like ``request``;
+        a retry starts the answer over."""
+        return self._retrying("POST", path, None)(self._stream_attempt, path, json, on_tokens)
+
+    def _retrying(self, method: str, path: str, retries: int | None) -> Retrying:
         def give_up(state: RetryCallState) -> Any:
             last = state.outcome.exception() if state.outcome else None
             problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
@@ -119,13 +142,12 @@ class Transport:
                 f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
             ) from last
 
-        attempts = Retrying(
+        return Retrying(
             stop=stop_after_attempt(1 + (self.max_retries if retries is None else retries)),
             retry=retry_if_exception_type(_Retryable),
             wait=self._wait,
             retry_error_callback=give_up,
         )
-        return attempts(self._attempt, method, path, json)
 
     def _wait(self, state: RetryCallState) -> float:
         last = state.outcome.exception() if state.outcome else None
@@ -137,6 +159,32 @@ class Transport:
             resp = self.client.request(method, path, json=json)
         except httpx.TransportError as exc:  # connect/read errors and timeouts
             raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+        return self._answer(resp, method, path)
+
+    def _stream_attempt(
+        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None
+    ) -> Any:
+        try:
+            with self.client.stream("POST", path, json=json) as resp:
+                if resp.status_code >= 400 or "text/event-stream" not in resp.headers.get("content-type", ""):
+                    resp.read()
+                    return self._answer(resp, "POST", path)
+                chunks = StreamAssembler()
+                for line in resp.iter_lines():
+                    try:
+                        grew = chunks.feed(line)
+                    except ValueError as exc:
+                        raise TransportError(f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}") from exc
+                    if grew and on_tokens is not None:
+                        on_tokens(chunks.tokens)
+                    if chunks.done:
+                        break
+                return chunks.body()
+        except httpx.TransportError as exc:  # connect/read errors and timeouts, mid-stream too
+            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+
+    def _answer(self, resp: httpx.Response, method: str, path: str) -> Any:
+        """The JSON body of a read response, or the error it stands for."""
         if resp.status_code < 400:
             try:
                 return resp.json()
@@ -165,6 +213,8 @@ class OpenAIEngine(Engine):
     ``base_url`` / ``api_key`` default to ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``; ``model`` defaults
     to the server's first ``/models`` entry. ``ignore_eos_field`` names the extra body field sent when
     ``ignore_eos`` is asked for (vLLM / SGLang read ``ignore_eos``); ``None`` never sends it.
+    ``stream`` (default on) asks for a streamed answer while someone follows the progress, so
+    tokens are counted as they come; ``stream=false`` for a server that mishandles streaming.
     """
 
     name = "openai"
@@ -185,6 +235,7 @@ class OpenAIEngine(Engine):
         context_length: int | None = None,
         extra_body: dict[str, Any] | None = None,
         grammar_field: str | None = "grammar",
+        stream: bool = True,
         **_ignored: Any,
     ):
         url = base_url or os.environ.get("OPENAI_BASE_URL")
@@ -207,6 +258,7 @@ class OpenAIEngine(Engine):
                 f"Unknown grammar_field '{grammar_field}'. Use one of: {', '.join(GRAMMAR_FIELDS)}, none."
             )
         self.grammar_field = grammar_field
+        self.stream = stream
         self.transport = Transport(
             self.base_url,
             key,
@@ -289,7 +341,12 @@ class OpenAIEngine(Engine):
 
     # -- generation
     def _call(
-        self, request: ChatRequest, n: int, seed: int | None, warnings: list[str] | None = None
+        self,
+        request: ChatRequest,
+        n: int,
+        seed: int | None,
+        warnings: list[str] | None = None,
+        on_tokens: Callable[[int], None] | None = None,
     ) -> tuple[list[Completion], int | None]:
         payload = build_payload(
             request.messages,
@@ -302,7 +359,10 @@ class OpenAIEngine(Engine):
             extra_body=self.extra_body,
             grammar_field=self.grammar_field,
         )
-        body = self.transport.request("POST", "/chat/completions", json=payload)
+        if self.stream and on_tokens is not None:
+            body = self.transport.stream("/chat/completions", streaming(payload), on_tokens)
+        else:
+            body = self.transport.request("POST", "/chat/completions", json=payload)
         try:
             comps, prompt_tokens = parse_response(body)
         except ValueError as exc:
@@ -329,18 +389,27 @@ class OpenAIEngine(Engine):
             return IGNORE_EOS_WARNING.format(url=redact_url(self.base_url))
         return None
 
-    def _generate_one(self, request: ChatRequest) -> GenerationResult:
+    def _generate_one(
+        self, request: ChatRequest, report: Callable[[int], None] | None = None
+    ) -> GenerationResult:
         start = time.perf_counter()
         want = request.sampling.n
         seed = request.sampling.seed
         warnings: list[str] = []
+
+        def tokens_after(before: int) -> Callable[[int], None] | None:
+            return None if report is None else (lambda k: report(before + k))
+
         try:
-            comps, prompt_tokens = self._call(request, want, seed, warnings)
+            comps, prompt_tokens = self._call(request, want, seed, warnings, tokens_after(0))
             # Servers that ignore `n` (llama.cpp, some hosted APIs) answer once: ask for the rest
             # one by one, with distinct seeds so seeded samples still differ.
             while len(comps) < want:
                 k = len(comps)
-                more, pt = self._call(request, 1, None if seed is None else seed + k, warnings)
+                before = sum(c.completion_tokens or 0 for c in comps)
+                more, pt = self._call(
+                    request, 1, None if seed is None else seed + k, warnings, tokens_after(before)
+                )
                 comps.extend(more)
                 prompt_tokens = prompt_tokens if prompt_tokens is not None else pt
         except TransportError as exc:
@@ -353,18 +422,23 @@ class OpenAIEngine(Engine):
         )
 
     def generate(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
+        self,
+        requests: Sequence[ChatRequest],
+        on_result: OnResult | None = None,
+        on_progress: OnProgress | None = None,
     ) -> list[GenerationResult]:
+        """``on_progress`` is called from the worker threads (streamed tokens), ``on_result``
+        from the calling one."""
         results: list[GenerationResult | None] = [None] * len(requests)
 
-        def work(req: ChatRequest) -> GenerationResult:
+        def work(i: int, req: ChatRequest) -> GenerationResult:
             try:
-                return self._generate_one(req)
+                return self._generate_one(req, token_reporter(on_progress, i, req))
             except Exception as exc:  # never let one request sink the batch
                 return GenerationResult(error=f"{type(exc).__name__}: {exc}")
 
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, max(1, len(requests)))) as pool:
-            futures = {pool.submit(work, req): i for i, req in enumerate(requests)}
+            futures = {pool.submit(work, i, req): i for i, req in enumerate(requests)}
             for fut in as_completed(futures):
                 i = futures[fut]
                 res = fut.result()
@@ -387,6 +461,7 @@ class OpenAIEngine(Engine):
             "max_retries": self.max_retries,
             "ignore_eos_field": self.ignore_eos_field,
             "grammar_field": self.grammar_field,
+            "stream": self.stream,
             "context_length": self._context_length,
         }
 

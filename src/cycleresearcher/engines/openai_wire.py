@@ -1,11 +1,13 @@
 """The JSON of OpenAI-compatible chat servers, as pure functions: server URLs, the request body
 built from a ``ChatRequest``'s messages and sampling (with the fields each server family reads for
 a grammar, ``ignore_eos`` and repetition penalties), and the response body read back into
-``Completion`` records. No I/O here: ``openai_compat`` sends and retries.
+``Completion`` records; a streamed answer (server-sent events) is added up into the same body by
+``StreamAssembler``. No I/O here: ``openai_compat`` sends and retries.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -150,3 +152,84 @@ def error_message(body: Any) -> str:
             return str(err.get("message") or err)
         return str(err)
     return str(body)[:500]
+
+
+def streaming(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` asking for a streamed answer with the usage in its last chunk (OpenAI, vLLM,
+    SGLang; servers that do not know ``stream_options`` ignore it)."""
+    return {**payload, "stream": True, "stream_options": {"include_usage": True}}
+
+
+class StreamAssembler:
+    """Adds the chunks of a streamed chat completion (``data: {...}`` lines, ``data: [DONE]``)
+    up into the body a non-streamed call returns, so ``parse_response`` reads both alike.
+
+    ``tokens`` is the completion tokens so far: the server's usage once it sent one, else the
+    number of content pieces (vLLM and llama.cpp send one token per chunk)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[int, list[str]] = {}
+        self.reasons: dict[int, str | None] = {}
+        self.stop_reasons: dict[int, Any] = {}
+        self.usage: dict[str, Any] | None = None
+        self.pieces = 0
+        self.done = False
+
+    def feed(self, line: str) -> bool:
+        """Read one line; True when it brought new text. Raises ``ValueError`` on a broken chunk."""
+        line = line.strip()
+        if not line.startswith("data:"):
+            return False  # blank separators, comments (": ping"), event names
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            self.done = True
+            return False
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ValueError(f"expected a JSON object per chunk, got {type(chunk).__name__}")
+        if chunk.get("error"):
+            raise ValueError(f"server error: {error_message(chunk)}")
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        grew = False
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            delta = choice.get("delta") or {}
+            piece = delta.get("content") if isinstance(delta, dict) else None
+            if piece is None:
+                piece = choice.get("text")  # the completions shape
+            self.texts.setdefault(index, [])
+            if piece:
+                self.texts[index].append(piece)
+                self.pieces += 1
+                grew = True
+            if choice.get("finish_reason"):
+                self.reasons[index] = choice["finish_reason"]
+            if "stop_reason" in choice:
+                self.stop_reasons[index] = choice["stop_reason"]
+        return grew
+
+    @property
+    def tokens(self) -> int:
+        if self.usage and isinstance(self.usage.get("completion_tokens"), int):
+            return int(self.usage["completion_tokens"])
+        return self.pieces
+
+    def body(self) -> dict[str, Any]:
+        """The chat-completions body these chunks add up to."""
+        choices = []
+        for index in sorted(self.texts):
+            choice: dict[str, Any] = {
+                "index": index,
+                "message": {"role": "assistant", "content": "".join(self.texts[index])},
+                "finish_reason": self.reasons.get(index),
+            }
+            if index in self.stop_reasons:
+                choice["stop_reason"] = self.stop_reasons[index]
+            choices.append(choice)
+        usage = dict(self.usage or {})
+        if "completion_tokens" not in usage and self.pieces:
+            usage["completion_tokens"] = self.pieces  # a count of chunks where the server gave none
+        return {"choices": choices, "usage": usage}

@@ -5,11 +5,16 @@ resume asks only for what is missing (the k-th sample of a request keeps its see
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..store import RunStore, SampleResult, request_key
-from .base import ChatRequest, Completion, Engine, GenerationResult
+from .base import ChatRequest, Completion, Engine, GenerationResult, OnProgress, OnResult, TokenProgress
+
+if TYPE_CHECKING:
+    from ..progress import Reporter
 
 OnSample = Callable[[int, SampleResult], None]
 
@@ -60,6 +65,7 @@ def run_requests(
     keys: Sequence[str] | None = None,
     on_result: Callable[[int, GenerationResult], None] | None = None,
     on_sample: OnSample | None = None,
+    progress: Reporter | None = None,
 ) -> list[GenerationResult]:
     """Run ``requests`` through ``engine``, skipping what the store already has done.
 
@@ -70,6 +76,9 @@ def run_requests(
     samples stored asks only for the n - k missing ones; failed samples are retried on the next
     resume. ``on_sample(i, sample)`` is called once per sample, stored or new, done or failed;
     ``on_result(i, result)`` once per request when all its samples are settled.
+
+    ``progress`` (default: the ambient ``progress.reporting`` one) sees the requests sent as one
+    batch: token events from engines that report them, and a done event per finished request.
     """
     if keys is None:
         keys = [request_key(stage, r) for r in requests]
@@ -113,7 +122,12 @@ def run_requests(
             sends.extend((i, [k], sample_request(req, k)) for k in missing)
 
     def _done(j: int, res: GenerationResult) -> None:
-        i, ks, _ = sends[j]
+        i, ks, sent = sends[j]
+        if reporter is not None:
+            budget = sent.sampling.max_tokens * sent.sampling.n
+            reporter.update(
+                TokenProgress(j, sent.request_id, res.completion_tokens, budget, res.elapsed_s, done=True)
+            )
         per = res.elapsed_s / len(ks)
         for pos, k in enumerate(ks):
             if res.ok and pos < len(res.completions):
@@ -131,8 +145,24 @@ def run_requests(
         if len(settled[i]) == requests[i].sampling.n:
             finish(i)
 
+    if progress is None:
+        from ..progress import current
+
+        progress = current()
+    reporter = progress
     if sends:
-        engine.generate([r for _, _, r in sends], on_result=_done)
+        batch = [r for _, _, r in sends]
+        if reporter is None:
+            engine.generate(batch, on_result=_done)
+        else:
+            skipped = sum(r.sampling.n for r in requests) - sum(len(ks) for _, ks, _ in sends)
+            if at_once:  # one unit per request
+                skipped = len(requests) - len({i for i, _, _ in sends})
+            reporter.begin(stage, [r.sampling.max_tokens * r.sampling.n for r in batch], skipped)
+            try:
+                _generate(engine, batch, _done, reporter.update)
+            finally:
+                reporter.end()
     for i in list(settled):  # an engine that skipped a request: its missing samples fail, not vanish
         for k in range(requests[i].sampling.n):
             if k not in settled[i]:
@@ -144,3 +174,19 @@ def run_requests(
                     on_sample(i, sample)
         finish(i)
     return [r if r is not None else GenerationResult(error="engine returned no result") for r in results]
+
+
+def takes_progress(engine: Engine) -> bool:
+    """Whether ``engine.generate`` accepts ``on_progress`` (engines written before it did not)."""
+    try:
+        params = inspect.signature(engine.generate).parameters
+    except (TypeError, ValueError):
+        return False
+    return "on_progress" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _generate(engine: Engine, batch: list[ChatRequest], on_result: OnResult, on_progress: OnProgress) -> None:
+    if takes_progress(engine):
+        engine.generate(batch, on_result=on_result, on_progress=on_progress)
+    else:  # the runner's done events still move the count
+        engine.generate(batch, on_result=on_result)

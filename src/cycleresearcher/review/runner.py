@@ -23,7 +23,7 @@ from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
 from ..store import RunStore, request_key
-from .context import FittedPaper, PaperInput, fit_paper, to_paper_input
+from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
 
 #: the record kind reviews are stored under in the run store
@@ -104,6 +104,7 @@ class BaseReviewer:
 
         spec = load(self.family)
         defaults = dict(spec["sampling"])
+        default_budget = sampling is None and max_tokens is None
         if sampling is None:
             sampling = SamplingParams(**defaults)
         if max_tokens is not None:
@@ -124,6 +125,15 @@ class BaseReviewer:
             self._engine = None
             self._engine_name = engine
             self._owns_engine = True
+        #: the embedded stand-in's input cut (``review.embedded``); None: upstream's limits
+        self.input_cut: int | None = None
+        if self.is_embedded:
+            from .embedded import EMBEDDED_REVIEW_INPUT_TOKENS, EMBEDDED_REVIEW_MAX_TOKENS
+
+            if default_budget:
+                self.sampling.max_tokens = EMBEDDED_REVIEW_MAX_TOKENS
+            if context_length is None:
+                self.input_cut = EMBEDDED_REVIEW_INPUT_TOKENS
 
     # -- engine --------------------------------------------------------------------------------
     @property
@@ -138,8 +148,21 @@ class BaseReviewer:
 
     @property
     def context_length(self) -> int:
-        """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value."""
-        return int(self._context_override or self.engine.context_length or self._upstream_context)
+        """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value;
+        for the embedded stand-in at most what its input cut leaves (``review.embedded``)."""
+        ctx = int(self._context_override or self.engine.context_length or self._upstream_context)
+        if self.input_cut is not None:
+            from .embedded import embedded_context
+
+            ctx = min(ctx, embedded_context(self.sampling.max_tokens, self.input_cut))
+        return ctx
+
+    def budget_note(self) -> str:
+        """What the embedded stand-in's budget is and about how long a review takes (CLI, web)."""
+        from .embedded import budget_note
+
+        max_tokens = min(self.sampling.max_tokens, self.context_length // 2)  # fit_paper's rule 1
+        return budget_note(max_tokens, self.context_length - max_tokens - SAFETY_MARGIN)
 
     def model_label(self) -> str:
         return getattr(self._engine, "model_id", "") or str(self.model or "")
@@ -404,72 +427,6 @@ def review_files(
     return FileRunResult(outcomes, unreadable, run_dir)
 
 
-# -- the readable per-paper summary (printed by the CLI) -------------------------------------------
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{round(value, 2):g}"
-
-
-def summary_renderable(outcome: ReviewOutcome) -> Any:
-    """A rich renderable: scores per reviewer, main points, meta review, decision, avg/min/max."""
-    from rich.console import Group
-    from rich.rule import Rule
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..markdown_text import first_point
-    from .records import SCORE_KEYS
-
-    title = plain_title(outcome.paper.title) or outcome.paper.id
-    parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
-    if outcome.review is None:
-        parts.append(Text(f"Not reviewed: {outcome.error}", style="red"))
-        return Group(*parts)
-    review = outcome.review
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Reviewer")
-    for key in SCORE_KEYS:
-        table.add_column(key.capitalize(), justify="right")
-    for i, op in enumerate(review.reviewers, 1):
-        table.add_row(str(i), *(_num(getattr(op, k)) for k in SCORE_KEYS))
-    if any(v is not None for v in review.final.values()):
-        table.add_row("[bold]final[/]", *(_num(review.final.get(k)) for k in SCORE_KEYS))
-    if table.row_count:
-        parts.append(table)
-    for i, op in enumerate(review.reviewers, 1):
-        plus, minus = first_point(op.strengths), first_point(op.weaknesses)
-        if plus or minus:
-            parts.append(Text(f"R{i}  + {plus or '-'}\n    - {minus or '-'}"))
-    if not review.reviewers:  # DeepReviewer Fast mode: the points are the final review's
-        plus, minus = (first_point(review.final_text.get(k)) for k in ("strengths", "weaknesses"))
-        if plus or minus:
-            parts.append(Text(f"Final  + {plus or '-'}\n       - {minus or '-'}"))
-    meta = review.meta_review or review.final_text.get("summary")
-    if meta:
-        short = meta.strip() if len(meta) <= 600 else meta.strip()[:599] + "…"
-        parts.append(Text("Meta review: ", style="bold") + Text(short))
-    decision = review.decision or "not given"
-    style = {"Accept": "green", "Reject": "red"}.get(review.decision or "", "yellow")
-    line = Text("Decision: ", style="bold") + Text(decision, style=f"bold {style}")
-    if review.ratings or review.final.get("rating") is None:
-        line += Text(
-            f"   rating avg {_num(review.avg_rating)} / min {_num(review.min_rating)} / max {_num(review.max_rating)}"
-            f" over {len(review.ratings)} reviewer(s)"
-        )
-    else:  # DeepReviewer Fast mode: only the final review has scores
-        line += Text(f"   final rating {_num(review.final.get('rating'))} (no per-reviewer ratings)")
-    parts.append(line)
-    if outcome.error:
-        parts.append(Text(f"Error: {outcome.error}", style="red"))
-    if review.warnings:
-        shown = "; ".join(review.warnings[:3]) + (
-            f" (+{len(review.warnings) - 3} more)" if len(review.warnings) > 3 else ""
-        )
-        parts.append(Text(f"Warnings ({len(review.warnings)}): {shown}", style="yellow"))
-    return Group(*parts)
-
-
 __all__ = [
     "RECORD_KIND",
     "BaseReviewer",
@@ -477,5 +434,4 @@ __all__ = [
     "ReviewOutcome",
     "export_outcome",
     "review_files",
-    "summary_renderable",
 ]

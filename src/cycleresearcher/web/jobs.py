@@ -17,11 +17,13 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..engines.base import TokenProgress
 from ..errors import CycleResearcherError
+from ..progress import Reporter, Snapshot, format_duration, reporting
 from ..store import DB_NAME, RunStore
 
 log = logging.getLogger("cycleresearcher.web")
@@ -40,6 +42,13 @@ class Job:
     done: int = 0
     total: int | None = None
     message: str = "waiting for the worker"
+    #: generation progress (``progress.Snapshot``): new tokens in this job, the current batch's
+    #: rate and time left, and its requests done / total
+    tokens: int = 0
+    tok_s: float | None = None
+    eta_s: float | None = None
+    requests_done: int = 0
+    requests_total: int | None = None
     error: str | None = None
     result_url: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -53,9 +62,15 @@ class Job:
             return 0.0
         return (self.finished_at or time.time()) - self.started_at
 
+    @property
+    def eta_text(self) -> str:
+        """The time left as the page shows it (``2m10s``), ``--`` while unknown."""
+        return "--" if self.eta_s is None else format_duration(self.eta_s)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["elapsed_s"] = round(self.elapsed_s, 1)
+        d["eta_text"] = self.eta_text
         return d
 
     @classmethod
@@ -83,6 +98,39 @@ class JobContext:
 
     def advance(self, k: int = 1) -> None:
         self.progress(done=self.job.done + k)
+
+
+class JobReporter(Reporter):
+    """Generation progress into the job record (what ``/api/jobs/<id>`` returns), saved at most
+    every ``save_s`` seconds: a token-by-token SQLite write would slow the decode down."""
+
+    def __init__(self, ctx: JobContext, save_s: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__(clock)
+        self.ctx = ctx
+        self.save_s = save_s
+        self._saved = float("-inf")
+        self._before = 0  # tokens of the job's earlier batches
+
+    def _put(self, snap: Snapshot, force: bool = False) -> None:
+        job = self.ctx.job
+        job.tokens = self._before + snap.tokens
+        job.tok_s = None if snap.tok_s is None else round(snap.tok_s, 1)
+        job.eta_s = None if snap.eta_s is None else round(snap.eta_s, 1)
+        job.requests_done, job.requests_total = snap.done, snap.total
+        if force or self.clock() - self._saved >= self.save_s:
+            self.ctx.progress()
+            self._saved = self.clock()
+
+    def started(self, snap: Snapshot) -> None:
+        self._put(snap, force=True)
+
+    def changed(self, event: TokenProgress) -> None:
+        if self.tracker is not None and (event.done or self.clock() - self._saved >= self.save_s):
+            self._put(self.tracker.snapshot(), force=True)
+
+    def finished(self, snap: Snapshot) -> None:
+        self._put(replace(snap, eta_s=0.0), force=True)
+        self._before += snap.tokens
 
 
 Task = Callable[[JobContext], str | None]  # returns the URL of the result page
@@ -133,7 +181,8 @@ class JobRunner:
         job.state, job.started_at, job.message = "running", time.time(), "starting"
         self.save(job)
         try:
-            job.result_url = task(ctx)
+            with reporting(JobReporter(ctx)):
+                job.result_url = task(ctx)
             job.state, job.message = "done", "finished"
         except CycleResearcherError as exc:
             job.state, job.error, job.message = "failed", str(exc), "failed"

@@ -230,7 +230,8 @@ def review_task(
                 retriever="local" if mode == "best" else "none",
             )
             options = {"mode": mode, "reviewer_num": 4}
-        ctx.progress(0, rev.requests_per_paper(**options), f"reviewing with {family}")
+        note = f" ({rev.budget_note()})" if rev.is_embedded else ""
+        ctx.progress(0, rev.requests_per_paper(**options), f"reviewing with {family}{note}")
         with RunStore(ctx.run_dir) as store:
             paper = _paper_input(store, kind, key)
             [outcome] = rev.run([paper], store=store, progress=lambda k: ctx.advance(k), **options)

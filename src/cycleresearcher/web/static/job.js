@@ -11,6 +11,13 @@
     $("job-message").textContent = job.message || "";
     $("job-count").textContent = job.done + (job.total ? " / " + job.total : "");
     $("job-elapsed").textContent = job.elapsed_s.toFixed(1);
+    if (job.tokens) {
+      $("job-generation").hidden = false;
+      $("job-tokens").textContent = job.tokens;
+      $("job-rate").textContent = job.tok_s == null ? "--" : job.tok_s.toFixed(1);
+      $("job-eta").textContent = job.eta_text;
+      $("job-requests").textContent = job.requests_done + (job.requests_total ? " / " + job.requests_total : "");
+    }
     const bar = $("job-progress");
     if (job.total) { bar.max = job.total; bar.value = job.done; }
     if (job.error) { $("job-error").textContent = job.error; $("job-error").hidden = false; }
