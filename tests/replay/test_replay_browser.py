@@ -1,8 +1,8 @@
 """The web page in a real headless Chromium, served by `cycleresearcher serve --base-url` against the
 replay server: a real 12B paper, its CycleReviewer review and a DeepReviewer Standard review of an
-uploaded paper. Screenshots go to test-artifacts/replay/ (each under 300 KB), which git does not
-ignore so that they can be kept as evidence; they show text of the fixtures (non-commercial
-licence, see shared/fixtures/README.md), so committing them is the maintainers' call. Uses the
+uploaded paper. Screenshots go to test-artifacts/replay/ (each under 300 KB) on every run; git
+ignores them because they show text of the fixtures (non-commercial licence, see
+shared/fixtures/README.md), which is never committed. Uses the
 system Chromium (/usr/bin/chromium); no browser is ever downloaded."""
 
 from __future__ import annotations
