@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -45,6 +46,22 @@ IGNORE_EOS_WARNING = (
     "most hosted APIs ignore it), so text the model writes after EOS (e.g. its results turn) is missing. "
     "Serve the model with vLLM or SGLang, or use --two-stage."
 )
+
+#: put in each affected result, and printed once per engine, when a constrained completion does not
+#: follow its grammar: servers drop request fields they do not know without a word
+GRAMMAR_IGNORED_WARNING = (
+    "engine: the server at {url} returned text that does not follow the grammar: it probably ignores "
+    "the `{field}` request field; servers known to support it: {servers}. Choose the field the server "
+    "reads with --engine-opt grammar_field=NAME ({fields}), or pass --no-constrain."
+)
+
+#: the servers that read each grammar field (GRAMMAR_FIELDS says where each puts the grammar)
+GRAMMAR_SERVERS = {
+    "grammar": "llama.cpp's llama-server, llama_cpp.server",
+    "structured_outputs": "vLLM serve >= 0.10",
+    "guided_grammar": "vLLM serve before 0.10",
+    "ebnf": "SGLang",
+}
 
 
 def is_retryable_status(status: int) -> bool:
@@ -220,6 +237,7 @@ class OpenAIEngine(Engine):
         self._lock = threading.Lock()
         self._context_length = context_length
         self._can_tokenize: bool | None = None
+        self._grammar_warned = False
         self.model_id = model or self._first_model()
 
     # -- server metadata
@@ -311,7 +329,31 @@ class OpenAIEngine(Engine):
             note = self._check_eos(body, comps, request.sampling.max_tokens)
             if note:
                 warnings.append(note)
+        if request.sampling.grammar and warnings is not None:
+            note = self._check_grammar(request.sampling.grammar, comps)
+            if note and note not in warnings:
+                warnings.append(note)
         return comps, prompt_tokens
+
+    def _check_grammar(self, grammar: str, comps: list[Completion]) -> str | None:
+        """Note completions that break the grammar they were asked to follow (checked as a prefix:
+        max_tokens or a stop string may cut a constrained text short); said on stderr once."""
+        from ..prompts.grammars import follows
+
+        if all(follows(grammar, c.text) is not False for c in comps):
+            return None
+        field = self.grammar_field or "grammar"
+        note = GRAMMAR_IGNORED_WARNING.format(
+            url=redact_url(self.base_url),
+            field=field,
+            servers=GRAMMAR_SERVERS.get(field, "unknown"),
+            fields=", ".join(GRAMMAR_FIELDS),
+        )
+        with self._lock:
+            first, self._grammar_warned = not self._grammar_warned, True
+        if first:
+            print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
+        return note
 
     def _check_eos(self, body: dict[str, Any], comps: list[Completion], max_tokens: int) -> str | None:
         """Note a stop at EOS well short of max_tokens: "stop" that no stop string explains (vLLM
@@ -349,7 +391,7 @@ class OpenAIEngine(Engine):
             completions=comps[:want],
             prompt_tokens=prompt_tokens,
             elapsed_s=time.perf_counter() - start,
-            warnings=warnings[:1],
+            warnings=list(dict.fromkeys(warnings)),
         )
 
     def generate(
