@@ -30,6 +30,7 @@ async def review_upload(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
     from ...paper.readers import read_document
     from ...review.context import paper_id_for
@@ -41,7 +42,7 @@ async def review_upload(
         name = safe_filename(paper.filename if paper else None, "paper")
         suffix = paper_suffix(data, name)
         check_reviewer(reviewer, review_mode)
-        chosen = site.choice(model, engine, max_tokens)
+        chosen = site.choice(model, engine, max_tokens, constrain)
         run = site.new_run("upload")
         folder = site.root / run / "uploads"
         folder.mkdir(exist_ok=True)
@@ -123,11 +124,12 @@ async def review_action(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
     rkind = record_kind(kind)
     site.record(run, rkind, key)
     check_reviewer(reviewer, review_mode)
-    chosen = site.choice(model, engine, max_tokens)
+    chosen = site.choice(model, engine, max_tokens, constrain)
     task = review_task(site.services, chosen, rkind, key, reviewer, review_mode)
     params = {**chosen.describe(), "reviewer": reviewer, "mode": review_mode, "target": key}
     return submit_redirect(site.runner.submit("review", run, task, label=f"review {key}", params=params).id)
