@@ -134,7 +134,7 @@ _REVIEWER_INIT = {
 class ReviewerReward:
     """CycleReviewer / DeepReviewer as the reward model: reward = mean parsed rating."""
 
-    def __init__(self, kind: str, cfg: RewardConfig, store: Any = None):
+    def __init__(self, kind: str, cfg: RewardConfig, store: Any = None, constrain: bool | None = None):
         self.name = kind
         # settings of the reviewer itself go to its constructor; the rest (e.g. mode) to each review call
         init = {k: v for k, v in cfg.options.items() if k in _REVIEWER_INIT}
@@ -144,7 +144,9 @@ class ReviewerReward:
         else:
             from ..review.deepreviewer import DeepReviewer as cls
         # model None = the reviewer's default size (CycleReviewer 8B, DeepReviewer 14B)
-        self.reviewer = cls(model=cfg.model, engine=cfg.engine, base_url=cfg.base_url, **init)
+        self.reviewer = cls(
+            model=cfg.model, engine=cfg.engine, base_url=cfg.base_url, constrain=constrain, **init
+        )
         self.store = store
 
     def score(self, papers: Sequence[Any]) -> list[RewardScore]:
@@ -170,11 +172,14 @@ def review_score(review: Any) -> RewardScore:
     return RewardScore(_clean(value), getattr(review, "decision", None))
 
 
-def load_reward(cfg: RewardConfig, base_dir: str | Path = ".", store: Any = None) -> RewardModel:
+def load_reward(
+    cfg: RewardConfig, base_dir: str | Path = ".", store: Any = None, constrain: bool | None = None
+) -> RewardModel:
+    """The reward model; ``constrain`` is the reviewer's grammar setting (None: its auto)."""
     if cfg.kind == "function":
         assert cfg.function is not None  # validated by the config
         return FunctionReward(cfg.function, cfg.options, base_dir)
-    return ReviewerReward(cfg.kind, cfg, store=store)
+    return ReviewerReward(cfg.kind, cfg, store=store, constrain=constrain)
 
 
 # -- a built-in heuristic for smoke runs -------------------------------------------------------

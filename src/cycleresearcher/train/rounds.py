@@ -163,7 +163,7 @@ def run_round(
         round_idx,
         store,
         hooks.parse or _default_parse,
-        lambda: load_reward(cfg.reward, cfg.base_dir, store=store),
+        lambda: load_reward(cfg.reward, cfg.base_dir, store=store, constrain=cfg.constrain),
     )
     timings["reward_s"] = round(time.perf_counter() - t0, 2)
     pairing = build_pairs(
