@@ -137,3 +137,20 @@ def test_ignore_eos_and_context_overflow(engine):
     assert forced.completions[0].finish_reason == "length" and forced.completions[0].completion_tokens == 16
     assert forced.text.startswith(normal.text) and len(forced.text) > len(normal.text)
     assert not bad.ok and "ContextLengthError" in bad.error
+
+
+@pytest.mark.slow
+def test_a_grammar_gives_a_parseable_paper(engine):
+    """llguidance masks each step to the grammar: the embedded model's HF weights write a paper
+    whose every part parses (the bounded profile ends it on its own)."""
+    pytest.importorskip("llguidance", reason="llguidance (the hf extra) is not installed")
+    from cycleresearcher.paper import parse_paper
+    from cycleresearcher.prompts import grammars as S
+
+    node = S.structure("researcher", "bounded", S.TINY)
+    sp = SamplingParams(max_tokens=700, seed=2, temperature=0.4, top_p=0.95, grammar=S.to_gbnf(node))
+    [res] = engine.generate([ChatRequest([{"role": "user", "content": "Write a paper on graphs."}], sp)])
+    assert res.ok and res.completions[0].finish_reason == "stop", res.error
+    assert S.matches(node, res.text), res.text
+    paper = parse_paper(res.text)
+    assert paper.warnings == [] and paper.title and paper.abstract, (paper.warnings, res.text[:400])

@@ -119,6 +119,8 @@ class Rep(Node):
     hi: int | None = None  # None: unbounded
 
     def gbnf(self, rules: dict[str, str]) -> str:
+        if self.hi == 0:  # nothing: llguidance's reader (the hf engine) refuses x{0,0}
+            return '""'
         inner = self.item.gbnf(rules)
         if (self.lo, self.hi) == (0, None):
             return f"{inner}*"
