@@ -153,3 +153,19 @@ def test_a_batch_reports_each_requests_tokens_step_by_step(engine):
         # one event per decoding step, after the prompt, counted against the request's budget
         assert [e.tokens for e in mine] == [1, 2, 3, 4, 5, 6]
         assert {(e.request_id, e.max_tokens) for e in mine} == {(rid, 6)}
+
+
+def test_a_grammar_gives_a_parseable_paper(engine):
+    """llguidance masks each step to the grammar: the embedded model's HF weights write a paper
+    whose every part parses (the bounded profile ends it on its own)."""
+    pytest.importorskip("llguidance", reason="llguidance (the hf extra) is not installed")
+    from cycleresearcher.paper import parse_paper
+    from cycleresearcher.prompts import grammars as S
+
+    node = S.structure("researcher", "bounded", S.TINY)
+    sp = SamplingParams(max_tokens=700, seed=2, temperature=0.4, top_p=0.95, grammar=S.to_gbnf(node))
+    [res] = engine.generate([ChatRequest([{"role": "user", "content": "Write a paper on graphs."}], sp)])
+    assert res.ok and res.completions[0].finish_reason == "stop", res.error
+    assert S.matches(node, res.text), res.text
+    paper = parse_paper(res.text)
+    assert paper.warnings == [] and paper.title and paper.abstract, (paper.warnings, res.text[:400])

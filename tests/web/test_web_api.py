@@ -769,3 +769,38 @@ def test_a_running_job_shows_tokens_so_far_and_saves_at_most_once_a_second(tmp_p
     assert [s[0] for s in saves] == [0, 8, 16]  # begin, then once per second, not per token
     assert Job.from_dict(job.to_dict()).eta_text == "23s"
     runner.shutdown()
+
+
+# -- grammar-constrained structure ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("constrain", "sent"), [("on", True), ("off", False), ("auto", False)])
+def test_the_constrain_field_reaches_the_engine_requests(tmp_path, constrain, sent):
+    from cycleresearcher.prompts import grammars as S
+
+    client, factory = make(tmp_path)
+    assert 'name="constrain"' in client.get("/").text
+    job = generate(client, constrain=constrain)
+    assert job["state"] == "done", job
+    assert job["params"]["constrain"] == constrain
+    [req] = factory.engines["researcher"].calls
+    # auto: the scripted engine stands for a released model, whose format needs no grammar
+    assert req.sampling.grammar == (S.grammar_for("researcher", "open") if sent else None)
+    tex = b"\\documentclass{article}\\title{T}\\begin{document}\\section{Intro}We test.\\end{document}"
+    for reviewer, structure in (("cyclereviewer", "cyclereviewer"), ("deepreviewer", "deepreviewer-fast")):
+        r = client.post(
+            "/review-upload",
+            files={"paper": ("draft.tex", tex, "text/x-tex")},
+            data={"reviewer": reviewer, "review_mode": "fast", "constrain": constrain},
+            follow_redirects=False,
+        )
+        assert wait(client, r)["state"] == "done"
+        [req] = factory.engines[reviewer].calls
+        assert req.sampling.grammar == (S.grammar_for(structure, "open") if sent else None), reviewer
+
+
+def test_an_unknown_constrain_value_is_refused_inline(tmp_path):
+    client, _ = make(tmp_path)
+    files = {"bib": ("refs.bib", (WEB / "refs.bib").read_bytes(), "application/x-bibtex")}
+    r = client.post("/generate", data={"constrain": "maybe"}, files=files, follow_redirects=False)
+    assert r.status_code == 400 and "Constrain must be one of auto, on, off" in r.text

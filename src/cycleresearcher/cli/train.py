@@ -36,6 +36,15 @@ def train(
             help="Override any config key, e.g. --set training.learning_rate=1e-6 --set sampling.k=4.",
         ),
     ] = None,
+    constrain: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--constrain/--no-constrain",
+            help="Grammar-constrained structure for the sampling and the reward reviews (overrides the "
+            "config's constrain; default auto: on for the embedded model, off for any other).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the research <-> review cycle: each round samples k papers per reference set from the
     current policy, rewards them with the reviewer, pairs best vs worst, trains SimPO + NLL (or DPO)
@@ -48,12 +57,7 @@ def train(
     from ..train.config import load_config
     from ..train.rounds import run_cycle
 
-    extra = list(overrides or [])
-    if rounds is not None:
-        extra.append(f"rounds={rounds}")
-    if output_dir is not None:
-        extra.append(f"output_dir={json.dumps(output_dir)}")
-    cfg = load_config(config, extra)
+    cfg = load_config(config, cli_overrides(overrides, rounds, output_dir, constrain))
     start = time.perf_counter()
     from ..progress import for_stderr, reporting
 
@@ -80,6 +84,20 @@ def train(
         )
     if failed or not any(rep.get("pairs") for rep in reports):
         raise typer.Exit(EXIT_FAILED)
+
+
+def cli_overrides(
+    overrides: list[str] | None, rounds: int | None, output_dir: str | None, constrain: bool | None
+) -> list[str]:
+    """The command's options as config overrides, after the --set ones (the named options win)."""
+    extra = list(overrides or [])
+    if rounds is not None:
+        extra.append(f"rounds={rounds}")
+    if output_dir is not None:
+        extra.append(f"output_dir={json.dumps(output_dir)}")
+    if constrain is not None:
+        extra.append(f"constrain={str(constrain).lower()}")
+    return extra
 
 
 def register(app: typer.Typer) -> None:

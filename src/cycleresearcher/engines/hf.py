@@ -190,15 +190,6 @@ class HFEngine(Engine):
         sampling: SamplingParams,
         reports: Sequence[Callable[[int], None] | None] = (),
     ) -> list[GenerationResult]:
-        if sampling.grammar:
-            # no grammar library is wired into this engine yet (xgrammar / llguidance would be);
-            # a clear failure beats output that silently ignores the structure
-            from ..errors import EngineError
-
-            raise EngineError(
-                "Grammar-constrained decoding (--constrain) is not supported on the hf engine. "
-                "Use --engine llamacpp (GGUF), vllm, or an OpenAI-compatible server, or pass --no-constrain."
-            )
         import torch
 
         start = time.perf_counter()
@@ -221,17 +212,29 @@ class HFEngine(Engine):
             gc.repetition_penalty = sampling.repeat_penalty
         if sampling.stop:
             gc.stop_strings = list(sampling.stop)
-        if sampling.ignore_eos:
+        if sampling.ignore_eos and not sampling.grammar:  # a grammar allows EOS only once it is complete
             # As vLLM's ignore_eos: EOS may be sampled but does not end the text (it is skipped on
             # decoding), so the model can go on to write the next turns itself. generate() refills
             # an unset eos_token_id from the model, so name an id the model can never sample.
             gc.eos_token_id = self._never_sampled_id()
+        processors = []
+        if sampling.grammar:
+            from transformers import LogitsProcessorList
+
+            from .hf_grammar import GrammarLogitsProcessor
+
+            rows = len(prompts) * sampling.n
+            n_vocab = self._never_sampled_id()
+            top_p = gc.top_p if gc.do_sample and gc.top_p is not None else 1.0
+            gc.top_p = None  # after the grammar's mask, in the processor (see hf_grammar)
+            processors = [GrammarLogitsProcessor(tok, sampling.grammar, rows, n_vocab, self.eos_ids, top_p)]
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
         live = [r for r in reports if r is not None]
         streamer = StepCounter(live, sampling.n, max_new) if live else None
         with torch.inference_mode():
-            out = self.model.generate(**enc, generation_config=gc, tokenizer=tok, streamer=streamer)
+            kwargs = {"logits_processor": LogitsProcessorList(processors)} if processors else {}
+            out = self.model.generate(**enc, generation_config=gc, tokenizer=tok, streamer=streamer, **kwargs)
         elapsed = time.perf_counter() - start
 
         results = []
@@ -248,7 +251,7 @@ class HFEngine(Engine):
 
     def _completion(self, ids: list[int], sampling: SamplingParams, max_new: int) -> Completion:
         ended_by_eos = False
-        if not sampling.ignore_eos:
+        if not sampling.ignore_eos or sampling.grammar:
             for j, t in enumerate(ids):
                 if t in self.eos_ids:
                     ids, ended_by_eos = ids[: j + 1], True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from .openai_wire import (
     StreamAssembler,
     build_payload,
     error_message,
+    grammar_ignored_note,
     normalize_base_url,
     parse_response,
     redact_url,
@@ -57,7 +59,6 @@ IGNORE_EOS_WARNING = (
     "most hosted APIs ignore it), so text the model writes after EOS (e.g. its results turn) is missing. "
     "Serve the model with vLLM or SGLang, or use --two-stage."
 )
-
 
 def is_retryable_status(status: int) -> bool:
     return status in RETRY_STATUS or status >= 500
@@ -272,6 +273,7 @@ class OpenAIEngine(Engine):
         self._lock = threading.Lock()
         self._context_length = context_length
         self._can_tokenize: bool | None = None
+        self._grammar_warned = False
         self.model_id = model or self._first_model()
 
     # -- server metadata
@@ -371,7 +373,25 @@ class OpenAIEngine(Engine):
             note = self._check_eos(body, comps, request.sampling.max_tokens)
             if note:
                 warnings.append(note)
+        if request.sampling.grammar and warnings is not None:
+            note = self._check_grammar(request.sampling.grammar, comps)
+            if note and note not in warnings:
+                warnings.append(note)
         return comps, prompt_tokens
+
+    def _check_grammar(self, grammar: str, comps: list[Completion]) -> str | None:
+        """Note completions that break the grammar they were asked to follow (checked as a prefix:
+        max_tokens or a stop string may cut a constrained text short); said on stderr once."""
+        from ..prompts.grammars import follows
+
+        if all(follows(grammar, c.text) is not False for c in comps):
+            return None
+        note = grammar_ignored_note(self.base_url, self.grammar_field or "grammar")
+        with self._lock:
+            first, self._grammar_warned = not self._grammar_warned, True
+        if first:
+            print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
+        return note
 
     def _check_eos(self, body: dict[str, Any], comps: list[Completion], max_tokens: int) -> str | None:
         """Note a stop at EOS well short of max_tokens: "stop" that no stop string explains (vLLM
@@ -418,7 +438,7 @@ class OpenAIEngine(Engine):
             completions=comps[:want],
             prompt_tokens=prompt_tokens,
             elapsed_s=time.perf_counter() - start,
-            warnings=warnings[:1],
+            warnings=list(dict.fromkeys(warnings)),
         )
 
     def generate(

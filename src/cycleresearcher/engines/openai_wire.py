@@ -233,3 +233,29 @@ class StreamAssembler:
         if "completion_tokens" not in usage and self.pieces:
             usage["completion_tokens"] = self.pieces  # a count of chunks where the server gave none
         return {"choices": choices, "usage": usage}
+
+
+#: put in each affected result, and printed once per engine, when a constrained completion does not
+#: follow its grammar: servers drop request fields they do not know without a word
+GRAMMAR_IGNORED_WARNING = (
+    "engine: the server at {url} returned text that does not follow the grammar: it probably ignores "
+    "the `{field}` request field; servers known to support it: {servers}. Choose the field the server "
+    "reads with --engine-opt grammar_field=NAME ({fields}), or pass --no-constrain."
+)
+
+#: the servers that read each grammar field (GRAMMAR_FIELDS says where each puts the grammar)
+GRAMMAR_SERVERS = {
+    "grammar": "llama.cpp's llama-server, llama_cpp.server",
+    "structured_outputs": "vLLM serve >= 0.10",
+    "guided_grammar": "vLLM serve before 0.10",
+    "ebnf": "SGLang",
+}
+
+def grammar_ignored_note(base_url: str, field: str) -> str:
+    """What a run says when a server returned text that breaks the grammar it was sent."""
+    return GRAMMAR_IGNORED_WARNING.format(
+        url=redact_url(base_url),
+        field=field,
+        servers=GRAMMAR_SERVERS.get(field, "unknown"),
+        fields=", ".join(GRAMMAR_FIELDS),
+    )

@@ -1,6 +1,6 @@
 """The cycle's configuration: one TOML file -> typed dataclasses, validated with messages that say
 the fix. Sections mirror the loop: [policy] -> [data] -> [sampling] -> [reward] -> [pairing] ->
-[loss] -> [training]; top-level keys are ``rounds``, ``output_dir`` and ``seed``.
+[loss] -> [training]; top-level keys are ``rounds``, ``output_dir``, ``seed`` and ``constrain``.
 
 CLI overrides are ``section.key=value`` strings (values parsed as TOML, so ``1e-6``, ``true``,
 ``"text"`` and ``[1, 2]`` all work).
@@ -112,6 +112,9 @@ class CycleConfig:
     rounds: int = 1
     output_dir: str = "runs/train"
     seed: int = 0
+    #: grammar-constrained structure for the sampling and the reward reviews; None = auto, as in
+    #: ``research generate`` / ``review``: on for the embedded model, off for any other
+    constrain: bool | None = None
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     data: DataConfig = field(default_factory=DataConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
@@ -130,6 +133,8 @@ class CycleConfig:
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
+        if self.constrain not in (None, True, False):
+            bad(f"constrain = {self.constrain!r}: use true, false, or leave it out (auto).")
         if self.rounds < 1:
             bad(f"rounds = {self.rounds}: set rounds to 1 or more (top level of the TOML, or --rounds).")
         s, p, lo, t, r = self.sampling, self.pairing, self.loss, self.training, self.reward
@@ -210,7 +215,7 @@ _SECTIONS: dict[str, type] = {
     "loss": LossConfig,
     "training": TrainingConfig,
 }
-_TOP = {"rounds", "output_dir", "seed"}
+_TOP = {"rounds", "output_dir", "seed", "constrain"}
 
 
 def _parse_value(text: str) -> Any:

@@ -135,7 +135,7 @@ _REVIEWER_INIT = {
 class ReviewerReward:
     """CycleReviewer / DeepReviewer as the reward model: reward = mean parsed rating."""
 
-    def __init__(self, kind: str, cfg: RewardConfig, store: Any = None):
+    def __init__(self, kind: str, cfg: RewardConfig, store: Any = None, constrain: bool | None = None):
         self.name = kind
         # settings of the reviewer itself go to its constructor; the rest (e.g. mode) to each review call
         init = {k: v for k, v in cfg.options.items() if k in _REVIEWER_INIT}
@@ -147,7 +147,12 @@ class ReviewerReward:
         # model None = the reviewer's default size (CycleReviewer 8B, DeepReviewer 14B); the
         # engine options go on to create_engine, which checks them against that engine
         self.reviewer = cls(
-            model=cfg.model, engine=cfg.engine, base_url=cfg.base_url, **init, **cfg.engine_options
+            model=cfg.model,
+            engine=cfg.engine,
+            base_url=cfg.base_url,
+            constrain=constrain,
+            **init,
+            **cfg.engine_options,
         )
         self.store = store
 
@@ -174,11 +179,14 @@ def review_score(review: Any) -> RewardScore:
     return RewardScore(_clean(value), getattr(review, "decision", None))
 
 
-def load_reward(cfg: RewardConfig, base_dir: str | Path = ".", store: Any = None) -> RewardModel:
+def load_reward(
+    cfg: RewardConfig, base_dir: str | Path = ".", store: Any = None, constrain: bool | None = None
+) -> RewardModel:
+    """The reward model; ``constrain`` is the reviewer's grammar setting (None: its auto)."""
     if cfg.kind == "function":
         assert cfg.function is not None  # validated by the config
         return FunctionReward(cfg.function, cfg.options, base_dir)
-    return ReviewerReward(cfg.kind, cfg, store=store)
+    return ReviewerReward(cfg.kind, cfg, store=store, constrain=constrain)
 
 
 # -- a built-in heuristic for smoke runs -------------------------------------------------------

@@ -56,7 +56,7 @@ def _default_engine(policy: str, cfg: CycleConfig) -> Engine:
 
 
 def _default_reward(cfg: CycleConfig, store: RunStore) -> RewardModel:
-    return load_reward(cfg.reward, cfg.base_dir, store=store)
+    return load_reward(cfg.reward, cfg.base_dir, store=store, constrain=cfg.constrain)
 
 
 def _default_parse(text: str) -> Any:

@@ -84,13 +84,19 @@ def load_prompt_sets(cfg: CycleConfig) -> list[PromptSet]:
     return sets
 
 
-def sampling_params(cfg: CycleConfig, round_idx: int) -> SamplingParams:
+def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None) -> SamplingParams:
+    """The policy's sampling settings; ``cfg.constrain`` adds the one-shot paper's grammar (auto:
+    when the policy sampled is the embedded model)."""
+    from ..models import is_embedded
+    from ..prompts.grammars import grammar_if
+
     s = cfg.sampling
     stop = s.stop
     if stop is None:
         from ..prompts.research import STOP_STRINGS
 
         stop = list(STOP_STRINGS)
+    grammar = grammar_if(cfg.constrain, is_embedded(policy or cfg.policy.model), "researcher")
     return SamplingParams(
         temperature=s.temperature,
         top_p=s.top_p,
@@ -98,7 +104,9 @@ def sampling_params(cfg: CycleConfig, round_idx: int) -> SamplingParams:
         stop=list(stop),
         n=s.k,
         seed=cfg.seed + round_idx,
-        ignore_eos=s.ignore_eos,
+        # a grammar holds every turn, so EOS then ends the finished paper (as in research generate)
+        ignore_eos=s.ignore_eos and not grammar,
+        grammar=grammar,
     )
 
 
@@ -112,7 +120,7 @@ def sample_round(
 ) -> dict[str, list[str | None]]:
     """k texts per set (None = a failed generation). The engine is only created when something is
     missing from the store, so a resumed round with all samples stored loads no model."""
-    params = sampling_params(cfg, round_idx)
+    params = sampling_params(cfg, round_idx, policy)
     requests = [ChatRequest(messages=ps.messages, sampling=params, request_id=ps.set_id) for ps in sets]
     # the policy checkpoint is part of the key: round r+1 never reuses round r's samples
     keys = [request_key(STAGE, req, extra={"round": round_idx, "policy": policy}) for req in requests]

@@ -32,6 +32,8 @@ MAX_N = 16
 #: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
 #: local model, a server's model) get each task's own default, upstream's token limits
 EMBEDDED_MAX_TOKENS = 256
+#: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for the embedded model)
+CONSTRAIN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 
 
 @dataclass
@@ -100,8 +102,12 @@ class Site:
         return name
 
     # -- forms ----------------------------------------------------------------------------------
-    def choice(self, model: str, engine: str, max_tokens: int | None) -> EngineChoice:
+    def choice(
+        self, model: str, engine: str, max_tokens: int | None, constrain: str = "auto"
+    ) -> EngineChoice:
         """The engine a form asked for; ``base_url`` is always the server's own."""
+        if constrain not in CONSTRAIN_CHOICES:
+            raise InputError(f"Constrain must be one of {', '.join(CONSTRAIN_CHOICES)}, got '{constrain}'.")
         defaults = self.defaults
         eng = None if engine in ("", "auto") else engine
         if eng is not None and eng not in self.engines:
@@ -121,6 +127,7 @@ class Site:
             engine=eng or defaults.engine,
             base_url=defaults.base_url,
             max_tokens=tokens,
+            constrain=CONSTRAIN_CHOICES[constrain],
         )
 
 

@@ -52,12 +52,15 @@ class EngineChoice:
     base_url: str | None = None
     #: None: each task's own default (upstream's limits for released and user-given models)
     max_tokens: int | None = None
+    #: grammar-constrained structure: None = auto (on for the embedded model), as in the CLI
+    constrain: bool | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
             "model": self.model or ("served model" if self.base_url else "embedded"),
             "engine": self.engine or ("openai" if self.base_url else "auto"),
             "max_tokens": self.max_tokens,  # None: each task's own default
+            "constrain": {None: "auto", True: "on", False: "off"}[self.constrain],
         }
 
 
@@ -124,7 +127,10 @@ def generate_task(
 
         ctx.progress(0, settings.n, f"loading the model ({choice.describe()['model']})")
         researcher = CycleResearcher(
-            model=choice.model, engine=services.engine(choice, "researcher"), run_dir=ctx.run_dir
+            model=choice.model,
+            engine=services.engine(choice, "researcher"),
+            run_dir=ctx.run_dir,
+            constrain=choice.constrain,
         )
         store = researcher.store
         assert store is not None
@@ -168,7 +174,10 @@ def complete_task(
 
         ctx.progress(0, 1, "writing the results section from your results")
         researcher = CycleResearcher(
-            model=choice.model, engine=services.engine(choice, "researcher"), run_dir=ctx.run_dir
+            model=choice.model,
+            engine=services.engine(choice, "researcher"),
+            run_dir=ctx.run_dir,
+            constrain=choice.constrain,
         )
         store = researcher.store
         assert store is not None
@@ -219,7 +228,9 @@ def review_task(
         if family == "cyclereviewer":
             from ..review.cyclereviewer import CycleReviewer
 
-            rev: Any = CycleReviewer(model=choice.model, engine=engine, max_tokens=choice.max_tokens)
+            rev: Any = CycleReviewer(
+                model=choice.model, engine=engine, max_tokens=choice.max_tokens, constrain=choice.constrain
+            )
         else:
             from ..review.deepreviewer import DeepReviewer
 
@@ -228,6 +239,7 @@ def review_task(
                 engine=engine,
                 max_tokens=choice.max_tokens,
                 retriever="local" if mode == "best" else "none",
+                constrain=choice.constrain,
             )
             options = {"mode": mode, "reviewer_num": 4}
         note = f" ({rev.budget_note()})" if rev.is_embedded else ""

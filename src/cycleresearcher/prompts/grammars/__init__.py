@@ -12,7 +12,24 @@ from __future__ import annotations
 
 from dataclasses import replace  # re-exported since the first layout: ``replace(TINY, words=3)``
 
-from .algebra import Alt, Cls, Free, Lit, Node, Rep, Rule, Seq, alt, matches, sample, seq, to_gbnf, to_regex
+from .algebra import (
+    Alt,
+    Cls,
+    Free,
+    Lit,
+    Node,
+    Rep,
+    Rule,
+    Seq,
+    alt,
+    could_match,
+    follows,
+    matches,
+    sample,
+    seq,
+    to_gbnf,
+    to_regex,
+)
 from .catalog import STRUCTURES, grammar_for, grammar_if, profile_for, resolve_constrain, structure
 from .cyclereviewer import cyclereviewer
 from .deepreviewer import deepreviewer
@@ -57,8 +74,10 @@ __all__ = [
     "Rule",
     "Seq",
     "alt",
+    "could_match",
     "cyclereviewer",
     "deepreviewer",
+    "follows",
     "grammar_for",
     "grammar_if",
     "matches",

@@ -119,6 +119,8 @@ class Rep(Node):
     hi: int | None = None  # None: unbounded
 
     def gbnf(self, rules: dict[str, str]) -> str:
+        if self.hi == 0:  # nothing: llguidance's reader (the hf engine) refuses x{0,0}
+            return '""'
         inner = self.item.gbnf(rules)
         if (self.lo, self.hi) == (0, None):
             return f"{inner}*"
@@ -198,12 +200,19 @@ def alt(*items: Node | str) -> Alt:
 # --------------------------------------------------------------------------- rendering
 
 
+#: every grammar rendered in this process, back to its description: an engine holds only the GBNF
+#: string, and ``follows`` uses this to check what a server returned
+_RENDERED: dict[str, Node] = {}
+
+
 def to_gbnf(node: Node) -> str:
     """The GBNF grammar (llama.cpp syntax; vLLM / SGLang's xgrammar read it too)."""
     rules: dict[str, str] = {}
     root = node.gbnf(rules)
     lines = [f"root ::= {root}"] + [f"{name} ::= {body}" for name, body in rules.items()]
-    return "\n".join(lines) + "\n"
+    gbnf = "\n".join(lines) + "\n"
+    _RENDERED.setdefault(gbnf, node)
+    return gbnf
 
 
 def to_regex(node: Node) -> re.Pattern[str]:
@@ -213,6 +222,22 @@ def to_regex(node: Node) -> re.Pattern[str]:
 def matches(node: Node, text: str) -> bool:
     """Whether ``text`` is in the grammar's language (the Python equivalent of the GBNF)."""
     return to_regex(node).fullmatch(text) is not None
+
+
+def could_match(node: Node, text: str) -> bool:
+    """Whether ``text`` is a string of the grammar or the start of one (a completion cut at
+    max_tokens or at a stop string is only a prefix). ``regex`` has the partial matching that
+    ``re`` lacks."""
+    import regex
+
+    return regex.fullmatch(node.regex(), text, partial=True) is not None
+
+
+def follows(grammar: str, text: str) -> bool | None:
+    """Whether ``text`` follows the GBNF ``grammar`` as far as it goes; None for a grammar not
+    rendered by ``to_gbnf`` in this process (nothing to check it with)."""
+    node = _RENDERED.get(grammar)
+    return None if node is None else could_match(node, text)
 
 
 def sample(node: Node, seed: int = 0, fill: bool = True) -> str:

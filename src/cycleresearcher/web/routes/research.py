@@ -28,6 +28,7 @@ async def generate(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
 ) -> Response:
     from ...references import load_references
@@ -41,6 +42,7 @@ async def generate(
         "model": model,
         "engine": engine,
         "max_tokens": max_tokens,
+        "constrain": constrain,
     }
     try:
         data = await read_upload(bib, MAX_BIB_BYTES)
@@ -58,7 +60,7 @@ async def generate(
         if not 1 <= n <= MAX_N:
             raise InputError(f"Papers to generate must be between 1 and {MAX_N}, got {n}.")
         settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode, max_tokens=None)
-        chosen = site.choice(model, engine, max_tokens)
+        chosen = site.choice(model, engine, max_tokens, constrain)
         settings.max_tokens = chosen.max_tokens
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, form)
@@ -93,13 +95,14 @@ async def complete_action(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
 ) -> Response:
     site.record(run, "paper", pid)  # a complete paper is redone; its earlier version is kept
     data = await read_upload(results, MAX_RESULTS_BYTES)
     value = results_json(data)
     validate_results(value, "results file")  # the documented shape, before any model runs
-    chosen = site.choice(model, engine, max_tokens)
+    chosen = site.choice(model, engine, max_tokens, constrain)
     task = complete_task(site.services, chosen, pid, value, bool(pdf))
     return submit_redirect(
         site.runner.submit(

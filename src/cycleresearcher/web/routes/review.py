@@ -30,11 +30,12 @@ async def review_upload(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
     try:
         upload = await read_paper_upload(paper)
         check_reviewer(reviewer, review_mode)
-        chosen = site.choice(model, engine, max_tokens)
+        chosen = site.choice(model, engine, max_tokens, constrain)
         run, key = store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, {"reviewer": reviewer})
@@ -94,11 +95,12 @@ async def review_action(
     model: Annotated[str, Form()] = "",
     engine: Annotated[str, Form()] = "auto",
     max_tokens: Annotated[int | None, Form()] = None,
+    constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
     rkind = record_kind(kind)
     site.record(run, rkind, key)
     check_reviewer(reviewer, review_mode)
-    chosen = site.choice(model, engine, max_tokens)
+    chosen = site.choice(model, engine, max_tokens, constrain)
     task = review_task(site.services, chosen, rkind, key, reviewer, review_mode)
     params = {**chosen.describe(), "reviewer": reviewer, "mode": review_mode, "target": key}
     return submit_redirect(site.runner.submit("review", run, task, label=f"review {key}", params=params).id)
