@@ -22,7 +22,8 @@ EDGES, HEAVY = report.graph(MODS)
 #: who may import a heavy library; a new importer must be a decision, so it fails here first
 HEAVY_OWNERS = {
     "cycleresearcher.hfmodels": {"torch", "transformers"},  # the one loader of torch models
-    "cycleresearcher.engines.hf": {"torch"},  # seeds and inference mode; loads through hfmodels
+    "cycleresearcher.engines.hf": {"torch", "transformers"},  # seeds, inference mode, logits processors
+    "cycleresearcher.engines.hf_grammar": {"torch"},  # the grammar's token mask
     "cycleresearcher.engines.llamacpp": {"llama_cpp"},
     "cycleresearcher.engines.vllm": {"vllm"},
     "cycleresearcher.engines.ray_engine": {"ray", "vllm"},
