@@ -361,9 +361,14 @@ class OpenAIEngine(Engine):
             extra_body=self.extra_body,
             grammar_field=self.grammar_field,
         )
+        body = None
         if self.stream and on_tokens is not None:
             body = self.transport.stream("/chat/completions", streaming(payload), on_tokens)
-        else:
+            if not all(c.get("finish_reason") for c in body.get("choices") or [{}]):
+                # a stream that ends with no finish reason was cut by the server (llama_cpp.server
+                # interrupts a stream when another request arrives): ask again without streaming
+                body = None
+        if body is None:
             body = self.transport.request("POST", "/chat/completions", json=payload)
         try:
             comps, prompt_tokens = parse_response(body)
