@@ -169,3 +169,33 @@ def test_a_run_store_from_before_the_samples_table_opens_and_resumes(tmp_path, m
         assert engine.calls == [] and seen == ["old 0", "old 1"] and res.ok
         names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations ORDER BY name")]
         assert names == ["001_initial", "002_samples"]
+
+
+@pytest.mark.parametrize("at_once", [False, True])
+def test_identical_requests_in_one_batch_run_once_and_each_gets_the_result(tmp_path, at_once):
+    engine = FakeEngine(lambda req, k: f"text {k}", samples_at_once=at_once)
+    reqs = [request(n=2), request(n=2, seed=1), request(n=2)]  # 0 and 2 are the same request
+    reqs[2].request_id = "copy"
+    samples: list[tuple[int, int]] = []
+    finished: list[int] = []
+    with RunStore(tmp_path / "run") as store:
+        out = run_requests(
+            engine, store, "s", reqs,
+            on_sample=lambda i, s: samples.append((i, s.index)),
+            on_result=lambda i, r: finished.append(i),
+        )  # fmt: skip
+        # the two distinct requests are generated once each: 2 samples each, not 3 requests' worth
+        assert sum(c.sampling.n for c in engine.calls) == 4
+        assert (
+            [c.text for c in out[2].completions]
+            == [c.text for c in out[0].completions]
+            == ["text 0", "text 1"]
+        )
+        assert out[2].request_id == "copy" and out[0].request_id == "r"
+        assert sorted(samples) == [(i, k) for i in range(3) for k in range(2)]
+        assert sorted(finished) == [0, 1, 2]
+        assert {row["attempts"] for row in store.request_rows("s")} == {1}
+    engine2 = FakeEngine(lambda req, k: "never", samples_at_once=at_once)
+    with RunStore(tmp_path / "run") as store:
+        again = run_requests(engine2, store, "s", reqs)
+    assert engine2.calls == [] and [r.completions[0].text for r in again] == ["text 0", "text 0", "text 0"]

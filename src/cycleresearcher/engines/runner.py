@@ -87,6 +87,15 @@ def run_requests(
     # (request index, sample indices it asks for, the request sent)
     sends: list[tuple[int, list[int], ChatRequest]] = []
     at_once = bool(getattr(engine, "samples_at_once", False))
+    # a request whose key came earlier in this batch is the same work: it is sent once and its
+    # copies get the first one's samples and result (the store can hold only one of them anyway)
+    first_of: dict[str, int] = {}
+    copies: dict[int, list[int]] = {}
+
+    def sample_done(i: int, sample: SampleResult) -> None:
+        if on_sample:
+            for j in (i, *copies.get(i, ())):
+                on_sample(j, sample)
 
     def finish(i: int) -> None:
         res = _assemble(settled.pop(i), requests[i].sampling.n, requests[i].request_id)
@@ -95,7 +104,12 @@ def run_requests(
         results[i] = res
         if on_result:
             on_result(i, res)
+        for j in copies.get(i, ()):
+            results[j] = replace(res, request_id=requests[j].request_id)
+            if on_result:
+                on_result(j, results[j])
 
+    stored_whole: list[int] = []
     for i, (key, req) in enumerate(zip(keys, requests, strict=True)):
         cached = store.get_result(key) if store is not None else None
         if cached is not None:
@@ -106,20 +120,29 @@ def run_requests(
             if on_result:
                 on_result(i, cached)
             continue
+        if key in first_of:
+            first = first_of[key]
+            copies.setdefault(first, []).append(i)
+            if on_sample:
+                for k in sorted(settled[first]):
+                    on_sample(i, settled[first][k])
+            continue
+        first_of[key] = i
         have = store.samples(key, done_only=True) if store is not None else {}
         if store is not None:
             store.mark_pending(key, stage, req)
         settled[i] = dict(have)
-        if on_sample:
-            for k in sorted(have):
-                on_sample(i, have[k])
+        for k in sorted(have):
+            sample_done(i, have[k])
         missing = [k for k in range(req.sampling.n) if k not in have]
         if not missing:  # killed after its last sample was stored, before the request was closed
-            finish(i)
+            stored_whole.append(i)
         elif at_once:
             sends.append((i, missing, sample_request(req, missing[0], len(missing))))
         else:
             sends.extend((i, [k], sample_request(req, k)) for k in missing)
+    for i in stored_whole:  # after the loop, so that later copies of the request are known
+        finish(i)
 
     def _done(j: int, res: GenerationResult) -> None:
         i, ks, sent = sends[j]
@@ -140,8 +163,7 @@ def run_requests(
             if store is not None:
                 store.save_sample(keys[i], sample)
             settled[i][k] = sample
-            if on_sample:
-                on_sample(i, sample)
+            sample_done(i, sample)
         if len(settled[i]) == requests[i].sampling.n:
             finish(i)
 
@@ -170,8 +192,7 @@ def run_requests(
                 if store is not None:
                     store.save_sample(keys[i], sample)
                 settled[i][k] = sample
-                if on_sample:
-                    on_sample(i, sample)
+                sample_done(i, sample)
         finish(i)
     return [r if r is not None else GenerationResult(error="engine returned no result") for r in results]
 
