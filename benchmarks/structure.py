@@ -2,11 +2,13 @@
 4-gram rates with and without the repetition penalty, and decode tok/s with the grammar against
 without it, measured side by side on the same prompts in one run.
 
-    PYTHONPATH=src python benchmarks/structure.py --n 5 --deadline-min 25
+    PYTHONPATH=src python benchmarks/structure.py --n 20 --deadline-min 60
 
 Each seed runs every part before the next seed starts, and results are rewritten after each seed,
 so a run cut by ``--deadline-min`` still reports the seeds it finished (``n`` says how many).
-Free-text bounds are smaller than the embedded default (``--words``) to fit a loaded CPU.
+The bounds are the embedded default (``EMBEDDED_BOUNDS``, as the README's first command uses);
+``--words`` / ``--reviewers`` shrink them to fit a loaded CPU. Repetition by sampling setting is
+measured apart, in benchmarks/repetition.py.
 """
 
 from __future__ import annotations
@@ -18,14 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write  # noqa: E402
-
-
-def repeated_4gram_rate(text: str) -> float:
-    """Share of word 4-grams that already occurred earlier in the same text (0 = no repeats)."""
-    words = text.split()
-    grams = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
-    return 0.0 if not grams else 1 - len(set(grams)) / len(grams)
+from _common import machine, write  # noqa: E402
+from repetition import free_text, repeated_4gram_rate  # noqa: E402
 
 
 def paper_complete(p) -> bool:  # type: ignore[no-untyped-def]
@@ -54,24 +50,34 @@ def review_complete(r, deep: bool) -> bool:  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=5)
-    ap.add_argument("--words", type=int, default=20)
+    ap.add_argument(
+        "--words", type=int, default=None, help="free-text words per paragraph (default: embedded)"
+    )
     ap.add_argument("--plain-tokens", type=int, default=400)
-    ap.add_argument("--deadline-min", type=float, default=25.0)
-    ap.add_argument("--reviewers", type=int, default=2)
-    ap.add_argument("--alt-penalty", type=float, default=1.3)
+    ap.add_argument("--deadline-min", type=float, default=60.0)
+    ap.add_argument("--reviewers", type=int, default=None, help="reviewers per review (default: embedded)")
     args = ap.parse_args()
     deadline = time.time() + args.deadline_min * 60
 
+    from dataclasses import replace
+
     from cycleresearcher.engines.base import ChatRequest, SamplingParams
     from cycleresearcher.engines.llamacpp import LlamaCppEngine
-    from cycleresearcher.prompts.grammars import EMBEDDED_REPEAT_PENALTY, Bounds
+    from cycleresearcher.prompts.grammars import (
+        EMBEDDED_BOUNDS,
+        EMBEDDED_REPEAT_PENALTY,
+        EMBEDDED_REPEAT_WINDOW,
+    )
     from cycleresearcher.research import CycleResearcher, ResearchSettings
     from cycleresearcher.review.cyclereviewer import CycleReviewer
     from cycleresearcher.review.deepreviewer import DeepReviewer
 
     engine = LlamaCppEngine(n_ctx=8192)
-    bounds = Bounds(words=args.words, min_words=6, paragraphs=1, title_words=10, experiments=2,
-                    reviewers=args.reviewers, word_chars=12)  # fmt: skip
+    bounds = EMBEDDED_BOUNDS
+    if args.words is not None:
+        bounds = replace(bounds, words=args.words, min_words=min(bounds.min_words, args.words))
+    if args.reviewers is not None:
+        bounds = replace(bounds, reviewers=args.reviewers)
     ref = Path(__file__).parent.parent / "examples" / "references.bib"
     researcher = CycleResearcher(engine=engine)
     rows: list[dict] = []
@@ -89,14 +95,14 @@ def main() -> None:
             "n": n,
             "bounds": bounds.__dict__,
             "repeat_penalty": EMBEDDED_REPEAT_PENALTY,
+            "repeat_last_n": EMBEDDED_REPEAT_WINDOW,
+            "machine": machine(),
             "share_complete_paper": share("paper_ok"),
             "share_cyclereviewer_complete": share("cr_ok"),
             "share_deepreviewer_fast_complete": share("fast_ok"),
             "share_deepreviewer_standard_complete": share("std_ok"),
-            "repeated_4gram_plain_no_penalty": mean("rep_plain_1"),
-            "repeated_4gram_plain_alt_penalty": mean("rep_plain_pen"),
-            "alt_penalty": args.alt_penalty,
-            "repeated_4gram_grammar_penalty": mean("rep_grammar"),
+            "repeated_4gram_plain": mean("rep_plain"),
+            "repeated_4gram_grammar_free_text": mean("rep_grammar"),
             "tok_s_grammar": mean("tok_s_grammar"),
             "tok_s_plain": mean("tok_s_plain"),
             "speed_ratio_grammar_over_plain": ratio,
@@ -107,7 +113,9 @@ def main() -> None:
             "# Grammar-constrained structure, embedded SmolLM2-135M (llama.cpp, CPU)",
             "",
             f"N = {n} papers (seeds 0..{n - 1}), examples/references.bib, bounds {bounds.__dict__}.",
-            f"Load average at the end: {os.getloadavg()[0]:.1f} (2 cores shared with other jobs).",
+            f"{machine()['cpu']}, {os.cpu_count()} cores; load average at the end: {os.getloadavg()[0]:.1f}.",
+            f"Sampling: the embedded default, repeat penalty {EMBEDDED_REPEAT_PENALTY} over the last "
+            f"{EMBEDDED_REPEAT_WINDOW} tokens, in both the grammar and the plain run.",
             "",
             "| measure | value |",
             "|---|---|",
@@ -115,9 +123,8 @@ def main() -> None:
             f"| CycleReviewer reviews complete (constrained) | {share('cr_ok'):.0%} |",
             f"| DeepReviewer Fast complete (constrained) | {share('fast_ok'):.0%} |",
             f"| DeepReviewer Standard complete (constrained) | {share('std_ok'):.0%} |",
-            f"| repeated 4-gram rate, unconstrained, repeat_penalty 1.0 | {mean('rep_plain_1'):.3f} |",
-            f"| repeated 4-gram rate, unconstrained, repeat_penalty {args.alt_penalty} | {mean('rep_plain_pen'):.3f} |",
-            f"| repeated 4-gram rate, constrained, repeat_penalty {EMBEDDED_REPEAT_PENALTY} | {mean('rep_grammar'):.3f} |",
+            f"| repeated 4-gram rate, unconstrained ({args.plain_tokens} tokens) | {mean('rep_plain'):.3f} |",
+            f"| repeated 4-gram rate, constrained papers' free text | {mean('rep_grammar'):.3f} |",
             f"| decode tok/s with grammar / without (same prompt, same run) | {mean('tok_s_grammar'):.1f} / {mean('tok_s_plain'):.1f} = {ratio:.2f} |",
         ]
         write("structure", data, lines)
@@ -133,18 +140,20 @@ def main() -> None:
         row["tok_s_grammar"] = decode_rate()
         row["paper_ok"] = paper_complete(paper)
         row["paper_warnings"] = paper.warnings
-        row["rep_grammar"] = repeated_4gram_rate(paper.generated_text)
-        for key, penalty in (("rep_plain_1", 1.0), ("rep_plain_pen", args.alt_penalty)):
-            sp = SamplingParams(
-                max_tokens=args.plain_tokens, seed=seed, repeat_penalty=penalty, ignore_eos=True
-            )
-            engine.stats = []
-            [res] = engine.generate([ChatRequest(prepared.messages, sp)])
-            row[key] = repeated_4gram_rate(res.text)
-            if penalty == EMBEDDED_REPEAT_PENALTY:  # the default the grammar run used
-                row["tok_s_plain"] = decode_rate()
+        row["rep_grammar"] = repeated_4gram_rate(free_text(paper))
+        sp = SamplingParams(
+            max_tokens=args.plain_tokens,
+            seed=seed,
+            repeat_penalty=EMBEDDED_REPEAT_PENALTY,
+            repeat_last_n=EMBEDDED_REPEAT_WINDOW,
+            ignore_eos=True,
+        )  # the grammar run's sampling, without the grammar
+        engine.stats = []
+        [res] = engine.generate([ChatRequest(prepared.messages, sp)])
+        row["rep_plain"] = repeated_4gram_rate(res.text)
+        row["tok_s_plain"] = decode_rate()
         text = paper.latex or paper.generated_text
-        kw = {"engine": engine, "constrain": True, "grammar_bounds": bounds, "max_tokens": 1500}
+        kw = {"engine": engine, "constrain": True, "grammar_bounds": bounds}  # the embedded budget
         cr = CycleReviewer(model="embedded", **kw)
         cr.sampling.seed = seed
         [r] = cr.review([text])
@@ -153,7 +162,7 @@ def main() -> None:
         dr.sampling.seed = seed
         [f] = dr.review([text], mode="fast")
         row["fast_ok"], row["fast_warnings"] = review_complete_fast(f), f.warnings
-        [s] = dr.review([text], mode="standard", reviewer_num=args.reviewers)
+        [s] = dr.review([text], mode="standard", reviewer_num=bounds.reviewers)
         row["std_ok"], row["std_warnings"] = review_complete(s, True), s.warnings
         rows.append(row)
         report()

@@ -8,7 +8,7 @@ import pytest
 from conftest import llama_server_process
 from cycleresearcher.engines.base import ChatRequest, GenerationResult, SamplingParams
 from cycleresearcher.engines.openai_compat import OpenAIEngine
-from cycleresearcher.engines.openai_wire import parse_response
+from cycleresearcher.engines.openai_wire import ignored_eos_note, parse_response
 from support.fake_engine import FakeEngine
 
 SHORT = [{"role": "user", "content": "Reply with one word: yes."}]
@@ -50,11 +50,11 @@ def test_a_matched_stop_string_or_a_long_completion_is_not_suspected():
             "usage": {"completion_tokens": 3},
         }
         comps, _ = parse_response(body)
-        assert engine._check_eos(body, comps, 100) is None
+        assert ignored_eos_note(body, comps, 100, engine.base_url) is None
         body["choices"][0]["stop_reason"] = None  # vLLM: EOS
-        assert "ignore_eos" in engine._check_eos(body, comps, 100)
+        assert "ignore_eos" in ignored_eos_note(body, comps, 100, engine.base_url)
         body["usage"]["completion_tokens"] = 90  # close to max_tokens: not "well short"
-        assert engine._check_eos(body, *parse_response(body)[:1], 100) is None
+        assert ignored_eos_note(body, *parse_response(body)[:1], 100, engine.base_url) is None
     finally:
         engine.close()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
+from typing import Literal
 
 from .errors import ModelNotFoundError
 
@@ -93,3 +95,24 @@ def is_embedded(model: str | None) -> bool:
         return Path(model).resolve() == embedded_model_path().resolve()
     except ModelNotFoundError:
         return False
+
+
+#: what a model is to the grammar defaults (``prompts.grammars.resolve_constrain``):
+#: ``embedded`` the CPU stand-in, ``released`` a checkpoint trained on FORMATS.md's formats,
+#: ``untrained`` anything else (a served name, a local directory, a quantized file of another model)
+ModelKind = Literal["embedded", "released", "untrained"]
+
+#: a released checkpoint's family in its id, path or served name (quantized copies keep the name)
+_RELEASED = re.compile(r"cycle-?researcher|cycle-?reviewer|deep-?reviewer", re.IGNORECASE)
+
+
+def model_kind(model: str | None) -> ModelKind:
+    """``embedded`` for None / ``embedded`` / the shipped GGUF; ``released`` for a size alias
+    (``12B``) or a name holding CycleResearcher, CycleReviewer or DeepReviewer; else ``untrained``."""
+    if is_embedded(model):
+        return "embedded"
+    assert model is not None
+    aliases = {*RESEARCHER_MODELS, *CYCLEREVIEWER_MODELS, *DEEPREVIEWER_MODELS}
+    if model.upper() in aliases or _RELEASED.search(model):
+        return "released"
+    return "untrained"

@@ -21,7 +21,7 @@ class GrammarIgnoringServer:
     """An OpenAI-compatible server that reads no grammar field: it answers plain text whatever the
     request asks (as Ollama or a hosted API would), and keeps the bodies it got."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse: str | None = None) -> None:
         self.bodies: list[dict] = []
         outer = self
 
@@ -35,15 +35,23 @@ class GrammarIgnoringServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 outer.bodies.append(body)
+                if refuse and refuse in body:  # as OpenAI's own API answers an unknown argument
+                    return self._send(
+                        {"error": {"message": f"Unrecognized request argument supplied: {refuse}"}}, 400
+                    )
                 choices = [
-                    {"index": k, "message": {"role": "assistant", "content": UNCONSTRAINED}, "finish_reason": "stop"}
+                    {
+                        "index": k,
+                        "message": {"role": "assistant", "content": UNCONSTRAINED},
+                        "finish_reason": "stop",
+                    }
                     for k in range(body.get("n", 1))
                 ]
                 self._send({"choices": choices, "usage": {"prompt_tokens": 5, "completion_tokens": 20}})
 
-            def _send(self, payload: dict) -> None:
+            def _send(self, payload: dict, status: int = 200) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -51,7 +59,9 @@ class GrammarIgnoringServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -63,6 +73,45 @@ def ignoring() -> Iterator[GrammarIgnoringServer]:
     srv = GrammarIgnoringServer()
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def refusing() -> Iterator[GrammarIgnoringServer]:
+    srv = GrammarIgnoringServer(refuse="grammar")
+    yield srv
+    srv.close()
+
+
+def test_a_server_refusing_an_auto_grammar_is_asked_without_it_and_said_once(refusing, capsys) -> None:
+    grammar = S.grammar_for("cyclereviewer", "bounded")
+    eng = OpenAIEngine(base_url=refusing.url, max_retries=0)
+    chat = [{"role": "user", "content": "Review this."}]
+    try:
+        results = eng.generate(
+            [ChatRequest(chat, SamplingParams(max_tokens=64, grammar=grammar, grammar_optional=True))] * 3
+        )
+    finally:
+        eng.close()
+    assert all(r.ok and r.text == UNCONSTRAINED for r in results), [r.error for r in results]
+    for res in results:  # the refusal is said on each result; the text is not checked against the grammar
+        [note] = res.warnings
+        assert f"the server at {refusing.url} refused the `grammar` request field" in note
+        assert "HTTP 400" in note or "400" in note
+    # asked with the grammar until the first refusal, then never again
+    with_grammar = [b for b in refusing.bodies if "grammar" in b]
+    assert 1 <= len(with_grammar) <= 3 and len(refusing.bodies) == len(with_grammar) + 3
+    assert "grammar" not in refusing.bodies[-1]
+    assert capsys.readouterr().err.count("refused the `grammar` request field") == 1
+
+
+def test_an_explicit_grammar_refused_by_the_server_fails_the_request(refusing) -> None:
+    eng = OpenAIEngine(base_url=refusing.url, max_retries=0)
+    chat = [{"role": "user", "content": "Review this."}]
+    try:
+        [res] = eng.generate([ChatRequest(chat, SamplingParams(max_tokens=64, grammar='root ::= "x"\n'))])
+    finally:
+        eng.close()
+    assert not res.ok and "400" in (res.error or "") and "Unrecognized request argument" in (res.error or "")
 
 
 def test_follows_checks_a_prefix_of_the_grammar() -> None:

@@ -150,12 +150,32 @@ def test_cyclereviewer_format_fixtures_match_the_open_grammar(data_dir) -> None:
 
 
 def test_constrain_defaults() -> None:
-    assert S.resolve_constrain(None, embedded=True) is True
-    assert S.resolve_constrain(None, embedded=False) is False
-    assert S.grammar_if(None, False, "researcher") is None
-    assert S.grammar_if(True, False, "researcher") == S.grammar_for("researcher", "open")
-    assert S.grammar_if(None, True, "researcher") == S.grammar_for("researcher", "bounded", S.EMBEDDED_BOUNDS)
-    assert S.grammar_if(False, True, "researcher") is None
+    assert S.resolve_constrain(None, "embedded") is True
+    assert S.resolve_constrain(None, "untrained") is True  # any model with no trained format
+    assert S.resolve_constrain(None, "released") is False  # opt-in: they follow their format
+    assert S.resolve_constrain(True, "released") is True and S.resolve_constrain(False, "untrained") is False
+    assert S.grammar_if(None, "released", "researcher") is None
+    assert S.grammar_if(True, "released", "researcher") == S.grammar_for("researcher", "open")
+    assert S.grammar_if(None, "embedded", "researcher") == S.grammar_for(
+        "researcher", "bounded", S.EMBEDDED_BOUNDS
+    )
+    assert S.grammar_if(None, "untrained", "researcher") == S.grammar_for("researcher", "bounded", S.Bounds())
+    assert S.grammar_if(False, "embedded", "researcher") is None
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [
+        (None, "embedded"), ("embedded", "embedded"),
+        ("12B", "released"), ("8b", "released"), ("WestlakeNLP/CycleResearcher-ML-12B", "released"),
+        ("/models/cyclereviewer-ml-llama3.1-8b.Q4_K_M.gguf", "released"), ("deepreviewer-14b", "released"),
+        ("qwen2.5:0.5b", "untrained"), ("/models/Llama-3.2-1B-Instruct", "untrained"), ("gpt-4o-mini", "untrained"),
+    ],
+)  # fmt: skip
+def test_model_kind_tells_released_checkpoints_from_the_rest(model: str | None, kind: str) -> None:
+    from cycleresearcher.models import model_kind
+
+    assert model_kind(model) == kind
 
 
 def test_research_and_reviewers_put_the_grammar_in_the_request() -> None:
@@ -165,7 +185,7 @@ def test_research_and_reviewers_put_the_grammar_in_the_request() -> None:
 
     fake = FakeEngine()
     researcher = CycleResearcher(engine=fake)
-    assert researcher._sampling(ResearchSettings()).grammar is None  # a released/unknown model: off
+    assert researcher._sampling(ResearchSettings()).grammar is None  # a released model: off
     sp = researcher._sampling(ResearchSettings(constrain=True))
     assert sp.grammar == S.grammar_for("researcher", "open") and not sp.ignore_eos
     assert researcher._sampling(ResearchSettings(constrain=True), stage1=True).grammar == S.grammar_for(
@@ -175,6 +195,16 @@ def test_research_and_reviewers_put_the_grammar_in_the_request() -> None:
     assert dr.grammar(1, mode="fast") == S.grammar_for("deepreviewer-fast", "open")
     assert dr.grammar(2, mode="best") == S.grammar_for("deepreviewer-best2", "open")
     assert DeepReviewer(engine=fake).grammar(1, mode="fast") is None
+    # a model with no trained format (a served small model) is constrained by default, bounded
+    other = FakeEngine()
+    other.model_id = "qwen2.5:0.5b"
+    sp = CycleResearcher(engine=other)._sampling(ResearchSettings())
+    assert sp.grammar == S.grammar_for("researcher", "bounded", S.Bounds()) and sp.grammar_optional
+    assert not CycleResearcher(engine=other)._sampling(ResearchSettings(constrain=True)).grammar_optional
+    assert DeepReviewer(engine=other).grammar(1, mode="fast") == S.grammar_for(
+        "deepreviewer-fast", "bounded", S.Bounds()
+    )
+    assert DeepReviewer(engine=other, constrain=False).grammar(1, mode="fast") is None
 
 
 # --------------------------------------------------------------------------- engines
@@ -237,7 +267,9 @@ def test_vllm_mapping_new_and_old_api() -> None:
 
 
 def test_vllm_mapping_with_real_vllm() -> None:
-    vllm = pytest.importorskip("vllm", reason="[vllm] vLLM cannot be installed on this project's CPU machines")
+    vllm = pytest.importorskip(
+        "vllm", reason="[vllm] vLLM cannot be installed on this project's CPU machines"
+    )
     from cycleresearcher.engines.vllm import to_vllm_sampling
 
     sp = to_vllm_sampling(vllm, SamplingParams(grammar=GBNF))

@@ -17,7 +17,8 @@ class FakeEngine(Engine):
     ``(request, sample_index) -> str``. ``fail_on`` lists call numbers that return an error.
     ``samples_at_once=False`` makes it draw samples one at a time like llama.cpp (the run store
     then sends one request per sample; ``sample_index`` is then ``request.first_sample``).
-    ``model`` is what ``load_engine`` passes every engine; the script ignores it."""
+    ``model`` is what ``load_engine`` passes every engine; the script ignores it. ``model_id``
+    (what a served model's name would be) can be set to see the grammar default for other models."""
 
     name = "fake"
 
@@ -35,7 +36,9 @@ class FakeEngine(Engine):
         self.context_length = context_length
         self.fail_on = set(fail_on)
         self.calls: list[ChatRequest] = []
-        self.model_id = "fake"
+        # its scripts speak the released models' formats, so it is one of them to the grammar
+        # default (models.model_kind): auto leaves it unconstrained, as for a released checkpoint
+        self.model_id = "fake-cycleresearcher"
 
     def _text(self, request: ChatRequest, k: int) -> str:
         if callable(self.script):

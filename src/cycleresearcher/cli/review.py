@@ -42,7 +42,7 @@ ConstrainOpt = Annotated[
     Optional[bool],
     typer.Option(
         "--constrain/--no-constrain",
-        help="Force the output structure with a grammar (headers, scores, blocks). Default: on for the embedded model, off for the released models (they follow their format already).",
+        help="Force the output structure with a grammar (headers, scores, blocks). Default: on for the embedded model and any model with no trained format, off for the released CycleReviewer / DeepReviewer models (they follow their format already).",
     ),
 ]
 

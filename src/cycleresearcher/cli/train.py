@@ -41,7 +41,7 @@ def train(
         typer.Option(
             "--constrain/--no-constrain",
             help="Grammar-constrained structure for the sampling and the reward reviews (overrides the "
-            "config's constrain; default auto: on for the embedded model, off for any other).",
+            "config's constrain; default auto: off for a released checkpoint, on for any other model).",
             show_default=False,
         ),
     ] = None,

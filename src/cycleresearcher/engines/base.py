@@ -44,6 +44,12 @@ class SamplingParams:
     #: llama.cpp-style repetition penalty (1.0 = off); the embedded model's default is measured
     #: in benchmarks/structure.py. vLLM maps it to ``repetition_penalty``.
     repeat_penalty: float = 1.0
+    #: how many of the last tokens the repetition penalty looks at (llama.cpp ``repeat_last_n``;
+    #: vLLM and transformers penalise every earlier token and ignore it)
+    repeat_last_n: int = 64
+    #: the grammar came from the auto default, not from --constrain: a server that refuses its
+    #: field (HTTP 4xx) is then asked again without it, with a warning; bookkeeping, not payload
+    grammar_optional: bool = False
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -56,13 +62,16 @@ class SamplingParams:
             raise ValueError(f"n must be >= 1, got {self.n}")
         if self.repeat_penalty <= 0:
             raise ValueError(f"repeat_penalty must be > 0, got {self.repeat_penalty}")
+        if self.repeat_last_n < 1:
+            raise ValueError(f"repeat_last_n must be >= 1, got {self.repeat_last_n}")
         self.stop = list(self.stop or [])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["grammar_optional"]  # how the grammar was chosen, not what is asked
         # settings added later are left out at their defaults, so the request keys (content
         # hashes) of earlier run stores stay the same and a resume reuses their results
-        for key, default in (("grammar", None), ("repeat_penalty", 1.0)):
+        for key, default in (("grammar", None), ("repeat_penalty", 1.0), ("repeat_last_n", 64)):
             if data[key] == default:
                 del data[key]
         return data

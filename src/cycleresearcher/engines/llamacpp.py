@@ -223,6 +223,7 @@ class LlamaCppEngine(Engine):
         t_first = None
         self._check_grammar(sp.grammar)
         self._use_grammar(sp.grammar)
+        llm.last_n_tokens_size = sp.repeat_last_n  # read by Llama.generate when it builds the sampler
         gen = llm.generate(
             tokens,
             temp=sp.temperature,

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -42,6 +43,8 @@ from .openai_wire import (
     build_payload,
     error_message,
     grammar_ignored_note,
+    grammar_refused_note,
+    ignored_eos_note,
     normalize_base_url,
     parse_response,
     redact_url,
@@ -51,14 +54,6 @@ from .openai_wire import (
 #: status codes worth retrying: rate limits, timeouts and server-side failures
 RETRY_STATUS = frozenset({408, 409, 429})
 
-#: put in each affected result (and said once in a command's summary) when a server stopped at EOS
-#: although ignore_eos was asked: llama_cpp.server, Ollama and hosted APIs drop the field silently
-IGNORE_EOS_WARNING = (
-    "engine: the server at {url} stopped at the end-of-sequence token well short of max_tokens "
-    "although ignore_eos was asked: it does not honour ignore_eos (llama_cpp.server, Ollama and "
-    "most hosted APIs ignore it), so text the model writes after EOS (e.g. its results turn) is missing. "
-    "Serve the model with vLLM or SGLang, or use --two-stage."
-)
 
 def is_retryable_status(status: int) -> bool:
     return status in RETRY_STATUS or status >= 500
@@ -126,9 +121,7 @@ class Transport:
         """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
         return self._retrying(method, path, retries)(self._attempt, method, path, json)
 
-    def stream(
-        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None
-    ) -> Any:
+    def stream(self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None) -> Any:
         """POST a streamed call (``openai_wire.streaming``) and return the body its chunks add up
         to, calling ``on_tokens(completion tokens so far)`` as text arrives. A server that answers
         plain JSON instead (it ignored ``stream``) is read as a plain call. Retried like ``request``;
@@ -138,7 +131,9 @@ class Transport:
     def _retrying(self, method: str, path: str, retries: int | None) -> Retrying:
         def give_up(state: RetryCallState) -> Any:
             last = state.outcome.exception() if state.outcome else None
-            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            problem, status = (
+                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            )
             raise TransportError(
                 f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
             ) from last
@@ -175,7 +170,9 @@ class Transport:
                     try:
                         grew = chunks.feed(line)
                     except ValueError as exc:
-                        raise TransportError(f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}") from exc
+                        raise TransportError(
+                            f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}"
+                        ) from exc
                     if grew and on_tokens is not None:
                         on_tokens(chunks.tokens)
                     if chunks.done:
@@ -274,6 +271,7 @@ class OpenAIEngine(Engine):
         self._context_length = context_length
         self._can_tokenize: bool | None = None
         self._grammar_warned = False
+        self._grammar_refused = False  # a server that refused an auto grammar is not asked again
         self.model_id = model or self._first_model()
 
     # -- server metadata
@@ -350,9 +348,14 @@ class OpenAIEngine(Engine):
         warnings: list[str] | None = None,
         on_tokens: Callable[[int], None] | None = None,
     ) -> tuple[list[Completion], int | None]:
+        sampling = request.sampling
+        # an auto grammar is not sent where it cannot be: grammar_field=none, or refused before
+        unsendable = self._grammar_refused or self.grammar_field in (None, "none")
+        if sampling.grammar and sampling.grammar_optional and unsendable:
+            sampling = replace(sampling, grammar=None)
         payload = build_payload(
             request.messages,
-            request.sampling,
+            sampling,
             self.model_id,
             n=n,
             seed=seed,
@@ -361,28 +364,42 @@ class OpenAIEngine(Engine):
             extra_body=self.extra_body,
             grammar_field=self.grammar_field,
         )
-        body = None
-        if self.stream and on_tokens is not None:
-            body = self.transport.stream("/chat/completions", streaming(payload), on_tokens)
-            if not all(c.get("finish_reason") for c in body.get("choices") or [{}]):
-                # a stream that ends with no finish reason was cut by the server (llama_cpp.server
-                # interrupts a stream when another request arrives): ask again without streaming
-                body = None
-        if body is None:
-            body = self.transport.request("POST", "/chat/completions", json=payload)
+        try:
+            body = self._send(payload, on_tokens)
+        except TransportError as exc:
+            if not (sampling.grammar and sampling.grammar_optional and exc.status in (400, 422)):
+                raise
+            # the auto default asked for a grammar this server does not take: go on without it
+            with self._lock:
+                first, self._grammar_refused = not self._grammar_refused, True
+            note = grammar_refused_note(self.base_url, self.grammar_field or "grammar", str(exc))
+            if first:
+                print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
+            if warnings is not None and note not in warnings:
+                warnings.append(note)
+            return self._call(request, n, seed, warnings, on_tokens)
         try:
             comps, prompt_tokens = parse_response(body)
         except ValueError as exc:
             raise TransportError(f"unexpected response: {exc}") from exc
         if request.sampling.ignore_eos and warnings is not None:
-            note = self._check_eos(body, comps, request.sampling.max_tokens)
+            note = ignored_eos_note(body, comps, request.sampling.max_tokens, self.base_url)
             if note:
                 warnings.append(note)
-        if request.sampling.grammar and warnings is not None:
-            note = self._check_grammar(request.sampling.grammar, comps)
+        if sampling.grammar and warnings is not None:
+            note = self._check_grammar(sampling.grammar, comps)
             if note and note not in warnings:
                 warnings.append(note)
         return comps, prompt_tokens
+
+    def _send(self, payload: dict[str, Any], on_tokens: Callable[[int], None] | None) -> Any:
+        if self.stream and on_tokens is not None:
+            body = self.transport.stream("/chat/completions", streaming(payload), on_tokens)
+            if all(c.get("finish_reason") for c in body.get("choices") or [{}]):
+                return body
+            # a stream that ends with no finish reason was cut by the server (llama_cpp.server
+            # interrupts a stream when another request arrives): ask again without streaming
+        return self.transport.request("POST", "/chat/completions", json=payload)
 
     def _check_grammar(self, grammar: str, comps: list[Completion]) -> str | None:
         """Note completions that break the grammar they were asked to follow (checked as a prefix:
@@ -397,22 +414,6 @@ class OpenAIEngine(Engine):
         if first:
             print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
         return note
-
-    def _check_eos(self, body: dict[str, Any], comps: list[Completion], max_tokens: int) -> str | None:
-        """Note a stop at EOS well short of max_tokens: "stop" that no stop string explains (vLLM
-        names the matched string in ``stop_reason``; servers that say nothing are suspected only
-        when the completion is shorter than half of max_tokens)."""
-        choices = sorted(
-            (c for c in body.get("choices", []) if isinstance(c, dict)), key=lambda c: c.get("index", 0)
-        )
-        for choice, comp in zip(choices, comps, strict=False):
-            tokens = comp.completion_tokens
-            if comp.finish_reason != "stop" or isinstance(choice.get("stop_reason"), str):
-                continue
-            if tokens is None or tokens >= max_tokens // 2:
-                continue
-            return IGNORE_EOS_WARNING.format(url=redact_url(self.base_url))
-        return None
 
     def _generate_one(
         self, request: ChatRequest, report: Callable[[int], None] | None = None

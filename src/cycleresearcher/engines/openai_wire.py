@@ -70,6 +70,8 @@ def build_payload(
     if sampling.repeat_penalty != 1.0:
         payload["repeat_penalty"] = sampling.repeat_penalty  # llama.cpp server; vLLM: repetition_penalty
         payload["repetition_penalty"] = sampling.repeat_penalty
+        if sampling.repeat_last_n != 64:
+            payload["repeat_last_n"] = sampling.repeat_last_n  # llama.cpp server's penalty window
     if sampling.grammar:
         payload.update(grammar_body(sampling.grammar, grammar_field))
     if extra_body:
@@ -251,6 +253,21 @@ GRAMMAR_SERVERS = {
     "ebnf": "SGLang",
 }
 
+#: put in each affected result, and printed once per engine, when a server refused the request
+#: field of a grammar that the auto default chose (an explicit --constrain fails instead)
+GRAMMAR_REFUSED_WARNING = (
+    "engine: the server at {url} refused the `{field}` request field ({problem}), so this run "
+    "generates without a grammar. Structure is not guaranteed: choose the field the server reads with "
+    "--engine-opt grammar_field=NAME ({fields}), or pass --no-constrain to stop asking."
+)
+
+
+def grammar_refused_note(base_url: str, field: str, problem: str) -> str:
+    return GRAMMAR_REFUSED_WARNING.format(
+        url=redact_url(base_url), field=field, problem=problem[:200], fields=", ".join(GRAMMAR_FIELDS)
+    )
+
+
 def grammar_ignored_note(base_url: str, field: str) -> str:
     """What a run says when a server returned text that breaks the grammar it was sent."""
     return GRAMMAR_IGNORED_WARNING.format(
@@ -259,3 +276,32 @@ def grammar_ignored_note(base_url: str, field: str) -> str:
         servers=GRAMMAR_SERVERS.get(field, "unknown"),
         fields=", ".join(GRAMMAR_FIELDS),
     )
+
+
+#: put in each affected result (and said once in a command's summary) when a server stopped at EOS
+#: although ignore_eos was asked: llama_cpp.server, Ollama and hosted APIs drop the field silently
+IGNORE_EOS_WARNING = (
+    "engine: the server at {url} stopped at the end-of-sequence token well short of max_tokens "
+    "although ignore_eos was asked: it does not honour ignore_eos (llama_cpp.server, Ollama and "
+    "most hosted APIs ignore it), so text the model writes after EOS (e.g. its results turn) is missing. "
+    "Serve the model with vLLM or SGLang, or use --two-stage."
+)
+
+
+def ignored_eos_note(
+    body: dict[str, Any], comps: list[Completion], max_tokens: int, base_url: str
+) -> str | None:
+    """Note a stop at EOS well short of max_tokens: "stop" that no stop string explains (vLLM
+    names the matched string in ``stop_reason``; servers that say nothing are suspected only
+    when the completion is shorter than half of max_tokens)."""
+    choices = sorted(
+        (c for c in body.get("choices", []) if isinstance(c, dict)), key=lambda c: c.get("index", 0)
+    )
+    for choice, comp in zip(choices, comps, strict=False):
+        tokens = comp.completion_tokens
+        if comp.finish_reason != "stop" or isinstance(choice.get("stop_reason"), str):
+            continue
+        if tokens is None or tokens >= max_tokens // 2:
+            continue
+        return IGNORE_EOS_WARNING.format(url=redact_url(base_url))
+    return None

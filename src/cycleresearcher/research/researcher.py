@@ -26,6 +26,7 @@ from ..engines import create_engine
 from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import ContextLengthError, EngineError, InputError
+from ..models import ModelKind
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..paper.results import load_results, validate_results
 from ..prompts.research import STOP_STRINGS, build_messages, results_message
@@ -103,6 +104,20 @@ class CycleResearcher:
         if isinstance(self._engine_arg, Engine):  # a given engine: what does it run?
             return self._engine_arg.name == "llamacpp" and is_embedded(self._engine_arg.model_id)
         return self.base_url is None and is_embedded(self.model)
+
+    @property
+    def model_kind(self) -> ModelKind:
+        """What the model is to the grammar default: embedded, released (a trained format) or
+        untrained. A server's model is known by the name it serves (asked when none was given)."""
+        from ..models import model_kind
+
+        if self.is_embedded:
+            return "embedded"
+        if isinstance(self._engine_arg, Engine):
+            name = self._engine_arg.model_id
+        else:
+            name = self.model if self.model is not None or self.base_url is None else self.engine.model_id
+        return model_kind(name)  # a server or engine running the embedded GGUF gets its bounds
 
     def close(self) -> None:
         if self._engine is not None:
@@ -190,8 +205,10 @@ class CycleResearcher:
     def _grammar(self, settings: ResearchSettings, name: str) -> str | None:
         from ..prompts.grammars import grammar_if
 
-        constrain = settings.constrain if settings.constrain is not None else self.constrain
-        return grammar_if(constrain, self.is_embedded, name, settings.bounds)
+        return grammar_if(self._constrain_setting(settings), self.model_kind, name, settings.bounds)
+
+    def _constrain_setting(self, settings: ResearchSettings) -> bool | None:
+        return settings.constrain if settings.constrain is not None else self.constrain
 
     def _sampling(
         self,
@@ -201,7 +218,7 @@ class CycleResearcher:
         n: int | None = None,
         structure: str | None = None,
     ) -> SamplingParams:
-        from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY
+        from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY, EMBEDDED_REPEAT_WINDOW
 
         _, max_new = self._budget(settings)
         stop = list(STOP_STRINGS)
@@ -224,7 +241,9 @@ class CycleResearcher:
             # itself); a grammar holds all turns, so EOS then ends the finished structure
             ignore_eos=not stage1 and not grammar,
             grammar=grammar,
+            grammar_optional=grammar is not None and self._constrain_setting(settings) is None,
             repeat_penalty=penalty,
+            repeat_last_n=settings.repeat_last_n or (EMBEDDED_REPEAT_WINDOW if self.is_embedded else 64),
         )
 
     # -- generation -----------------------------------------------------------------------------

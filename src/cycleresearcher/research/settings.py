@@ -47,12 +47,14 @@ class ResearchSettings:
     max_tokens: int | None = None  # None: upstream 19,000, capped by the context; 1,024 on the embedded model
     seed: int | None = None
     drop_to_fit: bool = False
-    #: grammar-constrained structure: None = auto (on for the embedded model), True / False
+    #: grammar-constrained structure: None = auto (on for every model but the released ones), True / False
     constrain: bool | None = None
     #: free-text sizes of the grammar (None: the embedded default); tests shrink them
     bounds: Any = None
     #: None: 1.0, or the measured default on the embedded model
     repeat_penalty: float | None = None
+    #: tokens the penalty looks back over (llama.cpp); None: 64, or the embedded model's measured window
+    repeat_last_n: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("simulate", "two-stage"):

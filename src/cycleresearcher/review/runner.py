@@ -22,6 +22,7 @@ from ..engines.base import ChatRequest, Engine, GenerationResult, Message, Sampl
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
+from ..models import ModelKind
 from ..store import RunStore, request_key
 from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
@@ -98,7 +99,7 @@ class BaseReviewer:
     ):
         from ..prompts import load
 
-        #: grammar-constrained structure: None = auto (on for the embedded model)
+        #: grammar-constrained structure: None = auto (on for every model but the released ones)
         self.constrain = constrain
         self.grammar_bounds = grammar_bounds
 
@@ -203,16 +204,35 @@ class BaseReviewer:
         return is_embedded(self.model)
 
     def grammar(self, turn: int = 1, **options: Any) -> str | None:
-        """The GBNF for this request, or None when constraining is off (auto: the embedded model)."""
+        """The GBNF for this request, or None when constraining is off (auto: every model but the released ones)."""
         from dataclasses import replace
 
-        from ..prompts.grammars import EMBEDDED_BOUNDS, grammar_if
+        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, grammar_if
 
-        bounds = self.grammar_bounds or (EMBEDDED_BOUNDS if self.is_embedded else None)
+        kind = self.model_kind
+        bounds = self.grammar_bounds
+        if bounds is None and kind != "released":
+            bounds = EMBEDDED_BOUNDS if kind == "embedded" else Bounds()
         n = options.get("reviewer_num")
         if bounds is not None and isinstance(n, int) and n >= 1 and self.grammar_bounds is None:
             bounds = replace(bounds, reviewers=n)
-        return grammar_if(self.constrain, self.is_embedded, self.structure_name(turn, **options), bounds)
+        return grammar_if(self.constrain, kind, self.structure_name(turn, **options), bounds)
+
+    @property
+    def model_kind(self) -> ModelKind:
+        """What the model is to the grammar default: embedded, released (a trained format) or
+        untrained. A server's model is known by the name it serves (asked when none was given)."""
+        from ..models import model_kind
+
+        if self.is_embedded:
+            return "embedded"
+        if not self._owns_engine and self._engine is not None:
+            name = self._engine.model_id
+        elif self.base_url is not None and self.model is None:
+            name = self.engine.model_id
+        else:
+            name = self.model
+        return model_kind(name)  # a server or engine running the embedded GGUF gets its bounds
 
     # -- batch ----------------------------------------------------------------------------------
     def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
@@ -285,6 +305,7 @@ class BaseReviewer:
                 continue
             fitted, request = self._fit(item, system)
             request.sampling.grammar = self.grammar(1, **options)
+            request.sampling.grammar_optional = self.constrain is None
             todo.append((i, item, fitted, request))
         results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)
         finished = self._finish(todo, results, store=store, progress=progress, **options)

@@ -86,8 +86,9 @@ def load_prompt_sets(cfg: CycleConfig) -> list[PromptSet]:
 
 def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None) -> SamplingParams:
     """The policy's sampling settings; ``cfg.constrain`` adds the one-shot paper's grammar (auto:
-    when the policy sampled is the embedded model)."""
-    from ..models import is_embedded
+    for every policy but a released CycleResearcher: a later round's checkpoint keeps the kind of
+    the policy the cycle started from)."""
+    from ..models import model_kind
     from ..prompts.grammars import grammar_if
 
     s = cfg.sampling
@@ -96,7 +97,7 @@ def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None)
         from ..prompts.research import STOP_STRINGS
 
         stop = list(STOP_STRINGS)
-    grammar = grammar_if(cfg.constrain, is_embedded(policy or cfg.policy.model), "researcher")
+    grammar = grammar_if(cfg.constrain, model_kind(cfg.policy.model or policy), "researcher")
     return SamplingParams(
         temperature=s.temperature,
         top_p=s.top_p,
@@ -107,6 +108,7 @@ def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None)
         # a grammar holds every turn, so EOS then ends the finished paper (as in research generate)
         ignore_eos=s.ignore_eos and not grammar,
         grammar=grammar,
+        grammar_optional=grammar is not None and cfg.constrain is None,
     )
 
 

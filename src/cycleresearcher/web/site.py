@@ -32,7 +32,7 @@ MAX_N = 16
 #: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
 #: local model, a server's model) get each task's own default, upstream's token limits
 EMBEDDED_MAX_TOKENS = 256
-#: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for the embedded model)
+#: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for every model but the released ones)
 CONSTRAIN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 
 
@@ -54,7 +54,9 @@ class Site:
         self.engines = [*ENGINES, own] if own and own not in ENGINES else list(ENGINES)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["plain_title"] = plain_title
-        self.templates.env.globals.update(num=num, percent=percent, engines=self.engines, csrf_token=self.token)
+        self.templates.env.globals.update(
+            num=num, percent=percent, engines=self.engines, csrf_token=self.token
+        )
 
     @property
     def root(self) -> Path:
@@ -68,7 +70,11 @@ class Site:
         return self.page(request, "error.html", {"status": status, "message": message}, status)
 
     def index(
-        self, request: Request, error: str | None = None, status: int = 200, form: dict[str, Any] | None = None
+        self,
+        request: Request,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, Any] | None = None,
     ) -> Response:
         """The start page; a form's error is shown inline with what was typed kept in ``form``."""
         ctx = {

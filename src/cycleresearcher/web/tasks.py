@@ -52,7 +52,7 @@ class EngineChoice:
     base_url: str | None = None
     #: None: each task's own default (upstream's limits for released and user-given models)
     max_tokens: int | None = None
-    #: grammar-constrained structure: None = auto (on for the embedded model), as in the CLI
+    #: grammar-constrained structure: None = auto (on for every model but the released ones), as in the CLI
     constrain: bool | None = None
 
     def describe(self) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .algebra import Node, to_gbnf
 from .cyclereviewer import cyclereviewer
 from .deepreviewer import deepreviewer
@@ -38,19 +40,36 @@ def grammar_for(name: str, profile: Profile = "bounded", bounds: Bounds | None =
     return to_gbnf(structure(name, profile, bounds))
 
 
-def resolve_constrain(constrain: bool | None, embedded: bool) -> bool:
-    """``None`` (auto): on for the embedded stand-in (it has no trained format), off for the
-    released models (they follow their format already; constraining is opt-in)."""
-    return embedded if constrain is None else bool(constrain)
+Kind = Literal["embedded", "released", "untrained"]  # models.ModelKind
 
 
-def profile_for(embedded: bool) -> Profile:
-    return "bounded" if embedded else "open"
+def _kind(kind: Kind | bool) -> Kind:
+    # a bool is the older "embedded or not" (not embedded meant a released model)
+    if isinstance(kind, bool):
+        return "embedded" if kind else "released"
+    return kind
 
 
-def grammar_if(constrain: bool | None, embedded: bool, name: str, bounds: Bounds | None = None) -> str | None:
-    """The GBNF for structure ``name`` when constraining is on (auto: the embedded model), else None.
-    The embedded model gets the bounded profile, any other model the open one."""
-    if not resolve_constrain(constrain, embedded):
+def resolve_constrain(constrain: bool | None, kind: Kind | bool) -> bool:
+    """``None`` (auto): on for the embedded stand-in and for models with no trained format,
+    off for the released models (they follow their format already; constraining is opt-in)."""
+    return _kind(kind) != "released" if constrain is None else bool(constrain)
+
+
+def profile_for(kind: Kind | bool) -> Profile:
+    """``bounded`` free text for models with no trained format (a small model cannot loop inside a
+    slot), ``open`` for the released models (constraining cannot change what they may write)."""
+    return "open" if _kind(kind) == "released" else "bounded"
+
+
+def grammar_if(
+    constrain: bool | None, kind: Kind | bool, name: str, bounds: Bounds | None = None
+) -> str | None:
+    """The GBNF for structure ``name`` when constraining is on (auto: every model but the released
+    ones), else None. The embedded model gets ``EMBEDDED_BOUNDS`` unless ``bounds`` is given."""
+    kind = _kind(kind)
+    if not resolve_constrain(constrain, kind):
         return None
-    return grammar_for(name, profile_for(embedded), bounds or (EMBEDDED_BOUNDS if embedded else None))
+    if bounds is None and kind == "embedded":
+        bounds = EMBEDDED_BOUNDS
+    return grammar_for(name, profile_for(kind), bounds)

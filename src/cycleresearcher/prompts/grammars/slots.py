@@ -45,9 +45,11 @@ class Bounds:
 _WORD_CHARS = "A-Za-z0-9.,;:()'/!?-"
 #: the embedded stand-in's default: a whole paper in about 1,500 tokens
 EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2, word_chars=12)
-#: the embedded model's repetition penalty (llama.cpp ``repeat_penalty`` over the last 64 tokens),
-#: chosen by the repeated-4-gram rate measured in benchmarks/structure.py
-EMBEDDED_REPEAT_PENALTY = 1.0
+#: the embedded model's repetition penalty (llama.cpp ``repeat_penalty``) over its last
+#: ``EMBEDDED_REPEAT_WINDOW`` tokens, chosen by the repeated-4-gram rate of its papers' free text
+#: (benchmarks/repetition.py): a 64-token window lets whole sentences come back a section later
+EMBEDDED_REPEAT_PENALTY = 1.1
+EMBEDDED_REPEAT_WINDOW = 512
 TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1, word_chars=8)
 
 
@@ -106,8 +108,6 @@ INT_OPEN = Rule("int", seq(Rep(Cls(" \t"), 0, None), Rep(Cls("0-9"), 1, 2), Free
 
 def score(kit: Kit, node: Node) -> Node:
     return Free() if kit.open else node
-
-
 
 
 def slot(kit: Kit, kind: str) -> Node:
