@@ -42,7 +42,7 @@ class SamplingParams:
     #: a GBNF grammar the output must follow (``structure.grammar_for``); None: unconstrained
     grammar: str | None = None
     #: llama.cpp-style repetition penalty (1.0 = off); the embedded model's default is measured
-    #: in benchmarks/structure.py. vLLM maps it to ``repetition_penalty``.
+    #: in benchmarks/repetition.py. vLLM maps it to ``repetition_penalty``.
     repeat_penalty: float = 1.0
     #: how many of the last tokens the repetition penalty looks at (llama.cpp ``repeat_last_n``;
     #: vLLM and transformers penalise every earlier token and ignore it)

@@ -121,7 +121,9 @@ class Transport:
         """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
         return self._retrying(method, path, retries)(self._attempt, method, path, json)
 
-    def stream(self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None) -> Any:
+    def stream(
+        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None
+    ) -> Any:
         """POST a streamed call (``openai_wire.streaming``) and return the body its chunks add up
         to, calling ``on_tokens(completion tokens so far)`` as text arrives. A server that answers
         plain JSON instead (it ignored ``stream``) is read as a plain call. Retried like ``request``;
@@ -131,9 +133,7 @@ class Transport:
     def _retrying(self, method: str, path: str, retries: int | None) -> Retrying:
         def give_up(state: RetryCallState) -> Any:
             last = state.outcome.exception() if state.outcome else None
-            problem, status = (
-                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
-            )
+            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
             raise TransportError(
                 f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
             ) from last
@@ -170,9 +170,7 @@ class Transport:
                     try:
                         grew = chunks.feed(line)
                     except ValueError as exc:
-                        raise TransportError(
-                            f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}"
-                        ) from exc
+                        raise TransportError(f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}") from exc
                     if grew and on_tokens is not None:
                         on_tokens(chunks.tokens)
                     if chunks.done:
@@ -271,7 +269,8 @@ class OpenAIEngine(Engine):
         self._context_length = context_length
         self._can_tokenize: bool | None = None
         self._grammar_warned = False
-        self._grammar_refused = False  # a server that refused an auto grammar is not asked again
+        #: the note of a server's refusal of an auto grammar ("" until then): it is not asked again
+        self._grammar_refused = ""
         self.model_id = model or self._first_model()
 
     # -- server metadata
@@ -353,6 +352,10 @@ class OpenAIEngine(Engine):
         unsendable = self._grammar_refused or self.grammar_field in (None, "none")
         if sampling.grammar and sampling.grammar_optional and unsendable:
             sampling = replace(sampling, grammar=None)
+            # every result made without its auto grammar says why, not only the one that was refused
+            note = self._grammar_refused
+            if note and warnings is not None and note not in warnings:
+                warnings.append(note)
         payload = build_payload(
             request.messages,
             sampling,
@@ -370,14 +373,13 @@ class OpenAIEngine(Engine):
             if not (sampling.grammar and sampling.grammar_optional and exc.status in (400, 422)):
                 raise
             # the auto default asked for a grammar this server does not take: go on without it
-            with self._lock:
-                first, self._grammar_refused = not self._grammar_refused, True
             note = grammar_refused_note(self.base_url, self.grammar_field or "grammar", str(exc))
+            with self._lock:
+                first = not self._grammar_refused
+                self._grammar_refused = self._grammar_refused or note
             if first:
                 print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
-            if warnings is not None and note not in warnings:
-                warnings.append(note)
-            return self._call(request, n, seed, warnings, on_tokens)
+            return self._call(request, n, seed, warnings, on_tokens)  # says the note as it drops the grammar
         try:
             comps, prompt_tokens = parse_response(body)
         except ValueError as exc:

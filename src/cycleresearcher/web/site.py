@@ -54,9 +54,7 @@ class Site:
         self.engines = [*ENGINES, own] if own and own not in ENGINES else list(ENGINES)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["plain_title"] = plain_title
-        self.templates.env.globals.update(
-            num=num, percent=percent, engines=self.engines, csrf_token=self.token
-        )
+        self.templates.env.globals.update(num=num, percent=percent, engines=self.engines, csrf_token=self.token)
 
     @property
     def root(self) -> Path:
@@ -70,11 +68,7 @@ class Site:
         return self.page(request, "error.html", {"status": status, "message": message}, status)
 
     def index(
-        self,
-        request: Request,
-        error: str | None = None,
-        status: int = 200,
-        form: dict[str, Any] | None = None,
+        self, request: Request, error: str | None = None, status: int = 200, form: dict[str, Any] | None = None
     ) -> Response:
         """The start page; a form's error is shown inline with what was typed kept in ``form``."""
         ctx = {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
+from ...models import ModelKind
 from .algebra import Node, to_gbnf
 from .cyclereviewer import cyclereviewer
 from .deepreviewer import deepreviewer
@@ -40,34 +39,23 @@ def grammar_for(name: str, profile: Profile = "bounded", bounds: Bounds | None =
     return to_gbnf(structure(name, profile, bounds))
 
 
-Kind = Literal["embedded", "released", "untrained"]  # models.ModelKind
-
-
-def _kind(kind: Kind | bool) -> Kind:
-    # a bool is the older "embedded or not" (not embedded meant a released model)
-    if isinstance(kind, bool):
-        return "embedded" if kind else "released"
-    return kind
-
-
-def resolve_constrain(constrain: bool | None, kind: Kind | bool) -> bool:
+def resolve_constrain(constrain: bool | None, kind: ModelKind) -> bool:
     """``None`` (auto): on for the embedded stand-in and for models with no trained format,
     off for the released models (they follow their format already; constraining is opt-in)."""
-    return _kind(kind) != "released" if constrain is None else bool(constrain)
+    return kind != "released" if constrain is None else bool(constrain)
 
 
-def profile_for(kind: Kind | bool) -> Profile:
+def profile_for(kind: ModelKind) -> Profile:
     """``bounded`` free text for models with no trained format (a small model cannot loop inside a
     slot), ``open`` for the released models (constraining cannot change what they may write)."""
-    return "open" if _kind(kind) == "released" else "bounded"
+    return "open" if kind == "released" else "bounded"
 
 
 def grammar_if(
-    constrain: bool | None, kind: Kind | bool, name: str, bounds: Bounds | None = None
+    constrain: bool | None, kind: ModelKind, name: str, bounds: Bounds | None = None
 ) -> str | None:
     """The GBNF for structure ``name`` when constraining is on (auto: every model but the released
     ones), else None. The embedded model gets ``EMBEDDED_BOUNDS`` unless ``bounds`` is given."""
-    kind = _kind(kind)
     if not resolve_constrain(constrain, kind):
         return None
     if bounds is None and kind == "embedded":
