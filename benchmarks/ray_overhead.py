@@ -3,7 +3,7 @@ one thread per engine, so that 1 Ray worker compares with the in-process engine 
 
 Throughput = completion tokens / wall second of ``generate`` (model load and cluster start are
 reported apart: they are paid once per run). Ray with 2 workers shows what a second process gives
-on this machine; on 2 cores shared with other jobs it cannot show how Ray scales on a cluster.
+on this machine; on 2 cores it cannot show how Ray scales on a cluster.
 
     PYTHONPATH=src python benchmarks/ray_overhead.py [--requests 8] [--max-tokens 48] [--repeats 2]
 """
@@ -19,7 +19,7 @@ import time
 # same, else its OpenMP threads spin on the busy cores and the comparison measures that instead
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import median, write  # noqa: E402
+from _common import machine, median, write  # noqa: E402
 
 from cycleresearcher.engines import ChatRequest, SamplingParams, load_engine  # noqa: E402
 from cycleresearcher.models import embedded_model_path  # noqa: E402
@@ -106,6 +106,7 @@ def main() -> None:
         "repeats": args.repeats,
         "inner": INNER,
         "omp_num_threads": os.environ["OMP_NUM_THREADS"],
+        "machine": machine(),
         "load_average_1min": [round(load1, 2), round(load2, 2)],
         "rows": rows,
     }
@@ -113,7 +114,7 @@ def main() -> None:
         "# --engine ray vs the direct llama.cpp engine (embedded SmolLM2-135M, 1 thread per engine)",
         "",
         f"{args.requests} requests x {args.max_tokens} tokens (ignore_eos), median of {args.repeats}; "
-        f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} in both; {os.cpu_count()} CPUs shared with other jobs (1-min load average {load1:.1f} before, {load2:.1f} after).",
+        f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} in both; {machine()['cpu']}, {os.cpu_count()} CPUs (1-min load average {load1:.1f} before, {load2:.1f} after).",
         "",
         "| run | tokens/s | vs direct | wall s | setup s (load + cluster) |",
         "|---|---|---|---|---|",
@@ -122,8 +123,10 @@ def main() -> None:
         lines.append(f"| {name} | {r['tokens_per_s']} | {r['vs_direct']} | {r['wall_s']} | {r['setup_s']} |")
     lines += [
         "",
-        "Setup (actor start, model load in the worker) is paid once per run. 2 workers on 2 cores "
-        "bound by other agents' load say little about a cluster: each worker there has its own cores.",
+        "Setup (actor start, model load in the worker) is paid once per run and is not in tokens/s. "
+        "ray_1w against direct is the overhead of the Ray path (goal at least 0.9). 2 workers on 2 "
+        "cores are bound by those 2 cores (and by any other load on them); on a cluster each worker "
+        "has its own cores or GPU, so this row says little about scaling there.",
     ]
     write("ray_overhead", data, lines)
 
