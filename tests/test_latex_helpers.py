@@ -44,5 +44,38 @@ def test_plain_title_strips_latex_and_keeps_math_readable():
     assert plain_title(r"\textsc{GraphMix}: $\mathcal{O}(n \log n)$ Walks\\ at 50\% Cost") == (
         "GraphMix: O(n log n) Walks at 50% Cost"
     )
-    assert plain_title(r"\title[short]{Costs \$5 % a comment" + "\n" + r"and \emph{more}") == "Costs $5 and more"
+    assert (
+        plain_title(r"\title[short]{Costs \$5 % a comment" + "\n" + r"and \emph{more}") == "Costs $5 and more"
+    )
     assert plain_title("Plain Title") == "Plain Title" and plain_title(None) == ""
+
+
+def test_greek_macro_names_what_tex_has_and_nothing_else():
+    from cycleresearcher.latex import greek_macro
+
+    assert (
+        greek_macro("α") == "\\alpha"
+        and greek_macro("Λ") == "\\Lambda"
+        and greek_macro("Γ") == "\\Gamma"
+        and greek_macro("Υ") == "\\Upsilon"
+    )
+    assert greek_macro("ά") == "\\alpha"  # with tonos
+    assert greek_macro("ς") == "\\sigma"  # final sigma
+    assert greek_macro("Α") is None and greek_macro("ο") is None  # TeX has no \Alpha, \omicron
+    assert greek_macro("a") is None and greek_macro("é") is None and greek_macro("") is None
+
+
+def test_rescue_gives_greek_letters_their_macro_and_other_characters_a_mark():
+    from cycleresearcher.paper.export.rescue import rescue_definitions
+
+    log = "\n".join(f"! LaTeX Error: Unicode character {ch} (U+{ord(ch):04X})" for ch in ("λ", "Ω", "Α", "★"))
+    defs = rescue_definitions(log)
+    assert "\\DeclareUnicodeCharacter{03BB}{\\ensuremath{\\lambda}}" in defs
+    assert "\\DeclareUnicodeCharacter{03A9}{\\ensuremath{\\Omega}}" in defs
+    assert "\\DeclareUnicodeCharacter{0391}{?}" in defs and "\\DeclareUnicodeCharacter{2605}{?}" in defs
+
+
+def test_result_cells_print_greek_letters_tex_can_set():
+    from cycleresearcher.paper.export.results_latex import _escape_plain
+
+    assert _escape_plain("Δ loss, ά, Α, ο") == ("\\ensuremath{\\Delta} loss, \\ensuremath{\\alpha}, A, o")

@@ -123,7 +123,8 @@ def balance(s: str) -> str:
 
 
 # -- plain text of a title -------------------------------------------------------------------
-_GREEK = dict(
+#: TeX's Greek letter macros and the characters they print (titles; the export's rescue pass)
+GREEK_LETTERS = dict(
     zip(
         [
             "alpha",
@@ -158,14 +159,32 @@ _GREEK = dict(
             "Xi",
             "Pi",
             "Sigma",
+            "Upsilon",
             "Phi",
             "Psi",
             "Omega",
         ],
-        "αβγδεεζηθικλμνξπρστυφφχψωΓΔΘΛΞΠΣΦΨΩ",
+        "αβγδεεζηθικλμνξπρστυφφχψωΓΔΘΛΞΠΣΥΦΨΩ",
         strict=True,
     )
 )
+_GREEK_NAME = re.compile(r"GREEK (SMALL|CAPITAL) LETTER (?:FINAL )?(\w+)$")
+
+
+def greek_macro(ch: str) -> str | None:
+    """TeX's macro for a Greek letter (α -> ``\\alpha``, Γ -> ``\\Gamma``, ά -> ``\\alpha``, ς ->
+    ``\\sigma``); None where TeX has none (capital Alpha, omicron) or ``ch`` is no Greek letter."""
+    import unicodedata
+
+    base = unicodedata.normalize("NFD", ch)[:1]  # accents (tonos, dialytika) dropped
+    m = _GREEK_NAME.match(unicodedata.name(base, "")) if base else None
+    if not m:
+        return None
+    name = m.group(2).lower().replace("lamda", "lambda")  # Unicode spells it LAMDA
+    name = name if m.group(1) == "SMALL" else name.capitalize()
+    return "\\" + name if name in GREEK_LETTERS else None
+
+
 _WORDS = {"LaTeX": "LaTeX", "TeX": "TeX", "ldots": "…", "dots": "…", "times": "×", "cdot": "·", "to": "→"}
 _DROPPED = ("thanks", "footnote", "label", "vspace", "hspace")
 _ESCAPED = re.compile(r"\\([&%$#_{}])")
@@ -194,7 +213,7 @@ def plain_title(text: str | None) -> str:
 
     def command(m: re.Match[str]) -> str:
         name, braced = m.group(1), m.group(3)
-        word = _GREEK.get(name) or _WORDS.get(name)
+        word = GREEK_LETTERS.get(name) or _WORDS.get(name)
         if word:
             return word
         # \textbf{X}, \emph{X}, \mathcal{O}: the argument stays; \log n: the name stays

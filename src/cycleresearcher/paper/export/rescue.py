@@ -9,37 +9,10 @@ from __future__ import annotations
 
 import re
 
+from ...latex import greek_macro
+
 _UNDEFINED_ENV = re.compile(r"! LaTeX Error: Environment (\S+) undefined\.")
 _UNICODE = re.compile(r"! LaTeX Error: Unicode character .*? \(U\+([0-9A-F]{4,6})\)")
-
-
-_GREEK = set(
-    [
-        "alpha",
-        "beta",
-        "gamma",
-        "delta",
-        "epsilon",
-        "zeta",
-        "eta",
-        "theta",
-        "iota",
-        "kappa",
-        "lambda",
-        "mu",
-        "nu",
-        "xi",
-        "pi",
-        "rho",
-        "sigma",
-        "tau",
-        "upsilon",
-        "phi",
-        "chi",
-        "psi",
-        "omega",
-    ]
-)
 
 
 def rescue_definitions(log: str) -> str:
@@ -57,8 +30,8 @@ def rescue_definitions(log: str) -> str:
     for code in _UNICODE.findall(log):
         if code not in seen:
             seen.add(code)
-            name = _unicode_name(int(code, 16))
-            repl = rf"\ensuremath{{\{name}}}" if name in _GREEK else "?"
+            macro = greek_macro(chr(int(code, 16)))
+            repl = rf"\ensuremath{{{macro}}}" if macro else "?"
             defs.append(rf"\DeclareUnicodeCharacter{{{code}}}{{{repl}}}")
     return "\n".join(defs)
 
@@ -75,17 +48,6 @@ def _undefined_commands(log: str) -> list[str]:
                     found.append(names[-1])
                     break
     return found
-
-
-def _unicode_name(cp: int) -> str:
-    import unicodedata
-
-    try:
-        name = unicodedata.name(chr(cp))
-    except ValueError:
-        return ""
-    m = re.match(r"GREEK SMALL LETTER (\w+)$", name)
-    return m.group(1).lower() if m else ""
 
 
 def rescue_names(rescue: str) -> str:

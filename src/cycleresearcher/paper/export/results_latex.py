@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ...latex import strip_comments
+from ...latex import greek_macro, strip_comments
 from ..results import ResultItem
 from .figures import ResultFigure, numeric_columns
 
@@ -74,7 +74,6 @@ _MATH_WORDS = [
 _MATH_OK = re.compile(
     r"(?:[\w\s.,;:+\-*/=<>()\[\]|'!^_{}]|\\%|\\(?:" + "|".join(_MATH_WORDS) + r")(?![A-Za-z]))*"
 )
-_GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
 _UNICODE = {
     "±": r"\ensuremath{\pm}",
     "×": r"\ensuremath{\times}",
@@ -115,15 +114,11 @@ def _escape_plain(text: str) -> str:
             out.append(_SPECIAL[ch])
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])
-        elif (
-            ord(ch) > 127 and unicodedata.category(ch).startswith("L") and "GREEK" in unicodedata.name(ch, "")
-        ):
-            name = unicodedata.name(ch).split()[-1].lower()
-            if "CAPITAL" in unicodedata.name(ch):
-                name = name.capitalize()
-                out.append(rf"\ensuremath{{\{name}}}" if name in _GREEK_CAPITALS else name[0])
-            else:
-                out.append(rf"\ensuremath{{\{name}}}" if name != "omicron" else "o")
+        elif (macro := greek_macro(ch)) is not None:
+            out.append(rf"\ensuremath{{{macro}}}")
+        elif "GREEK" in unicodedata.name(ch, "") and unicodedata.category(ch).startswith("L"):
+            look_alike = unicodedata.name(ch).split(" LETTER ")[-1][:1]  # no macro (Alpha, omicron): A, o
+            out.append(look_alike.lower() if "SMALL" in unicodedata.name(ch) else look_alike)
         elif ch in "\n\r\t":
             out.append(" ")
         else:
@@ -242,5 +237,5 @@ __all__ = [
     "latex_text",
     "results_section_latex",
     "table_latex",
-        "unresolved_refs",
+    "unresolved_refs",
 ]
