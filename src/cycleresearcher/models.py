@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from .engines.base import Engine
 
 RESEARCHER_MODELS = {
     "12B": "WestlakeNLP/CycleResearcher-ML-12B",
@@ -116,3 +120,25 @@ def model_kind(model: str | None) -> ModelKind:
     if model.upper() in aliases or _RELEASED.search(model):
         return "released"
     return "untrained"
+
+
+def runs_embedded(model: str | None, base_url: str | None, given: Engine | None) -> bool:
+    """Whether a run uses the embedded stand-in: a given engine by what it has loaded (llama.cpp
+    with the shipped GGUF), else the model name with no server (a server's GGUF is not known)."""
+    if given is not None:
+        return getattr(given, "name", "") == "llamacpp" and is_embedded(given.model_id)
+    return base_url is None and is_embedded(model)
+
+
+def run_model_kind(
+    model: str | None, base_url: str | None, given: Engine | None, served_name: Callable[[], str]
+) -> ModelKind:
+    """``model_kind`` of what a run talks to: a given engine by its model id, a server with no
+    model named by the name it serves (``served_name``, asked only then), else the model name."""
+    if runs_embedded(model, base_url, given):
+        return "embedded"
+    if given is not None:
+        return model_kind(given.model_id)
+    if base_url is not None and model is None:
+        return model_kind(served_name())
+    return model_kind(model)

@@ -99,25 +99,21 @@ class CycleResearcher:
 
     @property
     def is_embedded(self) -> bool:
-        from ..models import is_embedded
+        from ..models import runs_embedded
 
-        if isinstance(self._engine_arg, Engine):  # a given engine: what does it run?
-            return self._engine_arg.name == "llamacpp" and is_embedded(self._engine_arg.model_id)
-        return self.base_url is None and is_embedded(self.model)
+        return runs_embedded(self.model, self.base_url, self._given_engine)
 
     @property
     def model_kind(self) -> ModelKind:
         """What the model is to the grammar default: embedded, released (a trained format) or
         untrained. A server's model is known by the name it serves (asked when none was given)."""
-        from ..models import model_kind
+        from ..models import run_model_kind
 
-        if self.is_embedded:
-            return "embedded"
-        if isinstance(self._engine_arg, Engine):
-            name = self._engine_arg.model_id
-        else:
-            name = self.model if self.model is not None or self.base_url is None else self.engine.model_id
-        return model_kind(name)  # a server or engine running the embedded GGUF gets its bounds
+        return run_model_kind(self.model, self.base_url, self._given_engine, lambda: self.engine.model_id)
+
+    @property
+    def _given_engine(self) -> Engine | None:
+        return self._engine_arg if isinstance(self._engine_arg, Engine) else None
 
     def close(self) -> None:
         if self._engine is not None:

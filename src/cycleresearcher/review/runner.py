@@ -195,13 +195,9 @@ class BaseReviewer:
 
     @property
     def is_embedded(self) -> bool:
-        from ..models import is_embedded
+        from ..models import runs_embedded
 
-        if self.base_url is not None:
-            return False
-        if not self._owns_engine and self._engine is not None:  # a given engine: what does it run?
-            return getattr(self._engine, "name", "") == "llamacpp" and is_embedded(self._engine.model_id)
-        return is_embedded(self.model)
+        return runs_embedded(self.model, self.base_url, self._given_engine)
 
     def grammar(self, turn: int = 1, **options: Any) -> str | None:
         """The GBNF for this request, or None when constraining is off (auto: every model but the released ones)."""
@@ -222,17 +218,13 @@ class BaseReviewer:
     def model_kind(self) -> ModelKind:
         """What the model is to the grammar default: embedded, released (a trained format) or
         untrained. A server's model is known by the name it serves (asked when none was given)."""
-        from ..models import model_kind
+        from ..models import run_model_kind
 
-        if self.is_embedded:
-            return "embedded"
-        if not self._owns_engine and self._engine is not None:
-            name = self._engine.model_id
-        elif self.base_url is not None and self.model is None:
-            name = self.engine.model_id
-        else:
-            name = self.model
-        return model_kind(name)  # a server or engine running the embedded GGUF gets its bounds
+        return run_model_kind(self.model, self.base_url, self._given_engine, lambda: self.engine.model_id)
+
+    @property
+    def _given_engine(self) -> Engine | None:
+        return None if self._owns_engine else self._engine
 
     # -- batch ----------------------------------------------------------------------------------
     def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
