@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cycleresearcher.engines.base import SamplingParams
+from cycleresearcher.prompts.grammars import EMBEDDED_REPEAT_PENALTY, EMBEDDED_REPEAT_WINDOW
 from cycleresearcher.review.embedded import (
     EMBEDDED_REVIEW_INPUT_TOKENS,
     EMBEDDED_REVIEW_MAX_TOKENS,
@@ -44,6 +46,14 @@ def test_the_embedded_reviewer_gets_the_small_budget_and_released_models_keep_up
         # the GGUF's 8,192-token context is cut so the prompt keeps at most the input cut
         assert rev.context_length == embedded_context(EMBEDDED_REVIEW_MAX_TOKENS) < rev.engine.context_length
         assert rev.budget_note() == budget_note(EMBEDDED_REVIEW_MAX_TOKENS, EMBEDDED_REVIEW_INPUT_TOKENS)
+        # the papers' anti-loop sampling: without it a Standard review repeated a date to the budget
+        assert (rev.sampling.repeat_penalty, rev.sampling.repeat_last_n) == (
+            EMBEDDED_REPEAT_PENALTY,
+            EMBEDDED_REPEAT_WINDOW,
+        )
+    assert (released.sampling.repeat_penalty, DeepReviewer(model="14B").sampling.repeat_penalty) == (1.0, 1.0)
+    own = SamplingParams(max_tokens=50)  # a user's sampling is kept as given
+    assert CycleReviewer(model="embedded", sampling=own).sampling.repeat_penalty == 1.0
 
 
 @pytest.mark.slow

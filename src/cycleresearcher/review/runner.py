@@ -106,6 +106,7 @@ class BaseReviewer:
         spec = load(self.family)
         defaults = dict(spec["sampling"])
         default_budget = sampling is None and max_tokens is None
+        default_sampling = sampling is None
         if sampling is None:
             sampling = SamplingParams(**defaults)
         if max_tokens is not None:
@@ -133,6 +134,11 @@ class BaseReviewer:
 
             if default_budget:
                 self.sampling.max_tokens = EMBEDDED_REVIEW_MAX_TOKENS
+            if default_sampling:  # the papers' anti-loop default (benchmarks/repetition.py)
+                from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY, EMBEDDED_REPEAT_WINDOW
+
+                self.sampling.repeat_penalty = EMBEDDED_REPEAT_PENALTY
+                self.sampling.repeat_last_n = EMBEDDED_REPEAT_WINDOW
             if context_length is None:
                 self.input_cut = EMBEDDED_REVIEW_INPUT_TOKENS
 
