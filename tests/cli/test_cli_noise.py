@@ -25,29 +25,10 @@ TRAIN_NOISE = (*TRANSFORMERS_NOISE, "Map:", "FutureWarning", "TRLExperimentalWar
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory, embedded_hf_dir) -> str:
-    """A 2-layer random Llama with the embedded model's tokenizer and a 1,024-token context:
-    transformers loads it in a second (and prints its loading bar), the references prompt does not fit."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    """transformers loads it in a second (and prints its loading bar); the references prompt does not fit."""
+    from support.tiny_llama import save_tiny_llama
 
-    tok = AutoTokenizer.from_pretrained(embedded_hf_dir)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    out = Path(tmp_path_factory.mktemp("tiny")) / "policy"
-    LlamaForCausalLM(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
+    return save_tiny_llama(embedded_hf_dir, Path(tmp_path_factory.mktemp("tiny")) / "policy")
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -7,16 +7,11 @@ system Chromium (/usr/bin/chromium); no browser is ever downloaded."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from support.browser import launch_chromium, serve
 from support.replay import (
     CYCLEREVIEWER,
     DEEPREVIEWER,
@@ -31,42 +26,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "replay"
-CHROMIUM = os.environ.get("CYCLERESEARCHER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 MAX_PNG = 300_000
 REVIEWED_TITLE = "Completing Visual Objects via Bridging Generation and Segmentation"
 
 
 @pytest.fixture
 def web(replay, tmp_path):
-    from conftest import free_port
-
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    cmd = [sys.executable, "-m", "cycleresearcher", "serve", "--port", str(port),
-           "--runs-dir", str(tmp_path / "runs"), "--base-url", replay.url]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the server did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve(tmp_path, "--base-url", replay.url) as url:
+        yield url
 
 
 def shot(page, name: str) -> Path:
@@ -77,13 +44,11 @@ def shot(page, name: str) -> Path:
 
 def test_replayed_paper_and_reviews_in_chromium(web, replay, fixtures_dir, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.skip("no system chromium (set CYCLERESEARCHER_CHROMIUM)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     title = title_of(fenced(conversation(fixtures_dir, 1)[2]["content"], "latex"))
     shots = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         try:
             page.goto(web)

@@ -23,27 +23,9 @@ from reward_fn import vowel_reward  # noqa: E402
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory, embedded_hf_dir) -> str:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from support.tiny_llama import save_tiny_llama
 
-    tok = AutoTokenizer.from_pretrained(embedded_hf_dir)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    out = tmp_path_factory.mktemp("tiny") / "policy"
-    LlamaForCausalLM(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
+    return save_tiny_llama(embedded_hf_dir, Path(tmp_path_factory.mktemp("tiny")) / "policy")
 
 
 def _config(tmp: Path, policy: str, rounds: int) -> Path:

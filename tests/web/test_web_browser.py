@@ -9,79 +9,30 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from support.browser import launch_chromium, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = Path(__file__).parents[1] / "data" / "web"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CYCLERESEARCHER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    cmd = [
-        sys.executable,
-        "-m",
-        "cycleresearcher",
-        "serve",
-        "--port",
-        str(port),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--max-tokens",
-        "64",
-    ]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve(tmp_path, "--max-tokens", "64") as url:
+        yield url
 
 
 def test_bib_to_paper_review_detection_and_json_in_chromium(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.skip("no system chromium (set CYCLERESEARCHER_CHROMIUM)")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
         try:
             page.goto(server)
