@@ -5,7 +5,8 @@ without it, measured side by side on the same prompts in one run.
     PYTHONPATH=src python benchmarks/structure.py --n 20 --deadline-min 60
 
 Each seed runs every part before the next seed starts, and results are rewritten after each seed,
-so a run cut by ``--deadline-min`` still reports the seeds it finished (``n`` says how many).
+so a run cut by ``--deadline-min`` still reports the seeds it finished (``n`` says how many), and
+``--resume`` runs the seeds after those.
 The bounds are the embedded default (``EMBEDDED_BOUNDS``, as the README's first command uses);
 ``--words`` / ``--reviewers`` shrink them to fit a loaded CPU. Repetition by sampling setting is
 measured apart, in benchmarks/repetition.py.
@@ -56,6 +57,11 @@ def main() -> None:
     ap.add_argument("--plain-tokens", type=int, default=400)
     ap.add_argument("--deadline-min", type=float, default=60.0)
     ap.add_argument("--reviewers", type=int, default=None, help="reviewers per review (default: embedded)")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the seeds of results/structure.json (same bounds and sampling) and run the next ones",
+    )
     args = ap.parse_args()
     deadline = time.time() + args.deadline_min * 60
 
@@ -81,6 +87,18 @@ def main() -> None:
     ref = Path(__file__).parent.parent / "examples" / "references.bib"
     researcher = CycleResearcher(engine=engine)
     rows: list[dict] = []
+    if args.resume:
+        import json
+
+        old = json.loads((Path(__file__).parent / "results" / "structure.json").read_text())
+        same = (old["bounds"], old.get("repeat_penalty"), old.get("repeat_last_n")) == (
+            bounds.__dict__,
+            EMBEDDED_REPEAT_PENALTY,
+            EMBEDDED_REPEAT_WINDOW,
+        )
+        if not same:
+            sys.exit("--resume: results/structure.json has other bounds or sampling; run without --resume")
+        rows = old["rows"]
 
     def decode_rate() -> float:
         s = engine.stats
@@ -129,7 +147,7 @@ def main() -> None:
         ]
         write("structure", data, lines)
 
-    for seed in range(args.n):
+    for seed in range(len(rows), args.n):
         if time.time() > deadline:
             break
         row: dict = {"seed": seed}
