@@ -73,10 +73,12 @@ def main() -> None:
         EMBEDDED_BOUNDS,
         EMBEDDED_REPEAT_PENALTY,
         EMBEDDED_REPEAT_WINDOW,
+        EMBEDDED_TOKENS_PER_WORD,
     )
     from cycleresearcher.research import CycleResearcher, ResearchSettings
     from cycleresearcher.review.cyclereviewer import CycleReviewer
     from cycleresearcher.review.deepreviewer import DeepReviewer
+    from cycleresearcher.review.embedded import EMBEDDED_REVIEW_MAX_TOKENS
 
     engine = LlamaCppEngine(n_ctx=8192)
     bounds = EMBEDDED_BOUNDS
@@ -109,6 +111,8 @@ def main() -> None:
         share = lambda key: sum(r[key] for r in rows) / n if n else 0.0  # noqa: E731
         mean = lambda key: sum(r[key] for r in rows) / n if n else 0.0  # noqa: E731
         ratio = mean("tok_s_grammar") / mean("tok_s_plain") if n else 0.0
+        tpw_keys = ("tpw_paper", "tpw_cr", "tpw_fast", "tpw_std")
+        max_tpw = max((r[k] for r in rows for k in tpw_keys if k in r), default=0.0)
         data = {
             "n": n,
             "bounds": bounds.__dict__,
@@ -124,6 +128,8 @@ def main() -> None:
             "tok_s_grammar": mean("tok_s_grammar"),
             "tok_s_plain": mean("tok_s_plain"),
             "speed_ratio_grammar_over_plain": ratio,
+            "max_tokens_per_word": max_tpw,
+            "std_max_new_tokens": max((r.get("std_tokens", 0) for r in rows), default=0),
             "load_average_at_end": os.getloadavg(),
             "rows": rows,
         }
@@ -144,6 +150,8 @@ def main() -> None:
             f"| repeated 4-gram rate, unconstrained ({args.plain_tokens} tokens) | {mean('rep_plain'):.3f} |",
             f"| repeated 4-gram rate, constrained papers' free text | {mean('rep_grammar'):.3f} |",
             f"| decode tok/s with grammar / without (same prompt, same run) | {mean('tok_s_grammar'):.1f} / {mean('tok_s_plain'):.1f} = {ratio:.2f} |",
+            f"| largest new tokens a word in a constrained output (fitting assumes {EMBEDDED_TOKENS_PER_WORD}) | {max_tpw:.2f} |",
+            f"| DeepReviewer Standard: most new tokens of a review (budget {EMBEDDED_REVIEW_MAX_TOKENS}) | {data['std_max_new_tokens']} |",
         ]
         write("structure", data, lines)
 
@@ -159,6 +167,7 @@ def main() -> None:
         row["paper_ok"] = paper_complete(paper)
         row["paper_warnings"] = paper.warnings
         row["rep_grammar"] = repeated_4gram_rate(free_text(paper))
+        row["tpw_paper"] = tokens_per_word(engine, paper.generated_text)
         sp = SamplingParams(
             max_tokens=args.plain_tokens,
             seed=seed,
@@ -171,20 +180,32 @@ def main() -> None:
         row["rep_plain"] = repeated_4gram_rate(res.text)
         row["tok_s_plain"] = decode_rate()
         text = paper.latex or paper.generated_text
-        kw = {"engine": engine, "constrain": True, "grammar_bounds": bounds}  # the embedded budget
+        # the embedded budget and bounds, as the README's commands use them (the grammar's free
+        # text is fitted to the token budget); --words / --reviewers override the bounds
+        kw = {"engine": engine, "constrain": True, "grammar_bounds": None if bounds == EMBEDDED_BOUNDS else bounds}
         cr = CycleReviewer(model="embedded", **kw)
         cr.sampling.seed = seed
         [r] = cr.review([text])
         row["cr_ok"], row["cr_warnings"] = review_complete(r, False), r.warnings
+        row["tpw_cr"] = tokens_per_word(engine, r.raw_text)
         dr = DeepReviewer(model="embedded", **kw)
         dr.sampling.seed = seed
         [f] = dr.review([text], mode="fast")
         row["fast_ok"], row["fast_warnings"] = review_complete_fast(f), f.warnings
+        row["tpw_fast"] = tokens_per_word(engine, f.raw_text)
         [s] = dr.review([text], mode="standard", reviewer_num=bounds.reviewers)
         row["std_ok"], row["std_warnings"] = review_complete(s, True), s.warnings
+        row["tpw_std"] = tokens_per_word(engine, s.raw_text)
+        row["std_tokens"] = engine.stats[-1].completion_tokens
         rows.append(row)
         report()
     engine.close()
+
+
+def tokens_per_word(engine, text: str, which: int = -1) -> float:  # type: ignore[no-untyped-def]
+    """New tokens of the request ``engine.stats[which]`` per whitespace-split word of its output:
+    the rate the grammar fitting assumes at most (``EMBEDDED_TOKENS_PER_WORD``)."""
+    return engine.stats[which].completion_tokens / max(1, len(text.split()))
 
 
 def review_complete_fast(r) -> bool:  # type: ignore[no-untyped-def]

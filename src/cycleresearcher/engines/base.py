@@ -211,6 +211,12 @@ class Engine(ABC):
         chars = sum(len(m.get("content", "")) + 16 for m in messages)
         return int(chars / 3.5) + 1
 
+    def count_text(self, text: str) -> int:
+        """Tokens ``text`` takes inside a message (the chat template's own tokens left out): what
+        the grammar fitting counts a structure's fixed text with."""
+        empty = self.count_tokens([{"role": "assistant", "content": ""}])
+        return max(0, self.count_tokens([{"role": "assistant", "content": text}]) - empty)
+
     def unsupported(self, params: SamplingParams) -> list[str]:
         """Names of sampling settings this engine cannot honour (reported, not fatal)."""
         return []

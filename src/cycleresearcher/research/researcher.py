@@ -80,6 +80,7 @@ class CycleResearcher:
         **engine_kwargs: Any,
     ):
         self.constrain = constrain  # default of ResearchSettings.constrain
+        self._fits: dict[tuple[object, ...], str | None] = {}  # grammars fitted to a budget
         self._engine_arg = engine
         self.model = model or model_size
         self.base_url = base_url
@@ -153,8 +154,11 @@ class CycleResearcher:
         ctx = self.engine.context_length
         if settings.max_tokens is not None:
             max_new = settings.max_tokens
+        elif self.is_embedded:
+            # with the grammar on, room for the whole bounded structure (it stops at its end)
+            max_new = EMBEDDED_CONSTRAINED_MAX_TOKENS if self._constrained(settings) else EMBEDDED_MAX_TOKENS
         else:
-            max_new = EMBEDDED_MAX_TOKENS if self.is_embedded else UPSTREAM_MAX_TOKENS
+            max_new = UPSTREAM_MAX_TOKENS
         if ctx is None:
             return None, max_new
         if settings.max_tokens is None:
@@ -198,10 +202,20 @@ class CycleResearcher:
             _set_id(source, block + (settings.topic or "")), source, refs, messages, dropped, warnings
         )
 
-    def _grammar(self, settings: ResearchSettings, name: str) -> str | None:
-        from ..prompts.grammars import grammar_if
+    def _grammar(self, settings: ResearchSettings, name: str, max_tokens: int) -> str | None:
+        """The structure's GBNF with its bounded free text fitted to ``max_tokens``
+        (``prompts.grammars.capacity``), or None when constraining is off."""
+        from ..prompts.grammars import fitted_grammar
 
-        return grammar_if(self._constrain_setting(settings), self.model_kind, name, settings.bounds)
+        key = (self._constrain_setting(settings), self.model_kind, name, settings.bounds, max_tokens)
+        if key not in self._fits:
+            self._fits[key] = fitted_grammar(*key[:4], max_tokens, self.engine.count_text)[0]
+        return self._fits[key]
+
+    def _constrained(self, settings: ResearchSettings) -> bool:
+        from ..prompts.grammars import resolve_constrain
+
+        return resolve_constrain(self._constrain_setting(settings), self.model_kind)
 
     def _constrain_setting(self, settings: ResearchSettings) -> bool | None:
         return settings.constrain if settings.constrain is not None else self.constrain
@@ -220,12 +234,10 @@ class CycleResearcher:
         stop = list(STOP_STRINGS)
         if stage1:
             stop.append(STAGE1_STOP)
-        grammar = self._grammar(settings, structure or ("researcher-stage1" if stage1 else "researcher"))
+        grammar = self._grammar(settings, structure or ("researcher-stage1" if stage1 else "researcher"), max_new)
         penalty = settings.repeat_penalty
         if penalty is None:
             penalty = EMBEDDED_REPEAT_PENALTY if self.is_embedded else 1.0
-        if grammar and self.is_embedded and settings.max_tokens is None:
-            max_new = max(max_new, EMBEDDED_CONSTRAINED_MAX_TOKENS)  # the grammar ends the paper itself
         return SamplingParams(
             temperature=settings.temperature,
             top_p=settings.top_p,

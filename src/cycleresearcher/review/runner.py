@@ -23,6 +23,7 @@ from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
 from ..models import ModelKind
+from ..prompts.grammars.capacity import FittedBounds
 from ..store import RunStore, request_key
 from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
 from .records import Review
@@ -102,6 +103,7 @@ class BaseReviewer:
         #: grammar-constrained structure: None = auto (on for every model but the released ones)
         self.constrain = constrain
         self.grammar_bounds = grammar_bounds
+        self._fits: dict[tuple[Any, ...], tuple[str | None, FittedBounds | None]] = {}
 
         spec = load(self.family)
         defaults = dict(spec["sampling"])
@@ -205,11 +207,18 @@ class BaseReviewer:
 
         return runs_embedded(self.model, self.base_url, self._given_engine)
 
-    def grammar(self, turn: int = 1, **options: Any) -> str | None:
-        """The GBNF for this request, or None when constraining is off (auto: every model but the released ones)."""
+    def grammar(self, turn: int = 1, max_tokens: int | None = None, **options: Any) -> str | None:
+        """The GBNF for this request, or None when constraining is off (auto: every model but the
+        released ones). With ``max_tokens`` the bounded free text is shortened until the whole
+        structure fits it (``prompts.grammars.capacity``), so the decision is never cut off."""
+        return self._grammar_fit(turn, max_tokens, **options)[0]
+
+    def _grammar_fit(
+        self, turn: int = 1, max_tokens: int | None = None, **options: Any
+    ) -> tuple[str | None, FittedBounds | None]:
         from dataclasses import replace
 
-        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, grammar_if
+        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, fitted_grammar, grammar_if
 
         kind = self.model_kind
         bounds = self.grammar_bounds
@@ -218,7 +227,13 @@ class BaseReviewer:
         n = options.get("reviewer_num")
         if bounds is not None and isinstance(n, int) and n >= 1 and self.grammar_bounds is None:
             bounds = replace(bounds, reviewers=n)
-        return grammar_if(self.constrain, kind, self.structure_name(turn, **options), bounds)
+        name = self.structure_name(turn, **options)
+        if max_tokens is None:
+            return grammar_if(self.constrain, kind, name, bounds), None
+        key = (self.constrain, kind, name, bounds, max_tokens)
+        if key not in self._fits:  # one fit per structure and budget, not one per paper
+            self._fits[key] = fitted_grammar(self.constrain, kind, name, bounds, max_tokens, self.engine.count_text)
+        return self._fits[key]
 
     @property
     def model_kind(self) -> ModelKind:
@@ -302,7 +317,9 @@ class BaseReviewer:
                 )
                 continue
             fitted, request = self._fit(item, system)
-            request.sampling.grammar = self.grammar(1, **options)
+            request.sampling.grammar, fit = self._grammar_fit(1, request.sampling.max_tokens, **options)
+            if fit is not None and not fit.fits and fit.note:
+                fitted.warnings.append(fit.note)
             request.sampling.grammar_optional = self.constrain is None
             todo.append((i, item, fitted, request))
         results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)

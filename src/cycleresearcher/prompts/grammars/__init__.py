@@ -30,7 +30,16 @@ from .algebra import (
     to_gbnf,
     to_regex,
 )
-from .catalog import STRUCTURES, grammar_for, grammar_if, profile_for, resolve_constrain, structure
+from .capacity import EMBEDDED_TOKENS_PER_WORD, Capacity, FittedBounds, capacity, fit_bounds
+from .catalog import (
+    STRUCTURES,
+    fitted_grammar,
+    grammar_for,
+    grammar_if,
+    profile_for,
+    resolve_constrain,
+    structure,
+)
 from .cyclereviewer import cyclereviewer
 from .deepreviewer import deepreviewer
 from .researcher import researcher_paper, researcher_results, researcher_stage1, researcher_turn5
@@ -59,6 +68,7 @@ __all__ = [
     "EMBEDDED_BOUNDS",
     "EMBEDDED_REPEAT_PENALTY",
     "EMBEDDED_REPEAT_WINDOW",
+    "EMBEDDED_TOKENS_PER_WORD",
     "INT_OPEN",
     "RATING",
     "SCORE4",
@@ -67,7 +77,9 @@ __all__ = [
     "TINY",
     "Alt",
     "Bounds",
+    "Capacity",
     "Cls",
+    "FittedBounds",
     "Free",
     "Lit",
     "Node",
@@ -76,9 +88,12 @@ __all__ = [
     "Rule",
     "Seq",
     "alt",
+    "capacity",
     "could_match",
     "cyclereviewer",
     "deepreviewer",
+    "fit_bounds",
+    "fitted_grammar",
     "follows",
     "grammar_for",
     "grammar_if",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...models import ModelKind
 from .algebra import Node, to_gbnf
+from .capacity import FittedBounds, fit_bounds
 from .cyclereviewer import cyclereviewer
 from .deepreviewer import deepreviewer
 from .researcher import researcher_paper, researcher_stage1, researcher_turn5
@@ -61,3 +64,25 @@ def grammar_if(
     if bounds is None and kind == "embedded":
         bounds = EMBEDDED_BOUNDS
     return grammar_for(name, profile_for(kind), bounds)
+
+
+def fitted_grammar(
+    constrain: bool | None,
+    kind: ModelKind,
+    name: str,
+    bounds: Bounds | None,
+    max_tokens: int,
+    count_text: Callable[[str], int],
+) -> tuple[str | None, FittedBounds | None]:
+    """``grammar_if``, with the bounded profile's words per paragraph lowered until the longest
+    output fits ``max_tokens`` (``capacity.fit_bounds``; ``count_text`` counts the fixed text).
+    The open profile (released models) has no length to fit: its grammar is returned as is."""
+    if not resolve_constrain(constrain, kind):
+        return None, None
+    profile = profile_for(kind)
+    if bounds is None and kind == "embedded":
+        bounds = EMBEDDED_BOUNDS
+    if profile == "open":
+        return grammar_for(name, profile, bounds), None
+    fit = fit_bounds(lambda b: structure(name, profile, b), bounds or Bounds(), max_tokens, count_text)
+    return grammar_for(name, profile, fit.bounds), fit
