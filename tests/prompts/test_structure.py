@@ -320,6 +320,25 @@ def test_embedded_model_writes_the_whole_structure(engine, name: str) -> None:  
 
 
 @pytest.mark.slow
+def test_embedded_standard_review_fits_a_budget_its_bounds_would_overrun(engine) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from cycleresearcher.prompts.grammars.capacity import EMBEDDED_TOKENS_PER_WORD, capacity
+    from cycleresearcher.review.deepreviewer import DeepReviewer
+
+    bounds, budget = replace(S.TINY, words=30, min_words=4, reviewers=2), 700
+    cap = capacity(S.structure("deepreviewer-standard", "bounded", bounds))
+    assert cap.words is not None and EMBEDDED_TOKENS_PER_WORD * cap.words > budget  # unfitted, it could be cut
+    dr = DeepReviewer(engine=engine, constrain=True, grammar_bounds=bounds, max_tokens=budget)
+    dr.sampling.seed = 2
+    paper = "\\title{Graph pruning}\n\\begin{abstract}We prune graphs before training.\\end{abstract}"
+    [review] = dr.review([paper], mode="standard", reviewer_num=2)
+    assert not review.truncated, review.warnings
+    assert complete("deepreviewer-standard", review), review.raw_text
+    assert len(review.reviewers) == 2
+
+
+@pytest.mark.slow
 def test_llama_cpp_server_honours_the_grammar(embedded_gguf: str) -> None:
     from conftest import llama_server_process
     from cycleresearcher.engines.base import ChatRequest
