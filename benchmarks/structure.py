@@ -150,7 +150,7 @@ def main() -> None:
             f"| repeated 4-gram rate, unconstrained ({args.plain_tokens} tokens) | {mean('rep_plain'):.3f} |",
             f"| repeated 4-gram rate, constrained papers' free text | {mean('rep_grammar'):.3f} |",
             f"| decode tok/s with grammar / without (same prompt, same run) | {mean('tok_s_grammar'):.1f} / {mean('tok_s_plain'):.1f} = {ratio:.2f} |",
-            f"| largest new tokens a word in a constrained output (fitting assumes {EMBEDDED_TOKENS_PER_WORD}) | {max_tpw:.2f} |",
+            f"| largest new tokens per word of a whole constrained output, fixed text included (the fitting assumes {EMBEDDED_TOKENS_PER_WORD} per free word) | {max_tpw:.2f} |",
             f"| DeepReviewer Standard: most new tokens of a review (budget {EMBEDDED_REVIEW_MAX_TOKENS}) | {data['std_max_new_tokens']} |",
         ]
         write("structure", data, lines)
