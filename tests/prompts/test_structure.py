@@ -326,7 +326,10 @@ def test_embedded_standard_review_fits_a_budget_its_bounds_would_overrun(engine)
     from cycleresearcher.prompts.grammars.capacity import EMBEDDED_TOKENS_PER_WORD, capacity
     from cycleresearcher.review.deepreviewer import DeepReviewer
 
-    bounds, budget = replace(S.TINY, words=30, min_words=4, reviewers=2), 700
+    # the embedded bounds with 2 reviewers: 16 paragraphs of 40 words could take 2,560+ tokens
+    # (not TINY: its 8-letter made-up words took 1.6 characters a token, past the fitting's
+    # 4 tokens a word; the fitting is a measured bound for the embedded bounds, not a proof)
+    bounds, budget = replace(S.EMBEDDED_BOUNDS, reviewers=2), 1024
     cap = capacity(S.structure("deepreviewer-standard", "bounded", bounds))
     assert cap.words is not None and EMBEDDED_TOKENS_PER_WORD * cap.words > budget  # unfitted, it could be cut
     dr = DeepReviewer(engine=engine, constrain=True, grammar_bounds=bounds, max_tokens=budget)

@@ -177,7 +177,7 @@ def run(
         typer.Option(
             "--max-tokens",
             min=1,
-            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer; 3072 on the embedded stand-in, whose input is cut to 3072 tokens).",
+            help="New tokens per review (default: upstream, 7000 CycleReviewer / 35000 DeepReviewer; 3584 on the embedded stand-in, whose input is cut to 3584 tokens).",
         ),
     ] = None,
     context_length: Annotated[

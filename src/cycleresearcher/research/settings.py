@@ -17,9 +17,10 @@ UPSTREAM_MAX_TOKENS = int(UPSTREAM_SAMPLING["max_tokens"])
 #: the embedded stand-in cannot write a paper; keep its default run short
 EMBEDDED_MAX_TOKENS = 1024
 #: ... and with the grammar on, room for the whole bounded structure (it stops at its end): the
-#: longest one-shot paper of the embedded bounds at 4 tokens a word takes 2,602 tokens, so the
-#: grammar fitting (prompts.grammars.capacity) keeps those bounds as they are
-EMBEDDED_CONSTRAINED_MAX_TOKENS = 2688
+#: longest one-shot paper of the embedded bounds is estimated at 2,807 tokens (fixed text at 1.5
+#: characters a token, 4 tokens a word), so the grammar fitting (prompts.grammars.capacity) keeps
+#: those bounds as they are
+EMBEDDED_CONSTRAINED_MAX_TOKENS = 2816
 #: where stage 1 stops in two-stage mode: the model would next write the results turn itself
 STAGE1_STOP = "## Experimental_results"
 

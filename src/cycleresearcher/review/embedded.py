@@ -16,12 +16,12 @@ from ..progress import format_duration
 from .context import SAFETY_MARGIN
 
 #: new tokens per review request: the whole grammar-constrained CycleReviewer structure at the
-#: embedded bounds (4 reviewers, meta review, decision) took 2,592 tokens here, so a smaller cap
-#: would cut the decision off
-EMBEDDED_REVIEW_MAX_TOKENS = 3072
+#: embedded bounds (4 reviewers, meta review, decision) took 2,592 tokens here, and the budget
+#: fitting (prompts.grammars.capacity) keeps its 40 words a paragraph only from 3,559 tokens on
+EMBEDDED_REVIEW_MAX_TOKENS = 3584
 #: the prompt (system + paper) is cut to this many tokens; not less than the new tokens, since the
 #: context fit gives the generation at most half of the context (``review.context`` rule 1)
-EMBEDDED_REVIEW_INPUT_TOKENS = 3072
+EMBEDDED_REVIEW_INPUT_TOKENS = 3584
 #: decode rates measured here (tok/s): loaded and idle 2-core CPU
 EMBEDDED_TOK_S_LOADED = 20.0
 EMBEDDED_TOK_S_IDLE = 80.0

@@ -4,12 +4,12 @@ A grammar bounds words, not tokens: a DeepReviewer Standard review of 4 simulate
 paragraphs of at most 40 words, and when the embedded model writes made-up words at 3 tokens a
 word the whole structure no longer fits 3,072 new tokens, so the final review and the decision
 are cut off. ``fit_bounds`` lowers the words per paragraph until the longest output the grammar
-allows fits ``max_tokens``: the fixed text (headers, fences, score lines; counted with the
-engine's tokenizer) plus every free word at ``tokens_per_word``.
+allows fits ``max_tokens``: the fixed text (headers, fences, score lines) at the larger of the
+engine's token count and ``FIXED_CHARS_PER_TOKEN``, plus every free word at ``tokens_per_word``.
 
 ``tokens_per_word`` is a measured bound, not a proof (a word of 12 characters may take 12
-tokens): ``EMBEDDED_TOKENS_PER_WORD`` is the largest rate seen in the embedded model's
-constrained outputs with headroom (benchmarks/structure.py reports the rates it measured).
+tokens): ``EMBEDDED_TOKENS_PER_WORD`` is above the rates seen in the embedded model's constrained
+outputs (benchmarks/structure.py reports them, and the most new tokens a Standard review took).
 """
 
 from __future__ import annotations
@@ -21,9 +21,15 @@ from .algebra import Alt, Cls, Free, Lit, Node, Rep, Rule, Seq
 from .slots import Bounds
 
 #: tokens a free word takes at most in the embedded model's constrained outputs, with headroom:
-#: the free text of a DeepReviewer Standard review that ran out of tokens took 3.2 tokens a word
-#: (made-up words like "Ajtilmahkirn"); real English prose takes about 1.3
+#: the two DeepReviewer Standard reviews that ran out of 3,072 tokens took 2.95 and 3.06 new tokens
+#: per word of the whole output (made-up words like "Ajtilmahkirn", split into small pieces by
+#: constrained sampling); its papers take 1.6-2.1
 EMBEDDED_TOKENS_PER_WORD = 4.0
+#: characters a token of the fixed text takes at least under constrained sampling: the model's
+#: own next token rarely matches a forced header, and the resample picks any token that fits it,
+#: often a single character, so fixed text came out at 1.6 characters a token on the embedded
+#: model where its canonical tokenization takes 3.1
+FIXED_CHARS_PER_TOKEN = 1.5
 
 
 @dataclass(frozen=True)
@@ -85,11 +91,11 @@ def fit_bounds(
 ) -> FittedBounds:
     """The largest ``words`` per paragraph (at most ``bounds.words``) whose structure
     ``build(bounds)`` fits ``max_tokens`` at ``tokens_per_word``; the fixed text is counted once
-    with ``count_tokens`` (it does not change with ``words``)."""
+    (it does not change with ``words``)."""
     first = capacity(build(bounds))
     if first.words is None:
         raise ValueError("fit_bounds needs a bounded structure (the 'bounded' profile)")
-    fixed = count_tokens(first.scaffold)
+    fixed = max(count_tokens(first.scaffold), int(len(first.scaffold) / FIXED_CHARS_PER_TOKEN + 0.999))
 
     def worst(b: Bounds) -> tuple[int, Capacity]:
         cap = first if b == bounds else capacity(build(b))
