@@ -210,7 +210,7 @@ class BaseReviewer:
     def grammar(self, turn: int = 1, max_tokens: int | None = None, **options: Any) -> str | None:
         """The GBNF for this request, or None when constraining is off (auto: every model but the
         released ones). With ``max_tokens`` the bounded free text is shortened until the whole
-        structure fits it (``prompts.grammars.capacity``), so the decision is never cut off."""
+        structure fits it by the fitting's measured token rates (``prompts.grammars.capacity``)."""
         return self._grammar_fit(turn, max_tokens, **options)[0]
 
     def _grammar_fit(
@@ -218,7 +218,7 @@ class BaseReviewer:
     ) -> tuple[str | None, FittedBounds | None]:
         from dataclasses import replace
 
-        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, fitted_grammar, grammar_if
+        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, fitted_grammar
 
         kind = self.model_kind
         bounds = self.grammar_bounds
@@ -228,11 +228,11 @@ class BaseReviewer:
         if bounds is not None and isinstance(n, int) and n >= 1 and self.grammar_bounds is None:
             bounds = replace(bounds, reviewers=n)
         name = self.structure_name(turn, **options)
-        if max_tokens is None:
-            return grammar_if(self.constrain, kind, name, bounds), None
         key = (self.constrain, kind, name, bounds, max_tokens)
         if key not in self._fits:  # one fit per structure and budget, not one per paper
-            self._fits[key] = fitted_grammar(self.constrain, kind, name, bounds, max_tokens, self.engine.count_text)
+            self._fits[key] = fitted_grammar(
+                self.constrain, kind, name, bounds, max_tokens, self.engine.count_text
+            )
         return self._fits[key]
 
     @property

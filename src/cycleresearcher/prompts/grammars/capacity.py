@@ -78,7 +78,7 @@ class FittedBounds:
     worst_tokens: int
     #: what was lowered and why (None when the bounds fit as given)
     note: str | None = None
-    #: False when not even one word a paragraph fits
+    #: False when not even one word a paragraph fits (``bounds`` are then the given ones)
     fits: bool = True
 
 
@@ -97,16 +97,16 @@ def fit_bounds(
         raise ValueError("fit_bounds needs a bounded structure (the 'bounded' profile)")
     fixed = max(count_tokens(first.scaffold), int(len(first.scaffold) / FIXED_CHARS_PER_TOKEN + 0.999))
 
-    def worst(b: Bounds) -> tuple[int, Capacity]:
+    def worst(b: Bounds) -> int:
         cap = first if b == bounds else capacity(build(b))
-        return int(fixed + tokens_per_word * (cap.words or 0) + 0.999), cap
+        return int(fixed + tokens_per_word * (cap.words or 0) + 0.999)
 
-    tokens, _ = worst(bounds)
+    tokens = worst(bounds)
     if tokens <= max_tokens:
         return FittedBounds(bounds, tokens)
     for w in range(bounds.words - 1, 0, -1):
         b = replace(bounds, words=w, min_words=min(bounds.min_words, w))
-        tokens, _ = worst(b)
+        tokens = worst(b)
         if tokens <= max_tokens:
             return FittedBounds(
                 b,
@@ -114,10 +114,11 @@ def fit_bounds(
                 f"free text bounded to {w} words a paragraph (from {bounds.words}) so that the whole "
                 f"structure fits {max_tokens} new tokens",
             )
-    b = replace(bounds, words=1, min_words=1)
+    # nothing fits: the output is cut either way, and one word a paragraph would leave little but
+    # headers (a 48-token paper then had too few tokens to score), so the bounds stay as given
     return FittedBounds(
-        b,
-        tokens,
+        bounds,
+        worst(bounds),
         f"the structure does not fit {max_tokens} new tokens even at 1 word a paragraph (about "
         f"{tokens} tokens): raise max_tokens or lower the number of reviewers",
         fits=False,

@@ -59,11 +59,7 @@ def grammar_if(
 ) -> str | None:
     """The GBNF for structure ``name`` when constraining is on (auto: every model but the released
     ones), else None. The embedded model gets ``EMBEDDED_BOUNDS`` unless ``bounds`` is given."""
-    if not resolve_constrain(constrain, kind):
-        return None
-    if bounds is None and kind == "embedded":
-        bounds = EMBEDDED_BOUNDS
-    return grammar_for(name, profile_for(kind), bounds)
+    return fitted_grammar(constrain, kind, name, bounds)[0]
 
 
 def fitted_grammar(
@@ -71,18 +67,20 @@ def fitted_grammar(
     kind: ModelKind,
     name: str,
     bounds: Bounds | None,
-    max_tokens: int,
-    count_text: Callable[[str], int],
+    max_tokens: int | None = None,
+    count_text: Callable[[str], int] | None = None,
 ) -> tuple[str | None, FittedBounds | None]:
-    """``grammar_if``, with the bounded profile's words per paragraph lowered until the longest
-    output fits ``max_tokens`` (``capacity.fit_bounds``; ``count_text`` counts the fixed text).
-    The open profile (released models) has no length to fit: its grammar is returned as is."""
+    """``grammar_if``; with ``max_tokens`` (and ``count_text`` for the fixed text) the bounded
+    profile's words per paragraph are lowered until the longest output fits it
+    (``capacity.fit_bounds``). The open profile (released models) has no length to fit."""
     if not resolve_constrain(constrain, kind):
         return None, None
     profile = profile_for(kind)
     if bounds is None and kind == "embedded":
         bounds = EMBEDDED_BOUNDS
-    if profile == "open":
+    if profile == "open" or max_tokens is None:
         return grammar_for(name, profile, bounds), None
+    if count_text is None:
+        raise ValueError("fitted_grammar needs count_text to fit a grammar to max_tokens")
     fit = fit_bounds(lambda b: structure(name, profile, b), bounds or Bounds(), max_tokens, count_text)
     return grammar_for(name, profile, fit.bounds), fit
