@@ -122,6 +122,24 @@ def model_kind(model: str | None) -> ModelKind:
     return "untrained"
 
 
+_FAMILY_NAME = {
+    "researcher": re.compile(r"cycle-?researcher", re.IGNORECASE),
+    "cyclereviewer": re.compile(r"cycle-?reviewer", re.IGNORECASE),
+    "deepreviewer": re.compile(r"deep-?reviewer", re.IGNORECASE),
+}
+
+
+def pick_served_model(served: list[str], family: str) -> str | None:
+    """The first model a server lists whose name holds ``family``: a server (or proxy) serving a
+    CycleResearcher and a CycleReviewer must not be asked for a review by the researcher because
+    it lists it first. None when no listed name does (then the server's first model is used)."""
+    pattern = _FAMILY_NAME.get(family)
+    if pattern is None:
+        return None
+    matches = [name for name in served if pattern.search(name)]
+    return matches[0] if matches else None
+
+
 def runs_embedded(model: str | None, base_url: str | None, given: Engine | None) -> bool:
     """Whether a run uses the embedded stand-in: a given engine by what it has loaded (llama.cpp
     with the shipped GGUF), else the model name with no server (a server's GGUF is not known)."""

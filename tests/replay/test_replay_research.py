@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
+from cycleresearcher.store import RunStore
 from support.replay import RESEARCHER, conversation, fenced, references_file, section, title_of
 
 STOP = ["\\clearpage", "\\clear", "clearpage"]
@@ -141,6 +142,26 @@ def test_two_stage_then_complete_with_the_records_real_results(replay, fixtures_
     main = (run / "papers" / pid / "latex" / "main.tex").read_text()
     assert "85.89" in main and "\\section{Experiments}" in main
     assert sorted((run / "papers" / pid / "latex" / "figures").glob("*.png"))
+
+
+def test_complete_as_printed_reuses_the_runs_server_and_model(replay, fixtures_dir, tmp_path):
+    """The "Next:" line names no engine: `complete` takes the run's server and model (it once went
+    to the Hugging Face hub for 52 s and exited 3), and its summary counts its own tokens only."""
+    msgs = conversation(fixtures_dir, 1)
+    run = tmp_path / "run"
+    first = generate(replay, references_file(fixtures_dir, 1, tmp_path), run, "--two-stage")
+    assert f"research complete {run} --results" in first.output.replace("\n", "")
+    results = tmp_path / "results.json"
+    results.write_text(fenced(msgs[3]["content"], "json"), encoding="utf-8")
+    done = cli("research", "complete", run, "--results", results, "--no-pdf")  # exactly as printed
+    assert done.exit_code == 0, done.output
+    [turn] = replay.chats("research-turn5")
+    assert turn.body["model"] == RESEARCHER
+    with RunStore(run, create=False) as store:
+        stats = store.summary()
+    stage1_tokens, turn5_tokens = (stats[k]["completion_tokens"] for k in ("research", "complete"))
+    assert stage1_tokens > 0 and turn5_tokens > 0
+    assert f"+ {turn5_tokens} generated tokens" in done.output
 
 
 def test_n_samples_are_separate_seeded_requests(replay, fixtures_dir, tmp_path):

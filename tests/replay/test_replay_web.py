@@ -98,6 +98,29 @@ def test_generated_paper_and_its_cyclereviewer_review_on_the_page(client, replay
 
 
 @pytest.mark.parametrize(
+    ("reviewer", "mode", "kind", "model"),
+    [
+        ("cyclereviewer", "fast", "cyclereviewer", CYCLEREVIEWER),
+        ("deepreviewer", "fast", "deepreviewer-fast", DEEPREVIEWER),
+    ],
+)
+def test_review_with_the_model_field_left_empty_goes_to_a_reviewer_model(
+    client, replay, fixtures_dir, reviewer, mode, kind, model
+):
+    """The server lists the researcher first: an empty Model field once sent the review to it and
+    the page read "CycleReviewer · model ...CycleResearcher-ML-12B"."""
+    assert next(iter(replay.models)) == RESEARCHER
+    paper = fixtures_dir / "detect" / "human_paper_001.txt"
+    files = {"paper": ("maskcomp.txt", paper.read_bytes(), "text/plain")}
+    form = {"reviewer": reviewer, "review_mode": mode, "model": "", "max_tokens": ""}
+    job = wait(client, client.post("/review-upload", files=files, data=form, follow_redirects=False))
+    [req] = replay.chats(kind)
+    assert req.body["model"] == model
+    page = client.get(job["result_url"]).text
+    assert f"model {model}" in page and RESEARCHER not in page
+
+
+@pytest.mark.parametrize(
     ("mode", "kind", "decision", "line", "final"),
     [
         ("fast", "deepreviewer-fast", "Accept", "final rating 6.5 (no per-reviewer ratings)", (6.5, 3.25, 3.25, 3, 3.75)),

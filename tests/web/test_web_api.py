@@ -688,13 +688,19 @@ def test_form_without_max_tokens_uses_each_tasks_own_limit_for_a_released_model(
     assert req.sampling.max_tokens == min(UPSTREAM_MAX_TOKENS, 8192 // 2) == 4096
 
 
-def test_form_without_max_tokens_keeps_the_embedded_stand_in_small(tmp_path):
+def test_form_without_max_tokens_gives_the_embedded_stand_in_the_clis_whole_paper_budget(tmp_path):
+    """The page once capped the stand-in at 256 new tokens: a paper titled "title", cut in its
+    Introduction, with no method, plan or results. An empty field now means the CLI's default."""
+    from cycleresearcher.research import CycleResearcher, ResearchSettings
+
     client, factory = make(tmp_path)
     job = generate(client, max_tokens="")
     assert job["state"] == "done", job
-    assert factory.engines["researcher"].calls[0].sampling.max_tokens == 256
-    page = client.get("/").text
-    assert 'placeholder="256 (embedded stand-in)"' in page
+    engine = factory.engines["researcher"]
+    # what the library (and so the CLI) chooses for this engine with no --max-tokens
+    _, library_default = CycleResearcher(engine=engine)._budget(ResearchSettings())
+    assert engine.calls[0].sampling.max_tokens == library_default > 256
+    assert "256" not in client.get("/").text.split('name="max_tokens"')[1].split(">")[0]
 
 
 def test_start_page_detects_an_uploaded_paper_without_a_review(tmp_path):
@@ -742,7 +748,10 @@ def test_job_status_carries_tokens_rate_and_time_left(tmp_path):
     assert rev["tokens"] == expected and rev["tok_s"] > 0
     assert (rev["requests_done"], rev["requests_total"], rev["eta_s"], rev["eta_text"]) == (1, 1, 0.0, "0s")
     page = client.get(f"/jobs/{rev['id']}").text
-    assert f'<span id="job-tokens">{expected}</span> tokens' in page and "ETA <span id=\"job-eta\">0s</span>" in page
+    assert (
+        f'<span id="job-tokens">{expected}</span> tokens' in page
+        and 'ETA <span id="job-eta">0s</span>' in page
+    )
 
 
 def test_a_running_job_shows_tokens_so_far_and_saves_at_most_once_a_second(tmp_path):

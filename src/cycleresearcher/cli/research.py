@@ -218,6 +218,10 @@ def complete(
             f"{results} is not UTF-8 text ({exc}). Give a JSON list of {{name, result}} objects."
         ) from exc
     data, _ = load_results(text, str(results))  # checked against the documented shape before any model runs
+    if model is None and engine is None and base_url is None:
+        # the engine, server and model the run was generated with (the printed "Next:" command
+        # names none of them: it once went to the hub instead of the run's server)
+        model, engine, base_url = _run_engine(run)
     researcher = CycleResearcher(
         model=model,
         engine=engine,
@@ -237,11 +241,6 @@ def complete(
     try:
         store = researcher.store
         assert store is not None
-        if model is None and engine is None and base_url is None:
-            # default to the engine the run was generated with
-            desc = next((p.meta.get("engine", {}) for p in researcher.stored_papers() if p.meta), {})
-            if desc.get("model"):
-                researcher.model = desc["model"]
         papers = researcher.stored_papers()
         if paper_id:
             papers = [p for p in papers if p.id == paper_id]
@@ -268,7 +267,32 @@ def complete(
                     written.append(_export(done, run, pdf=pdf))
     finally:
         researcher.close()
-    _summary(run, written, failures, time.perf_counter() - start, False, pdf, "rerun the same command")
+    _summary(
+        run,
+        written,
+        failures,
+        time.perf_counter() - start,
+        False,
+        pdf,
+        "rerun the same command",
+        stage="complete",
+    )
+
+
+def _run_engine(run: Path) -> tuple[str | None, str | None, str | None]:
+    """(model, engine, base_url) of the run's first stored paper; Nones when it names none."""
+    from ..errors import StoreError
+    from ..store import RunStore
+
+    try:
+        with RunStore(run, create=False) as store:
+            metas = [rec.get("meta") or {} for _, rec in store.items("paper")]
+    except StoreError:
+        return None, None, None  # the researcher opens it again and says what is wrong
+    desc = next((m["engine"] for m in metas if isinstance(m.get("engine"), dict)), {})
+    name = desc.get("engine") or None
+    url = desc.get("base_url") if name == "openai" else None
+    return desc.get("model") or None, name, url or None
 
 
 def _export(paper, directory: Path, pdf: bool) -> dict:
@@ -293,6 +317,7 @@ def _summary(
     two_stage: bool,
     pdf: bool,
     retry: str | None = None,
+    stage: str | None = None,
 ) -> None:
     """The closing table and lines; exits 3 when a request failed or no paper came out."""
     from rich.markup import escape
@@ -314,6 +339,8 @@ def _summary(
         out.print(table)
     with RunStore(directory) as store:
         stats = store.summary()
+    if stage is not None:  # this command's requests only, not the earlier stage's
+        stats = {k: v for k, v in stats.items() if k == stage}
     tokens = sum(s["completion_tokens"] for s in stats.values())
     prompt = sum(s["prompt_tokens"] for s in stats.values())
     engine_s = sum(s["elapsed_s"] for s in stats.values())

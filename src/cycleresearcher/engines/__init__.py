@@ -126,7 +126,15 @@ def create_engine(
     if name == "openai":
         # a server serves its own model name; aliases still map to the released ids
         resolved = resolve_model(model, family) if model and model != "embedded" else (model or "")
-        return load_engine(name, model=resolved, base_url=base_url, **kwargs)
+        served = load_engine(name, model=resolved, base_url=base_url, **kwargs)
+        if not resolved:
+            from ..models import pick_served_model
+
+            listed = getattr(served, "served_models", lambda: [])()
+            picked = pick_served_model(listed, family)
+            if picked:
+                served.model_id = picked
+        return served
     resolved = resolve_model(model, family)
     if notice and is_embedded(model):
         import sys

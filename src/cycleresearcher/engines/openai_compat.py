@@ -288,6 +288,10 @@ class OpenAIEngine(Engine):
                 self._models = [m for m in (data or []) if isinstance(m, dict)]
             return self._models
 
+    def served_models(self) -> list[str]:
+        """The model ids the server lists (``/models``), in its order."""
+        return [str(m["id"]) for m in self._list_models() if m.get("id")]
+
     def _first_model(self) -> str:
         models = self._list_models()
         if not models or not models[0].get("id"):

@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
-from ..models import is_embedded
 from ..store import DB_NAME, RunStore
 from .jobs import JobRunner
 from .render import num, percent
@@ -29,9 +28,6 @@ from .uploads import check_size, inside, is_safe_name, safe_filename
 HERE = Path(__file__).parent
 ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
 MAX_N = 16
-#: the forms' default for the embedded 135M stand-in; released and user-given models (a hub id, a
-#: local model, a server's model) get each task's own default, upstream's token limits
-EMBEDDED_MAX_TOKENS = 256
 #: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for every model but the released ones)
 CONSTRAIN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 
@@ -116,10 +112,10 @@ class Site:
             raise InputError(
                 "The openai engine needs a server URL: restart with `cycleresearcher serve --base-url URL` (the key comes from OPENAI_API_KEY)."
             )
+        # None: each task's own default, the same as the CLI's (the embedded stand-in's tuned
+        # budgets: a whole constrained paper, a whole review; upstream's limits for other models)
         tokens = max_tokens or defaults.max_tokens
         chosen_model = model.strip() or defaults.model
-        if tokens is None and not defaults.base_url and is_embedded(chosen_model):
-            tokens = EMBEDDED_MAX_TOKENS  # the stand-in on a CPU: minutes, not hours
         if tokens is not None and not 1 <= tokens <= 100_000:
             raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
         return EngineChoice(
@@ -182,7 +178,6 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "EMBEDDED_MAX_TOKENS",
     "ENGINES",
     "MAX_N",
     "Site",
