@@ -32,9 +32,14 @@ from real_papers_sources import SOURCES  # noqa: E402
 def old_reader(base: str):  # type: ignore[no-untyped-def]
     """The reader of commit ``base``, loaded beside the current package."""
     src = subprocess.run(
-        ["git", "show", f"{base}:src/cycleresearcher/paper/readers.py"], capture_output=True, text=True, check=True
+        ["git", "show", f"{base}:src/cycleresearcher/paper/readers.py"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    src = src.replace("from .. import", "from cycleresearcher import").replace("from ..", "from cycleresearcher.")
+    src = src.replace("from .. import", "from cycleresearcher import").replace(
+        "from ..", "from cycleresearcher."
+    )
     src = src.replace("from .", "from cycleresearcher.paper.")
     mod = types.ModuleType("old_readers")
     sys.modules["old_readers"] = mod
@@ -47,7 +52,7 @@ def _words(s: str) -> str:
 
 
 def disabled_snippets(sources: list[str]) -> list[str]:
-    """Six-word snippets of the text the authors switched off, from the files the paper reads."""
+    """Snippets (5 to 8 words) of the text the authors switched off, from the files the paper reads."""
     from cycleresearcher.paper.latex_macros import read_definitions
 
     chunks: list[str] = []
@@ -62,8 +67,8 @@ def disabled_snippets(sources: list[str]) -> list[str]:
     snippets = []
     for c in chunks:
         w = _words(re.sub(r"\\[A-Za-z]+", " ", c)).split()
-        if len(w) >= 6:
-            snippets.append(" ".join(w[:6]))
+        if len(w) >= 5:  # 8 words at most: shorter snippets ("In this paper we") occur in live text too
+            snippets.append(" ".join(w[:8]))
     return snippets
 
 
@@ -75,7 +80,9 @@ def kept(snippets: list[str], text: str) -> int:
 def leftovers(names: set[str], text: str) -> int:
     if not names:
         return 0
-    pat = re.compile(r"\\(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![A-Za-z])")
+    pat = re.compile(
+        r"\\(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![A-Za-z])"
+    )
     return len(pat.findall(text))
 
 
@@ -89,14 +96,22 @@ def measure(folder: Path, old, latex2text) -> dict:  # type: ignore[no-untyped-d
     docs = list(iter_documents([folder]))
     seconds = time.perf_counter() - t0
     choice = choose_main(folder)
-    row: dict = {"project": folder.name, "documents": len(docs)}
+    from cycleresearcher.paper.readers import EXTENSIONS
+
+    # what the walk of the folder read before: every file of a paper extension was a paper
+    before = sum(
+        1
+        for f in folder.rglob("*")
+        if f.suffix.lower() in EXTENSIONS and not any(x.startswith(".") for x in f.relative_to(folder).parts)
+    )
+    row: dict = {"project": folder.name, "documents": len(docs), "old_documents": before}
     if choice is None:
         return {**row, "error": "no main file"}
     proj = read_project(choice.main, choice)
     files = [proj.main, *proj.included]
     sources = [strip_comments(f.read_text(errors="replace"), drop_comment_lines=True) for f in files]
-    styles = [p.read_text(errors="replace") for p in folder.glob("*.sty") if p.stat().st_size < 200_000]
-    names = (user_macro_names("\n".join(sources)) | user_macro_names("\n".join(styles))) - PROTECTED
+    # the authors' macros: those the paper's .tex files define (a template's .sty defines its internals)
+    names = user_macro_names("\n".join(sources)) - PROTECTED
     names -= {"cmark", "xmark"}  # rendered as symbols even where defined elsewhere
     snippets = disabled_snippets(sources)
     text = proj.text
@@ -156,7 +171,7 @@ def main() -> None:
         f"{len(rows)} projects from public repositories (sources below), CPU: {machine()['cpu']}.",
         "Before = the reader of the branch point; 'kept' = snippets of switched-off text found in the text.",
         "",
-        "| project | venue | docs | main (of candidates) | included | missing (before) | warnings | chars (before) "
+        "| project | venue | docs (before) | main (of candidates) | included | missing (before) | warnings | chars (before) "
         "| refs (entries, before) | switched-off kept / markers (before) | raw macros (before) | s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -165,7 +180,7 @@ def main() -> None:
             lines.append(f"| {r['project']} | | {r['documents']} | {r['error']} |")
             continue
         lines.append(
-            f"| {r['project']} | {venue.get(r['project'], '')} | {r['documents']} | {r['main']} ({r['candidates']}) "
+            f"| {r['project']} | {venue.get(r['project'], '')} | {r['documents']} ({r['old_documents']}) | {r['main']} ({r['candidates']}) "
             f"| {r['included']} | {r['missing']} ({r['old_missing']}) | {r['warnings']} | {r['chars']} ({r['old_chars']}) "
             f"| {'yes' if r['references'] else 'no'} ({r['reference_entries']}, {'yes' if r['old_references'] else 'no'}) "
             f"| {r['disabled_kept']} / {r['disabled_markers']} ({r['old_disabled_kept']}) "
@@ -187,7 +202,12 @@ def main() -> None:
     lines += [f"- {n}: {repo} @ {c[:12]} {f or '/'}" for n, repo, c, f, _v in SOURCES]
     write(
         "real_papers",
-        {"rows": rows, "sources": [dict(zip(("name", "repo", "commit", "folder", "venue"), s, strict=True)) for s in SOURCES]},
+        {
+            "rows": rows,
+            "sources": [
+                dict(zip(("name", "repo", "commit", "folder", "venue"), s, strict=True)) for s in SOURCES
+            ],
+        },
         lines,
     )
 

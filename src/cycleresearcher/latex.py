@@ -199,13 +199,50 @@ _WORDS = {
 }
 #: font size and style switches: ``{\LARGE\bf Title}`` reads "Title", not "LARGE bf Title"
 _SWITCHES = frozenset(
-    "tiny scriptsize footnotesize small normalsize large Large LARGE huge Huge bf it sc rm sf tt em sl "
-    "bfseries itshape scshape rmfamily sffamily ttfamily mdseries upshape normalfont centering "
-    "raggedright raggedleft boldmath unboldmath noindent relax protect xspace".split()
+    [
+        "tiny",
+        "scriptsize",
+        "footnotesize",
+        "small",
+        "normalsize",
+        "large",
+        "Large",
+        "LARGE",
+        "huge",
+        "Huge",
+        "bf",
+        "it",
+        "sc",
+        "rm",
+        "sf",
+        "tt",
+        "em",
+        "sl",
+        "bfseries",
+        "itshape",
+        "scshape",
+        "rmfamily",
+        "sffamily",
+        "ttfamily",
+        "mdseries",
+        "upshape",
+        "normalfont",
+        "centering",
+        "raggedright",
+        "raggedleft",
+        "boldmath",
+        "unboldmath",
+        "noindent",
+        "relax",
+        "protect",
+        "xspace",
+    ]
 )
 _DROPPED = ("thanks", "footnote", "label", "vspace", "hspace")
 #: boxes whose last argument is the text: ``\resizebox{w}{h}{Title}`` -> Title
-_BOXES = re.compile(r"\\(?:resizebox\*?\s*\{[^}]*\}\s*\{[^}]*\}|scalebox\s*\{[^}]*\}(?:\s*\[[^\]]*\])?)\s*(?=\{)")
+_BOXES = re.compile(
+    r"\\(?:resizebox\*?\s*\{[^}]*\}\s*\{[^}]*\}|scalebox\s*\{[^}]*\}(?:\s*\[[^\]]*\])?)\s*(?=\{)"
+)
 _ESCAPED = re.compile(r"\\([&%$#_{}])")
 _COMMAND = re.compile(r"\\([A-Za-z]+)\*?(\s*\[[^\]]*\])?(\s*\{)?")
 

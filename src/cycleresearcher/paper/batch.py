@@ -62,7 +62,10 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     try:
                         real = (here / name).resolve()
                     except (OSError, RuntimeError):  # a symbolic link loop
-                        yield (str(here / name), InputError(f"{here / name}: is a symbolic link loop; skipped."))
+                        yield (
+                            str(here / name),
+                            InputError(f"{here / name}: is a symbolic link loop; skipped."),
+                        )
                         continue
                     if not real.is_relative_to(
                         p.resolve()

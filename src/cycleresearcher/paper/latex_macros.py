@@ -34,11 +34,48 @@ _NAME = re.compile(r"\s*(?:\{\s*\\([A-Za-z]+)\s*\}|\\([A-Za-z]+))")
 _NARGS = re.compile(r"\s*\[\s*(\d)\s*\]")
 #: structural commands a style file or preamble restyles; their meaning stays the document's
 PROTECTED = frozenset(
-    "begin end section subsection subsubsection paragraph subparagraph chapter part caption label ref "
-    "eqref cite citep citet item title author maketitle input include footnote emph textbf textit "
-    "bibliography bibliographystyle appendix abstract url href date thanks and newline".split()
+    [
+        "begin",
+        "end",
+        "section",
+        "subsection",
+        "subsubsection",
+        "paragraph",
+        "subparagraph",
+        "chapter",
+        "part",
+        "caption",
+        "label",
+        "ref",
+        "eqref",
+        "cite",
+        "citep",
+        "citet",
+        "item",
+        "title",
+        "author",
+        "maketitle",
+        "input",
+        "include",
+        "footnote",
+        "emph",
+        "textbf",
+        "textit",
+        "bibliography",
+        "bibliographystyle",
+        "appendix",
+        "abstract",
+        "url",
+        "href",
+        "date",
+        "thanks",
+        "and",
+        "newline",
+    ]
 )
-_PROGRAMMING = re.compile(r"\\(?:csname|expandafter|makeatletter|let|def|gdef|edef|newcommand|renewcommand|if[a-z]*\b|futurelet)|@|##")
+_PROGRAMMING = re.compile(
+    r"\\(?:csname|expandafter|makeatletter|let|def|gdef|edef|newcommand|renewcommand|if[a-z]*\b|futurelet)|\\[A-Za-z]*@|##"
+)
 
 
 def _optional(s: str, i: int) -> tuple[str | None, int]:
@@ -181,7 +218,9 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
             out.append(text[pos : m.start()])
             body = _substitute(macro.body, args)
             # a control word eats the spaces after it: "\method is" keeps its space from the body side
-            out.append(body + (" " if macro.nargs == 0 and body and i < len(text) and text[i] in " \n" else ""))
+            out.append(
+                body + (" " if macro.nargs == 0 and body and i < len(text) and text[i] in " \n" else "")
+            )
             pos = i
             while macro.nargs == 0 and pos < len(text) and text[pos] == " ":
                 pos += 1
@@ -196,7 +235,11 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
 def user_macro_names(text: str) -> set[str]:
     """Names the text defines (any definition form, simple or not): what a reader should not
     leave raw."""
-    names = {m.group(1) or m.group(2) for m in (_NAME.match(text, x.end()) for x in _NEWCOMMAND.finditer(text)) if m}
+    names = {
+        m.group(1) or m.group(2)
+        for m in (_NAME.match(text, x.end()) for x in _NEWCOMMAND.finditer(text))
+        if m
+    }
     return names | set(_DEF_NAMES.findall(text))
 
 

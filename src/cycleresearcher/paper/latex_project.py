@@ -11,6 +11,7 @@ file is read from inside the project folder only (``files.project_file``).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,9 @@ _INCLUDE = re.compile(
 )
 #: files an \input may name that are drawings or generated lists, not text
 _NOT_TEXT = {".pgf", ".tikz", ".pdf_tex", ".pdf_t", ".pstex_t", ".bbl", ".sty", ".cls", ".dat", ".csv"}
-_SIDE_NAMES = re.compile(r"rebuttal|response|supp|appendix|cover|letter|poster|slides|review|checklist|template|sample")
+_SIDE_NAMES = re.compile(
+    r"rebuttal|response|supp|appendix|cover|letter|poster|slides|review|checklist|template|sample"
+)
 
 #: \input nesting deeper than this is refused (real projects use 2-3 levels; a hostile chain of
 #: thousands would exhaust the stack and take the whole batch down)
@@ -107,7 +110,9 @@ def choose_main(folder: Path) -> MainChoice | None:
     """The main file of the project in ``folder`` (the files directly in it), or None when no
     file there starts a document."""
     folder = folder.resolve()
-    candidates = [p for p in sorted(folder.glob("*.tex")) if not p.name.startswith(".") and is_main(p, folder)]
+    candidates = [
+        p for p in sorted(folder.glob("*.tex")) if not p.name.startswith(".") and is_main(p, folder)
+    ]
     if not candidates:
         return None
     if len(candidates) == 1:
@@ -199,13 +204,12 @@ class _Flattener:
         names = [name] if name.endswith(".tex") else [name + ".tex", name]
         tried = [d / n for d in dict.fromkeys(dirs) for n in names]
         target, why = None, "not found"
-        for cand in tried:
-            real, why = project_file(cand, self.root)
-            if real is not None or why != "not found":
-                if why and why != "not found":
-                    why = f"{cand.name} {why}"
-                target = real
-                break
+        # the first name that exists (a link counts, even one leading out: it is reported)
+        cand = next((c for c in tried if os.path.lexists(c)), None)
+        if cand is not None:
+            target, why = project_file(cand, self.root)
+            if why and why != "not found":
+                why = f"{cand.name} {why}"
         if target is None:
             if why == "not found":
                 self.missing.append(name)
@@ -287,7 +291,10 @@ def read_project(main: Path, choice: MainChoice | None = None) -> LatexProject:
     candidates = choice.candidates if choice else [main]
     if len(candidates) > 1:
         others = ", ".join(p.name for p in candidates if p.resolve() != main)
-        warnings.insert(0, f"main file: {main.name}, {choice.why if choice else 'as given'} (also starting a document, not read: {others})")
+        warnings.insert(
+            0,
+            f"main file: {main.name}, {choice.why if choice else 'as given'} (also starting a document, not read: {others})",
+        )
     bib = []
     for b in sorted(root.glob("*.bib")):
         real, why = project_file(b, root)

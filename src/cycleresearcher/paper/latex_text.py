@@ -13,7 +13,9 @@ import re
 from ..latex import group_end
 
 # -- switched-off text -------------------------------------------------------------------------
-_TOKEN = re.compile(r"\\newif\s*\\if([A-Za-z@]+)|\\(if[A-Za-z@]*|fi|else)(?![A-Za-z@])|\\([A-Za-z@]+)(true|false)\b")
+_TOKEN = re.compile(
+    r"\\newif\s*\\if([A-Za-z@]+)|\\(if[A-Za-z@]*|fi|else)(?![A-Za-z@])|\\([A-Za-z@]+)(true|false)\b"
+)
 #: ``\if...`` names that take braced arguments and end without ``\fi`` (etoolbox, ifthen, math)
 _NOT_CONDITIONALS = {
     "iff",
@@ -99,9 +101,7 @@ def drop_comment_environments(text: str) -> str:
     (an unclosed one runs to the end, as the comment package reads it)."""
     names = {"comment"} | {n.strip() for n in _EXCLUDED_DECL.findall(text)}
     for name in names:
-        pat = re.compile(
-            rf"\\begin\s*\{{{re.escape(name)}\}}.*?(?:\\end\s*\{{{re.escape(name)}\}}|\Z)", re.S
-        )
+        pat = re.compile(rf"\\begin\s*\{{{re.escape(name)}\}}.*?(?:\\end\s*\{{{re.escape(name)}\}}|\Z)", re.S)
         text = pat.sub("", text)
     return text
 
@@ -146,9 +146,20 @@ def _replace_envs(text: str, names: tuple[str, ...], fn) -> str:
 
 
 # -- drawings -------------------------------------------------------------------------------------
-DRAWINGS = ("tikzpicture", "pgfpicture", "axis", "semilogxaxis", "semilogyaxis", "loglogaxis", "groupplot", "tikzcd")
+DRAWINGS = (
+    "tikzpicture",
+    "pgfpicture",
+    "axis",
+    "semilogxaxis",
+    "semilogyaxis",
+    "loglogaxis",
+    "groupplot",
+    "tikzcd",
+)
 _INLINE_TIKZ = re.compile(r"\\tikz\b\s*(\[[^\]]*\])?\s*")
-_GRAPHICS = re.compile(r"\\includegraphics\*?\s*(\[[^\]]*\])?\s*\{[^}]*\}|\\includesvg\s*(\[[^\]]*\])?\s*\{[^}]*\}")
+_GRAPHICS = re.compile(
+    r"\\includegraphics\*?\s*(\[[^\]]*\])?\s*\{[^}]*\}|\\includesvg\s*(\[[^\]]*\])?\s*\{[^}]*\}"
+)
 
 
 def drop_drawings(text: str) -> str:
@@ -237,7 +248,9 @@ def cell_text(name: str, body: str) -> str:
 
 
 def _tabulars(body: str) -> list[str]:
-    return [cell_text(name, body[b : body.rfind("\\end", b, e)]) for _s, e, name, b in env_spans(body, TABULARS)]
+    return [
+        cell_text(name, body[b : body.rfind("\\end", b, e)]) for _s, e, name, b in env_spans(body, TABULARS)
+    ]
 
 
 def reduce_floats(text: str) -> str:
@@ -274,10 +287,17 @@ def readable_symbols(text: str) -> str:
     return _SYMBOL.sub(lambda m: SYMBOLS[m.group(0)], text)
 
 
+#: environments that only set size or alignment: their markers go, their text stays
+_LAYOUT_ENVS = re.compile(
+    r"\\(?:begin|end)\s*\{(?:tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge"
+    r"|center|flushleft|flushright|raggedright)\}"
+)
+
+
 def body_text(text: str) -> str:
-    """A flattened body as the reviewer reads it: drawings gone, floats reduced, symbols
-    readable, runs of blank lines cut to one."""
-    text = readable_symbols(reduce_floats(drop_drawings(text)))
+    """A flattened body as the reviewer reads it: drawings gone, floats reduced, size and
+    alignment environments unwrapped, symbols readable, runs of blank lines cut to one."""
+    text = readable_symbols(_LAYOUT_ENVS.sub("", reduce_floats(drop_drawings(text))))
     return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip()
 
 
