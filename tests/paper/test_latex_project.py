@@ -269,3 +269,22 @@ def test_inputs_inside_switched_off_text_are_not_reported_missing(tmp_path: Path
     )
     doc = read_document(tmp_path / "main.tex")
     assert "Kept." in doc.text and not doc.warnings
+
+
+def test_macros_that_program_tex_or_restyle_structure_stay_and_bombs_stop():
+    from cycleresearcher.paper.latex_macros import expand, expandable, read_definitions
+
+    src = (
+        r"\renewcommand{\section}[1]{\oldsection{#1}}"
+        r"\newcommand{\cs}{\csname foo\endcsname}"
+        r"\providecommand{\ok}{first}\providecommand{\ok}{second}"
+        + "".join(
+            f"\\newcommand{{\\m{a}}}{{\\m{b}\\m{b}}}"
+            for a, b in zip("abcdefghijklmnopqrst", "bcdefghijklmnopqrstu", strict=True)
+        )
+    )
+    macros = expandable(read_definitions(src)[0])
+    assert "section" not in macros and "cs" not in macros and macros["ok"].body == "first"
+    assert expand(r"\section{A} \cs \ok.", macros) == r"\section{A} \cs first."
+    text = r"\ma " * 2000
+    assert len(expand(text, macros)) < 5 * len(text) + 200_000  # 2**20 copies each, without the bound

@@ -197,12 +197,15 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
         return text
     names = sorted(macros, key=len, reverse=True)
     use = re.compile(r"\\(" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z])")
+    # a macro bomb (each body doubling the next) stops growing here: the rest stays unexpanded
     limit = 4 * len(text) + 100_000
     for _ in range(MAX_ROUNDS):
-        out, pos, changed = [], 0, False
+        out, pos, changed, size = [], 0, False, 0
         for m in use.finditer(text):
             if m.start() < pos:
                 continue
+            if size > limit:
+                break
             macro = macros[m.group(1)]
             i, args = m.end(), []
             if macro.default is not None:
@@ -217,6 +220,7 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
                 continue
             out.append(text[pos : m.start()])
             body = _substitute(macro.body, args)
+            size += m.start() - pos + len(body)
             # a control word eats the spaces after it: "\method is" keeps its space from the body side
             out.append(
                 body + (" " if macro.nargs == 0 and body and i < len(text) and text[i] in " \n" else "")
