@@ -288,3 +288,19 @@ def test_macros_that_program_tex_or_restyle_structure_stay_and_bombs_stop():
     assert expand(r"\section{A} \cs \ok.", macros) == r"\section{A} \cs first."
     text = r"\ma " * 2000
     assert len(expand(text, macros)) < 5 * len(text) + 200_000  # 2**20 copies each, without the bound
+
+
+def test_review_of_a_project_folder_reviews_one_paper_ending_with_its_references(
+    project: Path, tmp_path: Path, data_dir: Path
+):
+    from cycleresearcher.review.cyclereviewer import CycleReviewer
+    from cycleresearcher.review.runner import review_files
+    from support.fake_engine import FakeEngine
+
+    engine = FakeEngine((data_dir / "review_run" / "cyclereviewer_a.txt").read_text())
+    res = review_files([project], CycleReviewer(model="x", engine=engine), tmp_path / "run")
+    assert len(res.outcomes) == 1 and not res.unreadable  # not notes.md, not figures/plot.pdf
+    sent = "\n".join(m["content"] for m in engine.calls[0].messages if m["role"] == "user")
+    assert "Detail paragraph reached through a nested input." in sent
+    assert "abandoned paragraph" not in sent
+    assert sent.rstrip().endswith("Luna, Ada. Tides of the Moon. Sea, 2020.")

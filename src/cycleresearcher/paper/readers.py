@@ -19,6 +19,7 @@ from .. import safejson
 from ..errors import InputError
 from ..latex import command_argument, plain_title
 from .files import read_bytes, read_utf8
+from .latex_project import MAX_INCLUDE_DEPTH
 from .pdf_text import clean_text, strip_running_lines
 
 Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
@@ -227,6 +228,7 @@ def read_document(path: str | os.PathLike[str]) -> Document:
 
 __all__ = [
     "EXTENSIONS",
+    "MAX_INCLUDE_DEPTH",
     "MIN_CHARS_PER_PAGE",
     "Document",
     "Kind",
