@@ -51,6 +51,14 @@ SOURCES: list[tuple[str, str, str, str, str]] = [
         "CVPR workshop",
     ),
     ("ft-vldb", "senorcarbone/ft-vldb", "34113999b0ae9250a624586981d721a2ea4b5f00", "", "VLDB"),
+    (
+        "opgm-vldb",
+        "E-Neo/opgm-paper",
+        "008b9f37b1b5594167010be4165691d4a6f2244a",
+        "vldb",
+        "VLDB (nested inputs)",
+    ),
+    ("opgm-fast", "E-Neo/opgm-paper", "008b9f37b1b5594167010be4165691d4a6f2244a", "fast", "USENIX FAST"),
     ("rlqueryopt", "sjyk/vldb-rlqueryopt", "4ed61d4b56b316d88f72301fc445cf2a7a150bdd", "", "VLDB"),
     (
         "stoic",
