@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cycleresearcher.errors import InputError
 from cycleresearcher.paper.batch import iter_documents
 from cycleresearcher.paper.latex_project import choose_main, read_project
 from cycleresearcher.paper.latex_text import drop_conditionals
@@ -304,3 +305,20 @@ def test_review_of_a_project_folder_reviews_one_paper_ending_with_its_references
     assert "Detail paragraph reached through a nested input." in sent
     assert "abandoned paragraph" not in sent
     assert sent.rstrip().endswith("Luna, Ada. Tides of the Moon. Sea, 2020.")
+
+
+def test_a_standalone_tex_among_loose_papers_does_not_make_the_folder_a_project(tmp_path: Path):
+    write(
+        tmp_path,
+        {
+            "alone.tex": "\\documentclass{article}\\title{Alone}\\begin{document}Alone body.\\end{document}\n",
+            "other.md": "# Other\n\nAnother paper.\n",
+            "third.txt": "Third paper as text.\n",
+        },
+    )
+    names = sorted(Path(label).name for label, _ in iter_documents([tmp_path]))
+    assert names == ["alone.tex", "other.md", "third.txt"]
+    with pytest.raises(InputError, match="no LaTeX project"):
+        read_document(tmp_path)
+    (tmp_path / "refs.bib").write_text("@misc{a, title={A}}\n")  # now it is a project: one paper
+    assert [Path(label).name for label, _ in iter_documents([tmp_path])] == ["alone.tex"]

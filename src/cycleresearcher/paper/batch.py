@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError
-from .latex_project import choose_main
+from .latex_project import project_main
 from .readers import EXTENSIONS, Document, paper_document, read_documents, read_latex_folder
 
 
@@ -32,8 +32,8 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
     """(label, Document or InputError) for every paper under ``paths``.
 
     Folders are walked (sorted, hidden entries skipped) for the known extensions; a folder holding
-    ``run.sqlite`` is a run directory and yields its stored papers; a folder with a LaTeX main
-    file in it (``\\documentclass`` and ``\\begin{document}``) is one paper, read from that file. Errors are yielded, not
+    ``run.sqlite`` is a run directory and yields its stored papers; a LaTeX project folder
+    (``latex_project.project_main``) is one paper, read from its main file. Errors are yielded, not
     raised, so a batch continues past a bad file.
     """
     from ..store import DB_NAME
@@ -51,7 +51,7 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     dirnames[:] = []
                     yield from _run_dir_documents(here)
                     continue
-                if here.resolve().is_relative_to(p.resolve()) and choose_main(here) is not None:
+                if here.resolve().is_relative_to(p.resolve()) and project_main(here) is not None:
                     # a LaTeX project is one paper: its sections, figure PDFs and notes are not papers
                     dirnames[:] = []
                     yield from _project_documents(here)

@@ -141,6 +141,32 @@ def choose_main(folder: Path) -> MainChoice | None:
     return MainChoice(ranked[0], candidates, why)
 
 
+#: what only a LaTeX project's main file uses: other files of its folder
+_USES_FILES = re.compile(
+    r"\\(?:input|include|subfile|import|subimport|includegraphics|graphicspath|bibliography|addbibresource)\b"
+)
+_PROJECT_FILES = (".bib", ".bbl", ".sty", ".cls", ".bst")
+
+
+def project_main(folder: Path) -> MainChoice | None:
+    """The main file when ``folder`` is a LaTeX project (one paper), else None.
+
+    A main file alone does not make a project: a folder of loose papers may hold one standalone
+    ``.tex`` beside ``.md`` and ``.pdf`` papers. It is a project when the main file uses other
+    files (``\\input``, ``\\includegraphics``, ``\\bibliography``, ...) or the folder holds a
+    ``.bib``, ``.bbl``, ``.sty``, ``.cls`` or ``.bst`` file."""
+    choice = choose_main(folder)
+    if choice is None:
+        return None
+    if any(p.suffix.lower() in _PROJECT_FILES for p in folder.iterdir() if not p.name.startswith(".")):
+        return choice
+    try:
+        uses = _USES_FILES.search(_source(choice.main))
+    except InputError:
+        uses = None
+    return choice if uses else None
+
+
 @dataclass
 class LatexProject:
     """One LaTeX project read as one paper."""
@@ -308,4 +334,12 @@ def read_project(main: Path, choice: MainChoice | None = None) -> LatexProject:
     )
 
 
-__all__ = ["MAX_INCLUDE_DEPTH", "LatexProject", "MainChoice", "choose_main", "is_main", "read_project"]
+__all__ = [
+    "MAX_INCLUDE_DEPTH",
+    "LatexProject",
+    "MainChoice",
+    "choose_main",
+    "is_main",
+    "project_main",
+    "read_project",
+]

@@ -114,10 +114,10 @@ def _project_document(project: Any, label: str) -> Document:
 
 def read_latex_folder(folder: str | os.PathLike[str]) -> Document | None:
     """The one paper of a LaTeX project folder (its main file chosen as ``latex_project``
-    says), or None when no file directly in ``folder`` starts a document."""
-    from .latex_project import choose_main, read_project
+    says), or None when ``folder`` is no LaTeX project (``latex_project.project_main``)."""
+    from .latex_project import project_main, read_project
 
-    choice = choose_main(Path(folder))
+    choice = project_main(Path(folder))
     if choice is None:
         return None
     return _project_document(read_project(choice.main, choice), str(choice.main))
@@ -200,8 +200,8 @@ def read_documents(path: str | os.PathLike[str]) -> list[Document]:
         if doc is not None:
             return [doc]
         raise InputError(
-            f"{p}: is a folder and no LaTeX project (no .tex file in it has \\documentclass and "
-            "\\begin{document}). Use iter_documents() for a folder of papers (the CLI expands folders itself)."
+            f"{p}: is a folder and no LaTeX project (no main .tex file in it that uses other files of "
+            "the folder). Use iter_documents() for a folder of papers (the CLI expands folders itself)."
         )
     if kind is None:
         raise InputError(
