@@ -185,8 +185,64 @@ def greek_macro(ch: str) -> str | None:
     return "\\" + name if name in GREEK_LETTERS else None
 
 
-_WORDS = {"LaTeX": "LaTeX", "TeX": "TeX", "ldots": "…", "dots": "…", "times": "×", "cdot": "·", "to": "→"}
+_WORDS = {
+    "LaTeX": "LaTeX",
+    "TeX": "TeX",
+    "ldots": "…",
+    "dots": "…",
+    "times": "×",
+    "cdot": "·",
+    "to": "→",
+    "textregistered": "®",
+    "texttrademark": "™",
+    "copyright": "©",
+}
+#: font size and style switches: ``{\LARGE\bf Title}`` reads "Title", not "LARGE bf Title"
+_SWITCHES = frozenset(
+    [
+        "tiny",
+        "scriptsize",
+        "footnotesize",
+        "small",
+        "normalsize",
+        "large",
+        "Large",
+        "LARGE",
+        "huge",
+        "Huge",
+        "bf",
+        "it",
+        "sc",
+        "rm",
+        "sf",
+        "tt",
+        "em",
+        "sl",
+        "bfseries",
+        "itshape",
+        "scshape",
+        "rmfamily",
+        "sffamily",
+        "ttfamily",
+        "mdseries",
+        "upshape",
+        "normalfont",
+        "centering",
+        "raggedright",
+        "raggedleft",
+        "boldmath",
+        "unboldmath",
+        "noindent",
+        "relax",
+        "protect",
+        "xspace",
+    ]
+)
 _DROPPED = ("thanks", "footnote", "label", "vspace", "hspace")
+#: boxes whose last argument is the text: ``\resizebox{w}{h}{Title}`` -> Title
+_BOXES = re.compile(
+    r"\\(?:resizebox\*?\s*\{[^}]*\}\s*\{[^}]*\}|scalebox\s*\{[^}]*\}(?:\s*\[[^\]]*\])?)\s*(?=\{)"
+)
 _ESCAPED = re.compile(r"\\([&%$#_{}])")
 _COMMAND = re.compile(r"\\([A-Za-z]+)\*?(\s*\[[^\]]*\])?(\s*\{)?")
 
@@ -202,6 +258,7 @@ def plain_title(text: str | None) -> str:
     for name in _DROPPED:
         while command_span(text, name):
             text = remove_command(text, name)
+    text = _BOXES.sub("", text)
     text = re.sub(r"\\\\(\[[^\]]*\])?|\\newline\b", " ", text)
     kept: list[str] = []  # escaped characters, put back at the end
 
@@ -216,6 +273,8 @@ def plain_title(text: str | None) -> str:
         word = GREEK_LETTERS.get(name) or _WORDS.get(name)
         if word:
             return word
+        if name in _SWITCHES:
+            return "" if not braced else "{"
         # \textbf{X}, \emph{X}, \mathcal{O}: the argument stays; \log n: the name stays
         return "" if braced or m.group(2) else name
 

@@ -8,6 +8,10 @@ readers of paper files and the exports.
     pdf_text.py    what PDF text extraction leaves behind, removed
     files.py       reading regular files only, and only inside a LaTeX project's folder
     readers.py     one paper file (.pdf, .tex, .md, .txt, Paper .json) as a Document
+    latex_project.py  a LaTeX project as one paper: main file, includes, reference list
+    latex_text.py  switched-off text, drawings, figures and tables of LaTeX (pure)
+    latex_macros.py  the authors' macros: definitions read, uses expanded (pure)
+    latex_refs.py  the reference list from the .bbl or the cited .bib entries
     batch.py       many paths (files, folders, run directories) as Documents
     export/        JSON, Markdown, the LaTeX project and its sandboxed compile to PDF
 

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError
-from .readers import EXTENSIONS, Document, paper_document, read_documents
+from .latex_project import project_main
+from .readers import EXTENSIONS, Document, paper_document, read_documents, read_latex_folder
 
 
 def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
@@ -31,7 +32,8 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
     """(label, Document or InputError) for every paper under ``paths``.
 
     Folders are walked (sorted, hidden entries skipped) for the known extensions; a folder holding
-    ``run.sqlite`` is a run directory and yields its stored papers. Errors are yielded, not
+    ``run.sqlite`` is a run directory and yields its stored papers; a LaTeX project folder
+    (``latex_project.project_main``) is one paper, read from its main file. Errors are yielded, not
     raised, so a batch continues past a bad file.
     """
     from ..store import DB_NAME
@@ -49,13 +51,21 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     dirnames[:] = []
                     yield from _run_dir_documents(here)
                     continue
+                if here.resolve().is_relative_to(p.resolve()) and project_main(here) is not None:
+                    # a LaTeX project is one paper: its sections, figure PDFs and notes are not papers
+                    dirnames[:] = []
+                    yield from _project_documents(here)
+                    continue
                 for name in sorted(filenames):
                     if name.startswith(".") or Path(name).suffix.lower() not in EXTENSIONS:
                         continue
                     try:
                         real = (here / name).resolve()
                     except (OSError, RuntimeError):  # a symbolic link loop
-                        yield (str(here / name), InputError(f"{here / name}: is a symbolic link loop; skipped."))
+                        yield (
+                            str(here / name),
+                            InputError(f"{here / name}: is a symbolic link loop; skipped."),
+                        )
                         continue
                     if not real.is_relative_to(
                         p.resolve()
@@ -71,6 +81,16 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     yield from _file_documents(here / name)
         else:
             yield from _file_documents(p)
+
+
+def _project_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+    try:
+        doc = read_latex_folder(folder)
+    except InputError as exc:
+        yield str(folder), exc
+        return
+    if doc is not None:
+        yield doc.path, doc
 
 
 def _file_documents(p: Path) -> Iterator[tuple[str, Document | InputError]]:

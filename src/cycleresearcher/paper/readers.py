@@ -2,7 +2,7 @@
 
 One reader shared by review and detection. ``read_document`` turns one file into a
 :class:`Document` (``batch.iter_documents`` expands folders and run directories). A LaTeX
-project is read with its ``\\input`` files, from inside its folder only, comments dropped.
+project (a main ``.tex`` or its folder) is one paper, read by ``latex_project``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from .. import safejson
 from ..errors import InputError
-from ..latex import command_argument, plain_title, strip_comments
-from .files import project_file, read_bytes, read_utf8
+from ..latex import command_argument, plain_title
+from .files import read_bytes, read_utf8
+from .latex_project import MAX_INCLUDE_DEPTH
 from .pdf_text import clean_text, strip_running_lines
 
 Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
@@ -98,75 +99,28 @@ def _read_pdf(path: Path) -> Document:
     return Document(str(path), "pdf", meta_title or _first_line(text), _require_text(path, text), warnings)
 
 
-_INPUT_RE = re.compile(r"\\(input|include|subfile)\s*\{([^}]+)\}")
-
-
-def _input_target(folder: Path, name: str, root: Path) -> tuple[Path | None, str]:
-    """The file ``\\input{name}`` reads, as TeX looks for it (``name.tex``, then ``name``)."""
-    names = [name] if name.endswith(".tex") else [name + ".tex", name]
-    path = next((folder / n for n in names if os.path.lexists(folder / n)), folder / names[0])
-    real, why = project_file(path, root)
-    return real, why if why in ("", "not found") else f"{path.name} {why}"
-
-
-#: \input nesting deeper than this is refused (real projects use 2-3 levels; a hostile chain of
-#: thousands would exhaust the stack and take the whole batch down)
-MAX_INCLUDE_DEPTH = 32
-
-
-def _expand_latex(
-    path: Path, root: Path, seen: set[Path], warnings: list[str], chain: tuple[Path, ...] = ()
-) -> str:
-    chain = (*chain, path)
-    if len(chain) > MAX_INCLUDE_DEPTH:
-        names = [c.name for c in chain]
-        shown = " -> ".join(names[:3] + ["..."] + names[-2:])
-        raise InputError(
-            f"{chain[0]}: \\input files nested too deeply (more than {MAX_INCLUDE_DEPTH} levels: {shown}). "
-            "Flatten the includes, or pass the compiled PDF instead."
-        )
-    text = strip_comments(read_utf8(path), drop_comment_lines=True)
-
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(2).strip()
-        target, why = _input_target(path.parent, name, root)
-        if why == "not found":
-            shown = name if name.endswith(".tex") else name + ".tex"
-            warnings.append(f"\\{m.group(1)}{{{name}}}: {Path(shown).name} not found; not included")
-            return ""
-        if target is None:
-            warnings.append(f"\\{m.group(1)}{{{name}}}: {why}; not included")
-            return ""
-        if target in seen:
-            warnings.append(f"\\{m.group(1)}{{{name}}} is included recursively; skipped the second time")
-            return ""
-        seen.add(target)
-        return _expand_latex(target, root, seen, warnings, chain)
-
-    return _INPUT_RE.sub(repl, text)
-
-
 def _read_latex(path: Path) -> Document:
-    warnings: list[str] = []
-    # a main file given as a symlink is the user's choice: its target's folder is the project
-    main = path.resolve()
-    root = main.parent
-    text = _expand_latex(main, root, {main}, warnings)
-    # an unclosed \title{ (a file cut off) takes the rest of the text
-    title = plain_title(command_argument(text, r"title\*?", unclosed=True) or "")
-    body = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", text, re.S)
-    if body:
-        text = (f"\\title{{{title}}}\n" if title else "") + body.group(1)
-    text = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip()
-    bib = []
-    for b in sorted(root.glob("*.bib")):
-        real, why = project_file(b, root)
-        if real is None:
-            warnings.append(f"{b.name} {why}; not read as the bibliography")
-        else:
-            bib.append(real)
-    bibtex = "\n\n".join(read_utf8(b) for b in bib) if bib else None
-    return Document(str(path), "latex", title, _require_text(path, text), warnings, bibtex)
+    from .latex_project import read_project
+
+    return _project_document(read_project(path), str(path))
+
+
+def _project_document(project: Any, label: str) -> Document:
+    path = Path(label)
+    return Document(
+        label, "latex", project.title, _require_text(path, project.text), project.warnings, project.bibtex
+    )
+
+
+def read_latex_folder(folder: str | os.PathLike[str]) -> Document | None:
+    """The one paper of a LaTeX project folder (its main file chosen as ``latex_project``
+    says), or None when ``folder`` is no LaTeX project (``latex_project.project_main``)."""
+    from .latex_project import project_main, read_project
+
+    choice = project_main(Path(folder))
+    if choice is None:
+        return None
+    return _project_document(read_project(choice.main, choice), str(choice.main))
 
 
 def _read_markdown(path: Path) -> Document:
@@ -242,7 +196,13 @@ def read_documents(path: str | os.PathLike[str]) -> list[Document]:
     if not p.exists():
         raise InputError(f"{p}: no such file. Check the path.")
     if p.is_dir():
-        raise InputError(f"{p}: is a folder. Use iter_documents() (the CLI expands folders itself).")
+        doc = read_latex_folder(p)
+        if doc is not None:
+            return [doc]
+        raise InputError(
+            f"{p}: is a folder and no LaTeX project (no main .tex file in it that uses other files of "
+            "the folder). Use iter_documents() for a folder of papers (the CLI expands folders itself)."
+        )
     if kind is None:
         raise InputError(
             f"{p}: unsupported file type '{p.suffix}'. Pass .pdf, .tex, .md, .txt or a Paper .json."
@@ -276,4 +236,5 @@ __all__ = [
     "paper_text",
     "read_document",
     "read_documents",
+    "read_latex_folder",
 ]
