@@ -114,4 +114,17 @@ def glued_tokens(text: str) -> list[str]:
     return [r for r in _RUN_RE.findall(text) if len(r) >= GLUED_MIN_LETTERS and r.lower() not in words]
 
 
-__all__ = ["glued_tokens", "known_words", "split_glued"]
+def spaceless_tokens(text: str) -> list[str]:
+    """The glued tokens that are several words run together: wordninja splits them into three or
+    more words of the list, three letters long on average ('whilestillpreserving'; the floor is
+    names and identifiers: 'CodeSubmissionPolicy', 'Chandrasekaran')."""
+    words = known_words()
+    out = []
+    for run in glued_tokens(text):
+        pieces = _split(run)
+        if len(pieces) >= 3 and all(p.lower() in words for p in pieces) and len(run) / len(pieces) >= 3:
+            out.append(run)
+    return out
+
+
+__all__ = ["glued_tokens", "known_words", "spaceless_tokens", "split_glued"]
