@@ -205,7 +205,9 @@ def run(folder: Path) -> None:
     right = sum(r["title"]["new_right"] for r in rows), sum(r["title"]["old_right"] for r in rows)
     lines += ["", f"Titles right: pdf_title {right[0]}/{len(rows)}, old rule {right[1]}/{len(rows)}.", ""]
     lines += ["## Sources", "", "| PDF | repository | path | commit | why |", "|---|---|---|---|---|"]
-    lines += [f"| {s['name']} | {s['repo']} | {s['path']} | {s['commit'][:12]} | {s['kind']} |" for s in sources]
+    lines += [
+        f"| {s['name']} | {s['repo']} | {s['path']} | {s['commit'][:12]} | {s['kind']} |" for s in sources
+    ]
     write("real_pdfs", {"rows": rows, "sources": sources}, lines)
 
 

@@ -45,7 +45,28 @@ def _split(run: str) -> list[str]:
 
 #: short words a glued run may hold; any other piece under 3 letters means a bad split
 #: ('eigendecomposition' -> 'ei gen decomposition')
-_SHORT = frozenset("a an as at be by do if in is it of on or so to up we".split())
+_SHORT = frozenset(
+    {
+        "a",
+        "an",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "if",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "we",
+    }
+)
 #: chunks that are no prose: URLs, e-mail addresses, paths, LaTeX or code, dotted names
 _CODE_RE = re.compile(r"://|@|/|\\|_|[{}=<>]|www\.|[a-z]\.[a-z]")
 

@@ -74,14 +74,18 @@ def _read_pdf(path: Path) -> Document:
             try:
                 doc = paper_document(_paper_list(beside)[0], str(path))
             except InputError as exc:
-                warnings.append(f"{beside.name} beside this CycleResearcher PDF is not usable ({exc}); read the PDF")
+                warnings.append(
+                    f"{beside.name} beside this CycleResearcher PDF is not usable ({exc}); read the PDF"
+                )
             else:
                 if same_paper(doc.title, pdf.text):
                     doc.warnings.append(
                         f"a CycleResearcher export: read from {beside} beside it, not from the PDF"
                     )
                     return doc
-                warnings.append(f"{beside.name} beside this CycleResearcher PDF holds another paper; read the PDF")
+                warnings.append(
+                    f"{beside.name} beside this CycleResearcher PDF holds another paper; read the PDF"
+                )
         warnings.append(
             "a CycleResearcher export: its disclosure, page header and unresolved-citation marks "
             "were left out of the text"
