@@ -92,7 +92,17 @@ def cleaned(pages: list[str]) -> str:
     return split_glued(text)[0]
 
 
-def measure(text: str) -> dict:
+def previous(pages: list[str]) -> str:
+    """The reader before line numbers and glued words were handled: running lines and clean_text."""
+    return clean_text("\n\n".join(strip_running_lines(pages)))
+
+
+def measure(text: str, examples: bool = False) -> dict:
+    if examples:  # what the floor is made of
+        return {
+            "glued_left": sorted(set(glued_tokens(text)))[:15],
+            "spaceless_left": sorted(set(spaceless_tokens(text))),
+        }
     return {
         "chars": len(text),
         "headings": len(_HEADING_RE.findall(text)),
@@ -142,7 +152,9 @@ def run(folder: Path) -> None:
             row["pages"] = row.get("pages") or len(pages)
             row["extractors"][name] = {
                 "raw": measure("\n".join(pages)),
+                "previous": measure(previous(pages)),
                 "clean": measure(clean),
+                "left": measure(clean, examples=True),
                 "ms_per_page": round(1000 * dt / max(len(pages), 1), 1),
                 "clean_ms_per_page": round(1000 * dt_clean / max(len(pages), 1), 1),
             }
@@ -153,7 +165,8 @@ def run(folder: Path) -> None:
     lines = [
         "# Real PDFs: extractors side by side, raw and cleaned",
         "",
-        f"{len(rows)} real PDFs (benchmarks/real_pdfs_sources.json). Cells: raw -> after our cleaning.",
+        f"{len(rows)} real PDFs (benchmarks/real_pdfs_sources.json). Cells: raw / previous reader (running lines",
+        "and clean_text only) / after our cleaning. The JSON lists the glued and spaceless tokens left.",
         "glued: runs of 13+ letters not in wordninja's list (floor: long real words it lacks, more of them",
         "once hyphen repair rejoins 'inter-' + 'pretability'); spaceless: the glued runs that split into",
         "3+ listed words (floor: names, identifiers such as 'CodeSubmissionPolicy');",
@@ -168,25 +181,28 @@ def run(folder: Path) -> None:
             "| PDF | pages | chars | headings | glued | spaceless | line-no | ms/p | clean ms/p |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        tot = {"glued": [0, 0], "spaceless": [0, 0], "line_numbers": [0, 0], "ms": 0.0, "pages": 0}
+        tot = {"glued": [0, 0, 0], "spaceless": [0, 0, 0], "line_numbers": [0, 0, 0], "ms": 0.0, "pages": 0}
         for r in rows:
             e = r["extractors"][n]
-            raw, cl = e["raw"], e["clean"]
+            raw, pr, cl = e["raw"], e["previous"], e["clean"]
+
+            def cell(k: str, raw=raw, pr=pr, cl=cl) -> str:
+                return f"{raw[k]} / {pr[k]} / {cl[k]}"
+
             lines.append(
-                f"| {r['name']} | {r['pages']} | {raw['chars']} -> {cl['chars']} | {raw['headings']} -> {cl['headings']} "
-                f"| {raw['glued']} -> {cl['glued']} | {raw['spaceless']} -> {cl['spaceless']} "
-                f"| {raw['line_numbers']} -> {cl['line_numbers']} "
+                f"| {r['name']} | {r['pages']} | {cell('chars')} | {cell('headings')} "
+                f"| {cell('glued')} | {cell('spaceless')} | {cell('line_numbers')} "
                 f"| {e['ms_per_page']} | {e['clean_ms_per_page']} |"
             )
             for k in ("glued", "spaceless", "line_numbers"):
-                tot[k][0] += raw[k]
-                tot[k][1] += cl[k]
+                for i, m in enumerate((raw, pr, cl)):
+                    tot[k][i] += m[k]
             tot["ms"] += e["ms_per_page"] * r["pages"]
             tot["pages"] += r["pages"]
         lines += [
-            f"| **all** | {tot['pages']} | | | {tot['glued'][0]} -> {tot['glued'][1]} "
-            f"| {tot['spaceless'][0]} -> {tot['spaceless'][1]} "
-            f"| {tot['line_numbers'][0]} -> {tot['line_numbers'][1]} | {tot['ms'] / max(tot['pages'], 1):.1f} | |",
+            f"| **all** | {tot['pages']} | | | {' / '.join(map(str, tot['glued']))} "
+            f"| {' / '.join(map(str, tot['spaceless']))} | {' / '.join(map(str, tot['line_numbers']))} "
+            f"| {tot['ms'] / max(tot['pages'], 1):.1f} | |",
             "",
         ]
     lines += [
