@@ -262,3 +262,13 @@ def test_a_paper_json_of_another_paper_is_not_used(tmp_path):
     doc = read_document(pdf)
     assert doc.kind == "pdf" and "Sparse routing" in " ".join(doc.text.split())
     assert any("another paper" in w for w in doc.warnings)
+
+
+def test_hyphen_repair_keeps_compounds():
+    from cycleresearcher.paper.pdf_text import clean_text
+
+    text = "the trans-\nformation of a single-\nauthored, state-\nof-the-art model; interpret-\nability"
+    assert (
+        clean_text(text)
+        == "the transformation of a single-authored, state-of-the-art model; interpretability"
+    )
