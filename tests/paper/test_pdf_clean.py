@@ -51,7 +51,8 @@ def _manuscript(tmp_path: Path, name: str, preamble: str, title: str, body: str)
 
 @pytest.mark.tex
 @needs_pdflatex
-def test_line_numbered_manuscript_with_placeholder_title(tmp_path):
+@pytest.mark.parametrize("option", ["", "[switch]"])  # numbers in the left margin; in both margins
+def test_line_numbered_manuscript_with_placeholder_title(tmp_path, option):
     body = (
         "\\begin{abstract}\n"
         + PROSE
@@ -65,7 +66,7 @@ def test_line_numbered_manuscript_with_placeholder_title(tmp_path):
     pdf = _manuscript(
         tmp_path,
         "submission",
-        "\\usepackage{lineno}\\linenumbers\n\\usepackage[pdftitle={Title}]{hyperref}",
+        f"\\usepackage{option}{{lineno}}\\linenumbers\n\\usepackage[pdftitle={{Title}}]{{hyperref}}",
         "Reading Line-Numbered Manuscripts\\\\without Their Margin Numbers",
         body,
     )
