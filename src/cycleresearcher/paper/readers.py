@@ -7,7 +7,6 @@ project (a main ``.tex`` or its folder) is one paper, read by ``latex_project``.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -20,7 +19,9 @@ from ..errors import InputError
 from ..latex import command_argument, plain_title
 from .files import read_bytes, read_utf8
 from .latex_project import MAX_INCLUDE_DEPTH
-from .pdf_text import clean_text, strip_running_lines
+from .pdf_extract import MIN_CHARS_PER_PAGE, extract_pdf
+from .pdf_own import paper_json_beside, same_paper
+from .pdf_text import clean_text
 
 Kind = Literal["pdf", "latex", "markdown", "text", "paper-json"]
 
@@ -34,9 +35,6 @@ EXTENSIONS: dict[str, Kind] = {
     ".text": "text",
     ".json": "paper-json",
 }
-
-#: a PDF page with fewer extracted characters than this counts as having no text layer
-MIN_CHARS_PER_PAGE = 20
 
 
 @dataclass
@@ -68,35 +66,32 @@ def _first_line(text: str) -> str:
 
 
 def _read_pdf(path: Path) -> Document:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(read_bytes(path)))
-        pages = [(page.extract_text() or "") for page in reader.pages]
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
-        raise InputError(
-            f"{path}: not a readable PDF ({exc}). Check that the file is a complete, unencrypted PDF."
-        ) from exc
-    if not pages:
-        raise InputError(f"{path}: the PDF has no pages.")
-    chars = sum(len(p.strip()) for p in pages)
-    if chars < MIN_CHARS_PER_PAGE * len(pages):
-        raise InputError(
-            f"{path}: the PDF has no text layer ({chars} characters on {len(pages)} pages; a scanned document?). "
-            f"Run OCR first, e.g. ocrmypdf '{path}' ocr.pdf, or pass the LaTeX source instead."
+    pdf = extract_pdf(read_bytes(path), path)
+    warnings = list(pdf.warnings)
+    if pdf.own_export:
+        # our own export: the paper.json beside it is the paper itself, exactly (pdf_own.py)
+        beside = paper_json_beside(path)
+        if beside is not None:
+            try:
+                doc = paper_document(_paper_list(beside)[0], str(path))
+            except InputError as exc:
+                warnings.append(
+                    f"{beside.name} beside this CycleResearcher PDF is not usable ({exc}); read the PDF"
+                )
+            else:
+                if same_paper(doc.title, pdf.text):
+                    doc.warnings.append(
+                        f"a CycleResearcher export: read from {beside} beside it, not from the PDF"
+                    )
+                    return doc
+                warnings.append(
+                    f"{beside.name} beside this CycleResearcher PDF holds another paper; read the PDF"
+                )
+        warnings.append(
+            "a CycleResearcher export: its disclosure, page header and unresolved-citation marks "
+            "were left out of the text"
         )
-    warnings = []
-    empty = [i + 1 for i, p in enumerate(pages) if len(p.strip()) < MIN_CHARS_PER_PAGE]
-    if empty:
-        warnings.append(f"pages without a text layer (skipped): {empty}")
-    text = clean_text("\n\n".join(strip_running_lines(pages)))
-    meta_title = ""
-    try:
-        meta_title = (reader.metadata.title or "").strip() if reader.metadata else ""
-    except Exception:  # broken metadata must not stop the text
-        meta_title = ""
-    return Document(str(path), "pdf", meta_title or _first_line(text), _require_text(path, text), warnings)
+    return Document(str(path), "pdf", pdf.title, _require_text(path, pdf.text), warnings)
 
 
 def _read_latex(path: Path) -> Document:
