@@ -293,12 +293,10 @@ class OpenAIEngine(Engine):
         return [str(m["id"]) for m in self._list_models() if m.get("id")]
 
     def _first_model(self) -> str:
-        models = self._list_models()
-        if not models or not models[0].get("id"):
-            raise EngineError(
-                f"The server at {redact_url(self.base_url)} lists no models; pass --model NAME."
-            )
-        return str(models[0]["id"])
+        models = self.served_models()
+        if not models:
+            raise EngineError(f"The server at {redact_url(self.base_url)} lists no models; pass --model NAME.")
+        return models[0]
 
     @property
     def context_length(self) -> int | None:  # type: ignore[override]
