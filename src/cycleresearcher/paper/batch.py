@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError
-from .readers import EXTENSIONS, Document, paper_document, read_documents
+from .budget import read_documents  # in a worker, within the read budget: a PDF bomb cannot hold a batch
+from .readers import EXTENSIONS, Document, paper_document
 
 
 def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
