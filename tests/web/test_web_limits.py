@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from cycleresearcher.web.app import create_app
@@ -192,3 +193,54 @@ def test_serve_off_loopback_prints_a_token_and_refuses_requests_without_it(tmp_p
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_ctrl_c_stops_serve_while_a_job_waits_on_a_silent_server(tmp_path):
+    """A review job hangs on a server that sent one ``: ping`` and then nothing; SIGINT to ``serve`` ends it in
+    seconds (before: the job's thread held the process until the server gave up, if ever)."""
+    import signal
+
+    from support.hostile_server import HostileServer, pings
+
+    port = free_port()
+    with HostileServer(pings(3600)) as hostile:  # one ping, then silence
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cycleresearcher", "serve", "--port", str(port), "--base-url", hostile.url]
+            + ["--runs-dir", str(tmp_path / "runs")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    token = httpx.get(base + "/api/token").json()["token"]
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "serve did not start"
+                    time.sleep(0.2)
+            paper = (
+                "paper.md",
+                b"# A paper\n\nWe study things carefully and report what we found.\n",
+                "text/markdown",
+            )
+            r = httpx.post(base + "/review-upload", files={"paper": paper}, headers={"X-CSRF-Token": token})
+            assert r.status_code == 303, r.text[-1000:]
+            while hostile.requests < 1:
+                assert time.monotonic() < deadline, "the job never reached the server"
+                time.sleep(0.1)
+            time.sleep(1)
+            proc.send_signal(signal.SIGINT)
+            start = time.monotonic()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pytest.fail("serve still running 30 s after Ctrl-C")
+            assert time.monotonic() - start < 10
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -374,4 +374,6 @@ class OpenAIEngine(Engine):
         }
 
     def close(self) -> None:
+        # calls still in flight on other threads (a web job when the server stops) end now
+        self.transport.abort()
         self.transport.close()
