@@ -112,6 +112,8 @@ def _cli(args: list[str], tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=child_env(COLUMNS="250"),
+        # a shell's background job ignores SIGINT and its children inherit that: Ctrl-C must reach it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

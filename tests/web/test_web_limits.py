@@ -1,5 +1,5 @@
 """The web page under hostile input, on a real uvicorn on 127.0.0.1: a PDF bomb uploaded for review
-and a 5 MB pasted .bib are read off the event loop (other pages answer meanwhile), the bomb is
+and a 5 MB .bib are read off the event loop (other pages answer meanwhile), the bomb is
 refused with a clear line; and a server bound off loopback needs its access token for everything."""
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def test_a_pdf_bomb_upload_does_not_freeze_the_server(tmp_path, monkeypatch):
     assert not app.state.runner.recent(10)  # no job was started for it
 
 
-def test_a_5_mb_pasted_bib_does_not_block_other_requests(tmp_path):
+@pytest.mark.slow  # tens of seconds of parsing on a busy 2-core machine
+def test_a_5_mb_bib_does_not_block_other_requests(tmp_path, monkeypatch):
+    monkeypatch.setenv("CYCLERESEARCHER_READ_SECONDS", "30")  # a loaded CI machine may need more
     entry = (WEB / "refs.bib").read_text().strip() + "\n\n"
     big = ""
     k = 0
@@ -110,11 +112,13 @@ def test_a_5_mb_pasted_bib_does_not_block_other_requests(tmp_path):
     app = create_app(tmp_path / "runs", engine_factory=Factory(), csrf_token="tok")
     with served(app) as base:
 
-        def paste(c: httpx.Client) -> httpx.Response:
-            return c.post("/generate", data={"references_text": big, "n": "1", "max_tokens": "16"})
+        def upload(c: httpx.Client) -> httpx.Response:
+            files = {"bib": ("big.bib", big.encode(), "text/plain")}
+            return c.post("/generate", files=files, data={"n": "1", "max_tokens": "16"})
 
-        r, waits = while_posting(base, paste)
-    assert r.status_code in (303, 400), r.text[-1000:]
+        r, waits = while_posting(base, upload)
+    # parsed in a worker and the job started, or (on a slow machine) refused at the budget
+    assert r.status_code == 303 or "took longer than 30 s" in r.text, r.text[-1000:]
     assert waits and max(waits) < 2, waits
 
 

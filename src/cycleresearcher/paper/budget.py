@@ -108,6 +108,10 @@ _KEEP_IDLE = 2
 def run_bounded(target: str, *args: Any, what: str, seconds: float) -> Any:
     """``module:function(*args)`` run in a worker process and its value, within ``seconds``;
     ``InputError`` naming ``what`` when it takes longer (the worker is killed), fails or dies."""
+    if os.name == "nt":  # no select() on pipes: read in place, without the budget
+        from .read_worker import answer as here
+
+        return _unpack(here(target, args), what)
     with _IDLE_LOCK:
         worker = _IDLE.pop() if _IDLE else None
     worker = worker or _Worker()
@@ -125,9 +129,9 @@ def run_bounded(target: str, *args: Any, what: str, seconds: float) -> Any:
             worker.kill()
     if answer is None:
         raise InputError(
-            f"{what}: reading it took longer than {seconds:g} s, so it was stopped (a PDF whose pages "
-            "decompress to huge content, or a very large file). Pass a smaller or simpler file, or "
-            f"allow more time with {SECONDS_ENV}=SECONDS."
+            f"{what}: reading it took longer than {seconds:g} s, so it was stopped (a very large file, "
+            "or one built to be slow to read, such as a PDF whose pages decompress to huge content). "
+            f"Pass a smaller or simpler file, or allow more time with {SECONDS_ENV}=SECONDS."
         )
     with _IDLE_LOCK:
         if len(_IDLE) < _KEEP_IDLE:
@@ -135,6 +139,10 @@ def run_bounded(target: str, *args: Any, what: str, seconds: float) -> Any:
             worker = None  # type: ignore[assignment]
     if worker is not None:
         worker.kill()
+    return _unpack(answer, what)
+
+
+def _unpack(answer: tuple[str, Any], what: str) -> Any:
     status, value = answer
     if status == "ok":
         return value
