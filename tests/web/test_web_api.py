@@ -610,8 +610,12 @@ def test_serve_command_warns_off_loopback(monkeypatch, tmp_path):
         app, ["serve", "--host", "0.0.0.0", "--port", "8765", "--runs-dir", str(tmp_path / "r")]
     )
     assert result.exit_code == 0, result.output
-    assert "Warning" in result.output and "no login" in result.output
+    said = " ".join(result.output.split())
+    assert "Warning" in said and "reachable from other machines" in said and "?token=" in said
     assert (seen["host"], seen["port"]) == ("0.0.0.0", 8765)
+    token = said.split("?token=")[1].split()[0]
+    assert TestClient(seen["app"]).get("/").status_code == 401  # tests/web/test_web_limits.py
+    assert TestClient(seen["app"]).get("/", headers={"X-Access-Token": token}).status_code == 200
     result = CliRunner().invoke(app, ["serve", "--runs-dir", str(tmp_path / "r")])
     assert "Warning" not in result.output and seen["host"] == "127.0.0.1"
     assert "Example: cycleresearcher serve" in CliRunner().invoke(app, ["serve", "--help"]).output

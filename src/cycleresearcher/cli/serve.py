@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Optional
 
 import typer
 
+from ..errors import InputError
 from ._common import BaseUrlOpt, EngineOpt, ModelOpt, console, guard
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -21,9 +23,18 @@ def serve(
         str,
         typer.Option(
             "--host",
-            help="Address to bind. Default 127.0.0.1 (this machine only); anything else is reachable by others and has no login.",
+            help="Address to bind. Default 127.0.0.1 (this machine only); anything else is reachable by others and needs the access token printed at start (--token).",
         ),
     ] = "127.0.0.1",
+    token: Annotated[
+        Optional[str],
+        typer.Option(
+            "--token",
+            envvar="CYCLERESEARCHER_TOKEN",
+            show_default=False,
+            help="Access token every request must carry when --host is not loopback (default: a new random one, printed at start).",
+        ),
+    ] = None,
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="TCP port.")] = 8000,
     runs_dir: Annotated[
         str, typer.Option("--runs-dir", help="Folder of run directories (CLI runs there show up too).")
@@ -57,18 +68,36 @@ def serve(
 
         raise MissingDependencyError(exc.name or "fastapi", "web", "the web page") from exc
 
-    allowed = list(LOOPBACK_HOSTS)
+    allowed, access = list(LOOPBACK_HOSTS), None
     if host not in LOOPBACK:
+        token = token or None  # an empty CYCLERESEARCHER_TOKEN is none
+        if token is not None and len(token) < 16:
+            raise InputError("--token must have at least 16 characters (or leave it out for a random one).")
+        access = token or secrets.token_urlsafe(24)
         console.print(
-            f"[bold yellow]Warning:[/] serving on {host}: anyone who can reach this address can run models and read "
-            "your runs (there is no login). Use the default --host 127.0.0.1 unless you mean it."
+            f"[bold yellow]Warning:[/] serving on {host}:{port}, reachable from other machines. Whoever has "
+            f"the access token can run models here (this machine's CPU/GPU, and --base-url's server with "
+            f"its key), start, read and download every run in {runs_dir} (papers, reviews, uploaded "
+            "files) and upload files. Every request without the token is refused. The page is plain "
+            "HTTP: anyone on the network path can read the token; use an SSH tunnel or a TLS proxy "
+            "across untrusted networks, or the default --host 127.0.0.1.",
+            soft_wrap=True,
         )
         allowed = ["*"]
     app = create_app(
-        runs_dir, model=model, engine=engine, base_url=base_url, max_tokens=max_tokens, allowed_hosts=allowed
+        runs_dir,
+        model=model,
+        engine=engine,
+        base_url=base_url,
+        max_tokens=max_tokens,
+        allowed_hosts=allowed,
+        access_token=access,
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    console.print(f"CycleResearcher page: http://{shown}:{port}  (runs in {runs_dir}; Ctrl+C to stop)")
+    link = f"http://{shown}:{port}" + (f"/?token={access}" if access else "")
+    console.print(f"CycleResearcher page: {link}  (runs in {runs_dir}; Ctrl+C to stop)", soft_wrap=True)
+    if access:
+        console.print(f"Access token (header X-Access-Token for scripts): {access}", soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -18,11 +18,13 @@ An engine's constructor takes ``model`` (None: the engine's default) and its set
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -249,3 +251,58 @@ def token_reporter(
         on_progress(TokenProgress(index, request.request_id, tokens, budget, time.perf_counter() - start))
 
     return report
+
+
+R = TypeVar("R")
+
+
+def run_threaded(
+    work: Callable[[int], R],
+    count: int,
+    workers: int,
+    on_done: Callable[[int, R], None],
+    on_interrupt: Callable[[], None] | None = None,
+) -> None:
+    """Run ``work(i)`` for ``i < count`` on at most ``workers`` threads and hand each result to
+    ``on_done(i, result)`` from the calling thread, as each finishes (so it may write to SQLite).
+
+    The threads are daemons: when the caller is interrupted (Ctrl-C) or ``on_done`` raises,
+    ``on_interrupt()`` is called (to cut the work in flight), nothing new starts, and the
+    exception goes on at once. A ``ThreadPoolExecutor`` would instead wait, on leaving its block
+    and again at interpreter exit, for a worker blocked on a server that never answers.
+    ``work`` must not raise (wrap it); if it does, the error is raised here after the others end.
+    """
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(count):
+        todo.put(i)
+    done: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((i, work(i), None))
+            except BaseException as exc:  # handed to the caller, which decides
+                done.put((i, None, exc))
+
+    for _ in range(max(1, min(workers, count))):
+        threading.Thread(target=worker, daemon=True, name="engine-request").start()
+    failure: BaseException | None = None
+    try:
+        for _ in range(count):
+            i, result, error = done.get()
+            if error is not None:
+                failure = failure or error
+                continue
+            on_done(i, result)
+    except BaseException:
+        stop.set()
+        if on_interrupt is not None:
+            on_interrupt()
+        raise
+    if failure is not None:
+        raise failure

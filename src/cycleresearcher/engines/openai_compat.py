@@ -3,27 +3,23 @@
 Three layers, in the shape of lm-eval's ``api_models.py``:
 - pure functions that build a payload from a ``ChatRequest`` and parse a response body
   (``openai_wire``);
-- one ``Transport``: an ``httpx.Client`` whose calls ``tenacity`` retries on 408/409/429/5xx,
-  timeouts and connection errors, waiting the server's ``Retry-After`` or an exponential backoff
-  with jitter, and that gives up with a ``TransportError``;
-- ``OpenAIEngine`` that runs requests on a bounded thread pool and reports each result from the
-  calling thread (so ``on_result`` may write to SQLite without locking).
+- one ``Transport`` (``openai_transport``): an ``httpx.Client`` whose calls ``tenacity`` retries on
+  408/409/429/5xx and connection errors, each call with one total deadline and a bound on the
+  reply's size, and that gives up with a ``TransportError``;
+- ``OpenAIEngine`` that runs requests on a bounded set of daemon threads and reports each result
+  from the calling thread (so ``on_result`` may write to SQLite without locking); Ctrl-C cuts the
+  requests in flight instead of waiting for them.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from typing import Any
-
-import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from ..errors import EngineError, InputError
 from .base import (
@@ -35,171 +31,38 @@ from .base import (
     OnProgress,
     OnResult,
     SamplingParams,
+    run_threaded,
     token_reporter,
+)
+from .openai_transport import (
+    MAX_REPLY_BYTES,
+    RETRY_STATUS,
+    Transport,
+    TransportError,
+    backoff_delay,
+    is_retryable_status,
 )
 from .openai_wire import (
     GRAMMAR_FIELDS,
-    StreamAssembler,
     build_payload,
-    error_message,
     grammar_ignored_note,
     grammar_refused_note,
     ignored_eos_note,
     normalize_base_url,
+    oversized_note,
     parse_response,
     redact_url,
     streaming,
 )
 
-#: status codes worth retrying: rate limits, timeouts and server-side failures
-RETRY_STATUS = frozenset({408, 409, 429})
-
-
-def is_retryable_status(status: int) -> bool:
-    return status in RETRY_STATUS or status >= 500
-
-
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After when it gives a
-    number, else ``base * 2**attempt`` times a random 0.5-1 (jitter), never more than ``cap``."""
-    if retry_after:
-        try:
-            return min(cap, max(0.0, float(retry_after)))
-        except ValueError:
-            pass  # an HTTP date: fall back to our own schedule
-    return min(cap, base * (2**attempt)) * (0.5 + random.random() / 2)
-
-
-# --------------------------------------------------------------------------- transport
-class TransportError(EngineError):
-    """A call that failed for good (after retries, or a 4xx that retrying cannot fix)."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class _Retryable(Exception):
-    """One failed attempt that another may fix (a timeout, a dropped connection, 429, 5xx)."""
-
-    def __init__(self, problem: str, status: int | None = None, retry_after: str | None = None):
-        super().__init__(problem)
-        self.problem, self.status, self.retry_after = problem, status, retry_after
-
-
-class Transport:
-    """One HTTP client with retries. Thread-safe (httpx.Client is, and each call has its own
-    ``tenacity.Retrying``)."""
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        *,
-        timeout: float = 600.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 5,
-        backoff: float = 1.0,
-        backoff_max: float = 60.0,
-        max_connections: int = 8,
-    ):
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.base_url = base_url
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.client = httpx.Client(
-            base_url=base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
-
-    def request(
-        self, method: str, path: str, json: dict[str, Any] | None = None, retries: int | None = None
-    ) -> Any:
-        """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
-        return self._retrying(method, path, retries)(self._attempt, method, path, json)
-
-    def stream(
-        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None
-    ) -> Any:
-        """POST a streamed call (``openai_wire.streaming``) and return the body its chunks add up
-        to, calling ``on_tokens(completion tokens so far)`` as text arrives. A server that answers
-        plain JSON instead (it ignored ``stream``) is read as a plain call. Retried like ``request``;
-        a retry starts the answer over."""
-        return self._retrying("POST", path, None)(self._stream_attempt, path, json, on_tokens)
-
-    def _retrying(self, method: str, path: str, retries: int | None) -> Retrying:
-        def give_up(state: RetryCallState) -> Any:
-            last = state.outcome.exception() if state.outcome else None
-            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
-            raise TransportError(
-                f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
-            ) from last
-
-        return Retrying(
-            stop=stop_after_attempt(1 + (self.max_retries if retries is None else retries)),
-            retry=retry_if_exception_type(_Retryable),
-            wait=self._wait,
-            retry_error_callback=give_up,
-        )
-
-    def _wait(self, state: RetryCallState) -> float:
-        last = state.outcome.exception() if state.outcome else None
-        retry_after = last.retry_after if isinstance(last, _Retryable) else None
-        return backoff_delay(state.attempt_number - 1, self.backoff, self.backoff_max, retry_after)
-
-    def _attempt(self, method: str, path: str, json: dict[str, Any] | None) -> Any:
-        try:
-            resp = self.client.request(method, path, json=json)
-        except httpx.TransportError as exc:  # connect/read errors and timeouts
-            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
-        return self._answer(resp, method, path)
-
-    def _stream_attempt(
-        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None
-    ) -> Any:
-        try:
-            with self.client.stream("POST", path, json=json) as resp:
-                if resp.status_code >= 400 or "text/event-stream" not in resp.headers.get("content-type", ""):
-                    resp.read()
-                    return self._answer(resp, "POST", path)
-                chunks = StreamAssembler()
-                for line in resp.iter_lines():
-                    try:
-                        grew = chunks.feed(line)
-                    except ValueError as exc:
-                        raise TransportError(f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}") from exc
-                    if grew and on_tokens is not None:
-                        on_tokens(chunks.tokens)
-                    if chunks.done:
-                        break
-                return chunks.body()
-        except httpx.TransportError as exc:  # connect/read errors and timeouts, mid-stream too
-            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
-
-    def _answer(self, resp: httpx.Response, method: str, path: str) -> Any:
-        """The JSON body of a read response, or the error it stands for."""
-        if resp.status_code < 400:
-            try:
-                return resp.json()
-            except ValueError as exc:
-                raise TransportError(
-                    f"{method} {path}: the server did not answer JSON: {resp.text[:200]!r}"
-                ) from exc
-        status = resp.status_code
-        try:
-            detail = error_message(resp.json())
-        except ValueError:
-            detail = resp.text[:500]
-        problem = f"HTTP {status}: {detail}"
-        if not is_retryable_status(status):
-            raise TransportError(f"{method} {path} failed: {problem}", status)
-        raise _Retryable(problem, status, resp.headers.get("retry-after"))
-
-    def close(self) -> None:
-        self.client.close()
+__all__ = [
+    "RETRY_STATUS",
+    "OpenAIEngine",
+    "Transport",
+    "TransportError",
+    "backoff_delay",
+    "is_retryable_status",
+]
 
 
 # --------------------------------------------------------------------------- engine
@@ -211,6 +74,8 @@ class OpenAIEngine(Engine):
     ``ignore_eos`` is asked for (vLLM / SGLang read ``ignore_eos``); ``None`` never sends it.
     ``stream`` (default on) asks for a streamed answer while someone follows the progress, so
     tokens are counted as they come; ``stream=false`` for a server that mishandles streaming.
+    ``timeout`` is the most seconds one request may take in all (every attempt, read and retry
+    wait), whatever the server sends meanwhile; ``max_reply_bytes`` the most one reply may have.
     """
 
     name = "openai"
@@ -222,7 +87,7 @@ class OpenAIEngine(Engine):
         base_url: str | None = None,
         api_key: str | None = None,
         max_concurrency: int = 8,
-        timeout: float = 600.0,
+        timeout: float = 1800.0,
         max_retries: int = 5,
         backoff: float = 1.0,
         backoff_max: float = 60.0,
@@ -232,6 +97,7 @@ class OpenAIEngine(Engine):
         extra_body: dict[str, Any] | None = None,
         grammar_field: str | None = "grammar",
         stream: bool = True,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
         **_ignored: Any,
     ):
         url = base_url or os.environ.get("OPENAI_BASE_URL")
@@ -241,10 +107,13 @@ class OpenAIEngine(Engine):
             )
         if max_concurrency < 1:
             raise InputError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if timeout <= 0 or max_reply_bytes < 1:
+            raise InputError("timeout and max_reply_bytes must be positive (--engine-opt timeout=SECONDS).")
         self.base_url = normalize_base_url(url)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.max_concurrency = max_concurrency
         self.timeout = timeout
+        self.max_reply_bytes = max_reply_bytes
         self.max_retries = max_retries
         self.ignore_eos_field = ignore_eos_field
         self.max_tokens_field = max_tokens_field
@@ -263,6 +132,7 @@ class OpenAIEngine(Engine):
             backoff=backoff,
             backoff_max=backoff_max,
             max_connections=max_concurrency,
+            max_reply_bytes=max_reply_bytes,
         )
         self._models: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -348,6 +218,7 @@ class OpenAIEngine(Engine):
         seed: int | None,
         warnings: list[str] | None = None,
         on_tokens: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> tuple[list[Completion], int | None]:
         sampling = request.sampling
         # an auto grammar is not sent where it cannot be: grammar_field=none, or refused before
@@ -370,7 +241,7 @@ class OpenAIEngine(Engine):
             grammar_field=self.grammar_field,
         )
         try:
-            body = self._send(payload, on_tokens)
+            body = self._send(payload, on_tokens, cancel)
         except TransportError as exc:
             if not (sampling.grammar and sampling.grammar_optional and exc.status in (400, 422)):
                 raise
@@ -381,11 +252,14 @@ class OpenAIEngine(Engine):
                 self._grammar_refused = self._grammar_refused or note
             if first:
                 print(f"Warning: {note.removeprefix('engine: ')}", file=sys.stderr)
-            return self._call(request, n, seed, warnings, on_tokens)  # says the note as it drops the grammar
+            return self._call(request, n, seed, warnings, on_tokens, cancel)  # notes the dropped grammar
         try:
             comps, prompt_tokens = parse_response(body)
         except ValueError as exc:
             raise TransportError(f"unexpected response: {exc}") from exc
+        too_long = oversized_note(comps, request.sampling.max_tokens)
+        if too_long:
+            raise TransportError(too_long)
         if request.sampling.ignore_eos and warnings is not None:
             note = ignored_eos_note(body, comps, request.sampling.max_tokens, self.base_url)
             if note:
@@ -396,14 +270,16 @@ class OpenAIEngine(Engine):
                 warnings.append(note)
         return comps, prompt_tokens
 
-    def _send(self, payload: dict[str, Any], on_tokens: Callable[[int], None] | None) -> Any:
+    def _send(
+        self, payload: dict[str, Any], on_tokens: Callable[[int], None] | None, cancel: threading.Event | None
+    ) -> Any:
         if self.stream and on_tokens is not None:
-            body = self.transport.stream("/chat/completions", streaming(payload), on_tokens)
+            body = self.transport.stream("/chat/completions", streaming(payload), on_tokens, cancel)
             if all(c.get("finish_reason") for c in body.get("choices") or [{}]):
                 return body
             # a stream that ends with no finish reason was cut by the server (llama_cpp.server
             # interrupts a stream when another request arrives): ask again without streaming
-        return self.transport.request("POST", "/chat/completions", json=payload)
+        return self.transport.request("POST", "/chat/completions", json=payload, cancel=cancel)
 
     def _check_grammar(self, grammar: str, comps: list[Completion]) -> str | None:
         """Note completions that break the grammar they were asked to follow (checked as a prefix:
@@ -420,7 +296,10 @@ class OpenAIEngine(Engine):
         return note
 
     def _generate_one(
-        self, request: ChatRequest, report: Callable[[int], None] | None = None
+        self,
+        request: ChatRequest,
+        report: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> GenerationResult:
         start = time.perf_counter()
         want = request.sampling.n
@@ -431,14 +310,14 @@ class OpenAIEngine(Engine):
             return None if report is None else (lambda k: report(before + k))
 
         try:
-            comps, prompt_tokens = self._call(request, want, seed, warnings, tokens_after(0))
+            comps, prompt_tokens = self._call(request, want, seed, warnings, tokens_after(0), cancel)
             # Servers that ignore `n` (llama.cpp, some hosted APIs) answer once: ask for the rest
             # one by one, with distinct seeds so seeded samples still differ.
             while len(comps) < want:
                 k = len(comps)
                 before = sum(c.completion_tokens or 0 for c in comps)
                 more, pt = self._call(
-                    request, 1, None if seed is None else seed + k, warnings, tokens_after(before)
+                    request, 1, None if seed is None else seed + k, warnings, tokens_after(before), cancel
                 )
                 comps.extend(more)
                 prompt_tokens = prompt_tokens if prompt_tokens is not None else pt
@@ -458,24 +337,25 @@ class OpenAIEngine(Engine):
         on_progress: OnProgress | None = None,
     ) -> list[GenerationResult]:
         """``on_progress`` is called from the worker threads (streamed tokens), ``on_result``
-        from the calling one."""
+        from the calling one. Interrupted (Ctrl-C, or ``on_result`` raising), the requests in flight
+        are cut and the exception goes on at once; what was reported stays reported."""
         results: list[GenerationResult | None] = [None] * len(requests)
+        cancel = threading.Event()  # this batch's: an interrupted batch leaves the engine usable
 
-        def work(i: int, req: ChatRequest) -> GenerationResult:
+        def work(i: int) -> GenerationResult:
+            req = requests[i]
             try:
-                return self._generate_one(req, token_reporter(on_progress, i, req))
+                return self._generate_one(req, token_reporter(on_progress, i, req), cancel)
             except Exception as exc:  # never let one request sink the batch
                 return GenerationResult(error=f"{type(exc).__name__}: {exc}")
 
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, max(1, len(requests)))) as pool:
-            futures = {pool.submit(work, i, req): i for i, req in enumerate(requests)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                res = fut.result()
-                res.request_id = requests[i].request_id
-                results[i] = res
-                if on_result is not None:
-                    on_result(i, res)  # from the calling thread: safe for SQLite
+        def done(i: int, res: GenerationResult) -> None:
+            res.request_id = requests[i].request_id
+            results[i] = res
+            if on_result is not None:
+                on_result(i, res)  # from the calling thread: safe for SQLite
+
+        run_threaded(work, len(requests), self.max_concurrency, done, lambda: self.transport.abort(cancel))
         return [r if r is not None else GenerationResult(error="no result") for r in results]
 
     def unsupported(self, params: SamplingParams) -> list[str]:
@@ -496,4 +376,6 @@ class OpenAIEngine(Engine):
         }
 
     def close(self) -> None:
+        # calls still in flight on other threads (a web job when the server stops) end now
+        self.transport.abort()
         self.transport.close()

@@ -146,6 +146,26 @@ def parse_response(body: Any) -> tuple[list[Completion], int | None]:
     return comps, usage.get("prompt_tokens")
 
 
+#: more characters a token than any tokenizer in use averages (runs of spaces or dashes are the
+#: longest tokens, a few dozen characters): text past ``max_tokens`` times this was not sampled
+#: under that limit
+MAX_CHARS_PER_TOKEN = 128
+
+
+def oversized_note(comps: Sequence[Completion], max_tokens: int) -> str | None:
+    """Why a reply cannot be ``max_tokens`` of generated text (a server that ignores the limit or
+    sends filler), or None; such a reply is a failure, not a result."""
+    limit = max_tokens * MAX_CHARS_PER_TOKEN
+    for k, comp in enumerate(comps):
+        if len(comp.text) > limit:
+            return (
+                f"the server returned {len(comp.text):,} characters in answer {k} for at most "
+                f"{max_tokens:,} tokens (no tokenizer makes more than {MAX_CHARS_PER_TOKEN} characters "
+                "a token): it ignored max_tokens or sent filler; nothing of it is kept. Check the server."
+            )
+    return None
+
+
 def error_message(body: Any) -> str:
     """The human part of an error body (OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, text)."""
     if isinstance(body, dict):

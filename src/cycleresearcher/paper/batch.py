@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError
+from .budget import read_documents  # in a worker, within the read budget: a PDF bomb cannot hold a batch
 from .latex_project import project_main
-from .readers import EXTENSIONS, Document, paper_document, read_documents, read_latex_folder
+from .readers import EXTENSIONS, Document, paper_document, read_latex_folder
 
 
 def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:

@@ -5,7 +5,9 @@
 (jobs.py) whose page polls ``/api/jobs/{id}``; results are ordinary run directories under
 ``runs_dir`` that the CLI can read too (and CLI runs there show up in the page).
 
-Safety: only loopback Host names are served unless told otherwise (DNS rebinding); a POST must
+Safety: a server given an ``access_token`` (``serve --host`` off loopback) answers nothing to a
+request without it (guards.AccessGuard); only loopback Host names are served unless told otherwise
+(DNS rebinding); a POST must
 come from the page itself: a foreign or ``null`` Origin is refused, and a POST without an Origin
 must carry the server's secret token (hidden field ``csrf_token`` in every form, or the
 ``X-CSRF-Token`` header for scripts), so no other site, sandboxed frame or file:// page can start
@@ -30,7 +32,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .error_pages import install as install_error_pages
-from .guards import LOOPBACK_HOSTS, BodyLimit, body_limit, origin_guard, require_token, too_large
+from .guards import (
+    LOOPBACK_HOSTS,
+    AccessGuard,
+    BodyLimit,
+    body_limit,
+    origin_guard,
+    require_token,
+    too_large,
+)
 from .jobs import JobRunner
 from .routes import detect, index, jobs, papers, research, review, runs
 from .site import HERE, Site
@@ -51,13 +61,16 @@ def create_app(
     detector_factory: DetectorFactory | None = None,
     allowed_hosts: list[str] | None = None,
     csrf_token: str | None = None,
+    access_token: str | None = None,
 ) -> FastAPI:
     """The web app over ``runs_dir``. ``model``/``engine``/``base_url``/``max_tokens`` are the form's
     defaults (``base_url`` is fixed by the server: the page cannot change where requests go).
     ``engine_factory(model, engine, base_url, family)`` and ``detector_factory()`` replace how
     engines and the detector are built (tests inject the scripted engine). ``csrf_token`` fixes the
     secret that a POST without an Origin header must carry (default: a new random one per server,
-    readable as ``app.state.csrf_token``, in every page and at ``GET /api/token``)."""
+    readable as ``app.state.csrf_token``, in every page and at ``GET /api/token``). ``access_token``
+    makes every request (``/api/token`` included) need that secret (``guards.AccessGuard``): what a
+    server reachable by other machines must have."""
     site = Site(
         runner=JobRunner(runs_dir),
         services=Services(engine_factory, detector_factory),
@@ -87,6 +100,8 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=body_limit, reject=too_large)
     app.middleware("http")(origin_guard)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    if access_token:
+        app.add_middleware(AccessGuard, token=access_token)
     install_error_pages(app)
     for module in ROUTERS:
         app.include_router(module.router)

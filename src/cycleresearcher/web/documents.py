@@ -1,12 +1,18 @@
 """An uploaded paper as a run's ``document`` record: what the start page's review and detect
-forms both begin with."""
+forms both begin with; and pasted or uploaded references, read before a generate job starts.
+
+Both are read in a worker process within a time and size budget (``paper.budget``), awaited from
+a thread: a PDF bomb or a huge ``.bib`` is refused in its own request, and the event loop goes on
+serving every other one meanwhile."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError
 from ..store import RunStore
@@ -30,9 +36,21 @@ async def read_paper_upload(paper: UploadFile | None) -> Upload:
     return Upload(name, paper_suffix(data, name), data)
 
 
-def store_document(site: Site, upload: Upload, prefix: str, command: str) -> tuple[str, str]:
+async def store_document(site: Site, upload: Upload, prefix: str, command: str) -> tuple[str, str]:
     """Read ``upload`` as a paper in a new run and store it there; return (run, document key)."""
-    from ..paper.readers import read_document
+    return await run_in_threadpool(_store_document, site, upload, prefix, command)
+
+
+async def read_references(data: bytes, name: str) -> Any:
+    """The references in ``data`` (syntax errors as InputError, with file and line), parsed in a
+    worker within the read budget."""
+    from ..paper.budget import load_references
+
+    return await run_in_threadpool(load_references, data, name)
+
+
+def _store_document(site: Site, upload: Upload, prefix: str, command: str) -> tuple[str, str]:
+    from ..paper.budget import read_document
     from ..review.context import paper_id_for
 
     run = site.new_run(prefix)
@@ -62,4 +80,4 @@ def store_document(site: Site, upload: Upload, prefix: str, command: str) -> tup
     return run, key
 
 
-__all__ = ["Upload", "read_paper_upload", "store_document"]
+__all__ = ["Upload", "read_paper_upload", "read_references", "store_document"]

@@ -1,6 +1,8 @@
-"""What every request passes before a page sees it: the Origin check, the CSRF token, the body limit.
+"""What every request passes before a page sees it: the access token (a server reachable by
+others), the Origin check, the CSRF token, the body limit.
 
-Outermost first (as ``create_app`` installs them): the Host check (Starlette's
+Outermost first (as ``create_app`` installs them): :class:`AccessGuard` (only when the server was
+given an access token: ``serve --host`` off loopback), the Host check (Starlette's
 TrustedHostMiddleware, against DNS rebinding), :func:`origin_guard`, then :class:`BodyLimit`;
 :func:`require_token` runs as the app-wide dependency of every route.
 """
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -144,7 +147,70 @@ class BodyLimit:
             await self.reject(scope, receive, send, limit)
 
 
+#: where a client that is not a browser sends the access token (``Authorization: Bearer`` works too)
+ACCESS_HEADER = "X-Access-Token"
+#: the query parameter of the link printed at start, and the cookie its first visit sets
+ACCESS_QUERY = "token"
+ACCESS_COOKIE = "cycleresearcher_access"
+
+
+class AccessGuard:
+    """ASGI middleware for a server others can reach: every request (pages, static files, the API,
+    ``/api/token`` included) must carry ``token`` in the ``X-Access-Token`` header, as
+    ``Authorization: Bearer``, or in the cookie that a first visit with ``?token=`` sets
+    (HttpOnly, SameSite=Strict: another site's page cannot send it, and a rebound host name has
+    no cookie). Anything else gets 401 and nothing about the runs."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app, self.token = app, token.encode()
+
+    def _valid(self, sent: str | None) -> bool:
+        return bool(sent) and secrets.compare_digest(str(sent).encode(), self.token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        bearer = headers.get("authorization", "")
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed Cookie header is no token
+            cookie = SimpleCookie()
+        sent = [
+            headers.get(ACCESS_HEADER.lower()),
+            bearer[7:] if bearer.lower().startswith("bearer ") else None,
+            cookie[ACCESS_COOKIE].value if ACCESS_COOKIE in cookie else None,
+        ]
+        if any(self._valid(s) for s in sent):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given = [v for k, v in query if k == ACCESS_QUERY]
+        if scope["type"] == "http" and scope["method"] in SAFE_METHODS and given and self._valid(given[-1]):
+            # the printed link: keep the token in a cookie and take it out of the address bar
+            rest = urlencode([(k, v) for k, v in query if k != ACCESS_QUERY])
+            response: Response = RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), 303)
+            response.set_cookie(ACCESS_COOKIE, self.token.decode(), httponly=True, samesite="strict")
+        else:
+            response = HTMLResponse(
+                "<!doctype html><title>Access token needed</title><h1>Access token needed</h1>"
+                "<p>This CycleResearcher server is reachable from other machines, so every request "
+                "needs its access token. Open the link that <code>cycleresearcher serve</code> printed "
+                f"at start (it ends in <code>?{ACCESS_QUERY}=...</code>), or send the token in the "
+                f"<code>{ACCESS_HEADER}</code> header.</p>",
+                401,
+                headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"},
+            )
+        await response(scope, receive, send)
+
+
 __all__ = [
+    "ACCESS_COOKIE",
+    "ACCESS_HEADER",
+    "ACCESS_QUERY",
+    "AccessGuard",
     "FORM_BYTES",
     "LOOPBACK_HOSTS",
     "MAX_REQUEST_BYTES",

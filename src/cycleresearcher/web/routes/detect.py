@@ -22,7 +22,7 @@ async def detect_upload(
 ) -> Response:
     try:
         upload = await read_paper_upload(paper)
-        run, key = store_document(site, upload, "detect", "web detect-upload")
+        run, key = await store_document(site, upload, "detect", "web detect-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, {})
     job = site.runner.submit(

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
+from ..documents import read_references
 from ..site import MAX_N, SiteDep, read_upload, submit_redirect
 from ..tasks import complete_task, generate_task
 from ..uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, references_bytes, results_json, safe_filename
@@ -31,7 +32,6 @@ async def generate(
     constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
 ) -> Response:
-    from ...references import load_references
     from ...research import ResearchSettings
 
     form = {
@@ -52,7 +52,7 @@ async def generate(
         if not data.strip():
             raise InputError("No references: upload a .bib file or paste BibTeX entries.")
         references_bytes(data)
-        refs = load_references(data, name=source)  # syntax errors now, inline, with file and line
+        refs = await read_references(data, source)  # syntax errors now, inline, with file and line
         if not refs.references:
             raise InputError(
                 f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."

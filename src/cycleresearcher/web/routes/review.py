@@ -36,7 +36,7 @@ async def review_upload(
         upload = await read_paper_upload(paper)
         check_reviewer(reviewer, review_mode)
         chosen = site.choice(model, engine, max_tokens, constrain)
-        run, key = store_document(site, upload, "upload", "web review-upload")
+        run, key = await store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, {"reviewer": reviewer})
     name = upload.name
