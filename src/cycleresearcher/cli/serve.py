@@ -67,6 +67,10 @@ def serve(
     app = create_app(
         runs_dir, model=model, engine=engine, base_url=base_url, max_tokens=max_tokens, allowed_hosts=allowed
     )
+    from rich.markup import escape
+
+    for name, why in app.state.site.runner.broken:  # listed on the page too
+        console.print(f"[yellow]Skipped damaged run[/] {escape(name)}: {escape(why)}", soft_wrap=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"CycleResearcher page: http://{shown}:{port}  (runs in {runs_dir}; Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

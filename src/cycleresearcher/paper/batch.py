@@ -16,15 +16,21 @@ from .readers import EXTENSIONS, Document, paper_document, read_documents
 
 
 def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+    from ..errors import StoreError
     from ..store import RunStore
 
-    with RunStore(folder, create=False) as store:
-        for key, data in store.items("paper"):
-            label = f"{folder}#paper/{key}"
-            try:
-                yield label, paper_document(data, label)
-            except InputError as exc:
-                yield label, exc
+    try:
+        with RunStore(folder, readonly=True) as store:  # an input: read-only media must do
+            items = store.items("paper")
+    except StoreError as exc:  # a damaged run: one line, and the batch goes on
+        yield str(folder), InputError(str(exc))
+        return
+    for key, data in items:
+        label = f"{folder}#paper/{key}"
+        try:
+            yield label, paper_document(data, label)
+        except InputError as exc:
+            yield label, exc
 
 
 def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | InputError]]:
@@ -55,7 +61,10 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                     try:
                         real = (here / name).resolve()
                     except (OSError, RuntimeError):  # a symbolic link loop
-                        yield (str(here / name), InputError(f"{here / name}: is a symbolic link loop; skipped."))
+                        yield (
+                            str(here / name),
+                            InputError(f"{here / name}: is a symbolic link loop; skipped."),
+                        )
                         continue
                     if not real.is_relative_to(
                         p.resolve()

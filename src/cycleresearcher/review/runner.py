@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
@@ -283,6 +284,12 @@ class BaseReviewer:
         error: str | None,
         mode: str | None,
     ) -> ReviewOutcome:
+        if review is not None and error is None and review.parse_failed:
+            # a reply with no reviewer and no score in it (junk, one repeated character) is no review
+            error = (
+                f"the reply ({len(review.raw_text):,} characters) holds no reviewer and no score the "
+                f"{self.name} format could read; the raw text is in the run store"
+            )
         if review is not None:
             review.mode = review.mode if mode is None else mode
             # what the fitting and the reader did to the input belongs with the review
@@ -405,7 +412,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     """Write ``<paper id>.json`` (the outcome with the parsed review) and ``<paper id>.md``."""
     folder.mkdir(parents=True, exist_ok=True)
     jpath, mpath = folder / f"{outcome.paper.id}.json", folder / f"{outcome.paper.id}.md"
-    jpath.write_text(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic.write_text(jpath, json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n")
     md = (
         outcome.review.to_markdown(plain_title(outcome.paper.title) or outcome.paper.id)
         if outcome.review
@@ -413,7 +420,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     )
     if outcome.paper.source:
         md = md.replace("\n", f"\n\nSource: `{outcome.paper.source}`  \n", 1)
-    mpath.write_text(md, encoding="utf-8")
+    atomic.write_text(mpath, md)
     return jpath, mpath
 
 
