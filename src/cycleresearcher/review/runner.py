@@ -388,7 +388,8 @@ class BaseReviewer:
     def review(self, papers: Any, *, store: RunStore | None = None, **options: Any) -> list[Review]:
         """Typed reviews, one per paper. Raises the first error only when NO paper could be reviewed."""
         outcomes = self.run(papers, store=store, **options)
-        failed = [o for o in outcomes if not o.ok]
+        # a reply that parsed to nothing is returned as such (its warnings say so), as before
+        failed = [o for o in outcomes if o.review is None]
         if outcomes and len(failed) == len(outcomes):
             raise CycleResearcherError(f"No paper could be reviewed: {failed[0].error}")
         return [o.review if o.review is not None else _error_review(o.error) for o in outcomes]
@@ -465,7 +466,9 @@ def review_files(
         outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
         folder = run_dir / "reviews"
         for o in outcomes:
-            if o.ok:  # a failed request gets no export; the summary reports it
+            # a failed request gets no export; the summary reports it (a reply that parsed to
+            # nothing is a failure too, but its raw text is exported, to be read)
+            if o.review is not None:
                 export_outcome(o, folder)
     return FileRunResult(outcomes, unreadable, run_dir)
 
