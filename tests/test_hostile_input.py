@@ -116,7 +116,10 @@ def test_review_batch_goes_on_past_deep_json_and_deep_includes(deep, good_md, tm
         [sys.executable, "-m", "cycleresearcher", "review", str(deep), str(main), str(good_md)]
         + ["-e", FAKE_ENGINE, "-o", str(tmp_path / "rv")]
         # a reply with reviewers in it (one with none is a failed review)
-        + ["--engine-opt", "script=" + (DATA / "review_run" / "cyclereviewer_a.txt").read_text(encoding="utf-8")],
+        + [
+            "--engine-opt",
+            "script=" + (DATA / "review_run" / "cyclereviewer_a.txt").read_text(encoding="utf-8"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -142,4 +142,6 @@ def test_a_reply_with_no_reviewer_is_a_failure(tmp_path) -> None:
     assert r.returncode == 3, r.stdout  # was 0: "Reviewed 1 paper(s)" with 0 reviewers
     assert "holds no reviewer and no score" in r.stdout and "1 review(s) failed" in r.stdout
     [exported] = (tmp_path / "rev").glob("reviews/*.json")  # kept to be read, marked as failed
-    assert json.loads(exported.read_text())["error"].startswith("the reply (20,000 characters) holds no reviewer")
+    assert json.loads(exported.read_text())["error"].startswith(
+        "the reply (20,000 characters) holds no reviewer"
+    )
