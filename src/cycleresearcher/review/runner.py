@@ -288,7 +288,8 @@ class BaseReviewer:
             # a reply with no reviewer and no score in it (junk, one repeated character) is no review
             error = (
                 f"the reply ({len(review.raw_text):,} characters) holds no reviewer and no score the "
-                f"{self.name} format could read; the raw text is in the run store"
+                f"{self.name} format could read (its raw text is exported; --resume reuses this reply, a new "
+                "-o folder asks the model again)"
             )
         if review is not None:
             review.mode = review.mode if mode is None else mode
