@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +19,7 @@ from cycleresearcher.paper.readers import MAX_INCLUDE_DEPTH, read_document
 from support import FAKE_ENGINE, child_env
 
 DEEP = "[" * 200_000 + "]" * 200_000
+DATA = Path(__file__).resolve().parent / "data"
 runner = CliRunner()
 
 
@@ -112,7 +114,12 @@ def test_review_batch_goes_on_past_deep_json_and_deep_includes(deep, good_md, tm
     # a real subprocess: this is what the user sees
     proc = subprocess.run(
         [sys.executable, "-m", "cycleresearcher", "review", str(deep), str(main), str(good_md)]
-        + ["-e", FAKE_ENGINE, "-o", str(tmp_path / "rv")],
+        + ["-e", FAKE_ENGINE, "-o", str(tmp_path / "rv")]
+        # a reply with reviewers in it (one with none is a failed review)
+        + [
+            "--engine-opt",
+            "script=" + (DATA / "review_run" / "cyclereviewer_a.txt").read_text(encoding="utf-8"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -168,7 +168,7 @@ def test_a_run_store_from_before_the_samples_table_opens_and_resumes(tmp_path, m
         [res] = run_requests(engine, store, "s", [req], on_sample=lambda i, s: seen.append(s.completion.text))
         assert engine.calls == [] and seen == ["old 0", "old 1"] and res.ok
         names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations ORDER BY name")]
-        assert names == ["001_initial", "002_samples"]
+        assert names == ["001_initial", "002_samples", "003_sample_warnings"]
 
 
 @pytest.mark.parametrize("at_once", [False, True])

@@ -44,6 +44,14 @@ class StoreError(CycleResearcherError, RuntimeError):
     """The SQLite run store is unusable (wrong schema, locked, not a run directory)."""
 
 
+class DiskFullError(StoreError, OSError):
+    """No space left on the disk: nothing half-written was kept; the message says what to free."""
+
+
+class RunLockedError(StoreError):
+    """Another process is working on the same run folder; the message names it."""
+
+
 class ParseError(CycleResearcherError, ValueError):
     """Reserved for strict parsing APIs; the default parsers return partial records with warnings."""
 

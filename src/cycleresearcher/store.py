@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -80,6 +81,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # the engine's notes on the request that drew a sample (a resumed run lost them)
+        "003_sample_warnings",
+        "ALTER TABLE samples ADD COLUMN warnings TEXT",
+    ),
 ]
 
 
@@ -112,27 +118,112 @@ def request_key(stage: str, request: ChatRequest, extra: Any = None) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError | None:
+    """What a SQLite failure means to the user (a full disk, a damaged file, the store in use), or
+    None for a failure that is a bug of ours (a constraint, a bad statement): that one is raised."""
+    from .atomic import disk_full_error, is_disk_full, nearly_full
+
+    if is_disk_full(exc) or ("I/O error" in str(exc) and nearly_full(path)):
+        return disk_full_error(path, exc)
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"{path} is busy: another process holds it ({text}). Wait for it to finish, then rerun."
+        )
+    # "database disk image is malformed", "file is not a database": plain DatabaseError
+    if type(exc) is sqlite3.DatabaseError or any(
+        s in text for s in ("malformed", "not a database", "I/O error")
+    ):
+        return StoreError(
+            f"{path} is damaged ({text}): this run store cannot be read or continued. Move the folder "
+            f"aside and use a new -o folder; `sqlite3 {path} .recover` may save what is left."
+        )
+    if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in text or "readonly" in text):
+        return StoreError(
+            f"{path} cannot be opened for writing ({text}). Use a new -o folder you can write to."
+        )
+    return None
+
+
+class _Rows(list):
+    """Rows fetched in full (a damaged page then fails inside ``execute``, where it is translated)."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose failures are StoreErrors that say what happened (full, damaged, busy):
+    a store with junk over a page raised a bare DatabaseError ("please report it")."""
+
+    def execute(self, sql: str, params: Any = ()) -> _Rows:  # type: ignore[override]
+        try:
+            return _Rows(super().execute(sql, params).fetchall())
+        except sqlite3.DatabaseError as exc:
+            error = _store_error(Path(self.path_name), exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    path_name = ""
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; on read-only media (no -shm can be made) the file is opened immutable."""
+    writable = os.access(path.parent, os.W_OK) and _mount_writable(path.parent)
+    mode = "mode=ro" if writable else "immutable=1"
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None, check_same_thread=False,
+        factory=_Connection,
+    )  # fmt: skip
+    conn.path_name = str(path)
+    conn.execute("SELECT count(*) FROM sqlite_master")  # a file that is no store fails here
+    return conn
+
+
+def _mount_writable(folder: Path) -> bool:
+    """False on a read-only mount (root passes os.access there, yet SQLite cannot make its -shm)."""
+    try:
+        return not os.statvfs(folder).f_flag & os.ST_RDONLY
+    except OSError:
+        return True
+
+
 class RunStore:
     """One run directory = one SQLite file (``run.sqlite``) plus exported files beside it."""
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True):
+    def __init__(self, run_dir: str | Path, *, create: bool = True, readonly: bool = False):
         self.dir = Path(run_dir)
         if self.dir.suffix in {".sqlite", ".db"}:
             self.dir, self.path = self.dir.parent, self.dir
         else:
             self.path = self.dir / DB_NAME
-        if not self.path.exists() and not create:
+        if not self.path.exists() and (not create or readonly):
             raise StoreError(
                 f"{self.dir} is not a run directory (no {DB_NAME}). Pass the folder a command wrote with -o."
             )
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         try:
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            if readonly:  # reading a run (as review input, in the web list): never write beside it
+                self.conn = _open_readonly(self.path)
+            else:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
+                )
+                self.conn.path_name = str(self.path)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+        except StoreError:
+            raise
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable run store ({exc}). Use a new -o folder.") from exc
+            raise _store_error(self.path, exc) or StoreError(
+                f"{self.path} is not a usable run store ({exc}). Use a new -o folder."
+            ) from exc
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -215,12 +306,12 @@ class RunStore:
         now = time.time()
         self.conn.execute(
             "INSERT INTO samples (request_key, sample, status, text, finish_reason, completion_tokens, "
-            "prompt_tokens, elapsed_s, error, attempts, created_at, finished_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+            "prompt_tokens, elapsed_s, error, attempts, created_at, finished_at, warnings) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
             "ON CONFLICT(request_key, sample) DO UPDATE SET status = excluded.status, text = excluded.text, "
             "finish_reason = excluded.finish_reason, completion_tokens = excluded.completion_tokens, "
             "prompt_tokens = excluded.prompt_tokens, elapsed_s = excluded.elapsed_s, error = excluded.error, "
-            "attempts = samples.attempts + 1, finished_at = excluded.finished_at",
+            "attempts = samples.attempts + 1, finished_at = excluded.finished_at, warnings = excluded.warnings",
             (
                 key,
                 sample.index,
@@ -233,6 +324,7 @@ class RunStore:
                 sample.error,
                 now,
                 now,
+                json.dumps(sample.warnings, ensure_ascii=False) if sample.warnings else None,
             ),
         )
 
@@ -240,12 +332,12 @@ class RunStore:
         """The stored samples of request ``key`` by index (failed ones too unless ``done_only``)."""
         sql = (
             "SELECT sample, status, text, finish_reason, completion_tokens, prompt_tokens, elapsed_s, error, "
-            "attempts FROM samples WHERE request_key = ?"
+            "attempts, warnings FROM samples WHERE request_key = ?"
         )
         if done_only:
             sql += " AND status = 'done'"
         out = {}
-        for k, status, text, reason, tokens, pt, el, err, attempts in self.conn.execute(sql, (key,)):
+        for k, status, text, reason, tokens, pt, el, err, attempts, notes in self.conn.execute(sql, (key,)):
             comp = Completion(text=text or "", finish_reason=reason, completion_tokens=tokens)
             out[k] = SampleResult(
                 k,
@@ -254,6 +346,7 @@ class RunStore:
                 pt,
                 el or 0.0,
                 attempts,
+                json.loads(notes) if notes else [],
             )
         return out
 

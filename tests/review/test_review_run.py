@@ -394,7 +394,7 @@ def test_a_research_run_directory_is_reviewed_under_its_paper_keys(rdir, outputs
 # -- CLI ---------------------------------------------------------------------------------------
 
 
-def test_cli_review_default_command_runs_a_batch(rdir, tmp_path):
+def test_cli_review_default_command_runs_a_batch(rdir, tmp_path, outputs):
     from cycleresearcher.cli import app
 
     run = tmp_path / "cli"
@@ -404,13 +404,15 @@ def test_cli_review_default_command_runs_a_batch(rdir, tmp_path):
         str(rdir / "bad" / "empty.txt"),
         "--engine",
         FAKE_ENGINE,
+        "--engine-opt",
+        f"script={outputs['cyclereviewer_a']}",  # a reply with no reviewer in it is a failure
         "-o",
         str(run),
     ]
     result = CliRunner().invoke(app, args)
     # the rest goes on, but an unreadable input means not everything came out: exit 3
     assert result.exit_code == 3, result.output
-    assert "GraphMix" in result.output and "Decision: not given" in result.output
+    assert "GraphMix" in result.output and "Decision:" in result.output
     assert "empty.txt" in result.output and "no text" in result.output
     assert len(list((run / "reviews").glob("*.json"))) == 1
     again = CliRunner().invoke(app, args)
@@ -422,7 +424,7 @@ def test_cli_review_default_command_runs_a_batch(rdir, tmp_path):
     assert last.exit_code == 0, last.output
 
 
-def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path):
+def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path, outputs):
     from cycleresearcher.cli import app
 
     result = CliRunner().invoke(
@@ -444,6 +446,8 @@ def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path
             "3",
             "--engine",
             FAKE_ENGINE,
+            "--engine-opt",
+            f"script={outputs['own_deep_standard']}",  # no questions: turn 1 is the review
             "-o",
             str(tmp_path / "y"),
         ],

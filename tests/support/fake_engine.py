@@ -4,6 +4,8 @@ Not registered: the CLI reaches it as ``--engine support.fake_engine:FakeEngine`
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +20,9 @@ class FakeEngine(Engine):
     ``samples_at_once=False`` makes it draw samples one at a time like llama.cpp (the run store
     then sends one request per sample; ``sample_index`` is then ``request.first_sample``).
     ``model`` is what ``load_engine`` passes every engine; the script ignores it. ``model_id``
-    (what a served model's name would be) can be set to see the grammar default for other models."""
+    (what a served model's name would be) can be set to see the grammar default for other models.
+    ``delay`` (seconds) makes each call slow, for tests that kill or race a running command;
+    ``log`` names a file that gets one line per call, so calls are counted across processes."""
 
     name = "fake"
 
@@ -30,8 +34,12 @@ class FakeEngine(Engine):
         context_length: int | None = 32768,
         fail_on: Sequence[int] = (),
         samples_at_once: bool = True,
+        delay: float = 0.0,
+        log: str | None = None,
     ):
         self.script = script
+        self.delay = delay
+        self.log = log
         self.samples_at_once = samples_at_once
         self.context_length = context_length
         self.fail_on = set(fail_on)
@@ -49,6 +57,11 @@ class FakeEngine(Engine):
 
     def _generate_one(self, request: ChatRequest) -> GenerationResult:
         self.calls.append(request)
+        if self.log:
+            with open(self.log, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} {request.request_id} {request.first_sample}\n")
+        if self.delay:
+            time.sleep(self.delay)
         if len(self.calls) - 1 in self.fail_on:
             return GenerationResult(error="scripted failure")
         comps = []

@@ -217,6 +217,10 @@ def guard(fn):
         except Exception as exc:  # no traceback reaches the user unless they ask (--debug)
             if debug_enabled():
                 raise
+            from ..atomic import disk_full_error, is_disk_full
+
+            if is_disk_full(exc):  # a write we do not route through atomic (a library's, TeX's)
+                fail(disk_full_error(getattr(exc, "filename", None)))
             unexpected(exc, kwargs)
 
     return wrapper

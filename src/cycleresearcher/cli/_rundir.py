@@ -1,4 +1,5 @@
-"""Run directories of the CLI: where a command writes (``-o``), and none left behind by a failed start.
+"""Run directories of the CLI: where a command writes (``-o``), none left behind by a failed start,
+and one process at a time in each (``run_lock``).
 
 A command that stops before doing any work (a bad .bib, a missing file, a bad option, a model that
 does not load) removes the folder it created in this call, so a typo leaves no empty
@@ -8,18 +9,22 @@ request (something ``--resume`` can use), is always kept.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, RunLockedError
 from ..store import DB_NAME
 
+#: held (flock) by the one process working on a run; it says who that is (pid, command, start)
+LOCK_NAME = "run.lock"
 #: the files a run store alone leaves: a folder holding only these (and no request) is unused
-STORE_FILES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
+STORE_FILES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME}
 #: tables whose rows are work done (meta alone is settings, written before any work)
 WORK_TABLES = ("requests", "records", "samples")
 
@@ -112,3 +117,88 @@ def check_resume(directory: Path, resume: bool) -> None:
             f"{directory} already holds a run. Add --resume to continue it (finished requests are "
             "reused, failed ones retried), or choose another -o folder."
         )
+
+
+@contextmanager
+def run_lock(directory: Path, command: str) -> Iterator[None]:
+    """Hold the run folder for this process: a second command on the same folder (two
+    ``--resume`` at once drew every sample twice, each replacing the other's papers) exits with
+    a line naming the holder. The lock is an flock, so the kernel frees it when its holder dies:
+    a lock file left by a killed process (a stale pid) is simply taken over."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one process at a time is then up to the user
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLockedError(
+                f"{directory} is in use by {_holder(fd)}. Wait for it to finish (or stop it), then rerun; "
+                "two processes on one run would draw the same samples twice."
+            ) from None
+        holder = {
+            "pid": os.getpid(),
+            "command": f"cycleresearcher {command}",
+            "argv": " ".join(sys.argv[1:])[:300],
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not isinstance(info, dict) or "pid" not in info:
+        return "another process (it is still starting)"
+    return f"process {info['pid']} ({info.get('command', '?')}, started {info.get('started', '?')})"
+
+
+#: a setting of `research generate` -> the option that sets it (the names a user typed)
+SETTING_OPTIONS = {
+    "n": "-n",
+    "topic": "--topic",
+    "mode": "--two-stage",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "max_tokens": "--max-tokens",
+    "seed": "--seed",
+    "drop_to_fit": "--drop-to-fit",
+    "constrain": "--constrain",
+}
+
+
+def check_same_settings(directory: Path, earlier: dict | None, now: dict) -> None:
+    """A resume continues the run it names: with other settings every request would be new (the
+    samples are keyed by their settings), so the work would be redone, not continued. Refused,
+    naming each setting that differs; ``--redo`` asks for the new run on purpose."""
+    if not isinstance(earlier, dict):
+        return
+    changed = [
+        f"{SETTING_OPTIONS[key]} {_shown(key, earlier[key])} in the run, {_shown(key, now.get(key))} now"
+        for key in SETTING_OPTIONS
+        if key in earlier and earlier[key] != now.get(key)
+    ]
+    if changed:
+        raise InputError(
+            f"{directory} was generated with other settings ({'; '.join(changed)}): resuming would generate "
+            "every paper again, not continue the run. Use the run's settings, choose a new -o folder, or add "
+            "--redo to generate again with these (the papers there are kept as earlier versions)."
+        )
+
+
+def _shown(key: str, value: object) -> str:
+    if key == "mode":
+        return "on" if value == "two-stage" else "off"
+    if value is None:
+        return "not set"
+    return json.dumps(value) if isinstance(value, str) else str(value)

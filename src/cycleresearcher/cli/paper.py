@@ -30,13 +30,19 @@ def load_papers(path: str) -> list:
     from ..paper import Paper, parse_paper
 
     text = _read(path)
-    if text.lstrip().startswith(("{", "[")):
+    if text.lstrip().startswith(("{", "[")) or Path(path).suffix.lower() == ".json":
         try:
             data = safejson.loads(text, path)
         except safejson.NestingError:
             raise
-        except ValueError:
-            data = None
+        except ValueError as exc:
+            # a cut-off paper.json (a kill or a full disk while it was written) is no raw text:
+            # read as such it became a garbage PDF labelled "Results simulated"
+            raise InputError(
+                f"{path}: not valid JSON ({_json_error(exc)}, {len(text):,} characters); the file may be "
+                "truncated. Export again from the run (cycleresearcher research complete RUN --results ..., "
+                "which rewrites stale files from the run store) or pass an intact Paper JSON."
+            ) from None
         try:
             if isinstance(data, dict):
                 return [Paper.from_dict(data)]
@@ -45,6 +51,12 @@ def load_papers(path: str) -> list:
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
     return [parse_paper(text)]
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return str(exc).splitlines()[0][:200]
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from ._common import (
     out,
 )
 from ._group import group
-from ._rundir import check_resume, new_run_dir
+from ._rundir import check_resume, check_same_settings, new_run_dir, run_lock
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -102,6 +102,14 @@ def generate(
         ),
     ] = False,
     constrain: ConstrainOpt = None,
+    redo: Annotated[
+        bool,
+        typer.Option(
+            "--redo",
+            help="With --resume: generate again even where the run's papers are further on (completed with "
+            "real results) or its settings differ; the earlier version of each paper is kept as paper.vN.json.",
+        ),
+    ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -111,55 +119,85 @@ def generate(
     that shows the pipeline); use --model 12B (or 72B / 123B) on a GPU, or --base-url for a server.
     Results are simulated by the model unless --two-stage is given; every export says so.
     """
-    from ..research import CycleResearcher, ResearchSettings
+    from ..research import ResearchSettings
 
+    settings = ResearchSettings(
+        n=samples,
+        topic=topic,
+        mode="two-stage" if two_stage else "simulate",
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        drop_to_fit=drop_to_fit,
+        constrain=constrain,
+    )
+    engine_args = {"model": model, "engine": engine, "base_url": base_url}
     with new_run_dir(output_dir, "research") as directory:  # removed again if the start fails
         check_resume(directory, resume)
-        settings = ResearchSettings(
-            n=samples,
-            topic=topic,
-            mode="two-stage" if two_stage else "simulate",
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            seed=seed,
-            drop_to_fit=drop_to_fit,
-            constrain=constrain,
-        )
-        researcher = CycleResearcher(
-            model=model,
-            engine=engine,
-            base_url=base_url,
-            run_dir=directory,
-            **engine_options(engine_opt, api_key, model=model, engine=engine, base_url=base_url),
-        )
-        store = researcher.store
-        assert store is not None
-        store.set_meta("command", "research generate")
-        store.set_meta("settings", settings.__dict__)
-        start = time.perf_counter()
-        try:
-            prepared = researcher.prepare(refs, settings)
-            for ps in prepared:
-                for w in ps.warnings:
-                    console.print(f"[yellow]warning[/] {ps.source}: {w}")
-            total = len(prepared) * samples
-            written: list[dict] = []
-            failures: list[str] = []
-            with reporting(for_stderr(console, f"generating {total} paper(s)")):
+        with run_lock(directory, "research generate"):  # one process per run folder
+            _generate(refs, settings, directory, engine_args, engine_opt, api_key, pdf=pdf, redo=redo)
 
-                def on_paper(paper) -> None:
-                    error = (paper.meta or {}).get("error")
-                    if error:  # nothing to export: no paper.json / .md / .tex / PDF saying "failed"
-                        failures.append(f"{paper.id}: {error}")
-                    else:
-                        written.append(_export(paper, directory, pdf=pdf and not two_stage))
-                        written[-1]["paper_warnings"] = list(paper.warnings)
 
-                researcher.generate(prepared, settings, on_paper=on_paper)
-        finally:
-            researcher.close()
-        _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
+def _generate(
+    refs: list[Path],
+    settings,
+    directory: Path,
+    engine_args: dict,
+    engine_opt: list[str] | None,
+    api_key: str | None,
+    *,
+    pdf: bool,
+    redo: bool,
+) -> None:
+    from ..research import CycleResearcher
+    from ..store import RunStore
+
+    two_stage = settings.mode == "two-stage"
+    samples = settings.n
+    if not redo and (directory / "run.sqlite").exists():  # before any engine loads
+        with RunStore(directory) as earlier:
+            check_same_settings(directory, earlier.get_meta("settings"), settings.__dict__)
+    researcher = CycleResearcher(
+        **engine_args, run_dir=directory, **engine_options(engine_opt, api_key, **engine_args)
+    )
+    store = researcher.store
+    assert store is not None
+    store.set_meta("command", "research generate")
+    store.set_meta("settings", settings.__dict__)
+    start = time.perf_counter()
+    kept: list[str] = []
+    try:
+        prepared = researcher.prepare(refs, settings)
+        for ps in prepared:
+            for w in ps.warnings:
+                console.print(f"[yellow]warning[/] {ps.source}: {w}")
+        total = len(prepared) * samples
+        written: list[dict] = []
+        failures: list[str] = []
+        with reporting(for_stderr(console, f"generating {total} paper(s)")):
+
+            def on_paper(paper) -> None:
+                error = (paper.meta or {}).get("error")
+                if error:  # nothing to export: no paper.json / .md / .tex / PDF saying "failed"
+                    failures.append(f"{paper.id}: {error}")
+                elif paper.id in researcher.kept:  # the store and its files stay as they were
+                    kept.append(f"{paper.id} ({researcher.kept[paper.id]})")
+                else:
+                    written.append(_export(paper, directory, pdf=pdf and not two_stage))
+                    written[-1]["paper_warnings"] = list(paper.warnings)
+
+            researcher.generate(prepared, settings, on_paper=on_paper, redo=redo)
+    finally:
+        researcher.close()
+    if kept:
+        console.print(
+            f"Kept {len(kept)} paper(s) as they were, further on than this command would take them: "
+            f"{', '.join(kept)}. Add --redo to generate them again (the earlier version is kept as paper.vN.json).",
+            soft_wrap=True,
+        )
+    _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage,
+             kept=len(kept))  # fmt: skip
 
 
 @guard
@@ -207,9 +245,8 @@ def complete(
     With --redo, papers that are already complete get their results section rewritten from the new
     results (add --paper ID to pick one); the earlier record stays as paper.v1.json, paper.v2.json, ...
     """
-    from ..errors import EngineError, InputError
+    from ..errors import InputError
     from ..paper.results import load_results
-    from ..research import CycleResearcher, ResearchSettings
 
     try:
         text = results.read_text(encoding="utf-8")
@@ -222,22 +259,34 @@ def complete(
         # the engine, server and model the run was generated with (the printed "Next:" command
         # names none of them: it once went to the hub instead of the run's server)
         model, engine, base_url = _run_engine(run)
-    researcher = CycleResearcher(
-        model=model,
-        engine=engine,
-        base_url=base_url,
-        run_dir=run,
-        constrain=constrain,
-        **engine_options(
-            engine_opt,
-            api_key,
+    from ..research import CycleResearcher
+
+    with run_lock(run, "research complete"):  # one process per run folder
+        researcher = CycleResearcher(
             model=model,
             engine=engine,
             base_url=base_url,
-            # no engine named: the run's own engine is used, checked when it loads
-            check=bool(model or engine or base_url),
-        ),
-    )
+            run_dir=run,
+            constrain=constrain,
+            **engine_options(
+                engine_opt,
+                api_key,
+                model=model,
+                engine=engine,
+                base_url=base_url,
+                # no engine named: the run's own engine is used, checked when it loads
+                check=bool(model or engine or base_url),
+            ),
+        )
+        _complete(researcher, run, data, paper_id, max_tokens=max_tokens, pdf=pdf, redo=redo)
+
+
+def _complete(
+    researcher, run: Path, data, paper_id: str | None, *, max_tokens, pdf: bool, redo: bool
+) -> None:
+    from ..errors import EngineError, InputError
+    from ..research import ResearchSettings
+
     try:
         store = researcher.store
         assert store is not None
@@ -246,16 +295,25 @@ def complete(
             papers = [p for p in papers if p.id == paper_id]
         awaiting = [p for p in papers if (p.meta or {}).get("stage") == "awaiting_results"]
         todo = papers if redo else awaiting
-        if not todo:
+        # completed with these very results before, its files not all written (a kill during the
+        # export): written again from the store, with no model call
+        stale = [] if redo else [p for p in papers if _done_with(p, data) and not _files_current(p, run, pdf)]
+        if not todo and not stale:
             which = f" with id {paper_id}" if paper_id else ""
             hint = (
-                " Its paper(s) are complete: add --redo to replace their results (the earlier version is kept)."
+                " Its paper(s) are complete and their files up to date: add --redo to replace their results "
+                "(the earlier version is kept)."
                 if papers
                 else " Generate with --two-stage first."
             )
             raise InputError(f"No paper awaiting results in {run}{which}.{hint}")
         start = time.perf_counter()
-        written = []
+        written = [_export(p, run, pdf=pdf) for p in stale]
+        if stale:
+            console.print(
+                f"{len(stale)} paper(s) were already complete with these results; their files were written "
+                "again from the run store (no model call)."
+            )
         failures: list[str] = []
         with reporting(for_stderr(console, f"writing {len(todo)} results section(s)")):
             for paper in todo:
@@ -295,6 +353,37 @@ def _run_engine(run: Path) -> tuple[str | None, str | None, str | None]:
     return desc.get("model") or None, name, url or None
 
 
+def _done_with(paper, data) -> bool:
+    """Completed with exactly these real results (a rerun of the same `complete`)."""
+    import json
+
+    if (paper.meta or {}).get("stage") == "awaiting_results" or paper.results_simulated:
+        return False
+    return json.dumps(paper.experimental_results, sort_keys=True) == json.dumps(data, sort_keys=True)
+
+
+def _files_current(paper, run: Path, pdf: bool) -> bool:
+    """paper.json on disk is the stored record, paper.md is there and (if asked) main.pdf too."""
+    import json
+
+    folder = run / "papers" / str(paper.id)
+    try:
+        record = json.loads((folder / "paper.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, or cut short by the kill
+        return False
+    if (
+        not isinstance(record, dict)
+        or {k: v for k, v in record.items() if k != "disclosure"} != paper.to_dict()
+    ):
+        return False
+    import shutil
+
+    no_tex = shutil.which("latexmk") is None  # no PDF can come out: a missing one is not stale
+    return (folder / "paper.md").is_file() and (
+        not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
+    )
+
+
 def _export(paper, directory: Path, pdf: bool) -> dict:
     from ..paper.export import export_paper
 
@@ -317,9 +406,11 @@ def _summary(
     two_stage: bool,
     pdf: bool,
     retry: str | None = None,
+    kept: int = 0,
     stage: str | None = None,
 ) -> None:
-    """The closing table and lines; exits 3 when a request failed or no paper came out."""
+    """The closing table and lines; exits 3 when a request failed or no paper came out (papers
+    kept as they were count as come out)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -359,8 +450,10 @@ def _summary(
             f"{escape(first)}. Fix the cause, then {retry or f'rerun with --resume -o {directory}'} to retry only those.",
             soft_wrap=True,
         )
-    if not written or failures:
+    if (not written and not kept) or failures:
         raise typer.Exit(EXIT_FAILED)
+    if not written:
+        return
     simulated = sum(1 for info in written if info.get("results_simulated", True))
     ungrounded = sum(info.get("ungrounded") or 0 for info in written)
     if two_stage:

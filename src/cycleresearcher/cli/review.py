@@ -27,7 +27,7 @@ from ._common import (
     guard,
 )
 from ._group import group
-from ._rundir import new_run_dir
+from ._rundir import new_run_dir, run_lock
 
 review_app = group(
     "review",
@@ -253,7 +253,7 @@ def run(
         if rev.is_embedded:
             console.print(f"{rev.budget_note()}; --max-tokens / --context-length change it.", soft_wrap=True)
         try:
-            with reporting(for_stderr(console, f"Reviewing ({reviewer.value})")):
+            with run_lock(folder, "review"), reporting(for_stderr(console, f"Reviewing ({reviewer.value})")):
                 result = review_files(files, rev, folder, resume=resume, **options)
         finally:
             rev.close()

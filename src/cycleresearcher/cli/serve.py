@@ -93,6 +93,10 @@ def serve(
         allowed_hosts=allowed,
         access_token=access,
     )
+    from rich.markup import escape
+
+    for name, why in app.state.site.runner.broken:  # listed on the page too
+        console.print(f"[yellow]Skipped damaged run[/] {escape(name)}: {escape(why)}", soft_wrap=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     link = f"http://{shown}:{port}" + (f"/?token={access}" if access else "")
     console.print(f"CycleResearcher page: {link}  (runs in {runs_dir}; Ctrl+C to stop)", soft_wrap=True)

@@ -116,7 +116,12 @@ def run_requests(
             results[i] = cached
             if on_sample:
                 for k, comp in enumerate(cached.completions):
-                    on_sample(i, SampleResult(k, comp, prompt_tokens=cached.prompt_tokens))
+                    on_sample(
+                        i,
+                        SampleResult(
+                            k, comp, prompt_tokens=cached.prompt_tokens, warnings=list(cached.warnings)
+                        ),
+                    )
             if on_result:
                 on_result(i, cached)
             continue

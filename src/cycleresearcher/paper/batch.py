@@ -18,15 +18,21 @@ from .readers import EXTENSIONS, Document, paper_document, read_latex_folder
 
 
 def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+    from ..errors import StoreError
     from ..store import RunStore
 
-    with RunStore(folder, create=False) as store:
-        for key, data in store.items("paper"):
-            label = f"{folder}#paper/{key}"
-            try:
-                yield label, paper_document(data, label)
-            except InputError as exc:
-                yield label, exc
+    try:
+        with RunStore(folder, readonly=True) as store:  # an input: read-only media must do
+            items = store.items("paper")
+    except StoreError as exc:  # a damaged run: one line, and the batch goes on
+        yield str(folder), InputError(str(exc))
+        return
+    for key, data in items:
+        label = f"{folder}#paper/{key}"
+        try:
+            yield label, paper_document(data, label)
+        except InputError as exc:
+            yield label, exc
 
 
 def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | InputError]]:

@@ -50,6 +50,7 @@ from .settings import (
     PreparedSet,
     ResearchSettings,
 )
+from .stages import store_paper
 
 
 def _set_id(source: str, block: str) -> str:
@@ -87,6 +88,8 @@ class CycleResearcher:
         self.engine_kwargs = engine_kwargs
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
         self.store = RunStore(run_dir) if run_dir is not None else None
+        #: papers a generate left as they were in the store (id -> why): see ``stages.store_paper``
+        self.kept: dict[str, str] = {}
 
     # -- engine ---------------------------------------------------------------------------------
     @property
@@ -234,7 +237,9 @@ class CycleResearcher:
         stop = list(STOP_STRINGS)
         if stage1:
             stop.append(STAGE1_STOP)
-        grammar = self._grammar(settings, structure or ("researcher-stage1" if stage1 else "researcher"), max_new)
+        grammar = self._grammar(
+            settings, structure or ("researcher-stage1" if stage1 else "researcher"), max_new
+        )
         penalty = settings.repeat_penalty
         if penalty is None:
             penalty = EMBEDDED_REPEAT_PENALTY if self.is_embedded else 1.0
@@ -260,9 +265,13 @@ class CycleResearcher:
         reference_sets: Sequence[PreparedSet | ReferenceSet | str | Path | Sequence[Reference]],
         settings: ResearchSettings | None = None,
         on_paper: Callable[[Paper], None] | None = None,
+        *,
+        redo: bool = False,
     ) -> list[Paper]:
         """Generate ``settings.n`` papers per reference set. Finished papers are stored at once;
-        with a run directory, a rerun skips every request already done (resume)."""
+        with a run directory, a rerun skips every request already done (resume). A stored paper
+        never moves back (a completed one is not replaced by its stage-1 draft or a simulated
+        one, see ``stages.store_paper``) unless ``redo``; it is then kept as an earlier version."""
         settings = settings or ResearchSettings()
         prepared = self.prepare(reference_sets, settings)
         stage1 = settings.mode == "two-stage"
@@ -294,7 +303,10 @@ class CycleResearcher:
             # a failed sample is returned (it says why) but not stored as a paper: nothing is
             # exported, reviewed or completed from it (its sample is drawn again on resume)
             if self.store is not None and not paper.meta.get("error"):
-                self.store.put(PAPER, paper.id, paper.to_dict())
+                paper, why_kept = store_paper(self.store, paper, redo)
+                if why_kept:
+                    self.kept[paper.id] = why_kept
+                papers[(i, sample.index)] = paper
             if on_paper:
                 on_paper(paper)
 

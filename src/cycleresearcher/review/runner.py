@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
@@ -283,6 +284,13 @@ class BaseReviewer:
         error: str | None,
         mode: str | None,
     ) -> ReviewOutcome:
+        if review is not None and error is None and review.parse_failed:
+            # a reply with no reviewer and no score in it (junk, one repeated character) is no review
+            error = (
+                f"the reply ({len(review.raw_text):,} characters) holds no reviewer and no score the "
+                f"{self.name} format could read (its raw text is exported; --resume reuses this reply, a new "
+                "-o folder asks the model again)"
+            )
         if review is not None:
             review.mode = review.mode if mode is None else mode
             # what the fitting and the reader did to the input belongs with the review
@@ -381,7 +389,8 @@ class BaseReviewer:
     def review(self, papers: Any, *, store: RunStore | None = None, **options: Any) -> list[Review]:
         """Typed reviews, one per paper. Raises the first error only when NO paper could be reviewed."""
         outcomes = self.run(papers, store=store, **options)
-        failed = [o for o in outcomes if not o.ok]
+        # a reply that parsed to nothing is returned as such (its warnings say so), as before
+        failed = [o for o in outcomes if o.review is None]
         if outcomes and len(failed) == len(outcomes):
             raise CycleResearcherError(f"No paper could be reviewed: {failed[0].error}")
         return [o.review if o.review is not None else _error_review(o.error) for o in outcomes]
@@ -405,7 +414,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     """Write ``<paper id>.json`` (the outcome with the parsed review) and ``<paper id>.md``."""
     folder.mkdir(parents=True, exist_ok=True)
     jpath, mpath = folder / f"{outcome.paper.id}.json", folder / f"{outcome.paper.id}.md"
-    jpath.write_text(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic.write_text(jpath, json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False) + "\n")
     md = (
         outcome.review.to_markdown(plain_title(outcome.paper.title) or outcome.paper.id)
         if outcome.review
@@ -413,7 +422,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     )
     if outcome.paper.source:
         md = md.replace("\n", f"\n\nSource: `{outcome.paper.source}`  \n", 1)
-    mpath.write_text(md, encoding="utf-8")
+    atomic.write_text(mpath, md)
     return jpath, mpath
 
 
@@ -458,7 +467,9 @@ def review_files(
         outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
         folder = run_dir / "reviews"
         for o in outcomes:
-            if o.ok:  # a failed request gets no export; the summary reports it
+            # a failed request gets no export; the summary reports it (a reply that parsed to
+            # nothing is a failure too, but its raw text is exported, to be read)
+            if o.review is not None:
                 export_outcome(o, folder)
     return FileRunResult(outcomes, unreadable, run_dir)
 

@@ -141,6 +141,8 @@ class JobRunner:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.jobs: dict[str, Job] = {}
+        #: runs whose store could not be read at start-up: (folder name, why)
+        self.broken: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cr-job")
         self._load()
@@ -152,7 +154,8 @@ class JobRunner:
             try:
                 with RunStore(db.parent, create=False) as store:
                     records = store.items(JOB_KIND)
-            except CycleResearcherError:
+            except CycleResearcherError as exc:  # a damaged run is skipped (and listed), not fatal
+                self.broken.append((db.parent.name, str(exc)))
                 continue
             for _, data in records:
                 job = Job.from_dict(data)

@@ -50,7 +50,9 @@ class Site:
         self.engines = [*ENGINES, own] if own and own not in ENGINES else list(ENGINES)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["plain_title"] = plain_title
-        self.templates.env.globals.update(num=num, percent=percent, engines=self.engines, csrf_token=self.token)
+        self.templates.env.globals.update(
+            num=num, percent=percent, engines=self.engines, csrf_token=self.token
+        )
 
     @property
     def root(self) -> Path:
@@ -64,7 +66,11 @@ class Site:
         return self.page(request, "error.html", {"status": status, "message": message}, status)
 
     def index(
-        self, request: Request, error: str | None = None, status: int = 200, form: dict[str, Any] | None = None
+        self,
+        request: Request,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, Any] | None = None,
     ) -> Response:
         """The start page; a form's error is shown inline with what was typed kept in ``form``."""
         ctx = {
@@ -168,10 +174,11 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
         if not is_safe_name(db.parent.name):
             continue
         try:
-            with RunStore(db.parent, create=False) as store:
+            with RunStore(db.parent, readonly=True) as store:
                 counts = {k: len(store.items(k)) for k in ("paper", "review", "detection", "document")}
                 command = store.get_meta("command", "")
-        except CycleResearcherError:
+        except CycleResearcherError as exc:  # a damaged store is listed as such, never stops the page
+            out.append({"name": db.parent.name, "broken": str(exc), "mtime": db.stat().st_mtime})
             continue
         out.append({"name": db.parent.name, "command": command, "mtime": db.stat().st_mtime, **counts})
     return out

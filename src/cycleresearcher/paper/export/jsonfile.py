@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ... import atomic
 from ..record import Paper
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
 
@@ -15,7 +16,7 @@ def export_json(paper: Paper, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     notices = [DISCLOSURE] + ([SIMULATED_NOTICE] if paper.results_simulated else [])
     record = {"disclosure": " ".join(notices), **paper.to_dict()}
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic.write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

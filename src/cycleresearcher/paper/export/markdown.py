@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ... import atomic
 from ...latex import plain_title
 from ...markdown_text import fenced
 from ..record import Paper
@@ -65,7 +66,7 @@ def export_markdown(paper: Paper, path: str | Path, figures: list[ResultFigure] 
             rel = str(figures[0].path.parent.relative_to(path.parent))
         except ValueError:
             rel = str(figures[0].path.parent)
-    path.write_text(to_markdown(paper, figures, rel), encoding="utf-8")
+    atomic.write_text(path, to_markdown(paper, figures, rel))
     return path
 
 

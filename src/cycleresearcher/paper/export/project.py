@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ... import atomic
 from ..record import Paper
 from ..results import result_items
 from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors
@@ -60,7 +61,7 @@ def export_latex_project(
     bib_path = None
     if keys:
         bib_path = out / "references.bib"
-        bib_path.write_text(bibtex if bibtex.endswith("\n") else bibtex + "\n", encoding="utf-8")
+        atomic.write_text(bib_path, bibtex if bibtex.endswith("\n") else bibtex + "\n")
     figures = _figures(paper, out / "figures")
     source, body_warnings = build_main_tex(paper, has_bib=bool(keys), figures=figures)
     warnings += body_warnings
@@ -68,7 +69,7 @@ def export_latex_project(
     if refs:
         warnings.append(f"{len(refs)} \\ref label(s) defined nowhere (shown as ??): {', '.join(refs[:10])}")
     main_tex = out / "main.tex"
-    main_tex.write_text(source, encoding="utf-8")
+    atomic.write_text(main_tex, source)
     result = LatexExport(
         main_tex=main_tex, bib=bib_path, pdf=None, unresolved_citations=unresolved, warnings=warnings,
         figures=figures, unresolved_refs=refs,
@@ -86,12 +87,12 @@ def export_latex_project(
             "placeholder definitions added for unknown LaTeX commands/characters: " + rescue_names(rescue)
         )
         source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue, figures=figures)
-        main_tex.write_text(source, encoding="utf-8")
+        atomic.write_text(main_tex, source)
         pdf, log, timed_out = compile_pdf(source, bibtex if keys else None, timeout, assets)
     errors = log_errors(log)
     if pdf is not None:
         target = out / "main.pdf"
-        target.write_bytes(pdf)
+        atomic.write_bytes(target, pdf)
         result.pdf = target
         if errors:
             warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt and main.log")
@@ -106,7 +107,7 @@ def export_latex_project(
         (out / "main.pdf").unlink(missing_ok=True)  # a PDF of an earlier export is not this paper
     log_path = out / "main.log"
     if log and (pdf is None or errors):  # the compile ran in a temp dir that is gone: keep its log
-        log_path.write_text(log, encoding="utf-8")
+        atomic.write_text(log_path, log)
         result.log = log_path
     else:
         log_path.unlink(missing_ok=True)  # a log of an earlier export is not this paper's
