@@ -18,18 +18,21 @@ def clean(value: str) -> str:
     return " ".join(value.replace("{", "").replace("}", "").split())
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 def group_end(s: str, i: int, stop: int | None = None) -> int | None:
     """Index of the ``}`` that closes the ``{`` at ``s[i]`` (BibTeX counting: no escapes), or
     None when it does not close before ``stop`` (default: the end of ``s``)."""
     depth = 0
-    for j in range(i, len(s) if stop is None else stop):
-        c = s[j]
-        if c == "{":
+    # the regex jumps from brace to brace: a character loop in Python was most of the load time
+    for m in _BRACE.finditer(s, i, len(s) if stop is None else stop):
+        if m.group() == "{":
             depth += 1
-        elif c == "}":
+        else:
             depth -= 1
             if depth == 0:
-                return j
+                return m.start()
     return None
 
 
@@ -70,8 +73,24 @@ def _value_end(raw: str, i: int) -> int:
     return i
 
 
+def _field_start(raw: str, name: str) -> re.Match[str] | None:
+    name = re.escape(name)
+    return re.search(rf"(?im)^[ \t]*{name}[ \t]*=[ \t]*", raw) or re.search(
+        rf"(?i)[,{{][ \t]*{name}[ \t]*=[ \t]*", raw
+    )
+
+
+def replace_value(raw: str, name: str, value: str) -> str:
+    """``raw`` with the value of field ``name`` written as ``{value}`` (the rest untouched)."""
+    m = _field_start(raw, name)
+    if m is None:
+        return raw
+    return raw[: m.end()] + "{" + balance(value) + "}" + raw[_value_end(raw, m.end()) :]
+
+
 def strip_field(raw: str, name: str) -> str:
     """``raw`` without the field ``name`` (and its comma), the rest of the entry untouched."""
+    name = re.escape(name)
     m = re.search(rf"(?im)^[ \t]*{name}[ \t]*=[ \t]*", raw) or re.search(
         rf"(?i),[ \t]*{name}[ \t]*=[ \t]*", raw
     )
