@@ -2,9 +2,12 @@
 
 Parsing keeps every byte that lies between entries (blank lines, ``%`` comments, the exact
 abstract lines), so a block that is already in the training layout renders back byte for byte.
-Entries are cut out by brace matching; bibtexparser reads the whole text once (its splitter, no
-middleware) and its blocks are matched to ours by their first line. ``@string`` macros are
-resolved here, with a table shared by the files given together (an abbreviations file first).
+Entries are cut out by brace matching and read in one pass each (``fields.read_fields``); an
+entry that pass cannot take goes to bibtexparser, which reads it or says why. (Reading every entry
+with bibtexparser, each with all ``@string`` blocks prepended, was slower than bibtexparser on the
+whole file and blamed a repeated field on an unrelated duplicate ``@string``.) ``@string`` macros
+are resolved here, in file order, with a table shared by the files given together (an
+abbreviations file first).
 
 Lenient like BibTeX: an entry that cannot be read is skipped with a warning naming its line and
 its cause (``strict`` raises instead); a repeated field keeps its first value, as BibTeX does.
@@ -22,15 +25,20 @@ from typing import Any
 
 from ..errors import ReferencesError
 from .clean import clean_entry, dropped_fields
-from .fields import clean, group_end, replace_value
+from .fields import _skip, _value_end, clean, group_end, read_fields, replace_value
 from .layout import ABSTRACT_LINE, abstract_of, split_gap
 from .record import Reference, ReferenceSet
 
-#: an entry starts with ``@type{`` at the start of a line (BibTeX itself also allows ``@type(``)
-ENTRY_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z][\w-]*)[ \t]*\{", re.M)
+#: an entry starts with ``@type{`` (or ``@type(``, as in older hand-kept files) at the start of a line
+ENTRY_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z][\w-]*)[ \t]*[{(]", re.M)
+_PARENS = re.compile(r'[{}()"]')
 _NON_REFERENCE_BLOCKS = {"comment", "string", "preamble"}
-_HEAD = re.compile(r"@\s*([A-Za-z][\w-]*)\s*\{\s*([^,\s}]*)")
+_HEAD = re.compile(r"@\s*([A-Za-z][\w-]*)\s*[{(]\s*([^,\s})]*)")
 _TITLE = re.compile(r"\btitle\s*=\s*[{\"]+([^}\"\n]*)", re.I)
+_MAX_REPEAT_WARNINGS = 3
+_MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+_ENTRY_HEAD = re.compile(r"@[ \t]*([A-Za-z][\w-]*)[ \t]*[{(]\s*([^,\s{}()\"#=]*)\s*[,})]")
+_STRING_HEAD = re.compile(r"@[ \t]*string[ \t]*[{(]\s*([^\s=#{}(),\"]+)\s*=\s*", re.I)
 _MACRO_NAME = re.compile(r"^[A-Za-z_][\w:.+/'-]*$")
 
 
@@ -43,6 +51,23 @@ class _Lines:
 
     def __call__(self, pos: int) -> int:
         return bisect_left(self._newlines, pos) + 1
+
+
+def _paren_end(s: str, i: int, stop: int) -> int | None:
+    """The ``)`` closing the ``@type(`` entry whose ``(`` is at ``s[i]`` (not one inside braces
+    or a quoted value: ``title = "(re)consideration"``)."""
+    depth, quoted = 0, False
+    for m in _PARENS.finditer(s, i + 1, stop):
+        c = m.group()
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == '"' and depth == 0:
+            quoted = not quoted
+        elif c == ")" and depth == 0 and not quoted:
+            return m.start()
+    return None
 
 
 @dataclass
@@ -64,7 +89,7 @@ def _scan_entries(text: str) -> list[_Span]:
         m = starts[i]
         start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip(" \t")))
         next_start = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        close = group_end(text, m.end() - 1, next_start)
+        close = (group_end if text[m.end() - 1] == "{" else _paren_end)(text, m.end() - 1, next_start)
         if close is None:
             last = i + 1 >= len(starts)
             end = len(text) if last else start + len(text[start:next_start].rstrip())
@@ -133,6 +158,8 @@ def _split_concat(value: str) -> list[str]:
 def resolve(value: str, macros: dict[str, str]) -> str:
     """A raw field value (``{...}``, ``"..."``, a number, a macro, or ``#`` concatenations) as text."""
     value = value.strip()
+    if "#" not in value and len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+        return value[1:-1]  # the common case, without the general path
     parts = _split_concat(value) if "#" in value else [value]
     out = []
     for part in parts:
@@ -159,35 +186,61 @@ def _entry_of(block: Any) -> tuple[Any, str | None]:
     return None, "not a BibTeX entry"
 
 
-def _fields(entry: Any, macros: dict[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """Resolved fields (lower-case names; a repeated field keeps its first value, as BibTeX), the
-    repeated names, and the fields whose value uses a macro (the entry text alone does not say it)."""
+def _resolved(
+    items: Iterator[tuple[str, str]], macros: dict[str, str], undefined: set[str]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """Resolved fields (a repeated field keeps its first value, as BibTeX), the repeated names,
+    and the fields whose value uses a macro (the entry text alone does not say it); macros that
+    have no definition go to ``undefined``."""
     fields: dict[str, str] = {}
     repeated: list[str] = []
     uses_macros: list[str] = []
-    for f in entry.fields:
-        name = f.key.lower()
+    for name, value in items:
         if name in fields:
-            repeated.append(f.key)
+            repeated.append(name)
             continue
-        value = str(f.value)
         fields[name] = resolve(value, macros)
-        if value[:1] not in ("{", '"') and any(
-            _MACRO_NAME.match(p.strip()) for p in (_split_concat(value) if "#" in value else [value])
-        ):
-            uses_macros.append(name)
+        if value[:1] not in ("{", '"'):
+            names = [p.strip() for p in (_split_concat(value) if "#" in value else [value])]
+            if any(_MACRO_NAME.match(n) for n in names):
+                uses_macros.append(name)
+                undefined.update(
+                    n for n in names if _MACRO_NAME.match(n) and n.lower() not in macros and n.lower() not in _MONTHS
+                )
     return fields, repeated, uses_macros
 
 
-def _macros_of(blocks: list[Any], macros: dict[str, str]) -> None:
-    """Add the file's ``@string`` definitions to ``macros`` in order (a later one wins, as in BibTeX)."""
-    from bibtexparser.model import DuplicateBlockKeyBlock, String
+def _read_entry(
+    raw: str, macros: dict[str, str], undefined: set[str]
+) -> tuple[str, str, tuple[Any, ...]] | str:
+    """(entry type, key, resolved fields...) of one entry, or the cause it cannot be read.
 
-    for block in blocks:
-        if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, String):
-            block = block.ignore_error_block
-        if isinstance(block, String):
-            macros[block.key.lower()] = resolve(str(block.value), macros)
+    Our one-pass reader takes the entries every exporter writes; what it cannot take goes to
+    bibtexparser, which reads what it can and otherwise says why (in its words, translated)."""
+    head = _ENTRY_HEAD.match(raw)
+    spans, whole = read_fields(raw)
+    if head is not None and head.group(2) and whole:
+        items = ((name, raw[start:end].strip()) for name, _, start, end in spans)
+        return head.group(1).lower(), head.group(2), _resolved(items, macros, undefined)
+    blocks = _split(raw).blocks
+    entry, error = _entry_of(blocks[0]) if blocks else (None, "not a BibTeX entry")
+    if entry is None:
+        return error or "not a BibTeX entry"
+    items = ((f.key.lower(), str(f.value).strip()) for f in entry.fields)
+    return entry.entry_type.lower(), entry.key, _resolved(items, macros, undefined)
+
+
+def _define(raw: str, macros: dict[str, str]) -> None:
+    """Add the ``@string`` definition ``raw`` to ``macros`` (a later one wins, as in BibTeX)."""
+    m = _STRING_HEAD.match(raw)
+    if m is None:
+        return
+    end = _value_end(raw, m.end())
+    k = _skip(raw, end)
+    while k < len(raw) and raw[k] == "#":
+        end = _value_end(raw, _skip(raw, k + 1))
+        k = _skip(raw, end)
+    macros[m.group(1).lower()] = resolve(raw[m.end() : end], macros)
 
 
 def parse_bibtex(
@@ -200,10 +253,7 @@ def parse_bibtex(
     warnings: list[str] = []
     line_of = _Lines(text)
     spans = _scan_entries(text)
-    library = _split(text)
     macros = {} if macros is None else macros
-    _macros_of(library.blocks, macros)
-    by_line = {b.start_line: b for b in library.blocks if b.start_line is not None}
     result = ReferenceSet(sources=[label])
     # a block that already has Abstract: lines is in the training layout: leave its entries alone
     layout = any(
@@ -211,9 +261,13 @@ def parse_bibtex(
     )
     gap_start = 0
     strings = 0
+    repeats: list[tuple[int, str, list[str]]] = []  # (line, key, field names given twice)
+    undefined: set[str] = set()  # @string macros used but never defined
     for span in spans:
         if span.entry_type in _NON_REFERENCE_BLOCKS:
-            strings += span.entry_type == "string"
+            if span.entry_type == "string" and span.closed:
+                strings += 1
+                _define(text[span.start : span.end], macros)  # in order: BibTeX reads top to bottom
             continue  # stays in the text between references, verbatim
         gap = text[gap_start : span.start]
         raw = text[span.start : span.end]
@@ -222,21 +276,14 @@ def parse_bibtex(
         parsed: tuple[str, str, dict[str, str]] | None = None
         uses_macros: list[str] = []
         if span.closed:
-            block = by_line.get(line - 1)
-            entry, error = _entry_of(block) if block is not None else (None, None)
-            if block is None:
-                # bibtexparser cut the text elsewhere (e.g. an entry swallowed by an unclosed one)
-                entry, error = _entry_of(next(iter(_split(raw).blocks), None))
-            if entry is not None:
-                fields, repeated, uses_macros = _fields(entry, macros)
-                for name in repeated:
-                    warnings.append(
-                        f"{label}:{line}: the field '{name}' appears more than once in '{entry.key}'; "
-                        "the first value is kept (as BibTeX does)"
-                    )
-                parsed = entry.entry_type.lower(), entry.key, fields
+            read = _read_entry(raw, macros, undefined)
+            if not isinstance(read, str):
+                entry_type, key, (fields, repeated, uses_macros) = read
+                if repeated:
+                    repeats.append((line, key, sorted(set(repeated))))
+                parsed = entry_type, key, fields
             else:
-                msg = f"{label}:{line}: cannot read the entry '{head}' ({error})"
+                msg = f"{label}:{line}: cannot read the entry '{head}' ({read})"
                 if strict:
                     raise ReferencesError(msg + "; fix the entry or remove it")
                 if not layout:
@@ -322,6 +369,26 @@ def parse_bibtex(
             "Expected entries like '@article{key, title={...}, abstract={...}}'."
         )
     result.trailer = text[gap_start:]
+    if len(repeats) <= _MAX_REPEAT_WARNINGS:
+        warnings.extend(
+            f"{label}:{line}: '{key}' gives the field {', '.join(repr(n) for n in names)} more than once; "
+            "the first value is kept (as BibTeX does)"
+            for line, key, names in repeats
+        )
+    elif repeats:
+        names = sorted({n.lower() for _, _, ns in repeats for n in ns})
+        where = ", ".join(f"line {line}" for line, _, _ in repeats[:_MAX_REPEAT_WARNINGS])
+        warnings.append(
+            f"{label}: {len(repeats)} entries give a field more than once ({', '.join(names[:5])}; {where}, ...); "
+            "the first value is kept in each (as BibTeX does)"
+        )
+    if undefined:
+        names = sorted(undefined)
+        warnings.append(
+            f"{label}: {len(names)} @string macro(s) used but not defined ({', '.join(names[:5])}"
+            f"{', ...' if len(names) > 5 else ''}); their names stand in for their values. Give the file "
+            "that defines them (e.g. IEEEabrv.bib) first: cycleresearcher references render ABBREV.bib FILE.bib"
+        )
     result.warnings = warnings
     if not layout:
         # a plain .bib is not a training-layout block: use the canonical layout (one blank line

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 
-from .fields import strip_field
+from functools import lru_cache
+
+from .fields import remove_fields
 
 #: the fields a rendered entry keeps (lower case)
 PROMPT_FIELDS = frozenset(
@@ -92,24 +94,38 @@ def is_placeholder_abstract(value: str | None) -> bool:
     return not text or bool(_PLACEHOLDER_ABSTRACT.match(text))
 
 
-def drop_reason(name: str, value: str) -> str | None:
-    """Why the field ``name = value`` stays out of the prompt and the export (None: it stays)."""
-    name = name.lower()
+LOCAL_FILE = "a file on the user's machine (it would travel with the paper)"
+LOCAL_PATH = "a local path (it would travel with the paper)"
+
+
+@lru_cache(maxsize=4096)
+def _reason_by_name(name: str) -> str | None:
     if _LOCAL_FILE_FIELDS.match(name):
-        return "a file on the user's machine (it would travel with the paper)"
-    if not value.strip():
-        return "empty"
-    if _LOCAL_PATH.search(value) and name in ("url", "howpublished", "note"):
-        return "a local path (it would travel with the paper)"
-    if name == "abstract":
-        return "a placeholder, not an abstract" if is_placeholder_abstract(value) else None
-    if name == "note" and _NOTE_BOOKKEEPING.search(value):
-        return "database bookkeeping (citation counts, export dates)"
+        return LOCAL_FILE
     if name in PROMPT_FIELDS:
         return None
     if _BOOKKEEPING.match(name):
         return "reference-manager or database bookkeeping"
     return "not a field of the training layout"
+
+
+def drop_reason(name: str, value: str) -> str | None:
+    """Why the field ``name = value`` stays out of the prompt and the export (None: it stays)."""
+    name = name.lower()
+    reason = _reason_by_name(name)
+    if reason is not None:
+        return reason
+    if not value.strip():
+        return "empty"
+    if name == "abstract":
+        return "a placeholder, not an abstract" if is_placeholder_abstract(value) else None
+    if name in ("url", "howpublished", "note") and _LOCAL_PATH.search(value):
+        return LOCAL_PATH
+    if name == "url" and "scopus.com/inward" in value:
+        return "a link to a database record, not to the work"
+    if name == "note" and _NOTE_BOOKKEEPING.search(value):
+        return "database bookkeeping (citation counts, export dates)"
+    return None
 
 
 def dropped_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -122,8 +138,6 @@ def dropped_fields(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def clean_entry(raw: str, drop: dict[str, str] | list[str]) -> str:
-    """The entry text without the ``drop`` fields (the rest as written)."""
-    for name in drop:
-        raw = strip_field(raw, name)
-    return raw
+def clean_entry(raw: str, drop: dict[str, str] | set[str]) -> str:
+    """The entry text without the ``drop`` fields (lower case; the rest as written)."""
+    return remove_fields(raw, drop)
