@@ -126,6 +126,7 @@ def generate(
             drop_to_fit=drop_to_fit,
             constrain=constrain,
         )
+        _say_budget(refs, model, max_tokens, drop_to_fit)  # before any model loads
         researcher = CycleResearcher(
             model=model,
             engine=engine,
@@ -160,6 +161,26 @@ def generate(
         finally:
             researcher.close()
         _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
+
+
+def _say_budget(refs: list[Path], model: str | None, max_tokens: int | None, drop_to_fit: bool) -> None:
+    """For a released CycleResearcher model (a known context), one line per reference set that is
+    over its budget, before a model loads: the estimated count and the way out. The exact count,
+    with the model's tokenizer, still decides before generation."""
+    from ..models import UPSTREAM_CONTEXT, model_kind
+    from ..references import load_references, render_references
+    from ..references.budget import check_budget
+    from ..references.explain import UPSTREAM_NEW_TOKENS
+
+    if model is None or model_kind(model) != "released":
+        return
+    for path in refs:
+        if path.suffix.lower() not in (".bib", ".bbl", ".txt"):
+            continue
+        block = render_references(load_references(path))
+        check = check_budget(block, UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS)
+        if not check.fits:
+            console.print(f"[yellow]warning[/] {check.line(str(path), dropping=drop_to_fit)}")
 
 
 @guard

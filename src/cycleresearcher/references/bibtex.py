@@ -36,6 +36,7 @@ _NON_REFERENCE_BLOCKS = {"comment", "string", "preamble"}
 _HEAD = re.compile(r"@\s*([A-Za-z][\w-]*)\s*[{(]\s*([^,\s})]*)")
 _TITLE = re.compile(r"\btitle\s*=\s*[{\"]+([^}\"\n]*)", re.I)
 _MAX_REPEAT_WARNINGS = 3
+_COMMENT_LINE = re.compile(r"^[ \t]*%.*\n", re.M)
 _MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 _ENTRY_HEAD = re.compile(r"@[ \t]*([A-Za-z][\w-]*)[ \t]*[{(]\s*([^,\s{}()\"#=]*)\s*[,})]")
 _STRING_HEAD = re.compile(r"@[ \t]*string[ \t]*[{(]\s*([^\s=#{}(),\"]+)\s*=\s*", re.I)
@@ -276,6 +277,9 @@ def parse_bibtex(
         parsed: tuple[str, str, dict[str, str]] | None = None
         uses_macros: list[str] = []
         if span.closed:
+            if not layout and "%" in raw:
+                # '%' lines inside an entry are meant as comments (BibTeX would choke on them)
+                raw = _COMMENT_LINE.sub("", raw)
             read = _read_entry(raw, macros, undefined)
             if not isinstance(read, str):
                 entry_type, key, (fields, repeated, uses_macros) = read

@@ -164,6 +164,9 @@ def remove_fields(raw: str, names: set[str] | dict[str, str]) -> str:
                 cuts.append((line_start, end + 1, ""))
             else:
                 cuts.append((start, end, ""))
+        elif raw[_skip(raw, end) : _skip(raw, end) + 1] == ",":
+            # comma-first style: the comma that follows opens the next line
+            cuts.append((line_start if own_line else start, _skip(raw, end) + 1, ""))
         else:
             # the last field: it goes with the blanks before it; the closing brace keeps its line
             before = len(raw[:start].rstrip(_BLANKS))
