@@ -188,17 +188,17 @@ def _entry_of(block: Any) -> tuple[Any, str | None]:
 
 
 def _resolved(
-    items: Iterator[tuple[str, str]], macros: dict[str, str], undefined: set[str]
-) -> tuple[dict[str, str], list[str], list[str]]:
+    items: Iterator[tuple[str, str, int]], macros: dict[str, str], undefined: set[str]
+) -> tuple[dict[str, str], list[tuple[str, int]], list[str]]:
     """Resolved fields (a repeated field keeps its first value, as BibTeX), the repeated names,
     and the fields whose value uses a macro (the entry text alone does not say it); macros that
     have no definition go to ``undefined``."""
     fields: dict[str, str] = {}
-    repeated: list[str] = []
+    repeated: list[tuple[str, int]] = []  # (name, offset of the repeat in the entry; 0: unknown)
     uses_macros: list[str] = []
-    for name, value in items:
+    for name, value, offset in items:
         if name in fields:
-            repeated.append(name)
+            repeated.append((name, offset))
             continue
         fields[name] = resolve(value, macros)
         if value[:1] not in ("{", '"'):
@@ -220,14 +220,14 @@ def _read_entry(
     bibtexparser, which reads what it can and otherwise says why (in its words, translated)."""
     head = _ENTRY_HEAD.match(raw)
     spans, whole = read_fields(raw)
-    if head is not None and head.group(2) and whole:
-        items = ((name, raw[start:end].strip()) for name, _, start, end in spans)
+    if head is not None and head.group(2) and whole is True:
+        items = ((name, raw[start:end].strip(), at) for name, at, start, end in spans)
         return head.group(1).lower(), head.group(2), _resolved(items, macros, undefined)
     blocks = _split(raw).blocks
     entry, error = _entry_of(blocks[0]) if blocks else (None, "not a BibTeX entry")
     if entry is None:
-        return error or "not a BibTeX entry"
-    items = ((f.key.lower(), str(f.value).strip()) for f in entry.fields)
+        return whole if isinstance(whole, str) else error or "not a BibTeX entry"
+    items = ((f.key.lower(), str(f.value).strip(), 0) for f in entry.fields)
     return entry.entry_type.lower(), entry.key, _resolved(items, macros, undefined)
 
 
@@ -284,7 +284,9 @@ def parse_bibtex(
             if not isinstance(read, str):
                 entry_type, key, (fields, repeated, uses_macros) = read
                 if repeated:
-                    repeats.append((line, key, sorted(set(repeated))))
+                    # the line of the first repeat: that is where the fault is
+                    at = line + raw.count("\n", 0, repeated[0][1])
+                    repeats.append((at, key, sorted({name for name, _ in repeated})))
                 parsed = entry_type, key, fields
             else:
                 msg = f"{label}:{line}: cannot read the entry '{head}' ({read})"

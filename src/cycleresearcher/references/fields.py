@@ -92,10 +92,10 @@ def _skip(raw: str, i: int, chars: str = _BLANKS) -> int:
     return i
 
 
-def read_fields(raw: str) -> tuple[list[tuple[str, int, int, int]], bool]:
+def read_fields(raw: str) -> tuple[list[tuple[str, int, int, int]], bool | str]:
     """Each field of one entry as ``(lower-case name, name start, value start, value end)`` in a
     single pass (values may be ``#`` concatenations), and whether the whole entry was read (only
-    the closing brace left after the last field)."""
+    the closing brace left after the last field); instead of False, the reason when it is known."""
     opening = min((i for i in (raw.find("{"), raw.find("(")) if i >= 0), default=-1)
     comma = raw.find(",", opening + 1) if opening >= 0 else -1
     spans: list[tuple[str, int, int, int]] = []
@@ -111,8 +111,10 @@ def read_fields(raw: str) -> tuple[list[tuple[str, int, int, int]], bool]:
         while k < len(raw) and raw[k] == "#":
             j = _value_end(raw, _skip(raw, k + 1))
             k = _skip(raw, j)
-        if j == m.end() or j > len(raw):  # no value, or a quote that never closes
-            return spans, False
+        if j > len(raw):
+            return spans, 'a value opened with " is never closed'
+        if j == m.end():
+            return spans, f"the field '{m.group(1)}' has no value"
         spans.append((m.group(1).lower(), m.start(1), m.end(), j))
         if k >= len(raw) or raw[k] != ",":
             return spans, raw[k:].strip() in ("}", ")")
