@@ -50,7 +50,9 @@ def rebuild(directory: Path) -> None:
         out = directory / s["name"]
         out.parent.mkdir(parents=True, exist_ok=True)
         data = subprocess.run(
-            ["git", "--git-dir", str(git), "show", f"{s['commit']}:{s['path']}"], capture_output=True, check=True
+            ["git", "--git-dir", str(git), "show", f"{s['commit']}:{s['path']}"],
+            capture_output=True,
+            check=True,
         ).stdout
         out.write_bytes(data)
         print(f"{out}: {len(data):,} bytes from {s['repo']}@{s['commit'][:10]}:{s['path']}")
@@ -89,7 +91,9 @@ def row_for(name: str, paths: list[Path], exporter: str, repeat: int) -> dict:
 
     texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
     whole = "\n".join(texts)
-    entries = sum(1 for m in ENTRY.finditer(whole) if m.group(1).lower() not in ("string", "comment", "preamble"))
+    entries = sum(
+        1 for m in ENTRY.finditer(whole) if m.group(1).lower() not in ("string", "comment", "preamble")
+    )
     lib = bibtexparser.parse_string(whole)
     row: dict = {"file": name, "exporter": exporter, "entries": entries, "bibtexparser": len(lib.entries)}
     source = [str(p) for p in paths] if len(paths) > 1 else str(paths[0])
@@ -185,7 +189,9 @@ def scaling(sizes: list[int]) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR)
-    ap.add_argument("--rebuild", action="store_true", help="extract the corpus from the fetched mirrors first")
+    ap.add_argument(
+        "--rebuild", action="store_true", help="extract the corpus from the fetched mirrors first"
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scaling", default="1000,8000,100000", help="synthetic sizes ('' to skip)")
     args = ap.parse_args()
@@ -205,7 +211,7 @@ def main() -> None:
         name = str(path.relative_to(args.dir))
         rows.append(row_for(name, [path], by_name.get(name, {}).get("exporter", "?"), args.repeat))
         print(json.dumps(rows[-1]), flush=True)
-    for group, paths in groups.items():
+    for paths in groups.values():
         names = [str(p.relative_to(args.dir)) for p in paths]
         exporter = " + ".join(by_name[n]["exporter"] for n in names)
         rows.append(row_for(" + ".join(names), paths, exporter, args.repeat))
@@ -258,7 +264,8 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {s['entries']:,} | {s['load_s']} | {s['render_s']} | {s['total_s']} | {s['us_per_entry']} |" for s in scale
+        f"| {s['entries']:,} | {s['load_s']} | {s['render_s']} | {s['total_s']} | {s['us_per_entry']} |"
+        for s in scale
     ]
     lines += ["", "## Sources", "", "| file | repository | path | commit |", "|---|---|---|---|"]
     lines += [f"| {s['name']} | {s['repo']} | {s['path']} | {s['commit']} |" for s in sources]

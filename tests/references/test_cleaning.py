@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.errors import ReferencesError
-from cycleresearcher.references import load_references, render_references, to_bibtex
 from cycleresearcher.references import bibtex as bibtex_module
+from cycleresearcher.references import load_references, render_references, to_bibtex
 from cycleresearcher.references.budget import check_budget
 from cycleresearcher.references.clean import is_placeholder_abstract
 from cycleresearcher.references.fields import remove_fields
@@ -61,7 +61,16 @@ def test_bookkeeping_and_local_paths_leave_prompt_and_export(tmp_path: Path) -> 
     refs = load_references(_write(tmp_path, "zotero.bib", ZOTERO_LIKE))
     block, bib = render_references(refs), to_bibtex(refs)
     for text in (block, bib, json.dumps(refs.to_dict())):
-        for gone in ("/Users/", "file =", "owner", "timestamp", "mendeley-groups", "keywords", "urldate", "cited By"):
+        for gone in (
+            "/Users/",
+            "file =",
+            "owner",
+            "timestamp",
+            "mendeley-groups",
+            "keywords",
+            "urldate",
+            "cited By",
+        ):
             assert gone not in text, gone
     # what the training layout uses stays, written as it was
     assert "  title = {Sparse Things},\n  author = {Doe, Jane and Roe, Rich},\n" in block
@@ -84,7 +93,10 @@ def test_field_removal_keeps_the_rest_as_written() -> None:
     )
     # comma-first style (JabRef's OPT fields): the comma opening the next line goes too
     comma_first = "@article{k,\n\ttitle = {T},\n\tOPTmonth = {}\n\t,year = {1999}\n}"
-    assert load_references(remove_fields(comma_first, {"optmonth"}))[0].fields == {"title": "T", "year": "1999"}
+    assert load_references(remove_fields(comma_first, {"optmonth"}))[0].fields == {
+        "title": "T",
+        "year": "1999",
+    }
 
 
 def test_training_layout_block_keeps_its_entries_but_export_is_clean() -> None:
@@ -121,7 +133,9 @@ def test_broken_entry_is_skipped_with_its_line_and_cause(tmp_path: Path) -> None
     assert "broken.bib:6:" in warning and "@article{quoted," in warning
     assert 'a value opened with " is never closed' in warning and "skipped" in warning
     assert "quoted" not in render_references(refs) and "Never closed" not in render_references(refs)
-    with pytest.raises(ReferencesError, match=r'broken\.bib:6: .*quoted.*a value opened with " is never closed'):
+    with pytest.raises(
+        ReferencesError, match=r'broken\.bib:6: .*quoted.*a value opened with " is never closed'
+    ):
         load_references(path, strict=True)
 
 
@@ -138,7 +152,8 @@ def test_repeated_field_names_the_entry_not_a_duplicate_string(tmp_path: Path) -
     refs = load_references(_write(tmp_path, "numerics.bib", text), strict=True)
     assert [r.key for r in refs] == ["other", "wiki15"]
     (warning,) = [w for w in refs.warnings if "more than once" in w]
-    assert "numerics.bib:13:" in warning and "'wiki15'" in warning  # the line of the repeat and "'optnote'" in warning
+    # the line of the repeat, the entry and the field
+    assert "numerics.bib:13:" in warning and "'wiki15'" in warning and "'optnote'" in warning
     assert refs[1].fields["journal"] == "Advanced Science Letters"  # the later @string wins
     messages = " ".join(refs.warnings)
     assert "Duplicate" not in messages and "failed_block" not in messages and "ignore_error" not in messages
@@ -167,7 +182,9 @@ def test_parenthesised_entries_and_parentheses_in_quoted_values() -> None:
 
 
 def test_string_definitions_are_shared_across_files_in_order(tmp_path: Path) -> None:
-    abbrev = _write(tmp_path, "abbrev.bib", '@STRING{IEEE_J_X = "{IEEE} Trans. on Things"}\n@string{conf = "Conf."}\n')
+    abbrev = _write(
+        tmp_path, "abbrev.bib", '@STRING{IEEE_J_X = "{IEEE} Trans. on Things"}\n@string{conf = "Conf."}\n'
+    )
     bib = _write(
         tmp_path,
         "refs.bib",
@@ -208,20 +225,36 @@ def test_duplicate_key_keeps_the_fuller_entry_with_one_warning() -> None:
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["Not Available", "No abstract available", "[No abstract available]", "[...]", "PMID: 25398208", " ", "N/A"],
+    [
+        "Not Available",
+        "No abstract available",
+        "[No abstract available]",
+        "[...]",
+        "PMID: 25398208",
+        " ",
+        "N/A",
+    ],
 )
 def test_placeholder_abstracts_count_as_missing(placeholder: str) -> None:
     assert is_placeholder_abstract(placeholder)
-    refs = load_references(f"@article{{p,\n  title = {{P}},\n  abstract = {{{placeholder}}},\n  year = {{2020}}\n}}\n")
+    refs = load_references(
+        f"@article{{p,\n  title = {{P}},\n  abstract = {{{placeholder}}},\n  year = {{2020}}\n}}\n"
+    )
     assert refs[0].abstract is None and "Abstract:" not in render_references(refs)
     assert any("no abstract" in w for w in refs.warnings)
     assert placeholder.strip() == "" or placeholder not in to_bibtex(refs)
 
 
 def test_real_looking_abstracts_are_not_placeholders() -> None:
-    for text in ("Not available data are imputed with a new method.", "PMID-indexed trials show x.", "We study [...] x."):
+    for text in (
+        "Not available data are imputed with a new method.",
+        "PMID-indexed trials show x.",
+        "We study [...] x.",
+    ):
         assert not is_placeholder_abstract(text)
-    record = {"references": [{"title": "T", "abstract": "Not Available"}, {"title": "U", "abstract": "Real."}]}
+    record = {
+        "references": [{"title": "T", "abstract": "Not Available"}, {"title": "U", "abstract": "Real."}]
+    }
     refs = load_references(json.dumps(record))
     assert [r.abstract for r in refs] == [None, "Real."]
 
@@ -255,7 +288,11 @@ def test_too_big_is_said_with_the_count_and_the_way_out(tmp_path: Path) -> None:
     line = check.line("refs.bib")
     assert line.startswith("refs.bib: about 100,400 prompt tokens; the budget is 41,000")
     assert "59,400 too many" in line and "--drop-to-fit" in line
-    assert check_budget("x" * 3000, 60000, 19000).line("small.bib").endswith("(60,000 context - 19,000 new tokens).")
+    assert (
+        check_budget("x" * 3000, 60000, 19000)
+        .line("small.bib")
+        .endswith("(60,000 context - 19,000 new tokens).")
+    )
     path = _write(tmp_path, "big.bib", _big_bib(400))
     result = CliRunner().invoke(app, ["references", "render", "--explain", str(path)])
     assert "too many" in result.stdout and "--drop-to-fit" in result.stdout

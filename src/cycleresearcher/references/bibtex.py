@@ -129,7 +129,7 @@ def _cause(error: BaseException) -> str:
     """A parse error in BibTeX terms (bibtexparser's own words name its internals)."""
     reason = str(getattr(error, "abort_reason", "") or getattr(error, "message", "") or error)
     reason = " ".join(reason.split())
-    if "Was still looking for field-value closing `\"`" in reason or 'closing "' in reason:
+    if 'Was still looking for field-value closing `"`' in reason or 'closing "' in reason:
         return 'a value opened with " is never closed'
     if "Was still looking for field-value closing" in reason or "still looking for closing bracket" in reason:
         return "the entry is not closed (a '}' is missing)"
@@ -206,7 +206,9 @@ def _resolved(
             if any(_MACRO_NAME.match(n) for n in names):
                 uses_macros.append(name)
                 undefined.update(
-                    n for n in names if _MACRO_NAME.match(n) and n.lower() not in macros and n.lower() not in _MONTHS
+                    n
+                    for n in names
+                    if _MACRO_NAME.match(n) and n.lower() not in macros and n.lower() not in _MONTHS
                 )
     return fields, repeated, uses_macros
 

@@ -42,7 +42,10 @@ class BudgetCheck:
         if self.fits:
             return head + "."
         if dropping:
-            return head + f": {self.tokens - self.budget:,} too many; --drop-to-fit keeps the most relevant references that fit."
+            return (
+                head
+                + f": {self.tokens - self.budget:,} too many; --drop-to-fit keeps the most relevant references that fit."
+            )
         return (
             head + f": {self.tokens - self.budget:,} too many. Add --drop-to-fit to keep the most relevant "
             "references that fit, or give fewer references."

@@ -15,7 +15,6 @@ the prompt and from the exported ``references.bib``; ``abstract`` moves to its `
 from __future__ import annotations
 
 import re
-
 from functools import lru_cache
 
 from .fields import remove_fields

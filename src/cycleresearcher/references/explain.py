@@ -35,11 +35,18 @@ def explain_references(
     placeholders = sum(1 for r in refs if r.dropped.get("abstract", "").startswith("a placeholder"))
     lines = [
         f"{label}: {len(refs)} references in the prompt"
-        + (f"; {refs.skipped} entries skipped (they cannot be read; see the warnings)" if refs.skipped else "")
+        + (
+            f"; {refs.skipped} entries skipped (they cannot be read; see the warnings)"
+            if refs.skipped
+            else ""
+        )
         + (f"; {refs.merged} duplicate keys merged into the fuller entry" if refs.merged else ""),
         f"abstracts: {with_abstract} of {len(refs)}"
-        + (f" ({placeholders} placeholders such as 'Not Available' count as missing)" if placeholders else ""),
-        "fields kept (those of the training layout): " + ", ".join(sorted(PROMPT_FIELDS - {"abstract"}))
+        + (
+            f" ({placeholders} placeholders such as 'Not Available' count as missing)" if placeholders else ""
+        ),
+        "fields kept (those of the training layout): "
+        + ", ".join(sorted(PROMPT_FIELDS - {"abstract"}))
         + "; abstract moves to its 'Abstract:' line",
     ]
     dropped = dropped_counts(refs)

@@ -134,9 +134,9 @@ def _finish(refs: ReferenceSet) -> ReferenceSet:
     """Add what needs the whole set: placeholder abstracts, duplicate keys (one kept: the fuller,
     in the place of the first), the warning about entries without abstract."""
     for r in refs.references:
-        if r.abstract is not None and r.abstract_line is None and not r.abstract_in_entry:
-            if is_placeholder_abstract(r.abstract):
-                r.abstract = None  # 'Not Available', '[...]', 'PMID: 123': no abstract at all
+        in_layout = r.abstract_line is not None or r.abstract_in_entry
+        if r.abstract is not None and not in_layout and is_placeholder_abstract(r.abstract):
+            r.abstract = None  # 'Not Available', '[...]', 'PMID: 123': no abstract at all
     # a training-layout block keeps its duplicates (it renders back byte for byte)
     layout = any(r.abstract_line is not None for r in refs.references)
     seen: dict[str, int] = {}
