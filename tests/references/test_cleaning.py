@@ -354,3 +354,23 @@ def test_reading_scans_each_character_a_bounded_number_of_times(monkeypatch: pyt
         assert len(refs) == n
         assert sum(scanned) <= len(text)  # each entry's braces scanned once, from its own start
         assert built == [len(text)]
+
+
+def test_generated_project_references_bib_has_no_local_path(tmp_path: Path) -> None:
+    """The whole way: a Zotero-like .bib through a (scripted) generation into the paper's
+    references.bib and the prompt the model got."""
+    from researcher_outputs import simulated_output
+    from support.fake_engine import FakeEngine
+
+    from cycleresearcher.research import CycleResearcher, ResearchSettings
+
+    engine = FakeEngine(lambda req, k: simulated_output(k))
+    researcher = CycleResearcher(engine=engine, run_dir=tmp_path / "run")
+    (paper,) = researcher.generate(
+        [_write(tmp_path, "zotero.bib", ZOTERO_LIKE)], ResearchSettings(max_tokens=100)
+    )
+    prompt = json.dumps(engine.calls[0].messages)
+    for text in (paper.references_bib, prompt):
+        assert "doe2020sparse" in text and "roe2019dense" in text
+        for gone in ("/Users/", "file =", "owner =", "timestamp =", "mendeley-groups"):
+            assert gone not in text, gone
