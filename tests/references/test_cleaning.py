@@ -374,3 +374,22 @@ def test_generated_project_references_bib_has_no_local_path(tmp_path: Path) -> N
         assert "doe2020sparse" in text and "roe2019dense" in text
         for gone in ("/Users/", "file =", "owner =", "timestamp =", "mendeley-groups"):
             assert gone not in text, gone
+
+
+def test_research_generate_strict_refuses_a_broken_bib_before_any_model(tmp_path: Path) -> None:
+    path = _write(tmp_path, "broken.bib", BROKEN)
+    result = CliRunner().invoke(
+        app,
+        [
+            "research",
+            "generate",
+            str(path),
+            "--strict",
+            "--model",
+            "12B",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "broken.bib:6" in " ".join(result.output.split())

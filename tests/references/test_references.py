@@ -180,9 +180,12 @@ def test_unbalanced_braces_name_file_and_line(refs_dir: Path) -> None:
     (warning,) = [w for w in lenient.warnings if "not closed" in w]
     assert "unbalanced.bib:6" in warning and "broken2021" in warning and "skipped" in warning
     assert "broken2021" not in to_bibtex(lenient) and "broken2021" not in render_references(lenient)
-    # a cut-off LAST entry (as in a truncated training block) is kept, marked truncated
-    cut = load_references("@article{a,\n  title={A}\n}\n\n@article{b,\n  title={B}\n")
-    assert [r.key for r in cut] == ["a", "b"] and cut[1].truncated and "@article{b" not in to_bibtex(cut)
+    # a cut-off last entry is skipped in a .bib, kept (marked truncated) in a training-layout block
+    cut = "@article{a,\n  title={A}\n}\n\n@article{b,\n  title={B}\n"
+    assert [r.key for r in load_references(cut)] == ["a"]
+    in_layout = load_references("Abstract: A.\n" + cut)
+    assert [r.key for r in in_layout] == ["a", "b"] and in_layout[1].truncated
+    assert "@article{b" not in to_bibtex(in_layout)
 
 
 def test_not_bibtex_and_no_entries(refs_dir: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -25,6 +25,9 @@ from ._common import (
 )
 from ._group import group
 from ._rundir import check_resume, new_run_dir
+
+if TYPE_CHECKING:
+    from ..references import ReferenceSet
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -81,6 +84,13 @@ def generate(
     temperature: Annotated[float, typer.Option(help="Sampling temperature (upstream 0.4).")] = 0.4,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling (upstream 0.95).")] = 0.95,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (engines that support it).")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse a reference file with an entry that cannot be read (by default, as BibTeX, it is skipped with a warning naming its line).",
+        ),
+    ] = False,
     drop_to_fit: Annotated[
         bool,
         typer.Option(
@@ -111,6 +121,7 @@ def generate(
     that shows the pipeline); use --model 12B (or 72B / 123B) on a GPU, or --base-url for a server.
     Results are simulated by the model unless --two-stage is given; every export says so.
     """
+    from ..references import load_references
     from ..research import CycleResearcher, ResearchSettings
 
     with new_run_dir(output_dir, "research") as directory:  # removed again if the start fails
@@ -126,7 +137,9 @@ def generate(
             drop_to_fit=drop_to_fit,
             constrain=constrain,
         )
-        _say_budget(refs, model, max_tokens, drop_to_fit)  # before any model loads
+        # read (and, with --strict, refuse) the references and say the budget before any model loads
+        sets = [load_references(path, strict=strict) for path in refs]
+        _say_budget(sets, model, max_tokens, drop_to_fit)
         researcher = CycleResearcher(
             model=model,
             engine=engine,
@@ -140,7 +153,7 @@ def generate(
         store.set_meta("settings", settings.__dict__)
         start = time.perf_counter()
         try:
-            prepared = researcher.prepare(refs, settings)
+            prepared = researcher.prepare(sets, settings)
             for ps in prepared:
                 for w in ps.warnings:
                     console.print(f"[yellow]warning[/] {ps.source}: {w}")
@@ -163,24 +176,26 @@ def generate(
         _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage)
 
 
-def _say_budget(refs: list[Path], model: str | None, max_tokens: int | None, drop_to_fit: bool) -> None:
+def _say_budget(
+    sets: list[ReferenceSet], model: str | None, max_tokens: int | None, drop_to_fit: bool
+) -> None:
     """For a released CycleResearcher model (a known context), one line per reference set that is
-    over its budget, before a model loads: the estimated count and the way out. The exact count,
-    with the model's tokenizer, still decides before generation."""
+    over its budget: the estimated count and the way out. The exact count, with the model's
+    tokenizer, still decides before generation."""
     from ..models import UPSTREAM_CONTEXT, model_kind
-    from ..references import load_references, render_references
+    from ..references import render_references
     from ..references.budget import check_budget
     from ..references.explain import UPSTREAM_NEW_TOKENS
 
     if model is None or model_kind(model) != "released":
         return
-    for path in refs:
-        if path.suffix.lower() not in (".bib", ".bbl", ".txt"):
-            continue
-        block = render_references(load_references(path))
-        check = check_budget(block, UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS)
+    for rs in sets:
+        check = check_budget(
+            render_references(rs), UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS
+        )
         if not check.fits:
-            console.print(f"[yellow]warning[/] {check.line(str(path), dropping=drop_to_fit)}")
+            label = rs.sources[0] if rs.sources else "references"
+            console.print(f"[yellow]warning[/] {check.line(label, dropping=drop_to_fit)}")
 
 
 @guard

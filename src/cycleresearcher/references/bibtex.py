@@ -309,7 +309,7 @@ def parse_bibtex(
             msg = f"{label}:{line}: the entry '{head}' is not closed {where} (unbalanced braces); add the missing '}}'"
             if strict:
                 raise ReferencesError(msg)
-            if not span.last and not layout:
+            if not layout:  # a training-layout block keeps its cut-off entry (as trained)
                 warnings.append(msg + "; skipped (the rest is read)")
                 result.skipped += 1
                 gap_start = span.end
