@@ -359,10 +359,9 @@ def test_reading_scans_each_character_a_bounded_number_of_times(monkeypatch: pyt
 def test_generated_project_references_bib_has_no_local_path(tmp_path: Path) -> None:
     """The whole way: a Zotero-like .bib through a (scripted) generation into the paper's
     references.bib and the prompt the model got."""
+    from cycleresearcher.research import CycleResearcher, ResearchSettings
     from researcher_outputs import simulated_output
     from support.fake_engine import FakeEngine
-
-    from cycleresearcher.research import CycleResearcher, ResearchSettings
 
     engine = FakeEngine(lambda req, k: simulated_output(k))
     researcher = CycleResearcher(engine=engine, run_dir=tmp_path / "run")
