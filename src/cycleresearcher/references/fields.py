@@ -25,6 +25,10 @@ _BRACE = re.compile(r"[{}]")
 def group_end(s: str, i: int, stop: int | None = None) -> int | None:
     """Index of the ``}`` that closes the ``{`` at ``s[i]`` (BibTeX counting: no escapes), or
     None when it does not close before ``stop`` (default: the end of ``s``)."""
+    end = len(s) if stop is None else stop
+    close = s.find("}", i + 1, end)
+    if close >= 0 and s.find("{", i + 1, close) < 0:
+        return close  # no group inside (most field values): one search in C
     depth = 0
     # the regex jumps from brace to brace: a character loop in Python was most of the load time
     for m in _BRACE.finditer(s, i, len(s) if stop is None else stop):
