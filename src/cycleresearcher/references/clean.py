@@ -72,7 +72,11 @@ _BOOKKEEPING = re.compile(
     r"references|tradenames|manufacturers|chemicals_cas|sponsors|funding_details|funding_text.*|"
     r"numpages|articleno|issue_date|acmid|copyright|lccn|mrclass|mrnumber|mrreviewer|fjournal|"
     r"zblnumber|masid|eprintclass|archive|archive_location|library|callnumber|call-number|"
-    r"file-source|x-.*|bdsk-.*|jstor_.*)$"
+    r"file-source|x-.*|bdsk-.*|jstor_.*|keyword|author_keywords|link|pubmed|nlmuniqueid|pii|oa|pmc|"
+    r"doc-delivery-number|journal-iso|adsnote|adsurl|bibcode|refid|__markedentry|bibdate|crossrefold|"
+    r"eid|page_count|"
+    # Web of Science's two-character field tags (UT, SN, TC, J9, C1, ...)
+    r"[a-z][a-z0-9])$"
 )
 #: bookkeeping that some exporters write into ``note``
 _NOTE_BOOKKEEPING = re.compile(r"(?i)\b(cited by:?\s*\d+|export date|times cited|publisher: \w+)")
