@@ -52,7 +52,8 @@ async def generate(
         if not data.strip():
             raise InputError("No references: upload a .bib file or paste BibTeX entries.")
         references_bytes(data)
-        refs = load_references(data, name=source)  # syntax errors now, inline, with file and line
+        # strict: a broken entry is shown inline, with file and line, before the run starts
+        refs = load_references(data, name=source, strict=True)
         if not refs.references:
             raise InputError(
                 f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."
