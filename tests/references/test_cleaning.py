@@ -104,6 +104,10 @@ def test_training_layout_block_keeps_its_entries_but_export_is_clean() -> None:
     refs = load_references(block)
     assert render_references(refs) == block  # byte for byte, as trained
     assert "timestamp" not in to_bibtex(refs) and "title={A}" in to_bibtex(refs)
+    # ... except a path on the user's machine, which leaves even a training-layout block
+    with_file = block.replace("  year={2018}", "  file={/Users/me/a.pdf},\n  year={2018}")
+    refs = load_references(with_file)
+    assert render_references(refs) == block and "/Users/" not in to_bibtex(refs)
 
 
 # -- lenient like BibTeX ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ReferencesError
-from .clean import clean_entry, dropped_fields
+from .clean import LOCAL_FILE, LOCAL_PATH, clean_entry, dropped_fields
 from .fields import _skip, _value_end, clean, group_end, read_fields, replace_value
 from .layout import ABSTRACT_LINE, abstract_of, split_gap
 from .record import Reference, ReferenceSet
@@ -337,6 +337,12 @@ def parse_bibtex(
                 # depends on @string blocks that stay behind (or live in another file)
                 if name in fields and name not in ("month",):
                     raw = replace_value(raw, name, fields[name])
+        elif dropped:
+            # a training-layout block stays as written, but never with a path on the user's
+            # machine in it (no training entry has one, so the released blocks still round-trip)
+            local = {k for k, why in dropped.items() if why in (LOCAL_FILE, LOCAL_PATH)}
+            if local:
+                raw = clean_entry(raw, local)
         ref = Reference(
             key=key,
             entry_type=entry_type,

@@ -116,6 +116,8 @@ def drop_reason(name: str, value: str) -> str | None:
     """Why the field ``name = value`` stays out of the prompt and the export (None: it stays)."""
     name = name.lower()
     reason = _reason_by_name(name)
+    if reason == LOCAL_FILE and value.strip().lstrip("{").lower().startswith(("http://", "https://")):
+        return "a link to a file, not a field of the training layout"
     if reason is not None:
         return reason
     if not value.strip():
