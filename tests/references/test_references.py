@@ -137,8 +137,10 @@ def test_json_output_reads_back(refs_dir: Path) -> None:
 
 def test_several_files_merge_in_order(refs_dir: Path) -> None:
     refs = load_references([refs_dir / "plain.bib", refs_dir / "record.json"])
-    assert len(refs) == 7 and len(refs.sources) == 2
-    assert sum("duplicate key" in w for w in refs.warnings) == 1  # okafor2019sparse in both
+    # okafor2019sparse is in both: one copy is kept, with one warning
+    assert len(refs) == 6 and len(refs.sources) == 2 and refs.merged == 1
+    assert sum("duplicate key" in w for w in refs.warnings) == 1
+    assert [r.key for r in refs].count("okafor2019sparse") == 1
 
 
 def test_list_of_references_is_accepted() -> None:
@@ -155,11 +157,12 @@ def test_list_of_references_is_accepted() -> None:
 
 def test_duplicate_keys_and_missing_abstracts_warn(refs_dir: Path) -> None:
     refs = load_references(refs_dir / "duplicates.bib")
-    assert len(refs) == 3
+    assert len(refs) == 2  # one same2020 kept (equally full: the first), in the first's place
+    assert [r.key for r in refs] == ["same2020", "noabs2021"] and refs[0].title == "First of two"
     dup = [w for w in refs.warnings if "duplicate key" in w]
     assert len(dup) == 1 and "duplicates.bib:7" in dup[0] and "duplicates.bib:1" in dup[0]
     assert any("noabs2021" in w for w in refs.warnings)
-    assert to_bibtex(refs).count("same2020") == 1  # the first wins in references.bib
+    assert render_references(refs).count("same2020") == 1 and to_bibtex(refs).count("same2020") == 1
 
 
 def test_many_missing_abstracts_give_one_warning() -> None:
@@ -170,11 +173,19 @@ def test_many_missing_abstracts_give_one_warning() -> None:
 
 def test_unbalanced_braces_name_file_and_line(refs_dir: Path) -> None:
     with pytest.raises(ReferencesError, match=r"unbalanced\.bib:6: .*broken2021.*unbalanced braces"):
-        load_references(refs_dir / "unbalanced.bib")
-    lenient = load_references(refs_dir / "unbalanced.bib", strict=False)
-    assert [r.key for r in lenient] == ["fine2020", "broken2021", "after2022"]
-    assert lenient[1].truncated and any("unbalanced" in w for w in lenient.warnings)
-    assert "broken2021" not in to_bibtex(lenient)
+        load_references(refs_dir / "unbalanced.bib", strict=True)
+    # lenient (the default), like BibTeX: the broken entry is skipped, the rest is read
+    lenient = load_references(refs_dir / "unbalanced.bib")
+    assert [r.key for r in lenient] == ["fine2020", "after2022"] and lenient.skipped == 1
+    (warning,) = [w for w in lenient.warnings if "not closed" in w]
+    assert "unbalanced.bib:6" in warning and "broken2021" in warning and "skipped" in warning
+    assert "broken2021" not in to_bibtex(lenient) and "broken2021" not in render_references(lenient)
+    # a cut-off last entry is skipped in a .bib, kept (marked truncated) in a training-layout block
+    cut = "@article{a,\n  title={A}\n}\n\n@article{b,\n  title={B}\n"
+    assert [r.key for r in load_references(cut)] == ["a"]
+    in_layout = load_references("Abstract: A.\n" + cut)
+    assert [r.key for r in in_layout] == ["a", "b"] and in_layout[1].truncated
+    assert "@article{b" not in to_bibtex(in_layout)
 
 
 def test_not_bibtex_and_no_entries(refs_dir: Path, tmp_path: Path) -> None:
@@ -192,8 +203,12 @@ def test_not_bibtex_and_no_entries(refs_dir: Path, tmp_path: Path) -> None:
 
 def test_bad_entry_syntax_names_line() -> None:
     text = "@article{ok,\n  title={Fine}\n}\n\n@article{bad,\n  title {no equals sign}\n}\n"
-    with pytest.raises(ReferencesError, match=r"<text>:5: cannot read this BibTeX entry"):
-        load_references(text)
+    with pytest.raises(ReferencesError, match=r"<text>:5: cannot read the entry '@article\{bad,'"):
+        load_references(text, strict=True)
+    refs = load_references(text)
+    assert [r.key for r in refs] == ["ok"]
+    (warning,) = [w for w in refs.warnings if "cannot read" in w]
+    assert "<text>:5:" in warning and "`=` after the field name" in warning and "skipped" in warning
 
 
 def test_bad_json_names_line(refs_dir: Path) -> None:
@@ -302,7 +317,7 @@ def test_cli_default_command_and_json(refs_dir: Path) -> None:
 
 
 def test_cli_bad_input_exits_2_with_one_line(refs_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["references", "render", str(refs_dir / "unbalanced.bib")])
+    result = CliRunner().invoke(app, ["references", "render", "--strict", str(refs_dir / "unbalanced.bib")])
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -365,7 +380,7 @@ def test_training_block_details(fixtures_dir: Path) -> None:
     # conversation 2 was cut off mid-entry: strict reading names the line, lenient keeps it
     block2 = _split_user_turn(json.loads(paths[1].read_text())["messages"][1]["content"])
     with pytest.raises(ReferencesError, match="unbalanced braces"):
-        load_references(block2)
+        load_references(block2, strict=True)
     assert load_references(block2, strict=False)[-1].truncated
 
 

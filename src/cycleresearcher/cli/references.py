@@ -35,13 +35,20 @@ def render(
         bool,
         typer.Option(
             "--strict/--lenient",
-            help="--lenient keeps an entry whose braces never close (a cut-off block) instead of failing.",
+            help="--strict refuses input with an entry that cannot be read; by default (--lenient), as BibTeX, such an entry is skipped with a warning naming its line and cause.",
         ),
-    ] = True,
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Instead of the block, say what reaches the prompt: entries read and skipped, abstracts, each field left out and why, and the prompt's size against the model's budget.",
+        ),
+    ] = False,
 ) -> None:
     """Print the references in the training layout of the CycleResearcher prompt (each abstract on an [bold]Abstract:[/] line just before its entry).
 
-    A block already in that layout comes back byte for byte. Warnings (duplicate keys, missing abstracts) go to stderr; bad input exits with code 2.
+    A block already in that layout comes back byte for byte; a plain .bib loses its bookkeeping (file paths, owner, timestamps, database metadata) and keeps the fields of the training layout (see --explain). Several files share their @string definitions, in order (an abbreviations file first). Warnings (skipped entries, duplicate keys, missing abstracts) go to stderr; bad input exits with code 2.
 
     Example: cycleresearcher references render examples/references.bib
     """
@@ -56,7 +63,11 @@ def render(
     )
     for warning in refs.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    if as_json:
+    if explain:
+        from ..references.explain import explain_references
+
+        text = explain_references(refs, render_references(refs))
+    elif as_json:
         text = json.dumps(refs.to_dict(), indent=2, ensure_ascii=False) + "\n"
     elif bibtex:
         text = to_bibtex(refs)

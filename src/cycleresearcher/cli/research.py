@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -25,6 +25,9 @@ from ._common import (
 )
 from ._group import group
 from ._rundir import check_resume, check_same_settings, new_run_dir, run_lock
+
+if TYPE_CHECKING:
+    from ..references import ReferenceSet
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -81,6 +84,13 @@ def generate(
     temperature: Annotated[float, typer.Option(help="Sampling temperature (upstream 0.4).")] = 0.4,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling (upstream 0.95).")] = 0.95,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (engines that support it).")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse a reference file with an entry that cannot be read (by default, as BibTeX, it is skipped with a warning naming its line).",
+        ),
+    ] = False,
     drop_to_fit: Annotated[
         bool,
         typer.Option(
@@ -136,7 +146,9 @@ def generate(
     with new_run_dir(output_dir, "research") as directory:  # removed again if the start fails
         check_resume(directory, resume)
         with run_lock(directory, "research generate"):  # one process per run folder
-            _generate(refs, settings, directory, engine_args, engine_opt, api_key, pdf=pdf, redo=redo)
+            _generate(
+                refs, settings, directory, engine_args, engine_opt, api_key, pdf=pdf, redo=redo, strict=strict
+            )
 
 
 def _generate(
@@ -149,7 +161,9 @@ def _generate(
     *,
     pdf: bool,
     redo: bool,
+    strict: bool = False,
 ) -> None:
+    from ..references import load_references
     from ..research import CycleResearcher
     from ..store import RunStore
 
@@ -158,6 +172,9 @@ def _generate(
     if not redo and (directory / "run.sqlite").exists():  # before any engine loads
         with RunStore(directory) as earlier:
             check_same_settings(directory, earlier.get_meta("settings"), settings.__dict__)
+    # read (and, with --strict, refuse) the references and say the budget before any model loads
+    sets = [load_references(path, strict=strict) for path in refs]
+    _say_budget(sets, engine_args["model"], settings.max_tokens, settings.drop_to_fit)
     researcher = CycleResearcher(
         **engine_args, run_dir=directory, **engine_options(engine_opt, api_key, **engine_args)
     )
@@ -168,7 +185,7 @@ def _generate(
     start = time.perf_counter()
     kept: list[str] = []
     try:
-        prepared = researcher.prepare(refs, settings)
+        prepared = researcher.prepare(sets, settings)
         for ps in prepared:
             for w in ps.warnings:
                 console.print(f"[yellow]warning[/] {ps.source}: {w}")
@@ -198,6 +215,28 @@ def _generate(
         )
     _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage,
              kept=len(kept))  # fmt: skip
+
+
+def _say_budget(
+    sets: list[ReferenceSet], model: str | None, max_tokens: int | None, drop_to_fit: bool
+) -> None:
+    """For a released CycleResearcher model (a known context), one line per reference set that is
+    over its budget: the estimated count and the way out. The exact count, with the model's
+    tokenizer, still decides before generation."""
+    from ..models import UPSTREAM_CONTEXT, model_kind
+    from ..references import render_references
+    from ..references.budget import check_budget
+    from ..references.explain import UPSTREAM_NEW_TOKENS
+
+    if model is None or model_kind(model) != "released":
+        return
+    for rs in sets:
+        check = check_budget(
+            render_references(rs), UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS
+        )
+        if not check.fits:
+            label = rs.sources[0] if rs.sources else "references"
+            console.print(f"[yellow]warning[/] {check.line(label, dropping=drop_to_fit)}")
 
 
 @guard

@@ -214,18 +214,20 @@ def read_document(path: str | os.PathLike[str], budget: ReadBudget | None = None
     return docs[0]
 
 
-def load_references(data: bytes, name: str, budget: ReadBudget | None = None) -> Any:
-    """``references.load_references(data, name=name)`` within ``budget``'s time."""
+def load_references(
+    data: bytes, name: str, budget: ReadBudget | None = None, *, strict: bool = False
+) -> Any:
+    """``references.load_references(data, name=name, strict=strict)`` within ``budget``'s time."""
     budget = budget or ReadBudget.from_env()
     return run_bounded(
-        "cycleresearcher.paper.budget:_references", data, name, what=name, seconds=budget.seconds
+        "cycleresearcher.paper.budget:_references", data, name, strict, what=name, seconds=budget.seconds
     )
 
 
-def _references(data: bytes, name: str) -> Any:
+def _references(data: bytes, name: str, strict: bool = False) -> Any:
     from ..references import load_references as load
 
-    return load(data, name=name)
+    return load(data, name=name, strict=strict)
 
 
 __all__ = [

@@ -34,6 +34,8 @@ class Reference:
     abstract_in_entry: bool = dataclasses.field(default=False, repr=False)
     #: the entry's braces never close (a cut-off block, read with ``strict=False``)
     truncated: bool = False
+    #: fields left out of the prompt and the export, with the reason (``clean.drop_reason``)
+    dropped: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def entry_text(self) -> str:
         """The entry as it appears in the training layout: the raw text without an ``abstract``
@@ -78,6 +80,11 @@ class ReferenceSet:
     sources: list[str] = dataclasses.field(default_factory=list)
     header: str = ""
     trailer: str = ""
+    #: entries skipped because they could not be read, and duplicate keys merged away
+    skipped: int = 0
+    merged: int = 0
+    #: the input held only ``@string`` definitions (an abbreviations file for the files after it)
+    macros_only: bool = False
 
     def __len__(self) -> int:
         return len(self.references)

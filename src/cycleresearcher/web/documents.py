@@ -42,11 +42,11 @@ async def store_document(site: Site, upload: Upload, prefix: str, command: str) 
 
 
 async def read_references(data: bytes, name: str) -> Any:
-    """The references in ``data`` (syntax errors as InputError, with file and line), parsed in a
-    worker within the read budget."""
+    """The references in ``data`` (syntax errors as InputError, with file and line: strict), parsed
+    in a worker within the read budget."""
     from ..paper.budget import load_references
 
-    return await run_in_threadpool(load_references, data, name)
+    return await run_in_threadpool(load_references, data, name, strict=True)
 
 
 def _store_document(site: Site, upload: Upload, prefix: str, command: str) -> tuple[str, str]:

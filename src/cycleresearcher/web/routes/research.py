@@ -52,7 +52,9 @@ async def generate(
         if not data.strip():
             raise InputError("No references: upload a .bib file or paste BibTeX entries.")
         references_bytes(data)
-        refs = await read_references(data, source)  # syntax errors now, inline, with file and line
+        # strict, in a worker within the read budget: a broken entry is shown inline, with file and
+        # line, before the run starts
+        refs = await read_references(data, source)
         if not refs.references:
             raise InputError(
                 f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."
