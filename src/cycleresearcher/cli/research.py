@@ -24,6 +24,7 @@ from ._common import (
     out,
 )
 from ._group import group
+from ._research_run import done_with, files_current, run_engine
 from ._rundir import check_resume, check_same_settings, new_run_dir, run_lock
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ def complete(
     if model is None and engine is None and base_url is None:
         # the engine, server and model the run was generated with (the printed "Next:" command
         # names none of them: it once went to the hub instead of the run's server)
-        model, engine, base_url = _run_engine(run)
+        model, engine, base_url = run_engine(run)
     from ..research import CycleResearcher
 
     with run_lock(run, "research complete"):  # one process per run folder
@@ -336,7 +337,7 @@ def _complete(
         todo = papers if redo else awaiting
         # completed with these very results before, its files not all written (a kill during the
         # export): written again from the store, with no model call
-        stale = [] if redo else [p for p in papers if _done_with(p, data) and not _files_current(p, run, pdf)]
+        stale = [] if redo else [p for p in papers if done_with(p, data) and not files_current(p, run, pdf)]
         if not todo and not stale:
             which = f" with id {paper_id}" if paper_id else ""
             hint = (
@@ -373,53 +374,6 @@ def _complete(
         pdf,
         "rerun the same command",
         stage="complete",
-    )
-
-
-def _run_engine(run: Path) -> tuple[str | None, str | None, str | None]:
-    """(model, engine, base_url) of the run's first stored paper; Nones when it names none."""
-    from ..errors import StoreError
-    from ..store import RunStore
-
-    try:
-        with RunStore(run, create=False) as store:
-            metas = [rec.get("meta") or {} for _, rec in store.items("paper")]
-    except StoreError:
-        return None, None, None  # the researcher opens it again and says what is wrong
-    desc = next((m["engine"] for m in metas if isinstance(m.get("engine"), dict)), {})
-    name = desc.get("engine") or None
-    url = desc.get("base_url") if name == "openai" else None
-    return desc.get("model") or None, name, url or None
-
-
-def _done_with(paper, data) -> bool:
-    """Completed with exactly these real results (a rerun of the same `complete`)."""
-    import json
-
-    if (paper.meta or {}).get("stage") == "awaiting_results" or paper.results_simulated:
-        return False
-    return json.dumps(paper.experimental_results, sort_keys=True) == json.dumps(data, sort_keys=True)
-
-
-def _files_current(paper, run: Path, pdf: bool) -> bool:
-    """paper.json on disk is the stored record, paper.md is there and (if asked) main.pdf too."""
-    import json
-
-    folder = run / "papers" / str(paper.id)
-    try:
-        record = json.loads((folder / "paper.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, or cut short by the kill
-        return False
-    if (
-        not isinstance(record, dict)
-        or {k: v for k, v in record.items() if k != "disclosure"} != paper.to_dict()
-    ):
-        return False
-    import shutil
-
-    no_tex = shutil.which("latexmk") is None  # no PDF can come out: a missing one is not stale
-    return (folder / "paper.md").is_file() and (
-        not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
     )
 
 
