@@ -5,12 +5,12 @@ served from the cache; loading alone sends nothing."""
 from __future__ import annotations
 
 import pytest
-from support.scholarly_data import BIB, EXPECTED, papers
-from support.scholarly_server import ScholarlyServer
 
 from cycleresearcher.references import load_references, render_references, to_bibtex
 from cycleresearcher.references.enrich import add_field, enrich_references, identifiers
 from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, open_services
+from support.scholarly_data import BIB, EXPECTED, papers
+from support.scholarly_server import ScholarlyServer, loopback_only  # noqa: F401  (autouse: loopback only)
 
 
 @pytest.fixture
@@ -37,7 +37,9 @@ def test_identifiers_come_from_doi_eprint_corr_volume_note_and_url():
     assert identifiers(refs["DBLP:journals/corr/abs-1905-04321"]) == [("arxiv", "1905.04321")]
     assert identifiers(refs["kim2017medical"]) == [("pmid", "28000001")]
     assert identifiers(refs["bianchi2021titles"]) == []
-    url = load_references("@article{u, title={T}, url={https://arxiv.org/abs/2301.00002v3}, journal={arXiv preprint arXiv:2301.00002}}\n")
+    url = load_references(
+        "@article{u, title={T}, url={https://arxiv.org/abs/2301.00002v3}, journal={arXiv preprint arXiv:2301.00002}}\n"
+    )
     assert identifiers(url[0]) == [("arxiv", "2301.00002")]
 
 
@@ -73,7 +75,13 @@ def test_every_filled_field_names_its_service_work_and_way(server, tmp_path):
     corr = {f.field: f for f in by_key["DBLP:journals/corr/abs-1905-04321"].filled}
     assert corr["doi"].service == "semantic_scholar" and corr["abstract"].service == "arxiv"
     report = result.to_dict()
-    assert report["counts"] == {"found": 7, "ambiguous": 1, "wrong_year": 1, "not_found": 1, "has_abstract": 1}
+    assert report["counts"] == {
+        "found": 7,
+        "ambiguous": 1,
+        "wrong_year": 1,
+        "not_found": 1,
+        "has_abstract": 1,
+    }
     assert report["requests"]["semantic_scholar"] >= 1
 
 
@@ -112,7 +120,7 @@ def test_a_failing_service_is_reported_and_the_others_still_fill(server, tmp_pat
     assert any("crossref" in e and "400" in e for e in result.errors)
 
 
-def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):
+def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):  # noqa: F811 (the fixture)
     for var, url in server.env().items():
         monkeypatch.setenv(var, url)
     refs = load_references(BIB)
@@ -123,5 +131,8 @@ def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):
 
 def test_add_field_keeps_the_entry_style():
     raw = "@article{k,\n    title = {T},\n    year = 2020\n}"
-    assert add_field(raw, "doi", "10.1/x") == "@article{k,\n    title = {T},\n    year = 2020,\n    doi = {10.1/x}\n}"
+    assert (
+        add_field(raw, "doi", "10.1/x")
+        == "@article{k,\n    title = {T},\n    year = 2020,\n    doi = {10.1/x}\n}"
+    )
     assert add_field("@misc{k}", "abstract", "A {b") == "@misc{k,\n  abstract = {A {b}}\n}"

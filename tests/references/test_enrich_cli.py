@@ -6,12 +6,12 @@ import json
 import sqlite3
 
 import pytest
-from support.scholarly_data import BIB, EXPECTED, papers
-from support.scholarly_server import ScholarlyServer
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app
 from cycleresearcher.references import load_references
+from support.scholarly_data import BIB, EXPECTED, papers
+from support.scholarly_server import ScholarlyServer, loopback_only  # noqa: F401  (autouse: loopback only)
 
 
 @pytest.fixture
@@ -63,9 +63,20 @@ def _prompts(run_dir) -> str:
 
 
 def test_research_generate_enriches_only_when_asked(server, bib, tmp_path):
-    args = ["research", "generate", str(bib), "--engine", "support.fake_engine:FakeEngine", "--no-pdf", "--max-tokens", "16"]
+    args = [
+        "research",
+        "generate",
+        str(bib),
+        "--engine",
+        "support.fake_engine:FakeEngine",
+        "--no-pdf",
+        "--max-tokens",
+        "16",
+    ]
     plain = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "plain")])
-    assert plain.exit_code in (0, 3), plain.output  # the scripted engine writes no paper: a failure is fine here
+    assert plain.exit_code in (0, 3), (
+        plain.output
+    )  # the scripted engine writes no paper: a failure is fine here
     assert server.count() == 0  # offline unless asked
     assert EXPECTED["kim2017medical"] not in _prompts(tmp_path / "plain")
 

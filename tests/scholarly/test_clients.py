@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from support.scholarly_server import Paper, ScholarlyServer
 
 from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, ServiceError, open_services
 from cycleresearcher.scholarly.crossref import jats_to_text
 from cycleresearcher.scholarly.openalex import abstract_from_index
+from support.scholarly_server import Paper, ScholarlyServer
 
 ALPHA = Paper(
     "Gradient Routing in Sparse Loopback Networks", ["Mira Okonkwo", "Tal Ben-Ami"], 2021,
@@ -45,7 +45,12 @@ def cache(tmp_path):
 
 def test_semantic_scholar_batch_keeps_order_and_null_for_unknown_ids(server, cache):
     s2 = open_all(server, cache)["semantic_scholar"]
-    idents = [("doi", "10.5555/loop.0002"), ("doi", "10.5555/nowhere"), ("arxiv", "2101.00001"), ("pmid", "30000001")]
+    idents = [
+        ("doi", "10.5555/loop.0002"),
+        ("doi", "10.5555/nowhere"),
+        ("arxiv", "2101.00001"),
+        ("pmid", "30000001"),
+    ]
     found = s2.lookup(idents)
     assert found[("doi", "10.5555/nowhere")] is None
     assert found[("doi", "10.5555/loop.0002")].abstract == BETA.abstract
@@ -53,7 +58,9 @@ def test_semantic_scholar_batch_keeps_order_and_null_for_unknown_ids(server, cac
     assert found[("pmid", "30000001")].doi == "10.5555/loop.0001"
     (req,) = server.requests  # one batch for all four
     assert req.method == "POST" and req.path.endswith("/paper/batch")
-    assert req.body == {"ids": ["DOI:10.5555/loop.0002", "DOI:10.5555/nowhere", "ARXIV:2101.00001", "PMID:30000001"]}
+    assert req.body == {
+        "ids": ["DOI:10.5555/loop.0002", "DOI:10.5555/nowhere", "ARXIV:2101.00001", "PMID:30000001"]
+    }
     assert "abstract" in req.query["fields"][0]
 
 
@@ -67,7 +74,9 @@ def test_semantic_scholar_batches_at_most_500_ids(server, cache):
 
 def test_openalex_rebuilds_the_inverted_index_and_filters_50_dois_a_request(server, cache):
     oa = open_all(server, cache)["openalex"]
-    found = oa.lookup([("doi", BETA.doi), ("doi", ALPHA.doi), *[("doi", f"10.5555/none.{i}") for i in range(60)]])
+    found = oa.lookup(
+        [("doi", BETA.doi), ("doi", ALPHA.doi), *[("doi", f"10.5555/none.{i}") for i in range(60)]]
+    )
     assert found[("doi", BETA.doi)].abstract == BETA.abstract  # word order and punctuation back
     assert found[("doi", ALPHA.doi)].authors == ALPHA.authors
     assert found[("doi", ALPHA.doi)].arxiv_id == "2101.00001"
@@ -83,7 +92,12 @@ def test_arxiv_reads_the_atom_feed_by_id_and_by_title(server, cache):
     found = ax.lookup([("arxiv", "2101.00001"), ("arxiv", "2101.99999"), ("doi", "10.1/x")])
     assert set(found) == {("arxiv", "2101.00001"), ("arxiv", "2101.99999")}  # DOIs are not its kind
     work = found[("arxiv", "2101.00001")]
-    assert (work.abstract, work.year, work.doi, work.authors) == (ALPHA.abstract, 2021, ALPHA.doi, ALPHA.authors)
+    assert (work.abstract, work.year, work.doi, work.authors) == (
+        ALPHA.abstract,
+        2021,
+        ALPHA.doi,
+        ALPHA.authors,
+    )
     assert found[("arxiv", "2101.99999")] is None
     assert server.requests[0].query["id_list"] == ["2101.00001,2101.99999"]
     hits = ax.search_title("Gradient routing in sparse loopback networks!", 5)
@@ -144,6 +158,7 @@ def test_the_deadline_ends_a_service_that_keeps_refusing(server, cache):
         cr.lookup([("doi", BETA.doi)])
     assert time.monotonic() - t0 < 5 and cr.sent == 1  # a 30 s wait would pass the deadline
     # a failure is not cached: the next run asks again
+    server.faults.clear()
     assert open_all(server, cache)["crossref"].lookup([("doi", BETA.doi)])[("doi", BETA.doi)] is not None
 
 
@@ -154,7 +169,9 @@ def test_a_401_says_to_check_the_key(server, cache):
 
 
 def test_keys_and_contact_go_where_each_service_wants_them(server, cache):
-    services = open_all(server, cache, s2_api_key="s2-secret", openalex_api_key="oa-secret", mailto="me@example.org")
+    services = open_all(
+        server, cache, s2_api_key="s2-secret", openalex_api_key="oa-secret", mailto="me@example.org"
+    )
     services["openalex"].search("x", 1)
     services["crossref"].search("x", 1)
     oa, cr = server.requests
@@ -166,7 +183,12 @@ def test_keys_and_contact_go_where_each_service_wants_them(server, cache):
 def test_default_urls_are_the_real_services_and_the_guard_stops_them(monkeypatch, loopback_only, cache):
     """Without the URL overrides the clients aim at the real services; in tests the socket guard
     refuses them, so no test request can leave 127.0.0.1."""
-    for var in ("CYCLERESEARCHER_S2_URL", "CYCLERESEARCHER_OPENALEX_URL", "CYCLERESEARCHER_ARXIV_URL", "CYCLERESEARCHER_CROSSREF_URL"):
+    for var in (
+        "CYCLERESEARCHER_S2_URL",
+        "CYCLERESEARCHER_OPENALEX_URL",
+        "CYCLERESEARCHER_ARXIV_URL",
+        "CYCLERESEARCHER_CROSSREF_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     cfg = ScholarlyConfig.from_env()
     assert cfg.urls["semantic_scholar"] == "https://api.semanticscholar.org/graph/v1"

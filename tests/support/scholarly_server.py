@@ -31,8 +31,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+import pytest
+
 SERVICES = ("semantic_scholar", "openalex", "arxiv", "crossref")
-PREFIX = {"semantic_scholar": "/s2/graph/v1", "openalex": "/openalex", "arxiv": "/arxiv/api", "crossref": "/crossref"}
+PREFIX = {
+    "semantic_scholar": "/s2/graph/v1",
+    "openalex": "/openalex",
+    "arxiv": "/arxiv/api",
+    "crossref": "/crossref",
+}
 ENV = {
     "semantic_scholar": "CYCLERESEARCHER_S2_URL",
     "openalex": "CYCLERESEARCHER_OPENALEX_URL",
@@ -147,13 +154,17 @@ class ScholarlyServer:
         body = json.loads(raw) if raw else None
         query = parse_qs(url.query)
         with self._lock:
-            self.requests.append(Seen(service or "?", method, url.path, query, body, h.client_address[0], time.time()))
+            self.requests.append(
+                Seen(service or "?", method, url.path, query, body, h.client_address[0], time.time())
+            )
             fault = self.faults.get(service or "", []).pop(0) if self.faults.get(service or "") else None
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.status:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return self._send(h, fault.status, "application/json", json.dumps({"message": "slow down"}), headers)
+            return self._send(
+                h, fault.status, "application/json", json.dumps({"message": "slow down"}), headers
+            )
         if service is None:
             return self._send(h, 404, "text/plain", "no such service")
         rest = url.path[len(PREFIX[service]) :]
@@ -164,7 +175,9 @@ class ScholarlyServer:
         self._send(h, status, kind, text)
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, kind: str, text: str, headers: dict | None = None) -> None:
+    def _send(
+        h: BaseHTTPRequestHandler, status: int, kind: str, text: str, headers: dict | None = None
+    ) -> None:
         data = text.encode("utf-8")
         try:
             h.send_response(status)
@@ -212,7 +225,14 @@ class ScholarlyServer:
             for ident in ids:
                 kind, _, value = ident.partition(":")
                 attr = {"DOI": "doi", "ARXIV": "arxiv", "PMID": "pmid"}[kind.upper()]
-                hit = next((p for p in self._known("semantic_scholar") if (getattr(p, attr) or "").lower() == value.lower()), None)
+                hit = next(
+                    (
+                        p
+                        for p in self._known("semantic_scholar")
+                        if (getattr(p, attr) or "").lower() == value.lower()
+                    ),
+                    None,
+                )
                 out.append(self._s2_paper(hit) if hit else None)
             return 200, "application/json", json.dumps(out)
         if method == "GET" and rest == "/paper/search":
@@ -249,7 +269,11 @@ class ScholarlyServer:
                 "source": {"display_name": p.venue} if p.venue else None,
             },
             "authorships": [
-                {"author_position": "first" if i == 0 else "middle", "author": {"id": f"https://openalex.org/A{i}", "display_name": a}, "raw_author_name": a}
+                {
+                    "author_position": "first" if i == 0 else "middle",
+                    "author": {"id": f"https://openalex.org/A{i}", "display_name": a},
+                    "raw_author_name": a,
+                }
                 for i, a in enumerate(p.authors)
             ],
             "abstract_inverted_index": self._inverted(p.abstract_for("openalex")),
@@ -269,7 +293,13 @@ class ScholarlyServer:
             hits = self._by_title("openalex", query["search"][0])
         per_page = int(query.get("per-page", ["25"])[0])
         meta = {"count": len(hits), "db_response_time_ms": 3, "page": 1, "per_page": per_page}
-        return 200, "application/json", json.dumps({"meta": meta, "results": [self._openalex_work(p) for p in hits[:per_page]], "group_by": []})
+        return (
+            200,
+            "application/json",
+            json.dumps(
+                {"meta": meta, "results": [self._openalex_work(p) for p in hits[:per_page]], "group_by": []}
+            ),
+        )
 
     # -- arXiv -----------------------------------------------------------------------------------
     def _atom_entry(self, p: Paper) -> str:
@@ -280,8 +310,8 @@ class ScholarlyServer:
             f"<entry><id>http://arxiv.org/abs/{p.arxiv}v1</id>"
             f"<updated>{p.year}-02-01T00:00:00Z</updated><published>{p.year}-01-15T00:00:00Z</published>"
             f"<title>{escape(p.title)}</title><summary>  {escape(p.abstract_for('arxiv') or '')}\n</summary>"
-            f"{authors}{doi}{ref}<link href=\"http://arxiv.org/abs/{p.arxiv}v1\" rel=\"alternate\" type=\"text/html\"/>"
-            f"<arxiv:primary_category term=\"cs.LG\" scheme=\"http://arxiv.org/schemas/atom\"/></entry>"
+            f'{authors}{doi}{ref}<link href="http://arxiv.org/abs/{p.arxiv}v1" rel="alternate" type="text/html"/>'
+            f'<arxiv:primary_category term="cs.LG" scheme="http://arxiv.org/schemas/atom"/></entry>'
         )
 
     def _arxiv(self, method: str, rest: str, query: dict, body: Any) -> tuple[int, str, str]:
@@ -289,7 +319,10 @@ class ScholarlyServer:
             return 404, "text/plain", "not found"
         known = [p for p in self._known("arxiv") if p.arxiv]
         if "id_list" in query:
-            ids = [i.split("v")[0] if re.fullmatch(r"\d{4}\.\d{4,5}v\d+", i) else i for i in query["id_list"][0].split(",")]
+            ids = [
+                i.split("v")[0] if re.fullmatch(r"\d{4}\.\d{4,5}v\d+", i) else i
+                for i in query["id_list"][0].split(",")
+            ]
             hits = [p for i in ids for p in known if p.arxiv == i]
         else:
             m = re.fullmatch(r'ti:"(.*)"', query["search_query"][0])
@@ -300,7 +333,7 @@ class ScholarlyServer:
             '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
             'xmlns:arxiv="http://arxiv.org/schemas/atom">'
             '<link href="http://arxiv.org/api/query" rel="self" type="application/atom+xml"/>'
-            "<title type=\"html\">ArXiv Query</title><id>http://arxiv.org/api/loopback</id>"
+            '<title type="html">ArXiv Query</title><id>http://arxiv.org/api/loopback</id>'
             "<updated>2026-01-01T00:00:00-05:00</updated>"
             f"<opensearch:totalResults>{len(hits)}</opensearch:totalResults>"
             "<opensearch:startIndex>0</opensearch:startIndex>"
@@ -317,7 +350,12 @@ class ScholarlyServer:
             "type": "journal-article",
             "title": [p.title],
             "author": [
-                {"given": " ".join(a.split()[:-1]), "family": a.split()[-1], "sequence": "first" if i == 0 else "additional", "affiliation": []}
+                {
+                    "given": " ".join(a.split()[:-1]),
+                    "family": a.split()[-1],
+                    "sequence": "first" if i == 0 else "additional",
+                    "affiliation": [],
+                }
                 for i, a in enumerate(p.authors)
             ],
             "container-title": [p.venue] if p.venue else [],
@@ -335,7 +373,12 @@ class ScholarlyServer:
             hit = next((p for p in self._known("crossref") if (p.doi or "").lower() == doi), None)
             if hit is None:
                 return 404, "text/plain", "Resource not found."
-            message = {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": self._crossref_item(hit)}
+            message = {
+                "status": "ok",
+                "message-type": "work",
+                "message-version": "1.0.0",
+                "message": self._crossref_item(hit),
+            }
             return 200, "application/json", json.dumps(message)
         if rest == "/works":
             text = (query.get("query.bibliographic") or query.get("query") or [""])[0]
@@ -344,7 +387,11 @@ class ScholarlyServer:
             message = {
                 "status": "ok",
                 "message-type": "work-list",
-                "message": {"total-results": len(hits), "items": [self._crossref_item(p) for p in hits[:rows]], "items-per-page": rows},
+                "message": {
+                    "total-results": len(hits),
+                    "items": [self._crossref_item(p) for p in hits[:rows]],
+                    "items-per-page": rows,
+                },
             }
             return 200, "application/json", json.dumps(message)
         return 404, "text/plain", "Resource not found."
@@ -366,7 +413,11 @@ class Guard:
 
         def connect(sock: socket.socket, address: Any) -> Any:
             host = address[0] if isinstance(address, tuple) else None
-            if host is not None and sock.family in (socket.AF_INET, socket.AF_INET6) and host not in guard.LOOPBACK:
+            if (
+                host is not None
+                and sock.family in (socket.AF_INET, socket.AF_INET6)
+                and host not in guard.LOOPBACK
+            ):
                 guard.refused.append(str(host))
                 raise OSError(f"test guard: no connection to {host} (tests talk to 127.0.0.1 only)")
             return real_connect(sock, address)
@@ -384,3 +435,25 @@ class Guard:
         import socket
 
         socket.socket.connect, socket.getaddrinfo = self._connect, self._getaddrinfo  # type: ignore[method-assign]
+
+
+#: environment variables of the user's own that must not take part in a test
+USER_VARS = (
+    "CYCLERESEARCHER_S2_API_KEY",
+    "S2_API_KEY",
+    "SEMANTIC_SCHOLAR_API_KEY",
+    "CYCLERESEARCHER_OPENALEX_API_KEY",
+    "OPENALEX_API_KEY",
+    "CYCLERESEARCHER_MAILTO",
+)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Any):
+    """Autouse where imported: no real key, a fresh cache, and a socket guard that refuses (and
+    records) any address but 127.0.0.1, so no test request can reach a real service."""
+    for name in USER_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CYCLERESEARCHER_SCHOLARLY_CACHE", str(tmp_path / "scholarly-cache.sqlite"))
+    with Guard() as guard:
+        yield guard

@@ -68,18 +68,26 @@ def enrich_for_run(files, run_dir) -> list:
 def enrich(
     files: Annotated[
         list[str],
-        typer.Argument(help=".bib files (merged in order; @string definitions as loading shares them).", show_default=False),
+        typer.Argument(
+            help=".bib files (merged in order; @string definitions as loading shares them).",
+            show_default=False,
+        ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The enriched .bib to write (- for stdout).", show_default=False)
+        Path,
+        typer.Option("--output", "-o", help="The enriched .bib to write (- for stdout).", show_default=False),
     ],
     report: Annotated[
         Optional[Path],
-        typer.Option(help="Where the JSON report goes (default: OUT with .enrich.json; none for stdout output)."),
+        typer.Option(
+            help="Where the JSON report goes (default: OUT with .enrich.json; none for stdout output)."
+        ),
     ] = None,
     strict: Annotated[
         bool,
-        typer.Option("--strict/--lenient", help="--lenient keeps an entry whose braces never close instead of failing."),
+        typer.Option(
+            "--strict/--lenient", help="--lenient keeps an entry whose braces never close instead of failing."
+        ),
     ] = True,
 ) -> None:
     """Fill missing abstracts (and a missing DOI, arXiv id, venue or year) from Semantic Scholar, OpenAlex, arXiv and Crossref.

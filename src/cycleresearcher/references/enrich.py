@@ -50,7 +50,9 @@ def identifiers(ref: Reference) -> list[Ident]:
     """The entry's DOI, arXiv id and PMID as ``(kind, value)`` pairs, in that order."""
     f = {k.lower(): v for k, v in ref.fields.items()}
     found: list[Ident] = []
-    doi = normalize_doi(f.get("doi")) or (normalize_doi(f.get("url")) if "doi.org" in f.get("url", "") else None)
+    doi = normalize_doi(f.get("doi")) or (
+        normalize_doi(f.get("url")) if "doi.org" in f.get("url", "") else None
+    )
     if doi:
         found.append(("doi", doi))
     arxiv = None
@@ -72,13 +74,18 @@ def identifiers(ref: Reference) -> list[Ident]:
     return found
 
 
+def _field(ref: Reference, name: str) -> str:
+    """A field's plain text, whatever the case of its name (``Year``, ``AUTHOR`` occur)."""
+    return clean(next((v for k, v in ref.fields.items() if k.lower() == name), ""))
+
+
 def entry_year(ref: Reference) -> int | None:
-    m = _YEAR.search(clean(ref.fields.get("year", "")) or clean(ref.fields.get("date", "")))
+    m = _YEAR.search(_field(ref, "year") or _field(ref, "date"))
     return int(m.group(1)) if m else None
 
 
 def first_author(ref: Reference) -> str:
-    authors = clean(ref.fields.get("author", ""))
+    authors = _field(ref, "author")
     return re.split(r"\s+and\s+", authors, maxsplit=1)[0].strip() if authors else ""
 
 
@@ -101,7 +108,9 @@ def enrich_references(
                 s.close()
 
 
-def enrich_to_run(refs: ReferenceSet, run_dir: str | os.PathLike, on_progress: OnProgress | None = None) -> ReferenceSet:
+def enrich_to_run(
+    refs: ReferenceSet, run_dir: str | os.PathLike, on_progress: OnProgress | None = None
+) -> ReferenceSet:
     """Enrich for a generation run: the enriched set, its report saved in the run directory
     (``enrichment.json``, then ``enrichment-2.json``, ... for further reference sets)."""
     result = enrich_references(refs, on_progress=on_progress)
@@ -111,7 +120,9 @@ def enrich_to_run(refs: ReferenceSet, run_dir: str | os.PathLike, on_progress: O
         n += 1
         path = directory / f"enrichment-{n}.json"
     path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    result.references.warnings.append("enrichment: " + "; ".join(result.summary_lines()[:3]) + f" (report: {path})")
+    result.references.warnings.append(
+        "enrichment: " + "; ".join(result.summary_lines()[:3]) + f" (report: {path})"
+    )
     return result.references
 
 
@@ -209,9 +220,11 @@ class _Run:
         if "eprint" not in lower and work.arxiv_id:
             wanted += [("eprint", work.arxiv_id), ("archiveprefix", "arXiv")]
         if not lower & {"journal", "booktitle", "howpublished", "publisher", "school", "institution"}:
-            venue_field = "booktitle" if ref.entry_type.lower() in ("inproceedings", "conference") else "journal"
+            venue_field = (
+                "booktitle" if ref.entry_type.lower() in ("inproceedings", "conference") else "journal"
+            )
             wanted.append((venue_field, work.venue))
-        if "year" not in lower and work.year:
+        if not lower & {"year", "date"} and work.year:
             wanted.append(("year", str(work.year)))
         for name, value in wanted:
             if value and not (name == "archiveprefix" and "archiveprefix" in lower):

@@ -31,7 +31,9 @@ class SemanticScholar(Service):
         if not isinstance(body, list) or len(body) != len(idents):
             # a 404 / an unexpected shape: none of them is known
             return dict.fromkeys(idents)
-        return {i: (parse_paper(p) if isinstance(p, dict) else None) for i, p in zip(idents, body)}
+        return {
+            i: (parse_paper(p) if isinstance(p, dict) else None) for i, p in zip(idents, body, strict=True)
+        }
 
     def _search(self, query: str, limit: int) -> list[Work]:
         # the search splits on hyphens badly ("pre-training" finds nothing): send words

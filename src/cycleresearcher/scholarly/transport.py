@@ -79,7 +79,9 @@ class Transport:
         """The response of a GET (2xx), ``None`` for a 404 (a negative answer worth caching)."""
         return self.call("GET", path, params=params)
 
-    def post(self, path: str, params: dict[str, Any] | None = None, json: Any = None) -> httpx.Response | None:
+    def post(
+        self, path: str, params: dict[str, Any] | None = None, json: Any = None
+    ) -> httpx.Response | None:
         return self.call("POST", path, params=params, json=json)
 
     def call(
@@ -90,7 +92,9 @@ class Transport:
 
         def give_up(state: RetryCallState) -> Any:
             last = state.outcome.exception() if state.outcome else None
-            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            problem, status = (
+                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            )
             raise ServiceError(
                 f"{label} failed after {state.attempt_number} attempt(s): {problem}; "
                 "the entries it was for stay unfilled (rerun later: answers so far are cached)",

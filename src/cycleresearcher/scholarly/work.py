@@ -50,16 +50,19 @@ def normalize_title(title: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+
+
 def surname(name: str) -> str:
-    """The family name of one author as BibTeX or a service writes it ("Last, First" or "First
-    Last"; a "{Group Name}" stays whole), normalised like a title."""
+    """The last word of one author's family name, normalised like a title: "van der Berg, Jan",
+    "Jan van der Berg" and "J. van der Berg" all give ``berg`` (services write names "First Last",
+    BibTeX "Last, First"; the last word is what both keep). A "{Group Name}" gives its last word."""
     name = (name or "").strip()
-    if "," in name:
-        name = name.split(",", 1)[0]
-    else:
-        words = name.replace("{", " ").replace("}", " ").split()
-        name = words[-1] if words else ""
-    return normalize_title(name).replace(" ", "")
+    family = name.split(",", 1)[0] if "," in name else name
+    words = normalize_title(family).split()
+    while len(words) > 1 and words[-1] in _SUFFIXES:
+        words.pop()
+    return words[-1] if words else ""
 
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)

@@ -1,0 +1,146 @@
+"""The "abstracts after enrichment" column of ``benchmarks/real_bibliographies.py``: enrichment of a
+real bibliography against the loopback services (``tests/support/scholarly_server.py``).
+
+The server is seeded from the bibliography itself, with placeholder abstracts of ours (never an
+author's text): for a subset of the entries without an abstract, a work found by the entry's
+identifier (DOI / arXiv id / PMID, on one service that resolves that kind), a work found only by
+its exact title (same title, first author and year), one title shared by two works (ambiguous),
+one title whose only work has another year (wrong year). The rest stays unknown. Then it checks
+what issue 29 asks: every seeded identifier or exact title filled, the ambiguous and wrong-year
+entries left unfilled, and a rerun served from the cache with 0 requests.
+
+    from _enrich_loopback import enrich_counts
+    row.update(enrich_counts(refs))          # refs: a loaded ReferenceSet
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from cycleresearcher.references import ReferenceSet  # noqa: E402
+from cycleresearcher.references.enrich import (  # noqa: E402
+    enrich_references,
+    entry_year,
+    first_author,
+    identifiers,
+)
+from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, normalize_title, open_services  # noqa: E402
+from support.scholarly_server import Paper, ScholarlyServer  # noqa: E402
+
+#: which services may hold a work found by each identifier kind (rotated over the entries)
+BY_KIND = {"doi": ("semantic_scholar", "openalex", "crossref"), "arxiv": ("semantic_scholar", "arxiv"),
+           "pmid": ("semantic_scholar", "openalex")}  # fmt: skip
+TITLE_SERVICES = ("semantic_scholar", "openalex", "arxiv", "crossref")
+
+
+def _display(author: str) -> str:
+    """ "Last, First" -> "First Last", as the services write names."""
+    if "," in author:
+        last, first = author.split(",", 1)
+        return f"{first.strip()} {last.strip()}".strip()
+    return author
+
+
+def _text(n: int, role: str) -> str:
+    return f"Placeholder abstract {n} ({role}): loopback benchmark text, not an author's words."
+
+
+def seed(refs: ReferenceSet, sample: int = 60) -> tuple[list[Paper], dict[str, str]]:
+    """Works for up to ``sample`` entries without an abstract; ``{key: role}`` for each seeded
+    entry (``identifier``, ``title``, ``ambiguous``, ``wrong_year``)."""
+    titles = Counter(normalize_title(r.title) for r in refs)
+    papers: list[Paper] = []
+    roles: dict[str, str] = {}
+    keys = Counter(r.key for r in refs)
+    candidates = [
+        r for r in refs
+        if not r.abstract and not r.truncated and keys[r.key] == 1 and normalize_title(r.title)
+        and titles[normalize_title(r.title)] == 1 and entry_year(r) is not None and first_author(r)
+    ]  # fmt: skip
+    turn = Counter()
+    for r in candidates[:sample]:
+        n, year, author = len(papers) + 1, entry_year(r), _display(first_author(r))
+        assert year is not None
+        base = {"title": r.title, "authors": [author]}
+        ids = identifiers(r)
+        if "ambiguous" not in roles.values():
+            for y in (year, year + 1):
+                papers.append(
+                    Paper(**base, year=y, abstract=_text(n, "ambiguous"), doi=f"10.5555/bench.{n}.{y}")
+                )
+            roles[r.key] = "ambiguous"
+        elif "wrong_year" not in roles.values():
+            papers.append(
+                Paper(**base, year=year + 5, abstract=_text(n, "wrong year"), doi=f"10.5555/bench.{n}")
+            )
+            roles[r.key] = "wrong_year"
+        elif ids:
+            kind, value = ids[0]
+            service = BY_KIND[kind][turn[kind] % len(BY_KIND[kind])]
+            turn[kind] += 1
+            papers.append(Paper(**base, year=year, abstract=_text(n, "identifier"), **{kind: value},
+                                services=(service,), abstract_in=(service,)))  # fmt: skip
+            roles[r.key] = "identifier"
+        else:
+            service = TITLE_SERVICES[turn["title"] % len(TITLE_SERVICES)]
+            turn["title"] += 1
+            # arXiv and Crossref list works with an arXiv id / a DOI only
+            papers.append(Paper(**base, year=year, abstract=_text(n, "title"), doi=f"10.5555/bench.{n}",
+                                arxiv=f"2999.{n:05d}", services=(service,), abstract_in=(service,)))  # fmt: skip
+            roles[r.key] = "title"
+    return papers, roles
+
+
+def enrich_counts(refs: ReferenceSet, sample: int = 60) -> dict[str, Any]:
+    """Before/after abstract counts of ``refs`` enriched against a loopback server seeded from it,
+    and the checks: ``all_seeded_filled``, ``unsafe_filled`` (ambiguous or wrong-year entries
+    filled: must be 0), ``rerun_requests`` (must be 0)."""
+    papers, roles = seed(refs, sample)
+    with tempfile.TemporaryDirectory() as tmp, ScholarlyServer(papers) as server:
+
+        def once():
+            cache = AnswerCache(Path(tmp) / "cache.sqlite")
+            services = open_services(ScholarlyConfig(urls=server.urls(), pace=0.0), cache)
+            try:
+                return enrich_references(refs, services)
+            finally:
+                for s in services:
+                    s.close()
+                cache.close()
+
+        result = once()
+        sent = server.count()
+        again = once()
+        rerun = server.count() - sent
+    filled = {e.key for e in result.entries if any(f.field == "abstract" for f in e.filled)}
+    expected = {k for k, role in roles.items() if role in ("identifier", "title")}
+    unsafe = {k for k, role in roles.items() if role in ("ambiguous", "wrong_year")}
+    return {
+        "abstracts_before": result.abstracts_before,
+        "abstracts_after": result.abstracts_after,
+        "seeded_identifier": sum(r == "identifier" for r in roles.values()),
+        "seeded_title": sum(r == "title" for r in roles.values()),
+        "seeded_ambiguous": sum(r == "ambiguous" for r in roles.values()),
+        "seeded_wrong_year": sum(r == "wrong_year" for r in roles.values()),
+        "all_seeded_filled": expected <= filled,
+        "missed": sorted(expected - filled),
+        "unsafe_filled": len(unsafe & filled),
+        "requests": sent,
+        "rerun_requests": rerun,
+        "rerun_same": [r.abstract for r in again.references] == [r.abstract for r in result.references],
+    }
+
+
+if __name__ == "__main__":  # a quick look: python benchmarks/_enrich_loopback.py FILE.bib ...
+    import json
+
+    from cycleresearcher.references import load_references
+
+    for path in sys.argv[1:]:
+        print(path, json.dumps(enrich_counts(load_references(path, strict=False))))
