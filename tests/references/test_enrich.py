@@ -136,3 +136,19 @@ def test_add_field_keeps_the_entry_style():
         == "@article{k,\n    title = {T},\n    year = 2020,\n    doi = {10.1/x}\n}"
     )
     assert add_field("@misc{k}", "abstract", "A {b") == "@misc{k,\n  abstract = {A {b}}\n}"
+
+
+def test_identifiers_only_sends_no_title_search(server, tmp_path):
+    cache = AnswerCache(tmp_path / "c.sqlite")
+    services = open_services(ScholarlyConfig(urls=server.urls(), pace=0.0), cache)
+    result = enrich_references(load_references(BIB), services, titles=False)
+    refs = {r.key: r for r in result.references}
+    assert refs["kim2017medical"].abstract == EXPECTED["kim2017medical"]
+    assert refs["bianchi2021titles"].abstract is None  # findable by title only
+    assert not any(
+        "search" in r.path or "search" in str(r.query) or "query." in str(r.query) for r in server.requests
+    )
+    assert all(
+        r.method == "POST" or "id_list" in r.query or "filter" in r.query or "/works/" in r.path
+        for r in server.requests
+    )

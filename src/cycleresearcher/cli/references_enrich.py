@@ -83,6 +83,14 @@ def enrich(
             help="Where the JSON report goes (default: OUT with .enrich.json; none for stdout output)."
         ),
     ] = None,
+    titles: Annotated[
+        bool,
+        typer.Option(
+            "--titles/--no-titles",
+            help="--no-titles looks up identifiers only (DOI, arXiv id, PMID): no title searches, "
+            "which cost a paced request per service for each entry left without an abstract.",
+        ),
+    ] = True,
     strict: Annotated[
         bool,
         typer.Option(
@@ -108,7 +116,7 @@ def enrich(
     for warning in refs.warnings:
         if "no abstract" not in warning:  # the point of this command
             console.print(f"[yellow]warning[/] {warning}", highlight=False)
-    result = enrich_references(refs, on_progress=progress_printer())
+    result = enrich_references(refs, on_progress=progress_printer(), titles=titles)
     text = to_bibtex(result.references)
     if str(output) == "-":
         sys.stdout.write(text)

@@ -94,14 +94,16 @@ def enrich_references(
     services: Sequence[Service] | None = None,
     *,
     on_progress: OnProgress | None = None,
+    titles: bool = True,
 ) -> Enrichment:
     """Enrich a copy of ``refs``. ``services`` default to ``scholarly.open_services()`` (the
     environment's URLs, keys and cache), closed again at the end. A service that fails for good is
-    reported in ``errors`` and the rest goes on."""
+    reported in ``errors`` and the rest goes on. ``titles=False``: identifiers only (the title
+    phase costs up to one paced request per service for every entry left without an abstract)."""
     own = services is None
     services = list(open_services() if services is None else services)
     try:
-        return _Run(refs, services, on_progress).run()
+        return _Run(refs, services, on_progress).run(titles=titles)
     finally:
         if own:
             for s in services:
@@ -141,9 +143,10 @@ class _Run:
             elif not r.truncated:  # a cut-off entry cannot take a field
                 self.todo.append(i)
 
-    def run(self) -> Enrichment:
+    def run(self, titles: bool = True) -> Enrichment:
         self._by_identifier()
-        self._by_title()
+        if titles:
+            self._by_title()
         left = sum(not self.refs.references[i].abstract for i in range(len(self.refs.references)))
         self.refs.warnings = [w for w in self.refs.warnings if "no abstract" not in w]
         if left:

@@ -39,6 +39,10 @@ class AnswerCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        # one commit per answer: WAL without a sync per commit keeps that cheap (a crash loses at
+        # most the last answers, which a rerun asks again)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS answers (service TEXT, kind TEXT, key TEXT, value TEXT,"
             " stored REAL, PRIMARY KEY (service, kind, key))"
