@@ -75,7 +75,7 @@ def enrich(
     ],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="The enriched .bib to write (- for stdout).", show_default=False),
+        typer.Option("--out", "-o", help="The enriched .bib to write (- for stdout).", show_default=False),
     ],
     report: Annotated[
         Optional[Path],
