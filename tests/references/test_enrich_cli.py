@@ -49,6 +49,8 @@ def test_references_enrich_writes_the_bib_the_report_and_the_summary(server, bib
     assert "ambiguous, left unfilled: alves2020two" in result.output
     assert "wrong year, left unfilled: novak2020title" in result.output
     assert "abstracts: 1 of 11 before, 8 of 11 after" in result.output
+    # the table: which service identified the works and which gave each abstract
+    assert "openalex 3, arxiv 2, semantic_scholar 1, crossref 1" in result.output
     sent = server.count()
 
     again = CliRunner().invoke(app, ["references", "enrich", str(bib), "-o", str(out)])

@@ -29,21 +29,25 @@ def progress_printer(interval: float = 2.0):
 
 def print_summary(enrichment, report: Path | None) -> None:
     """The per-status table (and by which service), then every entry left unfilled on purpose."""
+    from collections import Counter
+
     from rich.table import Table
 
     from ..references.enrich_report import STATUSES
 
     counts, services = enrichment.counts(), enrichment.by_service()
+    abstracts = Counter(f.service for e in enrichment.entries for f in e.filled if f.field == "abstract")
     table = Table(title="enrichment", title_justify="left")
-    for name in ("entries", "count", "services"):
+    for name in ("entries", "count", "identified by", "abstract from"):
         table.add_column(name)
     for status in STATUSES:
-        by = ", ".join(
-            f"{s} {sum(1 for e in enrichment.entries if e.status == status and s in e.services)}"
-            for s in services
-            if status == "found"
+        found = status == "found"
+        table.add_row(
+            status.replace("_", " "),
+            str(counts.get(status, 0)),
+            ", ".join(f"{s} {c}" for s, c in services.most_common()) if found else "",
+            ", ".join(f"{s} {c}" for s, c in abstracts.most_common()) if found else "",
         )
-        table.add_row(status.replace("_", " "), str(counts.get(status, 0)), by)
     print_table(console, table)
     for line in enrichment.summary_lines():
         console.print(line, highlight=False, markup=False)
