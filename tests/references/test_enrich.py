@@ -41,6 +41,10 @@ def test_identifiers_come_from_doi_eprint_corr_volume_note_and_url():
         "@article{u, title={T}, url={https://arxiv.org/abs/2301.00002v3}, journal={arXiv preprint arXiv:2301.00002}}\n"
     )
     assert identifiers(url[0]) == [("arxiv", "2301.00002")]
+    pubmed = load_references("@article{pmid27000001, title={T}, author={A, B}, year={2016}}\n")
+    assert identifiers(pubmed[0]) == [("pmid", "27000001")]
+    mendeley = load_references("@article{m, title={T}, arxivId={1706.03762}, doi={10.1000/XYZ}}\n")
+    assert identifiers(mendeley[0]) == [("doi", "10.1000/xyz"), ("arxiv", "1706.03762")]
 
 
 def test_fills_every_identified_or_exactly_titled_entry_and_nothing_ambiguous(server, tmp_path):

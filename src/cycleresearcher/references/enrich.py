@@ -4,7 +4,7 @@ scholarly services (``cycleresearcher.scholarly``). Only asked for (``references
 
 1. Identifiers first: the DOI (``doi``, a doi.org ``url``), the arXiv id (``eprint``, an arxiv.org
    ``url``, ``arXiv:...`` in ``journal`` / ``note``, DBLP's ``CoRR`` ``abs/...`` volume) and the
-   PMID (``pmid``, ``PMID: n`` in ``note``), batched per service (S2 500, OpenAlex 50, arXiv 100
+   PMID (``pmid``, ``PMID: n`` in ``note``, PubMed's ``pmid<n>`` keys), batched per service (S2 500, OpenAlex 50, arXiv 100
    a request; Crossref one DOI a request).
 2. Then, for entries still without an abstract, a title search on each service in turn, trusted
    only under the strict rule of ``scholarly.match``: same normalised title, year within one, same
@@ -61,6 +61,8 @@ def identifiers(ref: Reference) -> list[Ident]:
         or re.fullmatch(r"\s*\d{4}\.\d{4,5}(v\d+)?\s*", f["eprint"])
     ):
         arxiv = normalize_arxiv(f["eprint"])
+    if not arxiv and f.get("arxivid"):  # Mendeley's field
+        arxiv = normalize_arxiv(f["arxivid"])
     for name in ("url", "journal", "note", "howpublished", "booktitle"):
         if not arxiv and "arxiv" in f.get(name, "").lower():
             arxiv = normalize_arxiv(f[name].lower().split("arxiv", 1)[1])
@@ -68,7 +70,13 @@ def identifiers(ref: Reference) -> list[Ident]:
         arxiv = normalize_arxiv(f["volume"][4:])
     if arxiv:
         found.append(("arxiv", arxiv))
-    pmid = clean(f.get("pmid", "")) or next((m.group(1) for m in [_PMID.search(f.get("note", ""))] if m), "")
+    # PubMed's own export keys its entries pmid<number>
+    key = re.fullmatch(r"pmid:?(\d{4,9})", ref.key, re.IGNORECASE)
+    pmid = (
+        clean(f.get("pmid", ""))
+        or next((m.group(1) for m in [_PMID.search(f.get("note", ""))] if m), "")
+        or (key.group(1) if key else "")
+    )
     if pmid.isdigit():
         found.append(("pmid", pmid))
     return found
