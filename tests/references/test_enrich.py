@@ -122,6 +122,8 @@ def test_a_failing_service_is_reported_and_the_others_still_fill(server, tmp_pat
     assert refs["haddad2016publishers"].abstract is None  # only Crossref knows it
     assert refs["mensah2018null"].abstract == EXPECTED["mensah2018null"]
     assert any("crossref" in e and "400" in e for e in result.errors)
+    # a service that failed for good is not asked again (an offline run would retry every entry)
+    assert server.count("crossref") == 1 and "crossref is not asked again in this run" in result.errors
 
 
 def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):  # noqa: F811 (the fixture)

@@ -143,6 +143,9 @@ class _Run:
         self.on_progress = on_progress or (lambda done, total, message: None)
         self.sent_before = {s.name: s.sent for s in services}
         self.errors: list[str] = []
+        #: services that failed for good: not asked again in this run (an offline machine or a
+        #: refusing service would otherwise cost every entry a full round of retries)
+        self.down: set[str] = set()
         self.outcomes = [EntryOutcome(r.key, r.source) for r in self.refs.references]
         self.todo: list[int] = []
         for i, r in enumerate(self.refs.references):
@@ -181,7 +184,7 @@ class _Run:
             try:
                 answers = service.lookup(ident for i in wanted for ident in idents[i])
             except ServiceError as exc:
-                self.errors.append(str(exc))
+                self._failed(service, str(exc))
                 continue
             for i in wanted:
                 for ident in idents[i]:
@@ -200,10 +203,12 @@ class _Run:
                 outcome.notes.append("no title lookup: the entry lacks a title, a year or an author")
                 continue
             for service in self.services:
+                if service.name in self.down:
+                    continue
                 try:
                     works = service.search_title(ref.title, TITLE_LIMIT)
                 except ServiceError as exc:
-                    self.errors.append(f"{ref.key}: {exc}")
+                    self._failed(service, f"{ref.key}: {exc}")
                     continue
                 verdict = match_title(ref.title, year, author, works)
                 if verdict.verdict == "found" and verdict.work is not None:
@@ -218,6 +223,11 @@ class _Run:
                     if verdict.verdict == "ambiguous":
                         break  # another service's single answer would not make it less ambiguous
         self.on_progress(len(missing), len(missing), "title lookups done")
+
+    def _failed(self, service: Service, error: str) -> None:
+        self.errors.append(error)
+        self.down.add(service.name)
+        self.errors.append(f"{service.name} is not asked again in this run")
 
     def _apply(self, i: int, work: Work, via: str) -> None:
         ref, outcome = self.refs.references[i], self.outcomes[i]
