@@ -46,7 +46,8 @@ TITLE_SERVICES = ("semantic_scholar", "openalex", "arxiv", "crossref")
 def _display(author: str) -> str:
     """ "Last, First" -> "First Last", as the services write names."""
     if "," in author:
-        last, first = author.split(",", 1)
+        # "Last, First" (and, in broken exports, more commas after it: "Last, First Other, ...")
+        last, first = author.split(",", 2)[:2]
         return f"{first.strip()} {last.strip()}".strip()
     return author
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from cycleresearcher.references import load_references, render_references, to_bibtex
-from cycleresearcher.references.enrich import add_field, enrich_references, identifiers
+from cycleresearcher.references.enrich import (
+    add_field,
+    enrich_references,
+    entry_year,
+    first_author,
+    identifiers,
+)
 from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, open_services
 from support.scholarly_data import BIB, EXPECTED, papers
 from support.scholarly_server import ScholarlyServer, loopback_only  # noqa: F401  (autouse: loopback only)
@@ -133,6 +139,13 @@ def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):
     render_references(refs)
     to_bibtex(refs)
     assert server.count() == 0 and loopback_only.refused == []
+
+
+def test_first_author_and_year_as_bibtex_reads_them():
+    (ref,) = load_references(
+        "@article{k, title={T}, Author={Barros, S.R.M. AND Garcia, C.I.}, YEAR={2007}}\n"
+    )
+    assert (first_author(ref), entry_year(ref)) == ("Barros, S.R.M.", 2007)
 
 
 def test_add_field_keeps_the_entry_style():

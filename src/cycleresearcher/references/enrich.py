@@ -94,7 +94,8 @@ def entry_year(ref: Reference) -> int | None:
 
 def first_author(ref: Reference) -> str:
     authors = _field(ref, "author")
-    return re.split(r"\s+and\s+", authors, maxsplit=1)[0].strip() if authors else ""
+    # BibTeX reads "and" in any case ("A AND B" occurs in real files)
+    return re.split(r"\s+and\s+", authors, maxsplit=1, flags=re.IGNORECASE)[0].strip() if authors else ""
 
 
 def enrich_references(
