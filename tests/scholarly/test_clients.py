@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from cycleresearcher.errors import ConfigError
 from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, ServiceError, open_services
 from cycleresearcher.scholarly.crossref import jats_to_text
 from cycleresearcher.scholarly.openalex import abstract_from_index
@@ -198,3 +199,12 @@ def test_default_urls_are_the_real_services_and_the_guard_stops_them(monkeypatch
     with pytest.raises(ServiceError):
         s2.lookup([("doi", BETA.doi)])
     assert "api.semanticscholar.org" in loopback_only.refused
+
+
+def test_an_unusable_cache_says_which_variable_to_set(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ConfigError, match="CYCLERESEARCHER_SCHOLARLY_CACHE"):
+        AnswerCache(tmp_path / "file" / "cache.sqlite")
+    (tmp_path / "damaged.sqlite").write_bytes(b"this is not an SQLite database" * 100)
+    with pytest.raises(ConfigError, match="delete a damaged one"):
+        AnswerCache(tmp_path / "damaged.sqlite")

@@ -117,6 +117,8 @@ def enrich_references(
         if own:
             for s in services:
                 s.close()
+            if services:
+                services[0].cache.close()  # open_services gave them one cache
 
 
 def enrich_to_run(

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+
 #: a stored answer that means "the service knows nothing under this key"
 MISSING: Any = None
 
@@ -35,19 +37,25 @@ class AnswerCache:
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_cache_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        # one commit per answer: WAL without a sync per commit keeps that cheap (a crash loses at
-        # most the last answers, which a rerun asks again)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (service TEXT, kind TEXT, key TEXT, value TEXT,"
-            " stored REAL, PRIMARY KEY (service, kind, key))"
-        )
-        self._db.commit()
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            # one commit per answer: WAL without a sync per commit keeps that cheap (a crash loses at
+            # most the last answers, which a rerun asks again)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (service TEXT, kind TEXT, key TEXT, value TEXT,"
+                " stored REAL, PRIMARY KEY (service, kind, key))"
+            )
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot use the scholarly answer cache {self.path} ({exc}); set CYCLERESEARCHER_SCHOLARLY_CACHE "
+                "to a writable file, or delete a damaged one"
+            ) from exc
 
     def get(self, service: str, kind: str, key: str) -> tuple[bool, Any]:
         with self._lock:
