@@ -69,15 +69,13 @@ def best_of_both(a, b, repeat: int) -> tuple[float, float]:
     return min(times[0]), min(times[1])
 
 
-def enriched_abstracts(refs) -> int | None:
-    """Abstracts after enrichment (against the loopback services): filled in by the enrichment
-    helper once ``cycleresearcher.references.enrich`` exists; None (column shown as n/a) until then."""
-    try:
-        from cycleresearcher.references import enrich  # noqa: F401
-    except ImportError:
-        return None
-    hook = getattr(enrich, "benchmark_abstracts_after", None)
-    return hook(refs) if hook is not None else None
+def enriched_abstracts(refs) -> dict:
+    """Abstracts after enrichment against loopback services seeded from ``refs``
+    (``_enrich_loopback.enrich_counts``: some entries by identifier, some by exact title, an
+    ambiguous title, a wrong year; 200 of the unknown entries asked, which stay unfilled)."""
+    from _enrich_loopback import enrich_counts
+
+    return enrich_counts(refs, unknown=200)
 
 
 def leftovers(text: str) -> tuple[int, int]:
@@ -118,6 +116,7 @@ def row_for(name: str, paths: list[Path], exporter: str, repeat: int) -> dict:
         lambda: load_references(source), lambda: bibtexparser.parse_string(whole), repeat
     )
     placeholders = sum(1 for r in refs if r.dropped.get("abstract", "").startswith("a placeholder"))
+    enrichment = enriched_abstracts(refs)
     row.update(
         refused=False,
         loaded=len(refs),
@@ -126,7 +125,10 @@ def row_for(name: str, paths: list[Path], exporter: str, repeat: int) -> dict:
         strict_refuses=strict_refuses,
         abstracts=sum(1 for r in refs if r.abstract),
         placeholders=placeholders,
-        abstracts_after_enrichment=enriched_abstracts(refs),
+        abstracts_after_enrichment=enrichment["abstracts_after"],
+        enrichment_ok=enrichment["ok"],
+        enrichment_unsafe_filled=enrichment["unsafe_filled"],
+        enrichment_rerun_requests=enrichment["rerun_requests"],
         fields_dropped=len(dropped),
         field_values_dropped=sum(n for _, n, _ in dropped),
         top_dropped=[name for name, _, _ in dropped[:4]],
@@ -149,6 +151,7 @@ def row_for(name: str, paths: list[Path], exporter: str, repeat: int) -> dict:
         and left_prompt == 0
         and left_export == 0
         and back == len(refs)
+        and row["enrichment_ok"]
     )
     return row
 

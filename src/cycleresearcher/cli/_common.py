@@ -131,7 +131,17 @@ def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
 
 #: set by the global --debug option (or CYCLERESEARCHER_DEBUG=1): show tracebacks, keep no log
 DEBUG = False
-_SECRET_ENV = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_SECRET_ENV = (
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    # the scholarly services' keys (references enrich)
+    "CYCLERESEARCHER_S2_API_KEY",
+    "S2_API_KEY",
+    "SEMANTIC_SCHOLAR_API_KEY",
+    "CYCLERESEARCHER_OPENALEX_API_KEY",
+    "OPENALEX_API_KEY",
+)
 
 
 def debug_enabled() -> bool:

@@ -121,6 +121,14 @@ def generate(
             "real results) or its settings differ; the earlier version of each paper is kept as paper.vN.json.",
         ),
     ] = False,
+    enrich: Annotated[
+        bool,
+        typer.Option(
+            "--enrich",
+            help="Fill missing abstracts from Semantic Scholar, OpenAlex, arXiv and Crossref first "
+            "(sends DOIs, arXiv ids and titles; see 'references enrich').",
+        ),
+    ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -148,7 +156,16 @@ def generate(
         check_resume(directory, resume)
         with run_lock(directory, "research generate"):  # one process per run folder
             _generate(
-                refs, settings, directory, engine_args, engine_opt, api_key, pdf=pdf, redo=redo, strict=strict
+                refs,
+                settings,
+                directory,
+                engine_args,
+                engine_opt,
+                api_key,
+                pdf=pdf,
+                redo=redo,
+                strict=strict,
+                enrich=enrich,
             )
 
 
@@ -163,6 +180,7 @@ def _generate(
     pdf: bool,
     redo: bool,
     strict: bool = False,
+    enrich: bool = False,
 ) -> None:
     from ..references import load_references
     from ..research import CycleResearcher
@@ -175,6 +193,10 @@ def _generate(
             check_same_settings(directory, earlier.get_meta("settings"), settings.__dict__)
     # read (and, with --strict, refuse) the references and say the budget before any model loads
     sets = [load_references(path, strict=strict) for path in refs]
+    if enrich:  # only when asked: it sends DOIs, arXiv ids and titles to the scholarly services
+        from .references_enrich import enrich_for_run
+
+        sets = enrich_for_run(sets, directory)
     _say_budget(sets, engine_args["model"], settings.max_tokens, settings.drop_to_fit)
     researcher = CycleResearcher(
         **engine_args, run_dir=directory, **engine_options(engine_opt, api_key, **engine_args)

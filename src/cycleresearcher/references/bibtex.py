@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ReferencesError
-from .clean import LOCAL_FILE, LOCAL_PATH, clean_entry, dropped_fields
+from .clean import IDENTIFIER_FIELDS, LOCAL_FILE, LOCAL_PATH, clean_entry, dropped_fields
 from .fields import _skip, _value_end, clean, group_end, read_fields, replace_value
 from .layout import ABSTRACT_LINE, abstract_of, split_gap
 from .record import Reference, ReferenceSet
@@ -327,6 +327,9 @@ def parse_bibtex(
         else:
             entry_type, key, fields = parsed
         dropped = dropped_fields(fields) if parsed is not None else {}
+        # identifiers among the dropped fields (PubMed's pmid, Mendeley's arxivId) still serve
+        # enrichment; they reach neither the prompt nor the export
+        ids = {k: fields[k] for k in dropped if k.lower() in IDENTIFIER_FIELDS and fields.get(k)}
         if not layout and parsed is not None:
             if dropped:
                 # bookkeeping and local paths leave the entry (the rest stays as written)
@@ -353,6 +356,7 @@ def parse_bibtex(
             truncated=not span.closed,
         )
         ref.dropped = dropped
+        ref.identifiers = ids
         lead, abstract_line = split_gap(gap)
         if abstract_line is not None:
             ref.abstract_line = abstract_line

@@ -133,6 +133,10 @@ def drop_reason(name: str, value: str) -> str | None:
     return None
 
 
+#: fields that identify a work for enrichment (``references.enrich``) although the prompt drops them
+IDENTIFIER_FIELDS = frozenset({"pmid", "arxivid", "pmcid"})
+
+
 def dropped_fields(fields: dict[str, str]) -> dict[str, str]:
     """``{field: reason}`` for the parsed fields that are dropped."""
     out = {}

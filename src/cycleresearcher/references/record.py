@@ -36,6 +36,8 @@ class Reference:
     truncated: bool = False
     #: fields left out of the prompt and the export, with the reason (``clean.drop_reason``)
     dropped: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    #: identifier fields among ``dropped`` with their values (for enrichment only)
+    identifiers: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def entry_text(self) -> str:
         """The entry as it appears in the training layout: the raw text without an ``abstract``
