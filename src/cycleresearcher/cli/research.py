@@ -279,7 +279,7 @@ def _export(paper, directory: Path, pdf: bool) -> dict:
 
 def _pdf_cell(info: dict, asked: bool) -> str:
     if info["pdf"]:
-        return "yes"
+        return info.get("pdf_status") or "yes"  # "yes", or "PDF with problems: <the first>"
     if not asked:
         return "not asked"
     return f"no: {info.get('pdf_error') or 'no PDF'}"
