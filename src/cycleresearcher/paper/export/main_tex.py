@@ -13,6 +13,7 @@ from ..results import ResultItem, result_items
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
 from .figures import ResultFigure
 from .labels import label_model_table, mark_missing_refs, model_table_label, tie
+from .repair import strip_chat_tokens, widen_tabulars
 from .rescue import colour_fallbacks
 from .results_latex import results_section_latex
 
@@ -187,6 +188,12 @@ def _body(latex: str, warnings: list[str]) -> str:
         warnings.append(f"removed \\input/\\include of files that do not exist: {', '.join(inputs[:5])}")
         body = re.sub(r"\\(?:input|include)\s*\{[^{}]*\}", "", body)
     body = _FIGURE.sub(_figure_placeholder, body)
+    body, tokens = strip_chat_tokens(body)
+    if tokens:
+        warnings.append(f"removed {tokens} chat-template token(s) left in the text (<|im_start|> ...)")
+    body, widened = widen_tabulars(body)
+    if widened:
+        warnings.append(f"gave {widened} table(s) the columns their rows use (the specification had fewer)")
     body, stray, unclosed = _balance_groups(body)
     if stray:  # TeX would delete each with an error ("Extra }"), and the PDF would say so
         warnings.append(f"removed {stray} unmatched '}}'")
