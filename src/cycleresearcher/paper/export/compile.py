@@ -15,17 +15,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 COMPILE_TIMEOUT_S = 180
 
 
 def compile_pdf(
-    source: str, bibtex: str | None, timeout: float = COMPILE_TIMEOUT_S, assets: list[Path] | None = None
+    source: str,
+    bibtex: str | None,
+    timeout: float = COMPILE_TIMEOUT_S,
+    assets: list[Path] | None = None,
+    stop_early: Callable[[str], bool] | None = None,
 ) -> tuple[bytes | None, str, bool]:
     """Compile in a fresh temp dir that is always removed; return (PDF bytes or None, log text,
     whether the compile timed out). ``assets`` (our figure files) are copied to ``figures/`` there,
-    where main.tex includes them. ``timeout`` bounds all passes together."""
+    where main.tex includes them. ``timeout`` bounds all passes together. When ``stop_early``
+    says yes to the first pass's log (the source is to be compiled again, rescued), the BibTeX
+    and later passes are not run."""
     work = Path(tempfile.mkdtemp(prefix="cr-latex-"))
     try:
         (work / "main.tex").write_text(source, encoding="utf-8")
@@ -39,7 +46,9 @@ def compile_pdf(
         env = {
             **os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f", "max_print_line": "10000",
         }  # fmt: skip
-        output, bib_errors, timed_out = _passes(work, env, time.monotonic() + timeout, bool(bibtex), timeout)
+        output, bib_errors, timed_out = _passes(
+            work, env, time.monotonic() + timeout, bool(bibtex), timeout, stop_early
+        )
         log_file = work / "main.log"
         log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
         if bib_errors:  # BibTeX's own errors are in no TeX log: they go after it, as TeX errors read
@@ -62,7 +71,14 @@ _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed")
 _PDFLATEX = ["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "main.tex"]
 
 
-def _passes(work: Path, env: dict[str, str], deadline: float, has_bib: bool, timeout: float) -> tuple[str, list[str], bool]:
+def _passes(
+    work: Path,
+    env: dict[str, str],
+    deadline: float,
+    has_bib: bool,
+    timeout: float,
+    stop_early: Callable[[str], bool] | None = None,
+) -> tuple[str, list[str], bool]:
     """pdflatex, BibTeX, then pdflatex until the labels settle; (output, BibTeX errors, timed out).
 
     The passes are run here rather than by latexmk: after one TeX error latexmk stops before its
@@ -81,6 +97,8 @@ def _passes(work: Path, env: dict[str, str], deadline: float, has_bib: bool, tim
 
     if not run(_PDFLATEX):
         return "\n".join(outputs), bib_errors, True
+    if stop_early is not None and stop_early(_read(work / "main.log")):
+        return "\n".join(outputs), bib_errors, False
     passes = 1
     aux = work / "main.aux"
     if has_bib and aux.exists() and "\\bibdata" in aux.read_text(encoding="utf-8", errors="replace"):

@@ -103,7 +103,10 @@ def export_latex_project(
         result.status = PdfStatus("not_compiled", ("pdflatex/bibtex not found (install TeX Live)",))
         return result
     assets = [f.path for f in figures]
-    pdf, log, timed_out = compile_pdf(source, bib_text if has_bib else None, timeout, assets)
+    # the first compile stops after one pass when the log has something to rescue (it is redone)
+    pdf, log, timed_out = compile_pdf(
+        source, bib_text if has_bib else None, timeout, assets, lambda first: bool(rescue_definitions(first))
+    )
     rescue = "" if timed_out else rescue_definitions(log, source)  # a second pass would only time out again
     if rescue:
         warnings.append(
