@@ -12,6 +12,9 @@ from ...latex import strip_comments
 from ..results import ResultItem
 
 _TABLE_ENV = re.compile(r"\\begin\{(table\*?)\}(.*?)\\end\{\1\}", re.S)
+_FIGURE_ENV = re.compile(r"\\begin\{(figure\*?)\}(.*?)\\end\{\1\}", re.S)
+_CAPTION = re.compile(r"\\caption\s*(?:\[[^\]]*\])?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SOURCE_NUMBER = re.compile(r"^\s*(?:Figure|Fig\.?)\s*[\w.]+\s*[:.]\s*", re.I)
 _NUM = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?")
 _REF_CMD = re.compile(r"\\(?:[cC]ref|[vV]ref|autoref|eqref|ref|pageref)\*?\s*\{([^{}]*)\}")
 _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
@@ -30,6 +33,8 @@ class Ties:
     #: item index -> labels the model's refs use for its table / its figure
     table_labels: dict[int, list[str]] = field(default_factory=dict)
     figure_labels: dict[int, list[str]] = field(default_factory=dict)
+    #: item index -> the (start, end) of the model's figure whose caption is the described image
+    figure_shown_by: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _numbers(text: str) -> set[float]:
@@ -59,6 +64,26 @@ def shown_by_model(body: str, items: list[ResultItem]) -> dict[int, tuple[int, i
         if best and best[0] >= REPRODUCED_SHARE:
             out[item.index] = (best[1], best[2])
             taken.add(best[1])
+    return out
+
+
+def figures_shown_by_model(body: str, items: list[ResultItem]) -> dict[int, tuple[int, int]]:
+    """Described figures (``image``) whose caption a figure of the model's text already carries
+    (four fifths of its words), mapped to that figure's span in ``body``."""
+    figures = []
+    for m in _FIGURE_ENV.finditer(body):
+        cap = _CAPTION.search(m.group(2))
+        if cap:
+            figures.append((m.start(), m.end(), set(_words(cap.group(1)))))
+    out: dict[int, tuple[int, int]] = {}
+    for item in items:
+        words = set(_words(_SOURCE_NUMBER.sub("", item.image)))
+        if len(words) < 2:
+            continue
+        for start, end, caption in figures:
+            if len(words & caption) >= 0.8 * len(words) and (start, end) not in out.values():
+                out[item.index] = (start, end)
+                break
     return out
 
 
@@ -102,7 +127,7 @@ def _score(label: str, item: ResultItem) -> int:
 def tie(body: str, items: list[ResultItem], drawn: set[int]) -> Ties:
     """The ties between ``body`` (the model's text) and the supplied ``items``; ``drawn`` holds the
     indices of the items a chart is drawn for."""
-    ties = Ties(shown_by=shown_by_model(body, items))
+    ties = Ties(shown_by=shown_by_model(body, items), figure_shown_by=figures_shown_by_model(body, items))
     candidates = {
         "table": [i for i in items if i.table is not None],
         "figure": [i for i in items if i.image or i.index in drawn],
@@ -140,7 +165,7 @@ def label_model_table(body: str, span: tuple[int, int], labels: list[str]) -> st
 
 
 def model_table_label(body: str, span: tuple[int, int]) -> str | None:
-    """The first ``\\label`` of the model's table at ``span``."""
+    """The first ``\\label`` of the model's table (or figure) at ``span``."""
     m = _LABEL.search(body, span[0], span[1])
     return m.group(1) if m else None
 
@@ -174,6 +199,7 @@ __all__ = [
     "REPRODUCED_SHARE",
     "Ties",
     "dangling_refs",
+    "figures_shown_by_model",
     "label_model_table",
     "mark_missing_refs",
     "model_table_label",

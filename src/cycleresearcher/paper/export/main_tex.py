@@ -158,16 +158,22 @@ def _with_results(
     dangling refs mean are carried by the supplied table or figure they match."""
     ties = tie(body, items, {f.item for f in figures})
     shown: dict[int, str] = {}
-    # from the last table to the first, so the spans of the earlier ones stay valid
-    for index, span in sorted(ties.shown_by.items(), key=lambda kv: -kv[1][0]):
+    shown_figures: dict[int, str] = {}
+    floats = [(span, index, "tab") for index, span in ties.shown_by.items()]
+    floats += [(span, index, "fig") for index, span in ties.figure_shown_by.items()]
+    # from the last float to the first, so the spans of the earlier ones stay valid
+    for span, index, kind in sorted(floats, key=lambda f: -f[0][0]):
         own = model_table_label(body, span)
-        shown[index] = own or f"tab:results-{index}"
-        extra = ([] if own else [shown[index]]) + ties.table_labels.get(index, [])
+        name = own or (f"tab:results-{index}" if kind == "tab" else f"fig:described-{index}")
+        (shown if kind == "tab" else shown_figures)[index] = name
+        carried = (ties.table_labels if kind == "tab" else ties.figure_labels).get(index, [])
+        extra = ([] if own else [name]) + carried
         if extra:
             body = label_model_table(body, span, extra)
     section = results_section_latex(
         items, figures, simulated, shown,
-        {k: v for k, v in ties.table_labels.items() if k not in shown}, ties.figure_labels,
+        {k: v for k, v in ties.table_labels.items() if k not in shown},
+        {k: v for k, v in ties.figure_labels.items() if k not in shown_figures}, shown_figures,
     )  # fmt: skip
     return body, section
 

@@ -215,14 +215,17 @@ def results_section_latex(
     shown: dict[int, str] | None = None,
     table_labels: dict[int, list[str]] | None = None,
     figure_labels: dict[int, list[str]] | None = None,
+    shown_figures: dict[int, str] | None = None,
 ) -> str:
     """A section holding every experiment of the results: its tables, figures and texts. A table
     the model's text already shows (``shown``: item index -> that table's label) is referred to,
     not printed again; ``table_labels`` / ``figure_labels`` are the labels the model's refs use for
-    a supplied table / figure, carried by it so that every ref resolves."""
+    a supplied table / figure, carried by it so that every ref resolves; ``shown_figures`` (item
+    index -> label) are described figures a figure of the model's text already is."""
     if not items:
         return ""
     shown, table_labels, figure_labels = shown or {}, table_labels or {}, figure_labels or {}
+    shown_figures = shown_figures or {}
     by_item = {f.item: f for f in figures}
     title = (
         "Experimental results (simulated by the model)" if simulated else "Experimental results as supplied"
@@ -247,7 +250,9 @@ def results_section_latex(
             if text:
                 parts.append(latex_text(text))
         fig_labels = figure_labels.get(item.index, [])
-        if item.image:
+        if item.image and item.index in shown_figures:
+            parts.append(f"Figure~\\ref{{{shown_figures[item.index]}}} (in the text; described, no image supplied).")
+        elif item.image:
             parts.append(f"Figure~\\ref{{fig:described-{item.index}}} (described, no image supplied).")
             parts.append(described_figure_latex(item, fig_labels))
             fig_labels = []
