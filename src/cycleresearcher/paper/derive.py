@@ -4,7 +4,8 @@ A results text quotes more than the table's cells: the gain of a method over a b
 (85.70 - 84.31 = 1.39), a relative change (+11.3%), a ratio (2.4x), the mean of a row or a
 column, the gain on a metric averaged over its columns (EM (Dev), EM (Test): mean(31.96, 32.26)
 - mean(28.19, 29.51) = 3.26). Pairs are taken within one table column only (a method against
-another on the same metric), so that few numbers are explained by chance; the closest derivation
+another on the same metric), one of them the column's best, worst, first or last (the method and
+the baseline compared), so that few numbers are explained by chance; the closest derivation
 within the rounding the number shows is returned with the arithmetic written out, to be checked.
 """
 
@@ -19,6 +20,8 @@ from .results import ResultItem
 # The same number syntax as grounding (kept here: grounding imports this module).
 _NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])[-−]?\.\d+")
 _LEADING = re.compile(r"^\s*[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_PERCENT = re.compile(r"\s*(?:\\?%|\$?\\%|percent)")
+_TIMES = re.compile(r"\s*(?:\$?\s*\\times|×|x\b|times\b|-?fold\b)")
 #: at most this many distinct numbers of one column take part in pairs
 MAX_PAIRED = 200
 
@@ -50,8 +53,15 @@ class Derivations:
         self._values = [v for v, _, _ in found]
         self._found = found
 
-    def explain(self, value: float, decimals: int, shown: str) -> Derivation | None:
-        """The first derivation equal to ``|value|`` within the rounding ``decimals`` shows."""
+    def explain(self, value: float, decimals: int, shown: str, after: str = "") -> Derivation | None:
+        """The closest derivation equal to ``|value|`` within the rounding ``decimals`` shows. What
+        follows the number (``after``) says which kinds may explain it: a ratio only a number
+        written as one (``2.4 times``, ``2.4$\\times$``), a relative change only a percentage."""
+        allowed = {"difference", "row mean", "column mean"}
+        if _PERCENT.match(after):
+            allowed.add("relative change")
+        if _TIMES.match(after):
+            allowed.add("ratio")
         tol = 0.5 * 10 ** (-decimals) + 1e-7  # a half-way case (14.875 shown as 14.88) is within
         target = abs(value)
         lo = bisect.bisect_left(self._values, target - tol)
@@ -59,7 +69,10 @@ class Derivations:
         if lo >= hi:
             return None
         # the closest first: two derivations in the window, the exact one explains it
-        _, kind, text = min(self._found[lo:hi], key=lambda x: abs(x[0] - target))
+        window = [x for x in self._found[lo:hi] if x[1] in allowed]
+        if not window:
+            return None
+        _, kind, text = min(window, key=lambda x: abs(x[0] - target))
         return Derivation(kind, f"{text} = {shown}")
 
 
@@ -103,23 +116,23 @@ _METRIC = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\s[/@-]\s*\S+$")
 
 def _pairs(item: ResultItem) -> list[tuple[float, str, str]]:
     """Differences, relative changes (as a fraction and in percent) and ratios of two numbers of
-    one column: a method against another on the same metric (pairs across columns would explain
-    almost any number by chance)."""
+    one column, one of them the column's best or worst or its first or last row (the method and
+    the baseline a text compares): pairs of any two cells, or across columns, would explain
+    almost any number by chance."""
     out: list[tuple[float, str, str]] = []
     for _, column in _columns(item):
-        nums = sorted({abs(v): t.lstrip("-−") for v, t in column}.items())[:MAX_PAIRED]
-        for i, (a, ta) in enumerate(nums):
-            for b, tb in nums[:i]:  # b < a
-                out.append((a - b, "difference", f"{ta} - {tb}"))
-                if b:
-                    change = (a - b) / b
-                    out.append((change * 100, "relative change", f"({ta} - {tb}) / {tb} x 100"))
-                    out.append((change, "relative change", f"({ta} - {tb}) / {tb}"))
-                    down = (a - b) / a
-                    out.append((down * 100, "relative change", f"({ta} - {tb}) / {ta} x 100"))
-                    out.append((down, "relative change", f"({ta} - {tb}) / {ta}"))
-                    out.append((a / b, "ratio", f"{ta} / {tb}"))
-                    out.append((b / a * 100, "ratio", f"{tb} / {ta} x 100"))
+        cells = [(abs(v), t.lstrip("-−")) for v, t in column][:MAX_PAIRED]
+        if len(cells) < 2:
+            continue
+        anchors = {min(cells), max(cells), cells[0], cells[-1]}
+        pairs = {tuple(sorted((a, c), reverse=True)) for a in anchors for c in cells if c[0] != a[0]}
+        for (a, ta), (b, tb) in sorted(pairs):  # a > b
+            out.append((a - b, "difference", f"{ta} - {tb}"))
+            if b:
+                out.append(((a - b) / b * 100, "relative change", f"({ta} - {tb}) / {tb} x 100"))
+                out.append(((a - b) / a * 100, "relative change", f"({ta} - {tb}) / {ta} x 100"))
+                out.append((a / b, "ratio", f"{ta} / {tb}"))
+                out.append((b / a * 100, "relative change", f"{tb} / {ta} x 100"))
     return out
 
 

@@ -121,8 +121,9 @@ GROUNDING_RULE = (
     "name (GPT-4, F1, 7B), numbers after Section/Table/Figure/Eq./Appendix/..., years 1900-2099, "
     "equation tags (1), and one-digit integers (counts, indices); each must equal a supplied number "
     "within the rounding it shows, ignoring sign, or as a percentage of a fraction (or back), or follow "
-    "from the numbers of one experiment by one step: a difference, a relative change, a ratio, the "
-    "mean of a table row or column (the derivation is shown)"
+    "from one table column by one step: a difference of its best, worst, first or last number and "
+    "another, the same as a relative change (a percentage) or a ratio (written as times), the mean "
+    "of a row, a column or a metric's columns in a row (the derivation is shown)"
 )
 
 
@@ -168,7 +169,7 @@ def check_grounding(latex: str, items: list[ResultItem]) -> Grounding:
             continue
         context = re.sub(r"\s+", " ", latex[max(0, start - 40) : end + 40]).strip()
         derivations = derivations or Derivations(items)
-        how = derivations.explain(shown.value, shown.decimals, tok.lstrip("-−"))
+        how = derivations.explain(shown.value, shown.decimals, tok.lstrip("-−"), latex[end : end + 12])
         if how:
             derived.append(DerivedNumber(tok, how.kind, how.text, context))
         else:
