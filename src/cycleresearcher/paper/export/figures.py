@@ -154,6 +154,9 @@ def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[
                 width=width,
                 label=plain(header[c]),
             )
+            for p, v in zip(pos, vals, strict=True):  # a missing cell: a gap marked n/a, not a zero
+                if v is None:
+                    ax.text(p, 0, "n/a", ha="center", va="bottom", fontsize=5, color="0.4", rotation=90)
         ax.set_xticks(range(len(rows)))
         tilt = 30 if len(rows) > 4 or small else 0
         keys = key_columns(header, rows, numeric_columns(header, rows))
