@@ -45,7 +45,9 @@ def real_outputs(fixtures: Path) -> list[tuple[str, Paper]]:
         cut = user.rfind(INSTRUCTION_START)
         refs = user[:cut] if cut > 0 else user
         stage1 = parse_stage1(msgs[2]["content"])
-        paper = complete_paper(stage1, msgs[3]["content"].split("```json", 1)[-1].rsplit("```", 1)[0], msgs[4]["content"])
+        paper = complete_paper(
+            stage1, msgs[3]["content"].split("```json", 1)[-1].rsplit("```", 1)[0], msgs[4]["content"]
+        )
         paper.references_bib = to_bibtex(load_references(refs.encode("utf-8"), name=path.stem, strict=False))
         paper.meta = {"stage": "complete"}
         out.append((path.stem, paper))
@@ -53,7 +55,15 @@ def real_outputs(fixtures: Path) -> list[tuple[str, Paper]]:
     bib = to_bibtex(load_references(fixtures / "references" / "references_tutorial.bib"))
     title = re.search(r"\\title\{([^}]*)\}", body)
     out.append(
-        ("researcher_010", Paper(title=title.group(1) if title else "", latex=body, references_bib=bib, meta={"stage": "complete"}))
+        (
+            "researcher_010",
+            Paper(
+                title=title.group(1) if title else "",
+                latex=body,
+                references_bib=bib,
+                meta={"stage": "complete"},
+            ),
+        )
     )
     return out
 

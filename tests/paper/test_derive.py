@@ -44,19 +44,29 @@ def test_one_step_derivations_are_grounded_and_shown() -> None:
     assert derived["7.00"].derivation == "mean(27.50, 28.90) - mean(20.10, 22.30) = 7.00"
     assert derived["11.8"].derivation == "(27.50 - 24.60) / 24.60 x 100 = 11.8"
     # 3.8 / 11.40 and 3.0 / 9.0 are both a third: either explains it
-    assert derived["33.3"].derivation in ("(12.0 - 9.0) / 9.0 x 100 = 33.3", "(15.20 - 11.40) / 11.40 x 100 = 33.3")
+    assert derived["33.3"].derivation in (
+        "(12.0 - 9.0) / 9.0 x 100 = 33.3",
+        "(15.20 - 11.40) / 11.40 x 100 = 33.3",
+    )
     assert derived["2.44"].derivation == "31.70 / 13.00 = 2.44" and derived["2.44"].kind == "ratio"
     assert ungrounded == ["29.63", "27.77"]
     assert check.grounded == check.checked - 2
     assert check.summary()["derived"][0] == {
-        "number": "2.90", "kind": "difference", "derivation": "27.50 - 24.60 = 2.90", "context": derived["2.90"].context,
+        "number": "2.90",
+        "kind": "difference",
+        "derivation": "27.50 - 24.60 = 2.90",
+        "context": derived["2.90"].context,
     }
 
 
 def test_row_and_column_means_and_rounding() -> None:
-    derived, ungrounded, _ = _derived("On average over the rows, ours scores 29.55; the EM (Dev) column averages 24.07.")
+    derived, ungrounded, _ = _derived(
+        "On average over the rows, ours scores 29.55; the EM (Dev) column averages 24.07."
+    )
     assert derived["29.55"].kind == "row mean" and "mean of row 'Ours'" in derived["29.55"].derivation
-    assert derived["24.07"].kind == "column mean" and derived["24.07"].derivation.startswith("mean of column 'EM (Dev)'")
+    assert derived["24.07"].kind == "column mean" and derived["24.07"].derivation.startswith(
+        "mean of column 'EM (Dev)'"
+    )
     assert ungrounded == []
     # as is, within the rounding shown, is no derivation at all
     derived, ungrounded, check = _derived("Ours reaches 27.5 and 28.9.")
@@ -79,7 +89,9 @@ def test_dangling_table_refs_get_the_supplied_table_their_words_name() -> None:
     ties = tie(body, items, drawn={1})
     assert ties.table_labels == {2: ["tab:memory-use"], 1: ["tab:target-id"]}
     assert ties.figure_labels == {1: ["fig:curve"]}  # the drawn chart of the first table
-    source, _ = build_main_tex(Paper(title="T", latex=body, experimental_results=RESULTS, results_simulated=False), False)
+    source, _ = build_main_tex(
+        Paper(title="T", latex=body, experimental_results=RESULTS, results_simulated=False), False
+    )
     assert "\\label{tab:results-2}\\label{tab:memory-use}" in source
     assert "\\label{tab:results-1}\\label{tab:target-id}" in source
     assert "Lemma~\\CRmissingref{lem:x}" in source  # nothing supplied is a lemma
@@ -91,10 +103,25 @@ def test_a_model_table_showing_the_numbers_is_referred_to_not_repeated() -> None
         "\\begin{table}\\caption{Memory use}\n\\begin{tabular}{lr}\nBaseline & 12.0 \\\\\nOurs & 9.0 \\\\\n"
         "Ours-small & 7.5 \\\\ Ours-tiny & 6.0 \\\\\n\\end{tabular}\\end{table}\nAs Table~\\ref{tab:mem} shows."
     )
-    memory = [{"name": "Memory", "result": {"table": [["Method", "GB"], ["Baseline", "12.0"], ["Ours", "9.0"], ["Ours-small", "7.5"], ["Ours-tiny", "6.0"]]}}]
+    memory = [
+        {
+            "name": "Memory",
+            "result": {
+                "table": [
+                    ["Method", "GB"],
+                    ["Baseline", "12.0"],
+                    ["Ours", "9.0"],
+                    ["Ours-small", "7.5"],
+                    ["Ours-tiny", "6.0"],
+                ]
+            },
+        }
+    ]
     items = result_items(memory)
     assert list(shown_by_model(table, items)) == [1]
-    source, _ = build_main_tex(Paper(title="T", latex=table, experimental_results=memory, results_simulated=False), False)
+    source, _ = build_main_tex(
+        Paper(title="T", latex=table, experimental_results=memory, results_simulated=False), False
+    )
     # the model's table carries our label and the one its text uses; ours is not printed
     assert "\\caption{Memory use}\\label{tab:results-1}\\label{tab:mem}" in source
     assert source.count("\\begin{table}") == 1 and "Table~\\ref{tab:results-1} (in the text)." in source

@@ -130,7 +130,9 @@ def test_refs_to_nowhere_print_their_label_and_no_bibliography_without_a_cite(tm
     assert any("lem:gone" in w for w in warnings)
     res = export_latex_project(Paper(title="T", latex=latex), tmp_path, BIB, compile=False)
     assert "\\bibliography" not in res.main_tex.read_text() and res.bib is None  # no empty References
-    cited = export_latex_project(Paper(title="T", latex=latex + " \\cite{ghost2020}"), tmp_path / "c", BIB, compile=False)
+    cited = export_latex_project(
+        Paper(title="T", latex=latex + " \\cite{ghost2020}"), tmp_path / "c", BIB, compile=False
+    )
     bib = cited.bib.read_text()
     # a key the references lack gets an entry saying so, not a [?]
     assert "@misc{ghost2020," in bib and "Not among the references given to the model" in bib
@@ -187,14 +189,30 @@ def test_unrecoverable_error_says_pdf_with_problems_everywhere(tmp_path, bib) ->
     researcher.close()
     results = tmp_path / "results.json"
     results.write_text(json.dumps(RESULTS), encoding="utf-8")
-    broken = TURN5.replace("Ours reaches 10.1.", "Ours reaches 10.1.\n\\begin{itemize}text without an item\\end{itemize}")
+    broken = TURN5.replace(
+        "Ours reaches 10.1.", "Ours reaches 10.1.\n\\begin{itemize}text without an item\\end{itemize}"
+    )
     result = CliRunner().invoke(
         app,
-        ["research", "complete", str(run), "--results", str(results), "--engine", FAKE_ENGINE, "--model", "scripted", "--engine-opt", f"script={broken}"],
+        [
+            "research",
+            "complete",
+            str(run),
+            "--results",
+            str(results),
+            "--engine",
+            FAKE_ENGINE,
+            "--model",
+            "scripted",
+            "--engine-opt",
+            f"script={broken}",
+        ],
     )
     assert result.exit_code == 0, result.output
     flat = " ".join(re.sub(r"[│┃║|]", " ", result.output).split())
-    assert "PDF with problems: LaTeX Error: Something's wrong--perhaps a missing \\item." in flat, result.output
+    assert "PDF with problems: LaTeX Error: Something's wrong--perhaps a missing \\item." in flat, (
+        result.output
+    )
     [folder] = (run / "papers").iterdir()
     record = json.loads((folder / "paper.json").read_text())
     assert record["pdf_status"]["state"] == "problems"

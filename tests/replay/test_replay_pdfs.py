@@ -16,12 +16,21 @@ from typer.testing import CliRunner
 from cycleresearcher.cli import app
 from cycleresearcher.paper.export import export_latex_project
 from cycleresearcher.paper.export.compile import log_problems
-from support.replay import RESEARCHER, completed_paper, conversation, fenced, generated_body_paper, references_file
+from support.replay import (
+    RESEARCHER,
+    completed_paper,
+    conversation,
+    fenced,
+    generated_body_paper,
+    references_file,
+)
 
 pytestmark = [
     pytest.mark.tex,
     pytest.mark.skipif(
-        shutil.which("pdflatex") is None or shutil.which("bibtex") is None or shutil.which("pdftotext") is None,
+        shutil.which("pdflatex") is None
+        or shutil.which("bibtex") is None
+        or shutil.which("pdftotext") is None,
         reason="pdflatex/bibtex/pdftotext not installed",
     ),
 ]

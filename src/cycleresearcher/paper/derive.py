@@ -87,7 +87,9 @@ def _columns(item: ResultItem) -> list[tuple[str, list[tuple[float, str]]]]:
     cells: dict[int, list[tuple[float, str] | None]] = {}
     for j in range(1, len(header)):
         cells[j] = [
-            (_value(m.group().strip()), m.group().strip()) if j < len(r) and (m := _LEADING.match(r[j])) else None
+            (_value(m.group().strip()), m.group().strip())
+            if j < len(r) and (m := _LEADING.match(r[j]))
+            else None
             for r in rows
         ]
         cols.append((header[j].strip(), [c for c in cells[j] if c]))

@@ -94,7 +94,12 @@ class DerivedNumber:
     context: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"number": self.number, "kind": self.kind, "derivation": self.derivation, "context": self.context}
+        return {
+            "number": self.number,
+            "kind": self.kind,
+            "derivation": self.derivation,
+            "context": self.context,
+        }
 
 
 @dataclass

@@ -92,7 +92,12 @@ def _row_label(row: list[str], keys: int) -> str:
 #: quantities never share an axis (an accuracy in % and a memory in GB)
 _QUANTITIES = [
     ("memory", re.compile(r"(?i)\b(?:memory|mem\.?|vram|ram|[kmgt]i?b)\b")),
-    ("time", re.compile(r"(?i)\b(?:time|latency|runtime|seconds?|secs?|ms|hours?|hrs?|minutes?|mins?|s/it|it/s|speed|throughput|fps|tokens?/s)\b")),
+    (
+        "time",
+        re.compile(
+            r"(?i)\b(?:time|latency|runtime|seconds?|secs?|ms|hours?|hrs?|minutes?|mins?|s/it|it/s|speed|throughput|fps|tokens?/s)\b"
+        ),
+    ),
     ("size", re.compile(r"(?i)(?:#\s*param|\bparam(?:eter)?s?\b|\bsize\b|\bflops?\b|\bmacs\b)")),
     ("energy", re.compile(r"(?i)\b(?:energy|power|kwh|joules?|watts?|co2)\b")),
     ("cost", re.compile(r"(?i)\b(?:cost|price|\$|usd)\b")),
@@ -166,7 +171,9 @@ def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[
         ax.set_xlim(-0.6, len(rows) - 0.4)
         if len(rows) > 8:  # many groups: upright small labels that do not run into each other
             ax.tick_params(axis="x", labelrotation=90, labelsize=5)
-    ax.set_ylabel(_axis_label(header, series, quantity(header[series[0]], [r[series[0]] for r in rows])), fontsize=7)
+    ax.set_ylabel(
+        _axis_label(header, series, quantity(header[series[0]], [r[series[0]] for r in rows])), fontsize=7
+    )
     if small and len(series) == 1:
         ax.set_title(plain(header[series[0]]), fontsize=8)
     else:  # above the axes, so the legend never hides a bar

@@ -21,7 +21,23 @@ _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 _WORD = re.compile(r"[a-z]+|\d+")
 #: a model table that holds this share of a supplied table's numbers shows that table
 REPRODUCED_SHARE = 0.8
-_STOP = {"the", "and", "of", "on", "in", "for", "with", "to", "a", "an", "tab", "table", "fig", "figure", "main"}
+_STOP = {
+    "the",
+    "and",
+    "of",
+    "on",
+    "in",
+    "for",
+    "with",
+    "to",
+    "a",
+    "an",
+    "tab",
+    "table",
+    "fig",
+    "figure",
+    "main",
+}
 
 
 @dataclass
@@ -58,7 +74,11 @@ def shown_by_model(body: str, items: list[ResultItem]) -> dict[int, tuple[int, i
         if len(wanted) < 4:
             continue
         best = max(
-            ((len(wanted & nums) / len(wanted), start, end) for start, end, nums in tables if start not in taken),
+            (
+                (len(wanted & nums) / len(wanted), start, end)
+                for start, end, nums in tables
+                if start not in taken
+            ),
             default=None,
         )
         if best and best[0] >= REPRODUCED_SHARE:

@@ -144,8 +144,16 @@ def ungrounded_markdown(numbers: list[dict[str, str]] | None, grounding: dict | 
         lines.append("")
     derived = [d for d in grounding.get("derived") or [] if isinstance(d, dict)]
     if derived:
-        lines += ["## Numbers derived from the results", "", "Not in the results as such; each follows by one step:", ""]
-        lines += [f"- **{md_cell(d.get('number', ''))}** ({md_cell(d.get('kind', ''))}): {md_cell(d.get('derivation', ''))}" for d in derived]
+        lines += [
+            "## Numbers derived from the results",
+            "",
+            "Not in the results as such; each follows by one step:",
+            "",
+        ]
+        lines += [
+            f"- **{md_cell(d.get('number', ''))}** ({md_cell(d.get('kind', ''))}): {md_cell(d.get('derivation', ''))}"
+            for d in derived
+        ]
         lines.append("")
     return lines
 

@@ -13,9 +13,9 @@ from ..record import Paper, PdfStatus
 from ..results import result_items
 from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors, log_problems
 from .figures import ResultFigure
+from .labels import printed_missing_refs
 from .main_tex import build_main_tex, cited_keys
 from .rescue import rescue_definitions, rescue_names
-from .labels import printed_missing_refs
 
 
 @dataclass
@@ -123,7 +123,9 @@ def export_latex_project(
         result.pdf = target
         result.status = PdfStatus("problems" if problems else "ok", tuple(problems))
         if problems:
-            warnings.append(f"PDF with problems ({len(problems)}): {problems[0]}; see the log excerpt and main.log")
+            warnings.append(
+                f"PDF with problems ({len(problems)}): {problems[0]}; see the log excerpt and main.log"
+            )
     elif timed_out:
         warnings.append(
             f"LaTeX compile stopped after {timeout:g} s (a macro that never ends?): no PDF; "

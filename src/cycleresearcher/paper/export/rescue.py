@@ -24,8 +24,27 @@ _COLOUR_ARG = re.compile(
 _COLOUR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9().]*")
 #: xcolor's base colours (always defined), longest first so "darkgray" wins over "gray"
 _BASE = sorted(
-    "red green blue cyan magenta yellow black gray white darkgray lightgray brown lime olive orange "
-    "pink purple teal violet".split(),
+    [
+        "red",
+        "green",
+        "blue",
+        "cyan",
+        "magenta",
+        "yellow",
+        "black",
+        "gray",
+        "white",
+        "darkgray",
+        "lightgray",
+        "brown",
+        "lime",
+        "olive",
+        "orange",
+        "pink",
+        "purple",
+        "teal",
+        "violet",
+    ],
     key=len,
     reverse=True,
 )
@@ -56,7 +75,9 @@ def colour_fallbacks(latex: str, extra: list[str] | None = None) -> str:
 
 
 #: names of the macros authors define empty to switch text off (``\\newcommand{\\remove}[1]{}``)
-_HIDING = re.compile(r"(?i)(?:remove|removed|hide|hidden|ignore|omit|omitted|delete|deleted|del|old|comment|cut|drop|junk|off)")
+_HIDING = re.compile(
+    r"(?i)(?:remove|removed|hide|hidden|ignore|omit|omitted|delete|deleted|del|old|comment|cut|drop|junk|off)"
+)
 
 
 def hides_text(cs: str, body: str) -> bool:
@@ -74,7 +95,9 @@ def hides_text(cs: str, body: str) -> bool:
             depth += {"{": 1, "}": -1}.get(body[i], 0)
             i += 1
         arg = body[m.end() : i - 1]
-        if re.search(r"\n[ \t]*\n", arg) or len(re.findall(r"\\end\s*\{", arg)) != len(re.findall(r"\\begin\s*\{", arg)):
+        if re.search(r"\n[ \t]*\n", arg) or len(re.findall(r"\\end\s*\{", arg)) != len(
+            re.findall(r"\\begin\s*\{", arg)
+        ):
             return True
     return False
 

@@ -251,7 +251,9 @@ def results_section_latex(
                 parts.append(latex_text(text))
         fig_labels = figure_labels.get(item.index, [])
         if item.image and item.index in shown_figures:
-            parts.append(f"Figure~\\ref{{{shown_figures[item.index]}}} (in the text; described, no image supplied).")
+            parts.append(
+                f"Figure~\\ref{{{shown_figures[item.index]}}} (in the text; described, no image supplied)."
+            )
         elif item.image:
             parts.append(f"Figure~\\ref{{fig:described-{item.index}}} (described, no image supplied).")
             parts.append(described_figure_latex(item, fig_labels))

@@ -44,7 +44,7 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
 
 
 def _pdf_problems(paper_json) -> str | None:
-    """"PDF with problems: <the first>" from the exported paper.json (the export writes the PDF's
+    """The line "PDF with problems: <the first>" from the exported paper.json (the export writes the PDF's
     status there, not in the run store), or None when the PDF is right or there is none."""
     import json
 
@@ -93,7 +93,7 @@ async def download_pdf(run: str, pid: str, site: SiteDep) -> Response:
     if not pdf.is_file():
         raise StarletteHTTPException(
             409,
-            "No PDF was compiled for this paper (TeX Live / latexmk missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
+            "No PDF was compiled for this paper (TeX Live missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
         )
     return FileResponse(pdf, media_type="application/pdf", filename=f"{pid}.pdf")
 
