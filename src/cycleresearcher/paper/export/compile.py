@@ -1,6 +1,7 @@
 """Compiling main.tex to PDF (pdflatex, BibTeX, pdflatex until the labels settle), sandboxed as
 far as TeX allows: a temporary directory (always removed), ``-no-shell-escape``,
-``openin_any=p`` / ``openout_any=p`` (no absolute paths, no ``..``), stdin closed, a CPU limit and a timeout after which every TeX process is killed."""
+``openin_any=p`` / ``openout_any=p`` (no absolute paths, no ``..``), stdin closed, a CPU limit
+and a timeout after which every TeX process is killed."""
 
 from __future__ import annotations
 
