@@ -103,6 +103,7 @@ def main() -> None:
     path = RESULTS / "replay_pdfs.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     data[args.label] = rows
+    data[f"{args.label}_load"] = round(os.getloadavg()[0], 1)  # the 1-minute load as the run ended
     data["machine"] = machine()
     path.write_text(json.dumps(data, indent=2) + "\n")
     lines = table(data)
@@ -127,7 +128,13 @@ def table(data: dict) -> list[str]:
         "",
         f"CPU: {cpu_model()} ({data['machine']['cpus']} cores, shared with other jobs: times are indicative). "
         "`[?]`: unresolved citations and `??`: unresolved references in `pdftotext` of the PDF; "
-        "errors: TeX errors in the log of the last pass; status: what the CLI's pdf column says.",
+        "errors: TeX errors in the log of the last pass; status: what the CLI's pdf column says. "
+        f"Load average as each run ended: before {data.get('before_load', '?')}, after {data.get('after_load', '?')}.",
+        "",
+        "before: the exporter at the branch point (latexmk -f, which stops before its last pass after "
+        "one TeX error; run with `PYTHONPATH` set to that commit's `src`); after: this exporter (its "
+        "own pdflatex/BibTeX passes, the repairs and rescue of docs/papers.md). The after times include "
+        "the rescue pass where one is needed and the charts (matplotlib).",
         "",
         "| output | [?] before | [?] after | ?? before | ?? after | TeX errors before | after "
         "| status before | status after | compile s before | after |",
