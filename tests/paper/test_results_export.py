@@ -201,7 +201,10 @@ def test_charts_keep_one_quantity_per_axis_and_full_labels(tmp_path) -> None:
     ]
     # accuracy and F1 share an axis (one quantity, one unit); memory and latency get their own
     assert _by_scale(rows, [1, 2, 3, 4], header) == [[1, 2], [3], [4]]
-    assert _axis_label(header, [1, 2], "score") == "score (%)" and _axis_label(header, [3], "memory") == "Memory (GB)"
+    assert (
+        _axis_label(header, [1, 2], "score") == "score (%)"
+        and _axis_label(header, [3], "memory") == "Memory (GB)"
+    )
     assert _row_label(rows[1], 1).replace("\n", " ") == "Routed block attention (ours)"  # wrapped, never cut
     items = validate_results([{"name": "Efficiency", "result": {"table": [header, *rows]}}])
     [fig] = plot_result_tables(items, tmp_path)

@@ -57,8 +57,12 @@ def completed_paper(fixtures_dir: Path, i: int):
 
     msgs = conversation(fixtures_dir, i)
     user = msgs[1]["content"]
-    refs = load_references(user[: user.rfind(INSTRUCTION_START)].encode("utf-8"), name=f"record {i}", strict=False)
-    paper = complete_paper(parse_stage1(msgs[2]["content"]), fenced(msgs[3]["content"], "json"), msgs[4]["content"])
+    refs = load_references(
+        user[: user.rfind(INSTRUCTION_START)].encode("utf-8"), name=f"record {i}", strict=False
+    )
+    paper = complete_paper(
+        parse_stage1(msgs[2]["content"]), fenced(msgs[3]["content"], "json"), msgs[4]["content"]
+    )
     paper.references_bib = to_bibtex(refs)
     paper.meta = {"stage": "complete"}
     return paper

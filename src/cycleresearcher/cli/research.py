@@ -91,7 +91,8 @@ def generate(
     pdf: Annotated[
         bool,
         typer.Option(
-            "--pdf/--no-pdf", help="Compile each paper's LaTeX project to PDF with pdflatex and BibTeX (when installed)."
+            "--pdf/--no-pdf",
+            help="Compile each paper's LaTeX project to PDF with pdflatex and BibTeX (when installed).",
         ),
     ] = True,
     resume: Annotated[

@@ -87,6 +87,7 @@ def _passes(
     of model text must always get every pass; the log of the last one says what is still wrong."""
     outputs: list[str] = []
     bib_errors: list[str] = []
+
     def run(cmd: list[str]) -> bool:
         left = deadline - time.monotonic()
         if left <= 0:
