@@ -97,11 +97,12 @@ def test_truncated_body_is_closed():
 def test_latex_project_without_compile(paper, bibtex, tmp_path):
     res = export_latex_project(paper, tmp_path, bibtex, compile=False)
     assert res.pdf is None and res.main_tex.read_text().startswith("\\documentclass")
-    assert res.bib.read_text().count("@") == 3
+    # the three given entries, and one saying the model's fourth key was not among them (no [?])
+    assert res.bib.read_text().count("@") == 4 and "@misc{zhou2022mixture," in res.bib.read_text()
     assert res.unresolved_citations == ["zhou2022mixture"]
     assert any("zhou2022mixture" in w for w in res.warnings)
     no_bib = export_latex_project(paper, tmp_path / "nobib", None, compile=False)
-    assert no_bib.bib is None and "\\bibliography" not in no_bib.main_tex.read_text()
+    assert no_bib.bib.read_text().count("Not among the references given to the model") == 4
     assert len(no_bib.unresolved_citations) == 4
 
 

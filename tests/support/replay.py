@@ -46,3 +46,34 @@ def title_of(latex: str) -> str:
     m = re.search(r"\\title\{(.*)\}\s*$", latex.split("\\begin{abstract}")[0], re.S)
     assert m
     return " ".join(m.group(1).split())
+
+
+def completed_paper(fixtures_dir: Path, i: int):
+    """Record ``i`` as ``research complete`` makes it: turn 3 parsed as stage 1, completed with the
+    record's own results JSON and turn-5 LaTeX, its references block as the bibliography."""
+    from cycleresearcher.paper.parse import complete_paper, parse_stage1
+    from cycleresearcher.references import load_references
+    from cycleresearcher.references.bibexport import to_bibtex
+
+    msgs = conversation(fixtures_dir, i)
+    user = msgs[1]["content"]
+    refs = load_references(
+        user[: user.rfind(INSTRUCTION_START)].encode("utf-8"), name=f"record {i}", strict=False
+    )
+    paper = complete_paper(
+        parse_stage1(msgs[2]["content"]), fenced(msgs[3]["content"], "json"), msgs[4]["content"]
+    )
+    paper.references_bib = to_bibtex(refs)
+    paper.meta = {"stage": "complete"}
+    return paper
+
+
+def generated_body_paper(fixtures_dir: Path):
+    """The generated LaTeX body ``researcher_010_latex.txt`` with the tutorial references."""
+    from cycleresearcher.paper import Paper
+    from cycleresearcher.references import load_references
+    from cycleresearcher.references.bibexport import to_bibtex
+
+    body = (fixtures_dir / "research" / "researcher_010_latex.txt").read_text(encoding="utf-8")
+    bib = to_bibtex(load_references(fixtures_dir / "references" / "references_tutorial.bib"))
+    return Paper(title=title_of(body), latex=body, references_bib=bib, meta={"stage": "complete"})

@@ -675,6 +675,15 @@ def test_pdf_is_compiled_and_downloadable(tmp_path):
     pdf = client.get(job["result_url"] + "/paper.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["content-type"] == "application/pdf"
+    # a right PDF carries no warning; one whose log had problems says so beside its link
+    [paper_json] = tmp_path.rglob("papers/*/paper.json")
+    record = json.loads(paper_json.read_text())
+    assert record["pdf_status"]["state"] == "ok" and 'data-testid="pdf-status"' not in page
+    record["pdf_status"] = {"state": "problems", "problems": ["3 undefined citation(s): a, b, c"]}
+    record["pdf_status"]["label"] = "PDF with problems: 3 undefined citation(s): a, b, c"
+    paper_json.write_text(json.dumps(record))
+    page = client.get(job["result_url"]).text
+    assert '<span class="tag warn" data-testid="pdf-status">PDF with problems: 3 undefined citation(s): a, b, c</span>' in page
 
 
 # -- token limits per task and model (issue: every task was capped at 256 new tokens) ----------

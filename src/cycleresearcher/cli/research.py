@@ -102,7 +102,8 @@ def generate(
     pdf: Annotated[
         bool,
         typer.Option(
-            "--pdf/--no-pdf", help="Compile each paper's LaTeX project to PDF with latexmk (when installed)."
+            "--pdf/--no-pdf",
+            help="Compile each paper's LaTeX project to PDF with pdflatex and BibTeX (when installed).",
         ),
     ] = True,
     resume: Annotated[
@@ -407,7 +408,7 @@ def _export(paper, directory: Path, pdf: bool) -> dict:
 
 def _pdf_cell(info: dict, asked: bool) -> str:
     if info["pdf"]:
-        return "yes"
+        return info.get("pdf_status") or "yes"  # "yes", or "PDF with problems: <the first>"
     if not asked:
         return "not asked"
     return f"no: {info.get('pdf_error') or 'no PDF'}"

@@ -2,16 +2,18 @@
 
 Every number that counts as a result (``GROUNDING_RULE``) must equal a number of the results
 (table cells, descriptions, notes) within the rounding it shows, ignoring the sign, or as a
-percentage of a fraction and back.
+percentage of a fraction and back, or follow from them by one step (``derive``: a difference,
+relative change, ratio, or the mean of a row or column; the derivation is kept to be shown).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..latex import strip_comments
+from .derive import Derivations
 from .results import ResultItem
 
 # A number as shown: optional sign, digits with optional thousands commas, optional decimals.
@@ -83,17 +85,39 @@ class UngroundedNumber:
 
 
 @dataclass
+class DerivedNumber:
+    """A number grounded by one step from the supplied results (not found among them as is)."""
+
+    number: str
+    kind: str  # derive.Derivation.kind
+    derivation: str  # "32.11 - 28.85 = 3.26"
+    context: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "number": self.number,
+            "kind": self.kind,
+            "derivation": self.derivation,
+            "context": self.context,
+        }
+
+
+@dataclass
 class Grounding:
     checked: int  # numbers in the results LaTeX that count as results
-    grounded: int
+    grounded: int  # found among the results or derived from them
     ungrounded: list[UngroundedNumber]
+    derived: list[DerivedNumber] = field(default_factory=list)
 
     @property
     def share(self) -> float | None:
         return self.grounded / self.checked if self.checked else None
 
     def summary(self) -> dict[str, Any]:
-        return {"checked": self.checked, "grounded": self.grounded, "rule": GROUNDING_RULE}
+        return {
+            "checked": self.checked, "grounded": self.grounded, "rule": GROUNDING_RULE,
+            "derived": [d.to_dict() for d in self.derived],
+        }  # fmt: skip
 
 
 GROUNDING_RULE = (
@@ -101,7 +125,10 @@ GROUNDING_RULE = (
     "table-layout commands, comments, lengths (3pt, 0.5\\linewidth), sub/superscripts and bases of powers, numbers glued to a "
     "name (GPT-4, F1, 7B), numbers after Section/Table/Figure/Eq./Appendix/..., years 1900-2099, "
     "equation tags (1), and one-digit integers (counts, indices); each must equal a supplied number "
-    "within the rounding it shows, ignoring sign, or as a percentage of a fraction (or back)"
+    "within the rounding it shows, ignoring sign, or as a percentage of a fraction (or back), or follow "
+    "from one table column by one step: a difference of its best, worst, first or last number and "
+    "another, the same as a relative change (a percentage) or a ratio (written as times), the mean "
+    "of a row, a column or a metric's columns in a row (the derivation is shown)"
 )
 
 
@@ -138,12 +165,23 @@ def check_grounding(latex: str, items: list[ResultItem]) -> Grounding:
     """Match every result number of ``latex`` against the supplied results (GROUNDING_RULE)."""
     supplied = supplied_numbers(items)
     found = result_numbers(latex)
-    ungrounded = []
+    derivations: Derivations | None = None  # built on the first number not found as is
+    ungrounded: list[UngroundedNumber] = []
+    derived: list[DerivedNumber] = []
     for tok, start, end in found:
-        if not _matches(_shown(tok), supplied):
-            context = re.sub(r"\s+", " ", latex[max(0, start - 40) : end + 40]).strip()
+        shown = _shown(tok)
+        if _matches(shown, supplied):
+            continue
+        context = re.sub(r"\s+", " ", latex[max(0, start - 40) : end + 40]).strip()
+        derivations = derivations or Derivations(items)
+        how = derivations.explain(shown.value, shown.decimals, tok.lstrip("-−"), latex[end : end + 12])
+        if how:
+            derived.append(DerivedNumber(tok, how.kind, how.text, context))
+        else:
             ungrounded.append(UngroundedNumber(tok, context))
-    return Grounding(checked=len(found), grounded=len(found) - len(ungrounded), ungrounded=ungrounded)
+    return Grounding(
+        checked=len(found), grounded=len(found) - len(ungrounded), ungrounded=ungrounded, derived=derived
+    )
 
 
 def ungrounded_spans(latex: str, numbers: list[dict[str, str]]) -> list[tuple[int, int]]:
@@ -154,6 +192,7 @@ def ungrounded_spans(latex: str, numbers: list[dict[str, str]]) -> list[tuple[in
 
 __all__ = [
     "GROUNDING_RULE",
+    "DerivedNumber",
     "Grounding",
     "Shown",
     "UngroundedNumber",

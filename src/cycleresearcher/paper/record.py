@@ -14,6 +14,50 @@ from ..errors import InputError
 
 _INT = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
+#: PdfStatus.state values: a PDF whose last TeX pass reported nothing wrong; a PDF with TeX errors
+#: or undefined citations / references left; no PDF (TeX failed or timed out); not compiled
+PDF_STATES = ("ok", "problems", "failed", "not_compiled")
+
+
+@dataclass(frozen=True)
+class PdfStatus:
+    """Whether the exported PDF is right: ``ok`` only when the log of its last pass has no error
+    and no undefined citation or reference; ``problems`` lists them (first one first)."""
+
+    state: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+    def label(self) -> str:
+        """One line for the CLI summary, paper.md and the web page."""
+        first = self.problems[0] if self.problems else ""
+        more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        if self.state == "ok":
+            return "yes"
+        if self.state == "problems":
+            return f"PDF with problems: {first}{more}"
+        return f"no: {first or 'no PDF'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "problems": list(self.problems), "label": self.label()}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PdfStatus | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict) or data.get("state") not in PDF_STATES:
+            raise InputError(
+                f"Paper field 'pdf_status' must be an object with a state in {', '.join(PDF_STATES)}, "
+                f"not {str(data)[:60]!r}. Remove the field (it is rewritten by the next export)."
+            )
+        problems = data.get("problems") or []
+        if not isinstance(problems, list):
+            raise InputError("Paper field 'pdf_status.problems' must be a list of text.")
+        return cls(str(data["state"]), tuple(str(x) for x in problems))
+
 
 @dataclass
 class Paper:
@@ -41,6 +85,7 @@ class Paper:
     # {"number", "context"}; None when not checked (no results of the documented shape).
     ungrounded_numbers: list[dict[str, str]] | None = None
     grounding: dict[str, Any] | None = None  # {"checked", "grounded", "rule"}
+    pdf_status: PdfStatus | None = None  # set by the LaTeX export; None when no PDF was asked for
 
     @property
     def main_latex(self) -> str:
@@ -71,6 +116,7 @@ class Paper:
             "meta": dict(self.meta),
             "ungrounded_numbers": self.ungrounded_numbers,
             "grounding": self.grounding,
+            "pdf_status": self.pdf_status.to_dict() if self.pdf_status else None,
         }
 
     @classmethod
@@ -137,6 +183,7 @@ class Paper:
             meta=dict(meta),
             ungrounded_numbers=pick("ungrounded_numbers"),
             grounding=pick("grounding"),
+            pdf_status=PdfStatus.from_dict(pick("pdf_status")),
         )
 
 
@@ -152,4 +199,4 @@ def as_int(value: Any) -> int | None:
     return round(float(m.group())) if m else None
 
 
-__all__ = ["Paper", "as_int"]
+__all__ = ["PDF_STATES", "Paper", "PdfStatus", "as_int"]

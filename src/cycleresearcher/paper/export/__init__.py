@@ -7,11 +7,15 @@ title and a header on every page).
     disclosure.py     the notices every export carries
     jsonfile.py       paper.json
     markdown.py       paper.md
-    results_latex.py  the supplied results as LaTeX tables and figures, the \\ref check
+    results_latex.py  the supplied results as LaTeX tables and figures (charts, described figures)
     figures.py        plots of the result tables (matplotlib, imported when a table is plotted)
     main_tex.py       main.tex: preamble, disclosure box, the model's LaTeX made safe
-    compile.py        latexmk in a sandbox, in a process group that never outlives the compile
-    rescue.py         placeholder definitions for what the first pass found undefined
+    compile.py        pdflatex + BibTeX passes in a sandbox, in a process group that never outlives
+                      the compile; the log read for what makes a PDF wrong
+    rescue.py         placeholder definitions for what the first pass found undefined, colour fallbacks
+    repair.py         model slips TeX would report: chat tokens, tables narrower than their rows
+    labels.py         the supplied results tied to the model's text: tables it already shows, the
+                      labels its dangling refs mean, refs to nowhere printed by label
     project.py        the LaTeX project folder: main.tex, references.bib, plots, main.pdf
     run_files.py      the per-paper files of a run directory
 """

@@ -1,6 +1,7 @@
-"""Compiling main.tex to PDF with latexmk, sandboxed as far as TeX allows: a temporary directory
-(always removed), ``-no-shell-escape``, ``openin_any=p`` / ``openout_any=p`` (no absolute paths,
-no ``..``), stdin closed, a CPU limit and a timeout after which every TeX process is killed."""
+"""Compiling main.tex to PDF (pdflatex, BibTeX, pdflatex until the labels settle), sandboxed as
+far as TeX allows: a temporary directory (always removed), ``-no-shell-escape``,
+``openin_any=p`` / ``openout_any=p`` (no absolute paths, no ``..``), stdin closed, a CPU limit
+and a timeout after which every TeX process is killed."""
 
 from __future__ import annotations
 
@@ -8,23 +9,31 @@ import atexit
 import contextlib
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 COMPILE_TIMEOUT_S = 180
 
 
 def compile_pdf(
-    source: str, bibtex: str | None, timeout: float = COMPILE_TIMEOUT_S, assets: list[Path] | None = None
+    source: str,
+    bibtex: str | None,
+    timeout: float = COMPILE_TIMEOUT_S,
+    assets: list[Path] | None = None,
+    stop_early: Callable[[str], bool] | None = None,
 ) -> tuple[bytes | None, str, bool]:
     """Compile in a fresh temp dir that is always removed; return (PDF bytes or None, log text,
     whether the compile timed out). ``assets`` (our figure files) are copied to ``figures/`` there,
-    where main.tex includes them."""
+    where main.tex includes them. ``timeout`` bounds all passes together. When ``stop_early``
+    says yes to the first pass's log (the source is to be compiled again, rescued), the BibTeX
+    and later passes are not run."""
     work = Path(tempfile.mkdtemp(prefix="cr-latex-"))
     try:
         (work / "main.tex").write_text(source, encoding="utf-8")
@@ -33,18 +42,18 @@ def compile_pdf(
             shutil.copyfile(asset, work / "figures" / asset.name)
         if bibtex:
             (work / "references.bib").write_text(bibtex, encoding="utf-8")
-        env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
-        cmd = [
-            "latexmk",
-            "-pdf",
-            "-f",  # go on past errors: a PDF with a few broken lines beats none
-            "-interaction=nonstopmode",
-            "-no-shell-escape",
-            "main.tex",
-        ]
-        output, timed_out = _run_tex(cmd, work, env, timeout)
+        # long log lines unwrapped (kpathsea reads these from the environment): a warning naming a
+        # long citation key stays on one line for log_problems
+        env = {
+            **os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f", "max_print_line": "10000",
+        }  # fmt: skip
+        output, bib_errors, timed_out = _passes(
+            work, env, time.monotonic() + timeout, bool(bibtex), timeout, stop_early
+        )
         log_file = work / "main.log"
         log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+        if bib_errors:  # BibTeX's own errors are in no TeX log: they go after it, as TeX errors read
+            log = f"{log}\n" + "\n".join(f"! BibTeX: {e}" for e in bib_errors)
         if timed_out:  # the note goes last: the log excerpt shown to the user is the tail
             log = f"{log}\n{output.strip()}".strip()
         elif not log:
@@ -56,14 +65,76 @@ def compile_pdf(
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: pdflatex passes after the first: two after BibTeX (citations, then their page numbers), and up
+#: to two more while the log asks for a rerun
+_MAX_PASSES = 5
+_RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed")
+_PDFLATEX = ["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "main.tex"]
+
+
+def _passes(
+    work: Path,
+    env: dict[str, str],
+    deadline: float,
+    has_bib: bool,
+    timeout: float,
+    stop_early: Callable[[str], bool] | None = None,
+) -> tuple[str, list[str], bool]:
+    """pdflatex, BibTeX, then pdflatex until the labels settle; (output, BibTeX errors, timed out).
+
+    The passes are run here rather than by latexmk: after one TeX error latexmk stops before its
+    last pass (BibTeX ran, the citations it wrote never typeset: ``[?]`` everywhere), while a PDF
+    of model text must always get every pass; the log of the last one says what is still wrong."""
+    outputs: list[str] = []
+    bib_errors: list[str] = []
+
+    def run(cmd: list[str]) -> bool:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            outputs.append(f"the compile timed out after {timeout:g} s; it was stopped")
+            return False
+        out, timed_out = _run_tex(cmd, work, env, left)
+        outputs.append(out)
+        return not timed_out
+
+    if not run(_PDFLATEX):
+        return "\n".join(outputs), bib_errors, True
+    if stop_early is not None and stop_early(_read(work / "main.log")):
+        return "\n".join(outputs), bib_errors, False
+    passes = 1
+    aux = work / "main.aux"
+    if has_bib and aux.exists() and "\\bibdata" in aux.read_text(encoding="utf-8", errors="replace"):
+        if not run(["bibtex", "main"]):
+            return "\n".join(outputs), bib_errors, True
+        bib_errors = _bibtex_errors(work / "main.blg")
+        if not run(_PDFLATEX):
+            return "\n".join(outputs), bib_errors, True
+        passes += 1
+    while passes < _MAX_PASSES and _RERUN.search(_read(work / "main.log")):
+        if not run(_PDFLATEX):
+            return "\n".join(outputs), bib_errors, True
+        passes += 1
+    return "\n".join(outputs), bib_errors, False
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+def _bibtex_errors(blg: Path) -> list[str]:
+    """BibTeX's errors (not its warnings) from its ``.blg``: the lines before ``---line N of file``."""
+    lines = _read(blg).splitlines()
+    return [lines[i - 1].strip() for i, ln in enumerate(lines) if i and ln.startswith("---line ")][:10]
+
+
 # -- running TeX: a process group that never outlives the compile ---------------------------------
 #
-# latexmk starts pdflatex/bibtex as its own children, so killing latexmk alone leaves a looping
+# A TeX run may start children of its own, so killing the first process alone can leave a looping
 # pdflatex (``\def\x{\x}\x``) re-parented to init. Each compile therefore runs in a new session
 # (process group) led by a tiny watchdog that (1) caps every TeX process's CPU time, which is
 # inherited across fork/exec, (2) kills the group when the Python parent disappears, even by
 # SIGKILL (it polls getppid; portable, unlike PR_SET_PDEATHSIG, which would not reach pdflatex
-# anyway) and (3) kills stragglers when latexmk ends. The parent kills the whole group on timeout,
+# anyway) and (3) kills stragglers when the run ends. The parent kills the whole group on timeout,
 # on any exception (KeyboardInterrupt included) and at interpreter exit.
 
 _WATCHDOG = r"""
@@ -107,10 +178,10 @@ while True:
     except subprocess.TimeoutExpired:
         if os.getppid() != parent:
             stop()
-if os.getppid() != parent:  # latexmk may end on its own then (SIGPIPE on the parent's pipe)
+if os.getppid() != parent:  # the run may end on its own then (SIGPIPE on the parent's pipe)
     stop()
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-os.killpg(0, signal.SIGTERM)  # anything latexmk left behind
+os.killpg(0, signal.SIGTERM)  # anything the run left behind
 sys.exit(rc)
 """
 
@@ -149,7 +220,7 @@ atexit.register(_kill_live_groups)
 
 
 def _run_tex(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[str, bool]:
-    """Run ``cmd`` (latexmk) in ``cwd``; return (its output, whether it timed out)."""
+    """Run ``cmd`` (one TeX pass or BibTeX) in ``cwd``; return (its output, whether it timed out)."""
     if os.name != "posix":  # no process groups: the plain timeout is all there is
         try:
             proc = subprocess.run(
@@ -158,7 +229,7 @@ def _run_tex(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
             )  # fmt: skip
             return proc.stdout + proc.stderr, False
         except subprocess.TimeoutExpired:
-            return f"latexmk timed out after {timeout:g} s", True
+            return f"{cmd[0]} timed out after {timeout:g} s", True
     cpu = max(1, math.ceil(timeout)) + 1
     watchdog = [sys.executable, "-I", "-c", _WATCHDOG, str(os.getpid()), str(cpu), str(cwd), *cmd]
     proc = subprocess.Popen(
@@ -173,7 +244,7 @@ def _run_tex(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, _ = proc.communicate()
-            return f"{out or ''}\nlatexmk timed out after {timeout:g} s; the compile was stopped", True
+            return f"{out or ''}\n{cmd[0]} timed out; the compile was stopped", True
         except BaseException:
             _kill_group(proc)
             proc.wait()
@@ -201,4 +272,27 @@ def log_errors(log: str) -> list[str]:
     return out[:60]
 
 
-__all__ = ["COMPILE_TIMEOUT_S", "compile_pdf", "log_errors"]
+_UNDEFINED = re.compile(
+    r"(?:LaTeX|Package natbib) Warning: (Citation|Reference) [`']([^']*)' on page \S+ undefined"
+)
+
+
+def log_problems(log: str) -> list[str]:
+    """What makes a PDF wrong, one line each, in log order: every TeX error (its ``!`` line) and
+    every citation or reference the last pass left undefined (printed ``[?]`` / ``??``)."""
+    problems: list[str] = []
+    for line in log.splitlines():
+        if line.startswith("!"):
+            problems.append(line.lstrip("! ").strip()[:200])
+    undefined: dict[str, list[str]] = {"Citation": [], "Reference": []}
+    for kind, key in _UNDEFINED.findall(log):
+        if key not in undefined[kind]:
+            undefined[kind].append(key)
+    for kind, keys in undefined.items():
+        if keys:
+            shown = ", ".join(keys[:5]) + (" ..." if len(keys) > 5 else "")
+            problems.append(f"{len(keys)} undefined {kind.lower()}(s): {shown}")
+    return problems
+
+
+__all__ = ["COMPILE_TIMEOUT_S", "compile_pdf", "log_errors", "log_problems"]

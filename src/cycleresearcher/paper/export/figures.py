@@ -82,28 +82,69 @@ def key_columns(header: list[str], rows: list[list[str]], numeric: list[int]) ->
 
 
 def _row_label(row: list[str], keys: int) -> str:
-    return " ".join(plain(c) for c in row[:keys] if c.strip())[:24]
+    """The row's name in full, wrapped onto lines of about 16 characters (never cut)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(" ".join(plain(c) for c in row[:keys] if c.strip()), 16)) or " "
 
 
-def _by_scale(rows: list[list[str]], series: list[int]) -> list[list[int]]:
-    """Series grouped into panels by scale: columns 10x apart (an accuracy in % next to an F1 in
-    [0, 1]) go to different panels, otherwise the small one would be flat bars on the axis."""
+#: what a column measures, by the words of its header or the unit its cells carry: two
+#: quantities never share an axis (an accuracy in % and a memory in GB)
+_QUANTITIES = [
+    ("memory", re.compile(r"(?i)\b(?:memory|mem\.?|vram|ram|[kmgt]i?b)\b")),
+    (
+        "time",
+        re.compile(
+            r"(?i)\b(?:time|latency|runtime|seconds?|secs?|ms|hours?|hrs?|minutes?|mins?|s/it|it/s|speed|throughput|fps|tokens?/s)\b"
+        ),
+    ),
+    ("size", re.compile(r"(?i)(?:#\s*param|\bparam(?:eter)?s?\b|\bsize\b|\bflops?\b|\bmacs\b)")),
+    ("energy", re.compile(r"(?i)\b(?:energy|power|kwh|joules?|watts?|co2)\b")),
+    ("cost", re.compile(r"(?i)\b(?:cost|price|\$|usd)\b")),
+]
+_UNIT = re.compile(r"\(([^()]{1,12})\)\s*$|\[([^\[\]]{1,12})\]\s*$")
+
+
+def quantity(header: str, cells: list[str]) -> str:
+    """The quantity a column measures (memory, time, size, energy, cost), else "score"."""
+    text = plain(header) + " " + " ".join(re.sub(r"^[\s\d.,+\-−±]+", "", c)[:8] for c in cells[:5])
+    return next((name for name, pattern in _QUANTITIES if pattern.search(text)), "score")
+
+
+def _axis_label(header: list[str], cols: list[int], kind: str) -> str:
+    """The y label of a panel: the column's name for one series, else the quantity and the unit
+    the headers share (``Accuracy (%)``, ``memory (GB)``)."""
+    if len(cols) == 1:
+        return plain(header[cols[0]])
+    units = {(m.group(1) or m.group(2)) if (m := _UNIT.search(plain(header[c]))) else "" for c in cols}
+    unit = units.pop() if len(units) == 1 else ""
+    return f"{kind} ({unit})" if unit else kind
+
+
+def _by_scale(rows: list[list[str]], series: list[int], header: list[str] | None = None) -> list[list[int]]:
+    """Series grouped into panels, one quantity each (``quantity``), and within one by scale:
+    columns 10x apart (an accuracy in % next to an F1 in [0, 1]) go to different panels,
+    otherwise the small one would be flat bars on the axis."""
+    kinds = {c: quantity(header[c], [r[c] for r in rows]) if header else "score" for c in series}
     peak = {c: max(abs(v) for r in rows if (v := number(r[c])) is not None) or 1.0 for c in series}
     panels: list[list[int]] = []
-    for c in sorted(series, key=peak.__getitem__):
-        if panels and peak[c] <= 10 * peak[panels[-1][0]]:
-            panels[-1].append(c)
-        else:
-            panels.append([c])
+    for kind in dict.fromkeys(kinds[c] for c in series):
+        group: list[list[int]] = []
+        for c in sorted((c for c in series if kinds[c] == kind), key=peak.__getitem__):
+            if group and peak[c] <= 10 * peak[group[-1][0]]:
+                group[-1].append(c)
+            else:
+                group.append([c])
+        panels += group
     return sorted((sorted(p) for p in panels), key=min)  # panels in the order of the columns
 
 
 def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[int], small: bool) -> None:
     if kind == "line":
         xs = [number(r[0]) for r in rows]
-        for c in series:
-            pts = [(x, v) for x, r in zip(xs, rows, strict=True) if (v := number(r[c])) is not None]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=plain(header[c]))
+        for c in series:  # a missing cell is a gap in the line (NaN), not a line drawn across it
+            ys = [v if (v := number(r[c])) is not None else float("nan") for r in rows]
+            ax.plot(xs, ys, marker="o", label=plain(header[c]))
         if all(x and x > 0 for x in xs) and max(xs) / min(xs) >= 100:  # type: ignore[type-var,operator]
             ax.set_xscale("log")  # a sweep over orders of magnitude (sizes, learning rates)
         ax.set_xlabel(plain(header[0]), fontsize=7)
@@ -118,6 +159,9 @@ def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[
                 width=width,
                 label=plain(header[c]),
             )
+            for p, v in zip(pos, vals, strict=True):  # a missing cell: a gap marked n/a, not a zero
+                if v is None:
+                    ax.text(p, 0, "n/a", ha="center", va="bottom", fontsize=5, color="0.4", rotation=90)
         ax.set_xticks(range(len(rows)))
         tilt = 30 if len(rows) > 4 or small else 0
         keys = key_columns(header, rows, numeric_columns(header, rows))
@@ -127,6 +171,9 @@ def _draw(ax, kind: str, header: list[str], rows: list[list[str]], series: list[
         ax.set_xlim(-0.6, len(rows) - 0.4)
         if len(rows) > 8:  # many groups: upright small labels that do not run into each other
             ax.tick_params(axis="x", labelrotation=90, labelsize=5)
+    ax.set_ylabel(
+        _axis_label(header, series, quantity(header[series[0]], [r[series[0]] for r in rows])), fontsize=7
+    )
     if small and len(series) == 1:
         ax.set_title(plain(header[series[0]]), fontsize=8)
     else:  # above the axes, so the legend never hides a bar
@@ -159,7 +206,7 @@ def plot_result_tables(
     for item, (kind, _xcol, series) in todo:
         assert item.table is not None
         header, rows = item.table.header, item.table.rows
-        panels = _by_scale(rows, series)
+        panels = _by_scale(rows, series, header)
         fig, axes = plt.subplots(1, len(panels), figsize=(6.4, 3.4), dpi=150, squeeze=False)
         for ax, cols in zip(axes[0], panels, strict=True):
             _draw(ax, kind, header, rows, cols, small=len(panels) > 1)

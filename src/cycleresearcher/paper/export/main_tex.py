@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 
-from ...latex import command_argument, remove_command, strip_comments, unclosed_braces
+from ...latex import command_argument, remove_command, strip_comments
 from ..parse import open_environments
 from ..record import Paper
-from ..results import result_items
+from ..results import ResultItem, result_items
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
 from .figures import ResultFigure
+from .labels import label_model_table, mark_missing_refs, model_table_label, tie
+from .repair import strip_chat_tokens, widen_tabulars
+from .rescue import colour_fallbacks
 from .results_latex import results_section_latex
 
 _CITE = re.compile(r"\\(?:[Cc]ite[a-zA-Z]*|nocite)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{([^{}]*)\}")
@@ -34,7 +37,11 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{graphicx}
 %SUBFIGURES%
 \CRoptionalpackage{wrapfig}
-\usepackage[table]{xcolor}
+% the named colour sets the models' papers use (ForestGreen, Navy, DodgerBlue1, ...)
+\usepackage[table,dvipsnames,svgnames,x11names]{xcolor}
+\makeatletter
+\newcommand{\CRcolourfallback}[2]{\@ifundefinedcolor{#1}{\colorlet{#1}{#2}}{}}
+\makeatother
 \CRoptionalpackage[shortlabels]{enumitem}
 \usepackage{url}
 \IfFileExists{fvextra.sty}{\usepackage{fvextra}\DefineVerbatimEnvironment{CRraw}{Verbatim}{breaklines,breakanywhere,fontsize=\small}}{\usepackage{verbatim}\newenvironment{CRraw}{\verbatim}{\endverbatim}}
@@ -54,6 +61,8 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \newtheorem{remark}[theorem]{Remark}
 \newtheorem{example}[theorem]{Example}
 \providecommand{\eg}{e.g.\xspace}
+% a \ref to a label the text defines nowhere prints the label, not ??
+\newcommand{\CRmissingref}[1]{\textnormal{[\detokenize{#1}]}}
 \providecommand{\ie}{i.e.\xspace}
 \providecommand{\etal}{et al.\xspace}
 % Generated figures do not exist: show a placeholder instead of stopping the compile.
@@ -77,10 +86,15 @@ def build_main_tex(
     body = _body(paper.latex, warnings)
     if (paper.meta or {}).get("stage") != "awaiting_results":
         items = result_items(paper.experimental_results)
-        section = results_section_latex(items, figures or [], paper.results_simulated)
+        body, section = _with_results(body, items, figures or [], paper.results_simulated)
         body = f"{body}\n\n{section}" if section else body
         if paper.experimental_results is not None and not items:
             warnings.append("the results do not have the documented shape: no result tables in the PDF")
+    body, missing = mark_missing_refs(body)
+    if missing:
+        warnings.append(
+            f"{len(missing)} \\ref label(s) defined nowhere (printed as [label]): {', '.join(missing[:10])}"
+        )
     if not paper.latex.strip() and paper.generated_text.strip():
         # no LaTeX parsed: print the raw output verbatim rather than an empty paper
         raw = paper.generated_text.strip().replace(r"\end{CRraw}", r"\end {CRraw}")
@@ -112,7 +126,7 @@ def build_main_tex(
         _PREAMBLE.replace("%ALGORITHMIC%", algorithmic)
         .replace("%SUBFIGURES%", subfigures)
         .replace("%HEADER%", header)
-        .replace("%RESCUE%", rescue)
+        .replace("%RESCUE%", "\n".join(x for x in (colour_fallbacks(body), rescue) if x))
     )
     title = _title(paper.title, warnings) or "Untitled generated paper"
     parts = [
@@ -136,6 +150,34 @@ def build_main_tex(
     return "\n".join(parts), warnings
 
 
+def _with_results(
+    body: str, items: list[ResultItem], figures: list[ResultFigure], simulated: bool
+) -> tuple[str, str]:
+    """(the model's text, the results section): a supplied table the text already shows is
+    referred to there (the text's table gets a label if it has none), and the labels the text's
+    dangling refs mean are carried by the supplied table or figure they match."""
+    ties = tie(body, items, {f.item for f in figures})
+    shown: dict[int, str] = {}
+    shown_figures: dict[int, str] = {}
+    floats = [(span, index, "tab") for index, span in ties.shown_by.items()]
+    floats += [(span, index, "fig") for index, span in ties.figure_shown_by.items()]
+    # from the last float to the first, so the spans of the earlier ones stay valid
+    for span, index, kind in sorted(floats, key=lambda f: -f[0][0]):
+        own = model_table_label(body, span)
+        name = own or (f"tab:results-{index}" if kind == "tab" else f"fig:described-{index}")
+        (shown if kind == "tab" else shown_figures)[index] = name
+        carried = (ties.table_labels if kind == "tab" else ties.figure_labels).get(index, [])
+        extra = ([] if own else [name]) + carried
+        if extra:
+            body = label_model_table(body, span, extra)
+    section = results_section_latex(
+        items, figures, simulated, shown,
+        {k: v for k, v in ties.table_labels.items() if k not in shown},
+        {k: v for k, v in ties.figure_labels.items() if k not in shown_figures}, shown_figures,
+    )  # fmt: skip
+    return body, section
+
+
 def _body(latex: str, warnings: list[str]) -> str:
     body = latex
     m = re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|$)", body, re.S)
@@ -152,16 +194,62 @@ def _body(latex: str, warnings: list[str]) -> str:
         warnings.append(f"removed \\input/\\include of files that do not exist: {', '.join(inputs[:5])}")
         body = re.sub(r"\\(?:input|include)\s*\{[^{}]*\}", "", body)
     body = _FIGURE.sub(_figure_placeholder, body)
-    # Truncated text: close groups first (they usually open inside the last environment), then environments.
-    depth = unclosed_braces(body)
-    if depth > 0:
-        warnings.append(f"closed {depth} unbalanced '{{'")
-        body = body.rstrip() + "}" * depth
+    body, tokens = strip_chat_tokens(body)
+    if tokens:
+        warnings.append(f"removed {tokens} chat-template token(s) left in the text (<|im_start|> ...)")
+    body, widened = widen_tabulars(body)
+    if widened:
+        warnings.append(f"gave {widened} table(s) the columns their rows use (the specification had fewer)")
+    body, stray, unclosed = _balance_groups(body)
+    if stray:  # TeX would delete each with an error ("Extra }"), and the PDF would say so
+        warnings.append(f"removed {stray} unmatched '}}'")
+    # Truncated text: close groups first (they usually open inside the last paragraph), then environments.
+    if unclosed:
+        warnings.append(f"closed {unclosed} unbalanced '{{'")
     still_open = open_environments(body)
     if still_open:
         warnings.append(f"closed environments left open by the generation: {', '.join(reversed(still_open))}")
         body = body.rstrip() + "\n" + "\n".join(rf"\end{{{name}}}" for name in reversed(still_open))
     return body.strip()
+
+
+def _balance_groups(body: str) -> tuple[str, int, int]:
+    """``body`` without the ``}`` that close no group, and with each ``{`` left open closed at the
+    end of its paragraph (a cut ``\\url{https://...`` or a forgotten ``}``: closed at the end of
+    the text, the rest of the paper would sit inside it; TeX stops at a paragraph in a ``\\url``).
+    Escapes and comments are left alone. Returns (body, dropped, closed)."""
+    out: list[str] = []
+    opened: list[int] = []  # positions in the output of the { still open
+    dropped = i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            out.append(body[i : i + 2])
+            i += 2
+            continue
+        if c == "%":
+            end = body.find("\n", i)
+            end = len(body) if end < 0 else end
+            out.append(body[i:end])
+            i = end
+            continue
+        if c == "{":
+            opened.append(len(out))
+        elif c == "}":
+            if not opened:
+                dropped += 1
+                i += 1
+                continue
+            opened.pop()
+        out.append(c)
+        i += 1
+    text = "".join(out)
+    positions = [len("".join(out[:k])) for k in opened]
+    for pos in reversed(positions):  # the innermost first; later inserts do not move earlier ones
+        blank = re.compile(r"\n[ \t]*\n").search(text, pos)
+        at = blank.start() if blank else len(text.rstrip())
+        text = text[:at] + "}" + text[at:]
+    return text, dropped, len(positions)
 
 
 #: commands that have no business in a title: file/structure commands and (re)definitions

@@ -20,6 +20,8 @@ def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures
     lines = [f"# {plain_title(paper.title) or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
     if paper.results_simulated:
         lines += [">", f"> **{SIMULATED_NOTICE}**"]
+    if paper.pdf_status and not paper.pdf_status.ok:  # a PDF that is wrong says so where it is read
+        lines += [">", f"> **PDF:** {paper.pdf_status.label()}"]
     lines.append("")
     scores = [
         f"{k}: {getattr(paper, k)}"
@@ -122,23 +124,39 @@ def md_cell(value: object) -> str:
 
 
 def ungrounded_markdown(numbers: list[dict[str, str]] | None, grounding: dict | None) -> list[str]:
-    """A Markdown section listing the numbers of the results text that match no supplied result."""
+    """A Markdown section listing the numbers of the results text that match no supplied result,
+    and one showing how the numbers derived from the results follow from them."""
     if numbers is None or grounding is None:
         return []
     lines = [
         "## Numbers not found in the results",
         "",
         f"{grounding.get('grounded', 0)} of {grounding.get('checked', 0)} numbers in the results text match "
-        "the results; these match none of them:",
+        "the results or follow from them by one step; these match none of them:",
         "",
     ]
     if not numbers:
-        return lines[:2] + ["Every number in the results text matches the results.", ""]
+        lines = lines[:2] + ["Every number in the results text matches the results or follows from them.", ""]
     for n in numbers:
         num, ctx = n.get("number", ""), n.get("context", "")
         marked = ctx.replace(num, f"**{num}**", 1) if num in ctx else ctx
         lines.append(f"- **{md_cell(num)}**: …{md_cell(marked)}…")
-    return [*lines, ""]
+    if numbers:
+        lines.append("")
+    derived = [d for d in grounding.get("derived") or [] if isinstance(d, dict)]
+    if derived:
+        lines += [
+            "## Numbers derived from the results",
+            "",
+            "Not in the results as such; each follows by one step:",
+            "",
+        ]
+        lines += [
+            f"- **{md_cell(d.get('number', ''))}** ({md_cell(d.get('kind', ''))}): {md_cell(d.get('derivation', ''))}"
+            for d in derived
+        ]
+        lines.append("")
+    return lines
 
 
 __all__ = ["export_markdown", "md_cell", "to_markdown", "ungrounded_markdown"]

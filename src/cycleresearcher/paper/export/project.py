@@ -4,18 +4,19 @@ undefined macros are given placeholder definitions and the paper is compiled aga
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import atomic
-from ..record import Paper
+from ..record import Paper, PdfStatus
 from ..results import result_items
-from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors
+from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors, log_problems
 from .figures import ResultFigure
+from .labels import printed_missing_refs
 from .main_tex import build_main_tex, cited_keys
 from .rescue import rescue_definitions, rescue_names
-from .results_latex import unresolved_refs
 
 
 @dataclass
@@ -29,6 +30,7 @@ class LatexExport:
     warnings: list[str] = field(default_factory=list)
     figures: list[ResultFigure] = field(default_factory=list)  # plots of the result tables
     unresolved_refs: list[str] = field(default_factory=list)  # \ref labels no \label defines
+    status: PdfStatus = field(default_factory=lambda: PdfStatus("not_compiled", ("not compiled",)))
 
 
 def bib_keys(bibtex: str) -> set[str]:
@@ -37,6 +39,21 @@ def bib_keys(bibtex: str) -> set[str]:
 
     library = bibtexparser.parse_string(bibtex)
     return {entry.key for entry in library.entries}
+
+
+#: what BibTeX accepts as a key (no spaces, braces, commas, quotes, hashes, percent signs)
+_KEY = re.compile(r"[^\s{}(),\"#%'=\\~]+")
+
+
+def missing_entries(keys: list[str]) -> str:
+    """BibTeX entries for keys the model cited that the references lack: listed as such in the
+    PDF (the citation resolves to an entry saying so, not to ``[?]``)."""
+    return "".join(
+        f"@misc{{{k},\n  title = {{{{[Not among the references given to the model]}}}},\n"
+        "  note = {Cited by the model; no such reference was supplied}\n}\n"
+        for k in keys
+        if _KEY.fullmatch(k)
+    )
 
 
 def export_latex_project(
@@ -57,17 +74,23 @@ def export_latex_project(
     cited = cited_keys(paper.latex)
     unresolved = [k for k in cited if k not in keys]
     if unresolved:
-        warnings.append(f"{len(unresolved)} citation(s) not in the references: {', '.join(unresolved[:10])}")
+        warnings.append(
+            f"{len(unresolved)} citation(s) not in the references (listed as such in the PDF's "
+            f"references): {', '.join(unresolved[:10])}"
+        )
+    # only cited papers are listed: no bibliography (and no empty References heading) without a \cite
+    bib_text = ((bibtex or "").rstrip() + "\n" + missing_entries(unresolved)).strip() + "\n" if cited else ""
+    has_bib = bool(cited) and bool(bib_text.strip())
     bib_path = None
-    if keys:
+    if has_bib:
         bib_path = out / "references.bib"
-        atomic.write_text(bib_path, bibtex if bibtex.endswith("\n") else bibtex + "\n")
+        atomic.write_text(bib_path, bib_text)
+    else:
+        (out / "references.bib").unlink(missing_ok=True)  # one of an earlier export is not this paper's
     figures = _figures(paper, out / "figures")
-    source, body_warnings = build_main_tex(paper, has_bib=bool(keys), figures=figures)
+    source, body_warnings = build_main_tex(paper, has_bib=has_bib, figures=figures)
     warnings += body_warnings
-    refs = unresolved_refs(source)
-    if refs:
-        warnings.append(f"{len(refs)} \\ref label(s) defined nowhere (shown as ??): {', '.join(refs[:10])}")
+    refs = printed_missing_refs(source)  # build_main_tex printed them as [label] and warned
     main_tex = out / "main.tex"
     atomic.write_text(main_tex, source)
     result = LatexExport(
@@ -76,26 +99,34 @@ def export_latex_project(
     )  # fmt: skip
     if not compile:
         return result
-    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        warnings.append("latexmk/pdflatex not found: main.tex written, no PDF (install TeX Live and latexmk)")
+    if shutil.which("pdflatex") is None or shutil.which("bibtex") is None:
+        warnings.append("pdflatex/bibtex not found: main.tex written, no PDF (install TeX Live)")
+        result.status = PdfStatus("not_compiled", ("pdflatex/bibtex not found (install TeX Live)",))
         return result
     assets = [f.path for f in figures]
-    pdf, log, timed_out = compile_pdf(source, bibtex if keys else None, timeout, assets)
-    rescue = "" if timed_out else rescue_definitions(log)  # a second pass would only time out again
+    # the first compile stops after one pass when the log has something to rescue (it is redone)
+    pdf, log, timed_out = compile_pdf(
+        source, bib_text if has_bib else None, timeout, assets, lambda first: bool(rescue_definitions(first))
+    )
+    rescue = "" if timed_out else rescue_definitions(log, source)  # a second pass would only time out again
     if rescue:
         warnings.append(
             "placeholder definitions added for unknown LaTeX commands/characters: " + rescue_names(rescue)
         )
-        source, _ = build_main_tex(paper, has_bib=bool(keys), rescue=rescue, figures=figures)
+        source, _ = build_main_tex(paper, has_bib=has_bib, rescue=rescue, figures=figures)
         atomic.write_text(main_tex, source)
-        pdf, log, timed_out = compile_pdf(source, bibtex if keys else None, timeout, assets)
+        pdf, log, timed_out = compile_pdf(source, bib_text if has_bib else None, timeout, assets)
     errors = log_errors(log)
+    problems = log_problems(log)
     if pdf is not None:
         target = out / "main.pdf"
         atomic.write_bytes(target, pdf)
         result.pdf = target
-        if errors:
-            warnings.append(f"the PDF was produced despite {len(errors)} LaTeX error(s); see the log excerpt and main.log")
+        result.status = PdfStatus("problems" if problems else "ok", tuple(problems))
+        if problems:
+            warnings.append(
+                f"PDF with problems ({len(problems)}): {problems[0]}; see the log excerpt and main.log"
+            )
     elif timed_out:
         warnings.append(
             f"LaTeX compile stopped after {timeout:g} s (a macro that never ends?): no PDF; "
@@ -106,12 +137,15 @@ def export_latex_project(
     if pdf is None:
         (out / "main.pdf").unlink(missing_ok=True)  # a PDF of an earlier export is not this paper
     log_path = out / "main.log"
-    if log and (pdf is None or errors):  # the compile ran in a temp dir that is gone: keep its log
+    if log and (pdf is None or problems):  # the compile ran in a temp dir that is gone: keep its log
         atomic.write_text(log_path, log)
         result.log = log_path
     else:
         log_path.unlink(missing_ok=True)  # a log of an earlier export is not this paper's
     result.log_excerpt = "\n".join(errors)[:4000] if errors else ("" if pdf else log[-3000:])
+    if pdf is None:
+        why = pdf_failure(result)
+        result.status = PdfStatus("failed", (why, *(x for x in problems if x != why)))
     return result
 
 

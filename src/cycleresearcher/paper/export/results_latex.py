@@ -144,16 +144,19 @@ def latex_text(text: str) -> str:
     return "".join(pieces)
 
 
-def table_latex(item: ResultItem, simulated: bool) -> str:
+def table_latex(item: ResultItem, simulated: bool, labels: list[str] | None = None) -> str:
+    """The supplied table as a float labelled ``tab:results-N`` and with ``labels`` (the labels the
+    model's text refers to it by)."""
     assert item.table is not None
     header, rows = item.table.header, item.table.rows
     numeric = set(numeric_columns(header, rows))
     spec = "".join("r" if j in numeric else "l" for j in range(len(header)))
+    marks = "".join(rf"\label{{{x}}}" for x in [f"tab:results-{item.index}", *(labels or [])])
     lines = [
         r"\begin{table}[htbp]",
         r"\centering\small",
         rf"\caption{{{latex_text(item.name)}{(' --- ' + SIMULATED_TAG) if simulated else ''}}}",
-        rf"\label{{tab:results-{item.index}}}",
+        marks,
     ]
     tabular = [
         rf"\begin{{tabular}}{{{spec}}}",
@@ -169,23 +172,60 @@ def table_latex(item: ResultItem, simulated: bool) -> str:
     return "\n".join([*lines, *tabular, r"\end{table}"])
 
 
-def figure_latex(fig: ResultFigure, folder: str = "figures") -> str:
+def figure_latex(fig: ResultFigure, folder: str = "figures", labels: list[str] | None = None) -> str:
+    marks = "".join(rf"\label{{{x}}}" for x in [fig.label, *(labels or [])])
     return "\n".join(
         [
             r"\begin{figure}[htbp]",
             r"\centering",
             rf"\includegraphics[width=0.8\linewidth]{{{folder}/{fig.path.name}}}",
             rf"\caption{{{latex_text(fig.caption)}}}",
-            rf"\label{{{fig.label}}}",
+            marks,
             r"\end{figure}",
         ]
     )
 
 
-def results_section_latex(items: list[ResultItem], figures: list[ResultFigure], simulated: bool) -> str:
-    """A section holding every experiment of the results: its tables, figures and texts."""
+#: "Figure 4: ..." at the start of a described figure: its number in the source paper, not ours
+_SOURCE_NUMBER = re.compile(r"^\s*(?:Figure|Fig\.?)\s*[\w.]+\s*[:.]\s*", re.I)
+
+
+def described_figure_latex(item: ResultItem, labels: list[str]) -> str:
+    """A figure the results describe but do not supply: a float of its own (it is not one of the
+    drawn charts), an empty frame saying so, the description as its caption and the labels the
+    model's text refers to it by."""
+    caption = _SOURCE_NUMBER.sub("", item.image).strip() or item.name
+    marks = "".join(rf"\label{{{x}}}" for x in [f"fig:described-{item.index}", *labels])
+    return "\n".join(
+        [
+            r"\begin{figure}[htbp]",
+            r"\centering",
+            r"\fbox{\parbox{0.8\linewidth}{\centering\small\itshape Image not supplied: the results describe this figure.}}",
+            rf"\caption{{{latex_text(caption)}}}",
+            marks,
+            r"\end{figure}",
+        ]
+    )
+
+
+def results_section_latex(
+    items: list[ResultItem],
+    figures: list[ResultFigure],
+    simulated: bool,
+    shown: dict[int, str] | None = None,
+    table_labels: dict[int, list[str]] | None = None,
+    figure_labels: dict[int, list[str]] | None = None,
+    shown_figures: dict[int, str] | None = None,
+) -> str:
+    """A section holding every experiment of the results: its tables, figures and texts. A table
+    the model's text already shows (``shown``: item index -> that table's label) is referred to,
+    not printed again; ``table_labels`` / ``figure_labels`` are the labels the model's refs use for
+    a supplied table / figure, carried by it so that every ref resolves; ``shown_figures`` (item
+    index -> label) are described figures a figure of the model's text already is."""
     if not items:
         return ""
+    shown, table_labels, figure_labels = shown or {}, table_labels or {}, figure_labels or {}
+    shown_figures = shown_figures or {}
     by_item = {f.item: f for f in figures}
     title = (
         "Experimental results (simulated by the model)" if simulated else "Experimental results as supplied"
@@ -195,22 +235,33 @@ def results_section_latex(items: list[ResultItem], figures: list[ResultFigure], 
         if simulated
         else "The results below are the ones supplied for this paper, reproduced as given. "
     )
+    if shown:
+        intro += "A table the text above already shows with these numbers is referred to, not repeated. "
     parts = [rf"\section*{{{title}}}", r"\addcontentsline{toc}{section}{" + title + "}", intro]
     for item in items:
         parts.append(rf"\paragraph{{{latex_text(item.name)}.}}")
-        if item.table is not None:
+        if item.index in shown:
+            parts.append(f"Table~\\ref{{{shown[item.index]}}} (in the text).")
+        elif item.table is not None:
             parts.append(f"Table~\\ref{{tab:results-{item.index}}}.")
         if item.index in by_item:
             parts.append(f"Figure~\\ref{{{by_item[item.index].label}}}.")
         for text in (item.description, *item.notes):
             if text:
                 parts.append(latex_text(text))
-        if item.image:
-            parts.append(r"\emph{Figure described in the results:} " + latex_text(item.image))
-        if item.table is not None:
-            parts.append(table_latex(item, simulated))
+        fig_labels = figure_labels.get(item.index, [])
+        if item.image and item.index in shown_figures:
+            parts.append(
+                f"Figure~\\ref{{{shown_figures[item.index]}}} (in the text; described, no image supplied)."
+            )
+        elif item.image:
+            parts.append(f"Figure~\\ref{{fig:described-{item.index}}} (described, no image supplied).")
+            parts.append(described_figure_latex(item, fig_labels))
+            fig_labels = []
+        if item.table is not None and item.index not in shown:
+            parts.append(table_latex(item, simulated, table_labels.get(item.index)))
         if item.index in by_item:
-            parts.append(figure_latex(by_item[item.index]))
+            parts.append(figure_latex(by_item[item.index], labels=fig_labels))
     return "\n\n".join(parts)
 
 
@@ -233,6 +284,7 @@ def unresolved_refs(body: str) -> list[str]:
 
 __all__ = [
     "SIMULATED_TAG",
+    "described_figure_latex",
     "figure_latex",
     "latex_text",
     "results_section_latex",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,13 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
         ):
             if (folder / name).exists() and not (folder / kept).exists():
                 (folder / name).rename(folder / kept)
-    export_json(paper, folder / "paper.json")
     complete = (paper.meta or {}).get("stage") != "awaiting_results"
     latex = (
         export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf) if complete else None
     )
+    # the PDF's status goes into paper.json and paper.md, which are therefore written after it
+    paper = replace(paper, pdf_status=latex.status if latex and pdf else None)
+    export_json(paper, folder / "paper.json")
     export_markdown(paper, folder / "paper.md", latex.figures if latex else None)
     info: dict[str, Any] = {
         "id": paper.id,
@@ -43,6 +46,7 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
         "warnings": len(paper.warnings),
         "pdf": str(latex.pdf) if latex and latex.pdf else None,
         "pdf_error": pdf_failure(latex) if latex and pdf and latex.pdf is None else None,
+        "pdf_status": latex.status.label() if latex and pdf else None,
         "results_simulated": paper.results_simulated,
         "ungrounded": None if paper.ungrounded_numbers is None else len(paper.ungrounded_numbers),
         "unresolved_refs": latex.unresolved_refs if latex else [],

@@ -36,10 +36,23 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
         "review": review_view(review) if review else None,
         "detection": detection,
         "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
+        "pdf_problems": _pdf_problems(paper_folder(path, pid) / "paper.json"),
         "jobs": [j for j in site.runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
         "defaults": site.defaults.describe(),
     }  # fmt: skip
     return site.page(request, "paper.html", ctx)
+
+
+def _pdf_problems(paper_json) -> str | None:
+    """The line "PDF with problems: <the first>" from the exported paper.json (the export writes the PDF's
+    status there, not in the run store), or None when the PDF is right or there is none."""
+    import json
+
+    try:
+        status = (json.loads(paper_json.read_text(encoding="utf-8")) or {}).get("pdf_status") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return status.get("label") if isinstance(status, dict) and status.get("state") == "problems" else None
 
 
 @router.get("/runs/{run}/papers/{pid}/paper.json")
@@ -80,7 +93,7 @@ async def download_pdf(run: str, pid: str, site: SiteDep) -> Response:
     if not pdf.is_file():
         raise StarletteHTTPException(
             409,
-            "No PDF was compiled for this paper (TeX Live / latexmk missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
+            "No PDF was compiled for this paper (TeX Live missing, the compile failed, or PDF was unticked). Download the LaTeX project instead.",
         )
     return FileResponse(pdf, media_type="application/pdf", filename=f"{pid}.pdf")
 
