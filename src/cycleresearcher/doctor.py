@@ -53,10 +53,11 @@ def collect() -> dict[str, dict[str, Any]]:
     report["engine vllm"] = _pkg("vllm")
     report["engine openai"] = _http_engine()
     report["train (trl)"] = _pkg("trl")
-    latexmk = shutil.which("latexmk")
-    report["tex (latexmk)"] = {
-        "ok": bool(latexmk),
-        "detail": latexmk or "not found: apt-get install latexmk texlive-latex-extra",
+    # the exporter runs pdflatex and bibtex itself (passes to the last, whatever one error does)
+    tex = [shutil.which(t) for t in ("pdflatex", "bibtex")]
+    report["tex (pdflatex, bibtex)"] = {
+        "ok": all(tex),
+        "detail": ", ".join(t for t in tex if t) if all(tex) else "not found: apt-get install texlive-latex-extra",
     }
     try:
         from .models import embedded_model_path

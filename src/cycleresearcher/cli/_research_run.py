@@ -47,7 +47,7 @@ def files_current(paper, run: Path, pdf: bool) -> bool:
         return False
     import shutil
 
-    no_tex = shutil.which("latexmk") is None  # no PDF can come out: a missing one is not stale
+    no_tex = shutil.which("pdflatex") is None  # no PDF can come out: a missing one is not stale
     return (folder / "paper.md").is_file() and (
         not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
     )
