@@ -24,6 +24,7 @@ from ._common import (
     out,
 )
 from ._group import group
+from .novelty import AfterGenerate, novelty
 from ._rundir import check_resume, new_run_dir
 
 ConstrainOpt = Annotated[
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
     research = group("research", "Generate research papers from references with CycleResearcher.")
     research.command("generate", cls=aliased(n="--samples", **OUT_ALIASES))(generate)
     research.command("complete")(complete)
+    research.command("novelty")(novelty)
     app.add_typer(research, name="research")
 
 
@@ -102,6 +104,13 @@ def generate(
         ),
     ] = False,
     constrain: ConstrainOpt = None,
+    novelty_check: Annotated[
+        bool,
+        typer.Option(
+            "--novelty",
+            help="Check each paper offline for close prior work among its references (docs/novelty.md); shown in paper.json / paper.md.",
+        ),
+    ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -144,6 +153,7 @@ def generate(
                 for w in ps.warnings:
                     console.print(f"[yellow]warning[/] {ps.source}: {w}")
             total = len(prepared) * samples
+            check = AfterGenerate(directory, store) if novelty_check else None
             written: list[dict] = []
             failures: list[str] = []
             with reporting(for_stderr(console, f"generating {total} paper(s)")):
@@ -155,6 +165,8 @@ def generate(
                     else:
                         written.append(_export(paper, directory, pdf=pdf and not two_stage))
                         written[-1]["paper_warnings"] = list(paper.warnings)
+                        if check is not None:
+                            check(paper)
 
                 researcher.generate(prepared, settings, on_paper=on_paper)
         finally:
