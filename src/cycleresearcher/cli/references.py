@@ -75,4 +75,7 @@ def register(app: typer.Typer) -> None:
         default="render",
     )
     sub.command("render")(render)
+    from .references_enrich import enrich
+
+    sub.command("enrich")(enrich)
     app.add_typer(sub)

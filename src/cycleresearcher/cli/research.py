@@ -111,6 +111,14 @@ def generate(
             help="Check each paper offline for close prior work among its references (docs/novelty.md); shown in paper.json / paper.md.",
         ),
     ] = False,
+    enrich: Annotated[
+        bool,
+        typer.Option(
+            "--enrich",
+            help="Fill missing abstracts from Semantic Scholar, OpenAlex, arXiv and Crossref first "
+            "(sends DOIs, arXiv ids and titles; see 'references enrich').",
+        ),
+    ] = False,
 ) -> None:
     """Generate paper drafts (motivation, idea, LaTeX, experiment plan) from reference sets.
 
@@ -148,7 +156,12 @@ def generate(
         store.set_meta("settings", settings.__dict__)
         start = time.perf_counter()
         try:
-            prepared = researcher.prepare(refs, settings)
+            if enrich:
+                from .references_enrich import enrich_for_run
+
+                prepared = researcher.prepare(enrich_for_run(refs, directory), settings)
+            else:
+                prepared = researcher.prepare(refs, settings)
             for ps in prepared:
                 for w in ps.warnings:
                     console.print(f"[yellow]warning[/] {ps.source}: {w}")

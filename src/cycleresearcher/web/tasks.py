@@ -119,7 +119,7 @@ def export_paper(paper: Any, run_dir: Path, pdf: bool) -> None:
 
 
 def generate_task(
-    services: Services, choice: EngineChoice, refs: bytes, source: str, settings: Any, pdf: bool
+    services: Services, choice: EngineChoice, refs: bytes, source: str, settings: Any, pdf: bool, enrich: bool = False
 ) -> Callable[[JobContext], str]:
     def run(ctx: JobContext) -> str:
         from ..references import load_references
@@ -137,7 +137,13 @@ def generate_task(
         try:
             store.set_meta("command", "web generate")
             store.set_meta("settings", settings.__dict__)
-            prepared = researcher.prepare([load_references(refs, name=source)], settings)
+            loaded = load_references(refs, name=source)
+            if enrich:  # the only path of the page that sends anything to the scholarly services
+                from ..references.enrich import enrich_to_run
+
+                ctx.progress(message="enriching the references (Semantic Scholar, OpenAlex, arXiv, Crossref)")
+                loaded = enrich_to_run(loaded, ctx.run_dir, lambda d, t, m: ctx.progress(message=f"enrich: {m}"))
+            prepared = researcher.prepare([loaded], settings)
             ctx.progress(message=f"generating {settings.n} paper(s)")
             first: list[str] = []
             failures: list[str] = []

@@ -30,6 +30,7 @@ async def generate(
     max_tokens: Annotated[int | None, Form()] = None,
     constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
+    enrich: Annotated[str, Form()] = "",
 ) -> Response:
     from ...references import load_references
     from ...research import ResearchSettings
@@ -43,6 +44,7 @@ async def generate(
         "engine": engine,
         "max_tokens": max_tokens,
         "constrain": constrain,
+        "enrich": bool(enrich),
     }
     try:
         data = await read_upload(bib, MAX_BIB_BYTES)
@@ -74,11 +76,12 @@ async def generate(
         "topic": settings.topic,
         "references": source,
         "pdf": bool(pdf),
+        "enrich": bool(enrich),
     }
     job = site.runner.submit(
         "generate",
         run,
-        generate_task(site.services, chosen, data, source, settings, bool(pdf)),
+        generate_task(site.services, chosen, data, source, settings, bool(pdf), enrich=bool(enrich)),
         label=f"generate from {source}",
         params=params,
     )
