@@ -41,6 +41,13 @@ def novelty(
     ] = None,
     corpus: CorpusOpt = None,
     online: OnlineOpt = False,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Also search the works that `references enrich` (or an earlier --online check) cached; offline.",
+        ),
+    ] = True,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="Works shown in the matrix.")] = 5,
     threshold: Annotated[
         Optional[float],
@@ -101,7 +108,10 @@ def novelty(
         from ..novelty.online import scholarly_clients
 
         clients = scholarly_clients()
-    settings = CheckSettings(top_k, threshold, embeddings, list(corpus or []), clients, judge)
+    settings = CheckSettings(
+        top_k=top_k, threshold=threshold, embeddings=embeddings, corpus=list(corpus or []), cache=cache,
+        clients=clients, judge=judge,
+    )  # fmt: skip
     checker = NoveltyChecker(settings)
     subjects = [(subject_from_idea(text, f"idea {i}"), None) for i, text in enumerate(idea or [], 1)]
     reports = []
@@ -116,6 +126,8 @@ def novelty(
             if not as_json:
                 show(report)
     finally:
+        for client in clients:
+            client.close()
         if judge is not None:
             judge.close()
     if as_json:

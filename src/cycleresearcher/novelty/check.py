@@ -24,6 +24,8 @@ class CheckSettings:
     #: False: TF-IDF similarity even when the embedding model is installed (faster; own threshold)
     embeddings: bool = True
     corpus: list[Path] = field(default_factory=list)
+    #: search the answers the scholarly clients cached (``references enrich``), when there are any
+    cache: bool = True
     clients: list[SearchClient] = field(default_factory=list)
     judge: Engine | None = None
 
@@ -37,6 +39,11 @@ class NoveltyChecker:
         self.settings = settings or CheckSettings()
         self.warnings: list[str] = []
         self.corpus: dict[str, list[Work]] = corpus_works(self.settings.corpus, self.warnings)
+        if self.settings.cache:
+            from .online import cached_works
+
+            if cached := cached_works():
+                self.corpus["cache"] = cached
         self._embedder: Embedder | None = None
         self._embedder_error: str | None = None
 

@@ -1,10 +1,12 @@
-"""``--online``: the scholarly services' search, as one more source of works.
+"""The scholarly services as sources of works: their search (``--online`` only) and the answers
+``references enrich`` already cached (offline, read when the cache file exists).
 
 The check needs one thing of a service: ``search(query, limit)`` returning works (objects or
 dicts with ``title``, ``abstract``, ``year``, and an id or URL). ``SearchClient`` is that
-interface; ``scholarly_clients()`` gives the clients ``references enrich`` uses (same keys,
-pacing, cache and base URLs). A service that fails (rate limit after its retries, timeout, bad
-answer) costs a warning, never the check: the report then names only the sources that answered.
+interface; ``scholarly_clients()`` gives the clients ``references enrich`` uses
+(``cycleresearcher.scholarly``: same keys, pacing, answer cache and base URLs, set by the
+``CYCLERESEARCHER_*_URL`` variables). A service that fails (rate limit after its retries, timeout,
+bad answer) costs a warning, never the check: the report then names only the sources that answered.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from ..errors import CycleResearcherError, InputError
+from ..errors import CycleResearcherError
 from ..latex import plain_title
 from .records import Subject, Work
 
@@ -20,6 +22,8 @@ from .records import Subject, Work
 SEARCH_LIMIT = 20
 #: words of the idea / abstract sent as a search query (search endpoints match keywords, not essays)
 QUERY_WORDS = 24
+#: the services searched: Crossref is left out (it rarely holds an abstract to compare with)
+SEARCH_SERVICES = ("semantic_scholar", "openalex", "arxiv")
 
 
 class SearchClient(Protocol):
@@ -55,7 +59,7 @@ def to_work(item: Any, source: str) -> Work | None:
         return None
     abstract = _field(item, "abstract")
     year = _field(item, "year", "publication_year")
-    key = _field(item, "paperId", "paper_id", "doi", "id", "key")
+    key = _field(item, "doi", "arxiv_id", "paperId", "ident", "id", "key")
     url = _field(item, "url", "doi_url")
     return Work(title, re.sub(r"\s+", " ", str(abstract or "")).strip(), str(year or ""), source, str(key or ""), str(url or ""))
 
@@ -78,16 +82,37 @@ def online_works(subject: Subject, clients: list[SearchClient], warnings: list[s
     return found
 
 
-def scholarly_clients(**settings: Any) -> list[SearchClient]:
-    """The scholarly services' clients, as ``references enrich`` configures them."""
+def scholarly_clients(services: tuple[str, ...] = SEARCH_SERVICES) -> list[SearchClient]:
+    """The scholarly services' clients, configured as for ``references enrich`` (close them)."""
+    from ..scholarly import open_services
+
+    return list(open_services(services=services))
+
+
+def cached_works() -> list[Work]:
+    """Every work with an abstract in the answer cache of the scholarly clients (filled by
+    ``references enrich`` and earlier ``--online`` checks); none when there is no cache file. Read
+    only: the check never writes the cache offline."""
+    import json
+    import sqlite3
+
+    from ..scholarly.cache import default_cache_path
+
+    path = default_cache_path()
+    if not path.is_file():
+        return []
     try:
-        from .. import scholarly  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise InputError(
-            "--online needs the scholarly service clients (cycleresearcher.scholarly), which this build "
-            "lacks; use --corpus with your own library instead."
-        ) from exc
-    return scholarly.search_clients(**settings)
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT service, value FROM answers").fetchall()
+    except sqlite3.Error:  # a cache of another shape or a locked file: the check goes on without it
+        return []
+    out = []
+    for service, value in rows:
+        data = json.loads(value) if value else None
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and item.get("abstract") and (work := to_work(item, "cache")) is not None:
+                out.append(work)
+    return out
 
 
-__all__ = ["SEARCH_LIMIT", "SearchClient", "online_works", "scholarly_clients", "search_queries", "to_work"]
+__all__ = ["SEARCH_LIMIT", "SEARCH_SERVICES", "SearchClient", "cached_works", "online_works", "scholarly_clients", "search_queries", "to_work"]
