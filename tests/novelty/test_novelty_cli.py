@@ -57,6 +57,7 @@ Text \\citep{{kvcache}}.
 def make_run(tmp_path: Path, idea: str, refs: list[str], name: str = "run-novelty") -> tuple[Path, str]:
     """A run directory as `research generate --two-stage -o` leaves it: the store and papers/<id>/."""
     bib = tmp_path / "refs.bib"
+    bib.parent.mkdir(parents=True, exist_ok=True)
     bib.write_text(bib_text(refs), encoding="utf-8")
     text = TURN3.format(motivation="Memory is the limit.", idea=idea, title="Small caches", abstract="We shrink caches.")
     run = tmp_path / "runs" / name
@@ -138,7 +139,7 @@ def test_generate_with_novelty_checks_each_paper(tmp_path, monkeypatch):
 
     monkeypatch.setattr(check.NoveltyChecker, "embedder", lambda self: None)  # lexical: no model load here
     run = tmp_path / "gen"
-    result = runner.invoke(app, ["research", "generate", str(bib), "--engine", "support.fake_engine:FakeEngine",
+    result = runner.invoke(app, ["research", "generate", str(bib), "--model", "scripted", "--engine", "support.fake_engine:FakeEngine",
                                  "--engine-opt", f"script={text}", "--two-stage", "--no-pdf", "--novelty", "-o", str(run)])  # fmt: skip
     assert result.exit_code == 0, result.output
     [folder] = list((run / "papers").iterdir())

@@ -88,8 +88,9 @@ class NoveltyChecker:
             threshold,
             searched,
             calibrated,
+            len(works),
         )
-        report = NoveltyReport(subject, matches, text, close, threshold, measure, searched, warnings)
+        report = NoveltyReport(subject, matches, text, close, threshold, measure, searched, len(works), warnings)
         if self.settings.judge is not None and matches:
             from .judge import judge
 

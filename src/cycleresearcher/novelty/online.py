@@ -106,13 +106,13 @@ def cached_works() -> list[Work]:
             rows = db.execute("SELECT service, value FROM answers").fetchall()
     except sqlite3.Error:  # a cache of another shape or a locked file: the check goes on without it
         return []
-    out = []
-    for service, value in rows:
+    out: dict[str, Work] = {}  # one copy of a work that several services answered with
+    for _service, value in rows:
         data = json.loads(value) if value else None
         for item in data if isinstance(data, list) else [data]:
             if isinstance(item, dict) and item.get("abstract") and (work := to_work(item, "cache")) is not None:
-                out.append(work)
-    return out
+                out.setdefault(work.identity(), work)
+    return list(out.values())
 
 
 __all__ = ["SEARCH_LIMIT", "SEARCH_SERVICES", "SearchClient", "cached_works", "online_works", "scholarly_clients", "search_queries", "to_work"]

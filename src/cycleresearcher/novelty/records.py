@@ -113,13 +113,10 @@ class NoveltyReport:
     close: bool  # a match is at or above the threshold
     threshold: float
     measure: str  # what ``similarity`` is (embedding cosine, or the lexical fallback)
-    searched: dict[str, int]  # works searched per source
+    searched: dict[str, int]  # works each source gave (a work two sources gave counts in both)
+    works_searched: int  # distinct works compared
     warnings: list[str] = field(default_factory=list)
     judge: JudgeAnswer | None = None
-
-    @property
-    def works_searched(self) -> int:
-        return sum(self.searched.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -165,8 +165,9 @@ def works_from_folder_file(path: Path, source: str) -> list[Work]:
 
 
 def dedupe(groups: dict[str, list[Work]], subject: Subject) -> tuple[list[Work], dict[str, int]]:
-    """One copy of each work (the first source wins), the subject itself left out (a paper is not
-    prior work to itself), and the count searched per source."""
+    """One copy of each work (the first source wins) with the subject itself left out (a paper is
+    not prior work to itself), and how many works each source gave (duplicates included, so that
+    a service that only confirmed what another found is still named)."""
     own = {w for w in (Work(subject.title).identity(),) if w}
     seen: set[str] = set(own)
     works: list[Work] = []
@@ -174,11 +175,12 @@ def dedupe(groups: dict[str, list[Work]], subject: Subject) -> tuple[list[Work],
     for source, items in groups.items():
         for work in items:
             ident = work.identity() or _flat(work.abstract)[:120].lower()
-            if not ident or ident in seen:
+            if not ident or ident in own:
                 continue
-            seen.add(ident)
-            works.append(work)
             counts[source] = counts.get(source, 0) + 1
+            if ident not in seen:
+                seen.add(ident)
+                works.append(work)
     return works, counts
 
 

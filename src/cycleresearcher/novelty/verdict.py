@@ -34,9 +34,11 @@ def verdict_text(
     threshold: float,
     searched: dict[str, int],
     calibrated: bool = True,
+    distinct: int | None = None,
 ) -> tuple[str, bool]:
-    """(statement, close) for the most similar work searched."""
-    n = sum(searched.values())
+    """(statement, close) for the most similar work searched. ``searched``: works per source;
+    ``distinct``: the works compared once duplicates across sources are removed (default: the sum)."""
+    n = sum(searched.values()) if distinct is None else distinct
     if n == 0 or best_similarity is None:
         return "no verdict: nothing was searched (give --corpus, a paper with references, or --online)", False
     which = "the calibrated threshold" if calibrated else "the threshold you set"
