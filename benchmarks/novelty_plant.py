@@ -275,8 +275,14 @@ def table(results: list[dict]) -> list[str]:
     lines += ["", "Per ranker alone (recall@1 / recall@5 on the training records, plain haystack):", ""]
     for r in results:
         rec = r["records"]
-        emb = f"embedding {rec['embedding_recall@1']:.2f} / {rec['embedding_recall@5']:.2f}; " if rec["embedding_recall@5"] == rec["embedding_recall@5"] else ""
-        lines.append(f"- {r['measure']}: {emb}BM25 {rec['lexical_recall@1']:.2f} / {rec['lexical_recall@5']:.2f}")
+        emb = (
+            f"embedding {rec['embedding_recall@1']:.2f} / {rec['embedding_recall@5']:.2f}; "
+            if rec["embedding_recall@5"] == rec["embedding_recall@5"]
+            else ""
+        )
+        lines.append(
+            f"- {r['measure']}: {emb}BM25 {rec['lexical_recall@1']:.2f} / {rec['lexical_recall@5']:.2f}"
+        )
     lines += ["", "Unrelated ideas, best similarity (median / max):", ""]
     for r in results:
         b = r["unrelated"]["best_similarity"]

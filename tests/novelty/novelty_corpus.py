@@ -60,5 +60,7 @@ def bib_text(keys: list[str] | None = None) -> str:
     out = []
     for key in keys or list(WORKS):
         title, year, abstract = WORKS[key]
-        out.append(f"@article{{{key},\n  title={{{title}}},\n  year={{{year}}},\n  abstract={{{abstract}}}\n}}\n")
+        out.append(
+            f"@article{{{key},\n  title={{{title}}},\n  year={{{year}}},\n  abstract={{{abstract}}}\n}}\n"
+        )
     return "\n".join(out)

@@ -59,7 +59,9 @@ def make_run(tmp_path: Path, idea: str, refs: list[str], name: str = "run-novelt
     bib = tmp_path / "refs.bib"
     bib.parent.mkdir(parents=True, exist_ok=True)
     bib.write_text(bib_text(refs), encoding="utf-8")
-    text = TURN3.format(motivation="Memory is the limit.", idea=idea, title="Small caches", abstract="We shrink caches.")
+    text = TURN3.format(
+        motivation="Memory is the limit.", idea=idea, title="Small caches", abstract="We shrink caches."
+    )
     run = tmp_path / "runs" / name
     researcher = CycleResearcher(engine=FakeEngine(text), run_dir=run)
     [paper] = researcher.generate([bib], ResearchSettings(n=1, max_tokens=64, mode="two-stage"))
@@ -81,7 +83,9 @@ def test_bare_ideas_offline_with_a_corpus(corpus_bib, tmp_path):
     assert close["close_prior_work"] is True and far["close_prior_work"] is False
     assert close["matches"][0]["work"]["title"] == WORKS["kvcache"][0]
     assert close["matches"][0]["overlaps"], "the matrix says what overlaps"
-    assert far["verdict"].startswith("no close prior work among 6 works searched (sources: corpus:library.bib 6;")
+    assert far["verdict"].startswith(
+        "no close prior work among 6 works searched (sources: corpus:library.bib 6;"
+    )
     written = json.loads((tmp_path / "out" / "idea_1" / "novelty.json").read_text())
     assert written["verdict"] == close["verdict"]
     assert "| 1 | Compressing the key-value cache" in (tmp_path / "out" / "idea_1" / "novelty.md").read_text()
@@ -134,7 +138,9 @@ def test_run_with_a_far_idea_names_what_was_searched(tmp_path):
 def test_generate_with_novelty_checks_each_paper(tmp_path, monkeypatch):
     bib = tmp_path / "refs.bib"
     bib.write_text(bib_text(["kvcache", "speech"]), encoding="utf-8")
-    text = TURN3.format(motivation="Memory is the limit.", idea=CLOSE_IDEA, title="Small caches", abstract="We shrink caches.")
+    text = TURN3.format(
+        motivation="Memory is the limit.", idea=CLOSE_IDEA, title="Small caches", abstract="We shrink caches."
+    )
     import cycleresearcher.novelty.check as check
 
     monkeypatch.setattr(check.NoveltyChecker, "embedder", lambda self: None)  # lexical: no model load here

@@ -25,8 +25,16 @@ def test_the_prompt_shows_the_idea_and_every_retrieved_abstract():
 @pytest.mark.parametrize(
     "text, decision, closest",
     [
-        ('{"reason": "Work 1 does this.", "decision": "overlaps", "closest": 1}', "overlaps", WORKS["kvcache"][0]),
-        ('Sure! ```json\n{"reason": "None does.", "decision": "Distinct", "closest": null}\n```', "distinct", ""),
+        (
+            '{"reason": "Work 1 does this.", "decision": "overlaps", "closest": 1}',
+            "overlaps",
+            WORKS["kvcache"][0],
+        ),
+        (
+            'Sure! ```json\n{"reason": "None does.", "decision": "Distinct", "closest": null}\n```',
+            "distinct",
+            "",
+        ),
         ('{"reason": "unclear", "decision": "novel"}', "undecided", ""),
         ("I think it is novel.", "undecided", ""),
         ('{"reason": "x", "decision": "overlaps", "closest": 99}', "overlaps", ""),
@@ -39,7 +47,9 @@ def test_decision_rule(text, decision, closest):
 
 
 def test_judge_answer_is_shown_beside_the_verdict_never_instead(corpus_bib):
-    engine = FakeEngine('{"reason": "The first work already quantises the cache.", "decision": "distinct", "closest": 1}')
+    engine = FakeEngine(
+        '{"reason": "The first work already quantises the cache.", "decision": "distinct", "closest": 1}'
+    )
     checker = NoveltyChecker(CheckSettings(embeddings=False, corpus=[corpus_bib], judge=engine))
     report = checker.check(Subject("idea", idea=CLOSE_IDEA))
     assert report.close and report.verdict.startswith("close prior work")  # the judge does not overrule it

@@ -24,7 +24,9 @@ def _records(fixtures_dir):
 def _plant(records, embedder):
     ranks, planted, rest = [], [], []
     for subject in records:
-        assert subject.motivation and subject.idea, f"turn 3 of {subject.label} parsed without motivation/idea"
+        assert subject.motivation and subject.idea, (
+            f"turn 3 of {subject.label} parsed without motivation/idea"
+        )
         others = [w for r in records if r is not subject for w in r.references if w.abstract]
         haystack = [Work(subject.title, subject.abstract), *others]
         ranking = rank([subject.motivation, subject.idea], haystack, embedder)

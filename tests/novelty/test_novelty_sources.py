@@ -46,7 +46,9 @@ def test_folder_reads_latex_projects_once_markdown_and_bib(tmp_path):
         encoding="utf-8",
     )
     (lib / "proj" / "sections" / "intro.tex").write_text("\\section{Introduction}\nMeetings are noisy.\n")
-    (lib / "notes.md").write_text(f"# Listening to coral reefs\n\n## Abstract\n\n{WORKS['reef'][2]}\n\n## Introduction\n\nMore.\n")
+    (lib / "notes.md").write_text(
+        f"# Listening to coral reefs\n\n## Abstract\n\n{WORKS['reef'][2]}\n\n## Introduction\n\nMore.\n"
+    )
     (lib / "refs.bib").write_text(bib_text(["soil"]), encoding="utf-8")
     warnings: list[str] = []
     works = corpus_works([lib], warnings)["corpus:lib"]
@@ -72,10 +74,16 @@ def test_dedupe_keeps_the_first_source_and_leaves_out_the_subject_itself():
     subject = Subject("s", title="Listening to Coral Reefs!")
     groups = {
         "references": [Work("Learning to rank with pairwise losses"), Work("Listening to coral reefs")],
-        "corpus:a.bib": [Work("Learning to Rank with Pairwise Losses."), Work("Message passing networks for molecules")],
+        "corpus:a.bib": [
+            Work("Learning to Rank with Pairwise Losses."),
+            Work("Message passing networks for molecules"),
+        ],
     }
     works, counts = dedupe(groups, subject)
-    assert [w.title for w in works] == ["Learning to rank with pairwise losses", "Message passing networks for molecules"]
+    assert [w.title for w in works] == [
+        "Learning to rank with pairwise losses",
+        "Message passing networks for molecules",
+    ]
     assert counts == {"references": 1, "corpus:a.bib": 2}, "per source, duplicates included"
 
 

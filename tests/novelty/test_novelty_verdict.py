@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from novelty_corpus import CLOSE_IDEA, FAR_IDEA
 
 from cycleresearcher.novelty import CheckSettings, NoveltyChecker, Subject
 from cycleresearcher.novelty.retrieval import LEXICAL
 from cycleresearcher.novelty.verdict import FORBIDDEN, THRESHOLDS, verdict_text
-from novelty_corpus import CLOSE_IDEA, FAR_IDEA
 
 
 def _no_claim(text: str) -> None:
@@ -21,14 +21,19 @@ def _no_claim(text: str) -> None:
 def test_close_names_the_work_its_similarity_and_the_threshold():
     text, close = verdict_text("Prior Work", "2020", 0.91, 0.7, {"references": 3, "corpus:lib.bib": 10})
     assert close
-    assert text == 'close prior work: "Prior Work" (2020; similarity 0.91, at or above the calibrated threshold 0.70)'
+    assert (
+        text
+        == 'close prior work: "Prior Work" (2020; similarity 0.91, at or above the calibrated threshold 0.70)'
+    )
     _no_claim(text)
 
 
 def test_not_close_names_how_many_works_and_which_sources():
     text, close = verdict_text("Some Work", "", 0.41, 0.7, {"references": 3, "corpus:lib.bib": 10})
     assert not close
-    assert text.startswith("no close prior work among 13 works searched (sources: references 3, corpus:lib.bib 10;")
+    assert text.startswith(
+        "no close prior work among 13 works searched (sources: references 3, corpus:lib.bib 10;"
+    )
     assert "highest similarity 0.41, below the calibrated threshold 0.70" in text
     _no_claim(text)
 
@@ -54,9 +59,13 @@ def test_checker_verdicts_follow_the_rules_on_a_real_corpus(corpus_bib, idea, cl
     assert report.works_searched == 6 and report.searched == {"corpus:library.bib": 6}
     best = max(report.matches, key=lambda m: m.similarity)
     if close:
-        assert report.verdict.startswith('close prior work: "Compressing the key-value cache of transformer decoders" (2023;')
+        assert report.verdict.startswith(
+            'close prior work: "Compressing the key-value cache of transformer decoders" (2023;'
+        )
         assert best.similarity >= report.threshold
     else:
-        assert report.verdict.startswith("no close prior work among 6 works searched (sources: corpus:library.bib 6;")
+        assert report.verdict.startswith(
+            "no close prior work among 6 works searched (sources: corpus:library.bib 6;"
+        )
         assert best.similarity < report.threshold
     _no_claim(report.verdict)

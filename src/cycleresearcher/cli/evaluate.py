@@ -107,7 +107,10 @@ def papers(
     output_dir: PapersOut = None,
     novelty: Annotated[
         bool,
-        typer.Option("--novelty", help="Add the Close prior work column from the papers' novelty checks (research novelty)."),
+        typer.Option(
+            "--novelty",
+            help="Add the Close prior work column from the papers' novelty checks (research novelty).",
+        ),
     ] = False,
 ) -> None:
     """Paper-quality table per group (Avg Min / Max / Score, Accept Rate, dimensions) and a plot.

@@ -37,7 +37,8 @@ def novelty(
         ),
     ] = None,
     idea: Annotated[
-        Optional[list[str]], typer.Option("--idea", help="A bare idea as text (repeatable), checked like a paper.")
+        Optional[list[str]],
+        typer.Option("--idea", help="A bare idea as text (repeatable), checked like a paper."),
     ] = None,
     corpus: CorpusOpt = None,
     online: OnlineOpt = False,
@@ -48,7 +49,9 @@ def novelty(
             help="Also search the works that `references enrich` (or an earlier --online check) cached; offline.",
         ),
     ] = True,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="Works shown in the matrix.")] = 5,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, max=50, help="Works shown in the matrix.")
+    ] = 5,
     threshold: Annotated[
         Optional[float],
         typer.Option(
@@ -67,19 +70,30 @@ def novelty(
     ] = True,
     judge_model: Annotated[
         Optional[str],
-        typer.Option("--judge-model", help="Also ask a model judge (same values as --model); shown beside the evidence."),
+        typer.Option(
+            "--judge-model",
+            help="Also ask a model judge (same values as --model); shown beside the evidence.",
+        ),
     ] = None,
-    judge_engine: Annotated[Optional[str], typer.Option("--judge-engine", help="The judge's engine (as --engine).")] = None,
+    judge_engine: Annotated[
+        Optional[str], typer.Option("--judge-engine", help="The judge's engine (as --engine).")
+    ] = None,
     judge_base_url: Annotated[
-        Optional[str], typer.Option("--judge-base-url", help="The judge's OpenAI-compatible server (as --base-url).")
+        Optional[str],
+        typer.Option("--judge-base-url", help="The judge's OpenAI-compatible server (as --base-url)."),
     ] = None,
     api_key: ApiKeyOpt = None,
     judge_opt: Annotated[
-        Optional[list[str]], typer.Option("--judge-opt", help="The judge engine's settings KEY=VALUE (as --engine-opt).")
+        Optional[list[str]],
+        typer.Option("--judge-opt", help="The judge engine's settings KEY=VALUE (as --engine-opt)."),
     ] = None,
     output_dir: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Also write novelty.json / novelty.md per paper here (runs get them in papers/<id>/ anyway)."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write novelty.json / novelty.md per paper here (runs get them in papers/<id>/ anyway).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON on stdout.")] = False,
 ) -> None:
@@ -101,7 +115,9 @@ def novelty(
     if judge_model or judge_engine or judge_base_url:
         from ..engines import create_engine
 
-        opts = engine_options(judge_opt, api_key, model=judge_model, engine=judge_engine, base_url=judge_base_url)
+        opts = engine_options(
+            judge_opt, api_key, model=judge_model, engine=judge_engine, base_url=judge_base_url
+        )
         judge = create_engine(judge_model, judge_engine, judge_base_url, **opts)
     clients: list[Any] = []
     if online:
@@ -146,13 +162,23 @@ def show(report: Any) -> None:
         table.add_column(col)
     for m in report.matches:
         over = " / ".join(f"“{o.work_sentence[:120]}” ({o.similarity:.2f})" for o in m.overlaps[:1])
-        table.add_row(str(m.rank), escape(m.work.title[:80]), m.work.year, m.work.source, f"{m.similarity:.2f}", escape(over))
+        table.add_row(
+            str(m.rank),
+            escape(m.work.title[:80]),
+            m.work.year,
+            m.work.source,
+            f"{m.similarity:.2f}",
+            escape(over),
+        )
     if report.matches:
         print_table(out, table)
     out.print(f"[bold]{escape(report.verdict)}[/]", soft_wrap=True)
     if report.judge is not None:
         j = report.judge
-        out.print(f"model judge ({escape(j.model)}), beside the evidence: {j.decision}. {escape(j.reason)}", soft_wrap=True)
+        out.print(
+            f"model judge ({escape(j.model)}), beside the evidence: {j.decision}. {escape(j.reason)}",
+            soft_wrap=True,
+        )
     for w in report.warnings:
         console.print(f"[yellow]warning[/] {escape(w)}", soft_wrap=True)
 
@@ -169,7 +195,9 @@ def write_report(report: Any, target: Path) -> Path:
 
     target.mkdir(parents=True, exist_ok=True)
     data = report.to_dict()
-    (target / "novelty.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (target / "novelty.json").write_text(
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (target / "novelty.md").write_text("\n".join(novelty_markdown(data, "#")) + "\n", encoding="utf-8")
     return target
 
@@ -197,7 +225,9 @@ def save_to_run(run: Path, report: Any, store: Any = None) -> None:
     export_json(Paper.from_dict(record), folder / "paper.json")
     md = folder / "paper.md"
     if md.is_file():  # spliced, so that the figures and everything else stay as exported
-        md.write_text(splice_markdown(md.read_text(encoding="utf-8"), novelty_markdown(data)), encoding="utf-8")
+        md.write_text(
+            splice_markdown(md.read_text(encoding="utf-8"), novelty_markdown(data)), encoding="utf-8"
+        )
 
 
 class AfterGenerate:

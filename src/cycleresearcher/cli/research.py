@@ -24,8 +24,8 @@ from ._common import (
     out,
 )
 from ._group import group
-from .novelty import AfterGenerate, novelty
 from ._rundir import check_resume, new_run_dir
+from .novelty import AfterGenerate, novelty
 
 ConstrainOpt = Annotated[
     Optional[bool],

@@ -90,7 +90,9 @@ class NoveltyChecker:
             calibrated,
             len(works),
         )
-        report = NoveltyReport(subject, matches, text, close, threshold, measure, searched, len(works), warnings)
+        report = NoveltyReport(
+            subject, matches, text, close, threshold, measure, searched, len(works), warnings
+        )
         if self.settings.judge is not None and matches:
             from .judge import judge
 

@@ -56,7 +56,11 @@ def parse_answer(text: str, matches: list[Match], model: str = "") -> JudgeAnswe
         decision = "undecided"
     closest = data.get("closest")
     title = ""
-    if isinstance(closest, (int, float)) and not isinstance(closest, bool) and 1 <= int(closest) <= len(matches):
+    if (
+        isinstance(closest, (int, float))
+        and not isinstance(closest, bool)
+        and 1 <= int(closest) <= len(matches)
+    ):
         title = matches[int(closest) - 1].work.title
     return JudgeAnswer(decision, str(data.get("reason") or "").strip(), title, model, text)
 
@@ -64,7 +68,10 @@ def parse_answer(text: str, matches: list[Match], model: str = "") -> JudgeAnswe
 def judge(engine: Engine, subject: Subject, matches: list[Match], max_tokens: int = 400) -> JudgeAnswer:
     """One request to ``engine`` (temperature 0); an engine error gives ``undecided``."""
     request = ChatRequest(
-        [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": judge_prompt(subject, matches)}],
+        [
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": judge_prompt(subject, matches)},
+        ],
         SamplingParams(temperature=0.0, top_p=1.0, max_tokens=max_tokens, seed=0),
         request_id=f"novelty-judge:{subject.label}",
     )

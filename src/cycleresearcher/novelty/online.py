@@ -61,10 +61,19 @@ def to_work(item: Any, source: str) -> Work | None:
     year = _field(item, "year", "publication_year")
     key = _field(item, "doi", "arxiv_id", "paperId", "ident", "id", "key")
     url = _field(item, "url", "doi_url")
-    return Work(title, re.sub(r"\s+", " ", str(abstract or "")).strip(), str(year or ""), source, str(key or ""), str(url or ""))
+    return Work(
+        title,
+        re.sub(r"\s+", " ", str(abstract or "")).strip(),
+        str(year or ""),
+        source,
+        str(key or ""),
+        str(url or ""),
+    )
 
 
-def online_works(subject: Subject, clients: list[SearchClient], warnings: list[str], limit: int = SEARCH_LIMIT) -> dict[str, list[Work]]:
+def online_works(
+    subject: Subject, clients: list[SearchClient], warnings: list[str], limit: int = SEARCH_LIMIT
+) -> dict[str, list[Work]]:
     """Works per service (``online:<name>``) for the subject's queries."""
     found: dict[str, list[Work]] = {}
     for client in clients:
@@ -110,9 +119,22 @@ def cached_works() -> list[Work]:
     for _service, value in rows:
         data = json.loads(value) if value else None
         for item in data if isinstance(data, list) else [data]:
-            if isinstance(item, dict) and item.get("abstract") and (work := to_work(item, "cache")) is not None:
+            if (
+                isinstance(item, dict)
+                and item.get("abstract")
+                and (work := to_work(item, "cache")) is not None
+            ):
                 out.setdefault(work.identity(), work)
     return list(out.values())
 
 
-__all__ = ["SEARCH_LIMIT", "SEARCH_SERVICES", "SearchClient", "cached_works", "online_works", "scholarly_clients", "search_queries", "to_work"]
+__all__ = [
+    "SEARCH_LIMIT",
+    "SEARCH_SERVICES",
+    "SearchClient",
+    "cached_works",
+    "online_works",
+    "scholarly_clients",
+    "search_queries",
+    "to_work",
+]

@@ -34,7 +34,9 @@ class Work:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Work:
-        return cls(**{k: str(data.get(k) or "") for k in ("title", "abstract", "year", "source", "key", "url")})
+        return cls(
+            **{k: str(data.get(k) or "") for k in ("title", "abstract", "year", "source", "key", "url")}
+        )
 
 
 @dataclass

@@ -23,7 +23,10 @@ def novelty_markdown(check: dict[str, Any], heading: str = "##") -> list[str]:
         lines += ["| # | work | year | source | similarity | what overlaps |", "|---|---|---|---|---|---|"]
         for m in matches:
             work = m.get("work") or {}
-            over = " / ".join(f"“{o.get('work_sentence', '')[:160]}” ({o.get('similarity', 0):.2f})" for o in m.get("overlaps") or [])
+            over = " / ".join(
+                f"“{o.get('work_sentence', '')[:160]}” ({o.get('similarity', 0):.2f})"
+                for o in m.get("overlaps") or []
+            )
             lines.append(
                 f"| {m.get('rank', '')} | {_cell(work.get('title', ''))} | {_cell(work.get('year', ''))} | "
                 f"{_cell(work.get('source', ''))} | {m.get('similarity', 0):.2f} | {_cell(over)} |"
@@ -41,7 +44,6 @@ def novelty_markdown(check: dict[str, Any], heading: str = "##") -> list[str]:
     return [*lines, ""] if check.get("warnings") else lines
 
 
-
 def splice_markdown(markdown: str, section: list[str]) -> str:
     """``markdown`` (a paper.md) with its novelty section replaced by ``section``, or the section
     put before the LaTeX source (where paper.md renders it) when it has none yet."""
@@ -51,7 +53,9 @@ def splice_markdown(markdown: str, section: list[str]) -> str:
         start = lines.index(heading)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         return "\n".join(lines[:start] + section + lines[end:])
-    anchor = next((i for i, line in enumerate(lines) if line in ("## LaTeX source", "## Parser warnings")), None)
+    anchor = next(
+        (i for i, line in enumerate(lines) if line in ("## LaTeX source", "## Parser warnings")), None
+    )
     if anchor is None:
         return "\n".join([*lines, *section])
     return "\n".join(lines[:anchor] + section + lines[anchor:])

@@ -106,14 +106,15 @@ def rank(queries: list[str], works: list[Work], embedder: Embedder | None) -> Ra
         emb_rank = {i: r + 1 for r, i in enumerate(emb_order)}
     else:
         similarity, measure, emb_rank = tfidf_similarity(queries, docs), LEXICAL, {}
-    fused = {i: 1 / (RRF_K + lex_rank[i]) + (1 / (RRF_K + emb_rank[i]) if emb_rank else 0) for i in range(len(docs))}
+    fused = {
+        i: 1 / (RRF_K + lex_rank[i]) + (1 / (RRF_K + emb_rank[i]) if emb_rank else 0)
+        for i in range(len(docs))
+    }
     order = sorted(fused, key=lambda i: (-fused[i], -similarity[i]))
     return Ranking(np.asarray(similarity, dtype=float), order, lex_rank, emb_rank, measure)
 
 
-def overlaps(
-    queries: list[str], work: Work, embedder: Embedder | None, keep: int = 2
-) -> list[Overlap]:
+def overlaps(queries: list[str], work: Work, embedder: Embedder | None, keep: int = 2) -> list[Overlap]:
     """The ``keep`` pairs of (subject sentence, work sentence) that are most alike."""
     q_sent = [s for q in queries for s in sentences(q)]
     w_sent = sentences(work.abstract or work.title)
@@ -164,4 +165,14 @@ def nearest(
     return matches, ranking
 
 
-__all__ = ["EMBEDDING", "LEXICAL", "RRF_K", "Embedder", "Ranking", "bm25_scores", "nearest", "rank", "sentences"]
+__all__ = [
+    "EMBEDDING",
+    "LEXICAL",
+    "RRF_K",
+    "Embedder",
+    "Ranking",
+    "bm25_scores",
+    "nearest",
+    "rank",
+    "sentences",
+]

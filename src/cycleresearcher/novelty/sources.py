@@ -71,7 +71,9 @@ def works_from_json(path: Path, source: str) -> list[Work]:
     try:
         data = safejson.loads(path.read_text(encoding="utf-8"), str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not readable JSON ({exc}). Pass .bib, paper-record JSON or a folder.") from exc
+        raise InputError(
+            f"{path}: not readable JSON ({exc}). Pass .bib, paper-record JSON or a folder."
+        ) from exc
     if isinstance(data, dict) and isinstance(data.get("papers"), list):
         data = data["papers"]
     items = data if isinstance(data, list) else [data]
@@ -161,7 +163,9 @@ def corpus_works(paths: Iterable[str | Path], warnings: list[str]) -> dict[str, 
 def works_from_folder_file(path: Path, source: str) -> list[Work]:
     from ..paper.readers import read_documents
 
-    return [Work(d.title or path.stem, abstract_of(d.text), "", source, path.name) for d in read_documents(path)]
+    return [
+        Work(d.title or path.stem, abstract_of(d.text), "", source, path.name) for d in read_documents(path)
+    ]
 
 
 def dedupe(groups: dict[str, list[Work]], subject: Subject) -> tuple[list[Work], dict[str, int]]:
@@ -188,4 +192,11 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-__all__ = ["abstract_of", "corpus_works", "dedupe", "works_from_bibtex", "works_from_folder", "works_from_json"]
+__all__ = [
+    "abstract_of",
+    "corpus_works",
+    "dedupe",
+    "works_from_bibtex",
+    "works_from_folder",
+    "works_from_json",
+]

@@ -46,7 +46,9 @@ def subject_from_record(data: dict[str, Any], label: str) -> Subject:
 
     motivation = idea = ""
     messages = data.get("messages") if isinstance(data.get("messages"), list) else []
-    turn3 = next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "assistant"), "")
+    turn3 = next(
+        (m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "assistant"), ""
+    )
     if isinstance(turn3, str) and turn3.strip():
         parsed = parse_stage1(turn3)
         motivation, idea = parsed.motivation.strip(), parsed.idea.strip()
@@ -70,7 +72,9 @@ def _json_subjects(path: Path) -> Iterator[Subject]:
     try:
         data = safejson.loads(path.read_text(encoding="utf-8"), str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not readable JSON ({exc}). Pass a paper.json, a run directory or a PDF.") from exc
+        raise InputError(
+            f"{path}: not readable JSON ({exc}). Pass a paper.json, a run directory or a PDF."
+        ) from exc
     items = data["papers"] if isinstance(data, dict) and isinstance(data.get("papers"), list) else data
     items = items if isinstance(items, list) else [items]
     for i, item in enumerate(items):

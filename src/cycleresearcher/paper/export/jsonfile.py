@@ -17,7 +17,9 @@ def export_json(paper: Paper, path: str | Path) -> Path:
     record = {"disclosure": " ".join(notices), **paper.to_dict()}
     check = (paper.meta or {}).get("novelty_check")
     if isinstance(check, dict):  # the retrieval check's verdict beside the self-score (full report: meta)
-        record["novelty_check"] = {k: check.get(k) for k in ("verdict", "close_prior_work", "threshold", "works_searched")}
+        record["novelty_check"] = {
+            k: check.get(k) for k in ("verdict", "close_prior_work", "threshold", "works_searched")
+        }
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
