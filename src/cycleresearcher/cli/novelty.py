@@ -49,9 +49,7 @@ def novelty(
             help="Also search the works that `references enrich` (or an earlier --online check) cached; offline.",
         ),
     ] = True,
-    top_k: Annotated[
-        int, typer.Option("--top-k", "-k", min=1, max=50, help="Works shown in the matrix.")
-    ] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50, help="Works shown in the matrix.")] = 5,
     threshold: Annotated[
         Optional[float],
         typer.Option(
