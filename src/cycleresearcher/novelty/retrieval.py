@@ -54,11 +54,28 @@ def sentences(text: str) -> list[str]:
     return [s for s in parts if len(s) > 25] or ([text.strip()] if text.strip() else [])
 
 
+#: BM25 tokens per text: a corpus checked against many papers is tokenised once (bounded)
+_TOKENS: dict[str, list[str]] = {}
+_TOKENS_MAX = 200_000
+
+
+def _tokens(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    todo = list(dict.fromkeys(t for t in texts if t not in _TOKENS))
+    if todo:
+        if len(_TOKENS) + len(todo) > _TOKENS_MAX:
+            _TOKENS.clear()
+        found = bm25s.tokenize(todo, stopwords="en", return_ids=False, show_progress=False)
+        _TOKENS.update(zip(todo, found, strict=True))
+    return [_TOKENS[t] for t in texts]
+
+
 def bm25_scores(queries: list[str], docs: list[str]) -> np.ndarray:
     """BM25 (Lucene variant, bm25s defaults) of the joined queries against every document."""
     import bm25s
 
-    corpus = bm25s.tokenize(docs, stopwords="en", return_ids=False, show_progress=False)
+    corpus = _tokens(docs)
     index = bm25s.BM25()
     index.index(corpus, show_progress=False)
     vocab = {t for doc in corpus for t in doc}
@@ -80,15 +97,21 @@ def tfidf_similarity(queries: list[str], docs: list[str]) -> np.ndarray:
 
 
 class Embedder:
-    """The embedded MiniLM (one loaded copy per process, shared with the reviewer's retriever)."""
+    """The embedded MiniLM (one loaded copy per process, shared with the reviewer's retriever).
+    Encodings are kept by text: a corpus checked against many papers is encoded once."""
 
     def __init__(self) -> None:
         from ..review.retrieval import _embedding_model
 
         self.model = _embedding_model()
+        self._seen: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+        todo = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if todo:
+            vectors = self.model.encode(todo, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+            self._seen.update(zip(todo, vectors, strict=True))
+        return np.stack([self._seen[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def similarity(self, queries: list[str], docs: list[str]) -> np.ndarray:
         q = self.encode(chunks(queries))
