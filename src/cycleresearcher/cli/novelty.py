@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -105,6 +104,7 @@ def novelty(
     """
     from ..errors import InputError
     from ..novelty import CheckSettings, NoveltyChecker
+    from ..novelty.files import save_to_run, slug, write_report
     from ..novelty.subjects import iter_subjects, subject_from_idea
 
     if not papers and not idea:
@@ -181,53 +181,6 @@ def show(report: Any) -> None:
         console.print(f"[yellow]warning[/] {escape(w)}", soft_wrap=True)
 
 
-def slug(label: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[-80:] or "subject"
-
-
-def write_report(report: Any, target: Path) -> Path:
-    """novelty.json and novelty.md in ``target``."""
-    from ..novelty.report import novelty_markdown
-
-    target.mkdir(parents=True, exist_ok=True)
-    data = report.to_dict()
-    (target / "novelty.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (target / "novelty.md").write_text("\n".join(novelty_markdown(data, "#")) + "\n", encoding="utf-8")
-    return target
-
-
-def save_to_run(run: Path, report: Any, store: Any = None) -> None:
-    """The report in the run store (kind ``novelty``), in the paper record's meta, and in the
-    paper's files: papers/<id>/novelty.json, novelty.md, paper.json and paper.md. ``store``: the
-    run's open store (``research generate --novelty``), else one is opened."""
-    from ..novelty.report import novelty_markdown, splice_markdown
-    from ..paper.export import export_json
-    from ..paper.record import Paper
-    from ..store import RunStore
-
-    key = report.subject.label.rsplit("#", 1)[-1]
-    data = report.to_dict()
-    with RunStore(run, create=False) if store is None else nullcontext(store) as db:
-        db.put("novelty", key, data)
-        record = db.get("paper", key) or {}
-        record["meta"] = {**(record.get("meta") or {}), "novelty_check": data}
-        db.put("paper", key, record)
-    folder = run / "papers" / key
-    if not folder.is_dir():  # a run whose files were never exported (a failed sample): the store holds it
-        return
-    write_report(report, folder)
-    export_json(Paper.from_dict(record), folder / "paper.json")
-    md = folder / "paper.md"
-    if md.is_file():  # spliced, so that the figures and everything else stay as exported
-        md.write_text(
-            splice_markdown(md.read_text(encoding="utf-8"), novelty_markdown(data)), encoding="utf-8"
-        )
-
-
 class AfterGenerate:
     """``research generate --novelty``: each exported paper checked offline against its own
     references (the checker, and its model, made once for the run)."""
@@ -238,6 +191,7 @@ class AfterGenerate:
         self.run, self.store, self.checker = run, store, NoveltyChecker()
 
     def __call__(self, paper: Any) -> None:
+        from ..novelty.files import save_to_run
         from ..novelty.subjects import subject_from_paper
 
         report = self.checker.check(subject_from_paper(paper, f"{self.run}#{paper.id}"))
@@ -245,4 +199,4 @@ class AfterGenerate:
         console.print(f"novelty {paper.id}: {report.verdict}", soft_wrap=True, markup=False)
 
 
-__all__ = ["AfterGenerate", "novelty", "save_to_run", "show", "write_report"]
+__all__ = ["AfterGenerate", "novelty", "show"]
