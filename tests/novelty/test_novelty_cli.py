@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from novelty_corpus import CLOSE_IDEA, FAR_IDEA, WORKS, bib_text
 from typer.testing import CliRunner
@@ -152,3 +153,21 @@ def test_generate_with_novelty_checks_each_paper(tmp_path, monkeypatch):
     paper = json.loads((folder / "paper.json").read_text())
     assert paper["novelty_check"]["close_prior_work"] is True
     assert "## Novelty check (retrieval)" in (folder / "paper.md").read_text()
+
+
+@pytest.mark.slow
+def test_embeddings_rank_by_meaning_offline(corpus_bib):
+    pytest.importorskip("sentence_transformers")
+    # the same idea in other words than the work's abstract: the embedding still finds it
+    idea = (
+        "Decoder-only language models spend most inference memory on stored attention keys and values "
+        "for long inputs; storing them in low precision and dropping rarely attended positions shrinks it."
+    )
+    result = invoke("--idea", idea, "--corpus", str(corpus_bib), "--json")
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["measure"] == "embedding cosine (all-MiniLM-L6-v2)"
+    top = report["matches"][0]
+    assert top["work"]["title"] == WORKS["kvcache"][0] and top["embedding_rank"] == 1
+    others = [m["similarity"] for m in report["matches"][1:]]
+    assert top["similarity"] > max(others) + 0.2

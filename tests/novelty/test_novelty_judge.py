@@ -68,3 +68,21 @@ def test_a_failing_judge_is_undecided(corpus_bib):
     )
     assert report.judge is not None and report.judge.decision == "undecided"
     assert "scripted failure" in report.judge.reason and not report.close
+
+
+def test_the_cli_judge_options_reach_the_engine(corpus_bib):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cycleresearcher.cli import app
+
+    answer = '{"reason": "Work 1 does the same.", "decision": "overlaps", "closest": 1}'
+    result = CliRunner().invoke(app, [
+        "research", "novelty", "--idea", CLOSE_IDEA, "--corpus", str(corpus_bib), "--lexical", "--json",
+        "--judge-model", "scripted", "--judge-engine", "support.fake_engine:FakeEngine", "--judge-opt", f"script={answer}",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["judge"]["decision"] == "overlaps" and report["judge"]["closest"] == WORKS["kvcache"][0]
+    assert report["close_prior_work"] is True

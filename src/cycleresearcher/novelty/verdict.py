@@ -11,10 +11,10 @@ When no work was searched there is no verdict (``nothing searched``). The word "
 used: the check can only say what it found among what it looked at.
 
 The thresholds come from ``benchmarks/novelty_plant.py`` (results in
-``benchmarks/results/novelty_plant.md``): each is the smallest similarity that none of the
-unrelated works reached (the largest similarity of a training record's motivation + idea with
-another paper's reference abstract, rounded up), which the planted abstracts and the near-duplicate
-paraphrases cleared. A user may pass ``--threshold``; the report then says it is theirs.
+``benchmarks/results/novelty_plant.md``): each is the largest similarity a training record's
+motivation + idea reached with a work of another paper (the other records' reference
+abstracts), rounded up to the next 0.05; the planted abstracts cleared it. A user may pass
+``--threshold``; the report then says it is theirs.
 """
 
 from __future__ import annotations
