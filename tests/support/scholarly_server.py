@@ -324,6 +324,8 @@ class ScholarlyServer:
                 for i in query["id_list"][0].split(",")
             ]
             hits = [p for i in ids for p in known if p.arxiv == i]
+        elif words := re.findall(r"all:(\S+)", query["search_query"][0]):  # all:a AND all:b: every word somewhere
+            hits = [p for p in known if set(map(str.lower, words)) <= set(norm(f"{p.title} {p.abstract}").split())]
         else:
             m = re.fullmatch(r'ti:"(.*)"', query["search_query"][0])
             hits = [p for p in known if m and norm(p.title) == norm(m.group(1))]

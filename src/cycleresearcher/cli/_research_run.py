@@ -1,9 +1,15 @@
-"""What a `research` run folder already holds, read before any model loads: the engine it was
-generated with, and whether a completion's files are those of its stored record."""
+"""What `research` checks before any model loads: the engine a run folder was generated with,
+whether a completion's files are those of its stored record, and whether references fit."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._common import console
+
+if TYPE_CHECKING:
+    from ..references import ReferenceSet
 
 
 def run_engine(run: Path) -> tuple[str | None, str | None, str | None]:
@@ -51,3 +57,25 @@ def files_current(paper, run: Path, pdf: bool) -> bool:
     return (folder / "paper.md").is_file() and (
         not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
     )
+
+
+def say_budget(
+    sets: list[ReferenceSet], model: str | None, max_tokens: int | None, drop_to_fit: bool
+) -> None:
+    """For a released CycleResearcher model (a known context), one line per reference set that is
+    over its budget: the estimated count and the way out. The exact count, with the model's
+    tokenizer, still decides before generation."""
+    from ..models import UPSTREAM_CONTEXT, model_kind
+    from ..references import render_references
+    from ..references.budget import check_budget
+    from ..references.explain import UPSTREAM_NEW_TOKENS
+
+    if model is None or model_kind(model) != "released":
+        return
+    for rs in sets:
+        check = check_budget(
+            render_references(rs), UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS
+        )
+        if not check.fits:
+            label = rs.sources[0] if rs.sources else "references"
+            console.print(f"[yellow]warning[/] {check.line(label, dropping=drop_to_fit)}")

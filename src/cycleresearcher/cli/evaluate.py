@@ -105,6 +105,13 @@ def papers(
     ] = False,
     seed: SeedOpt = 0,
     output_dir: PapersOut = None,
+    novelty: Annotated[
+        bool,
+        typer.Option(
+            "--novelty",
+            help="Add the Close prior work column from the papers' novelty checks (research novelty).",
+        ),
+    ] = False,
 ) -> None:
     """Paper-quality table per group (Avg Min / Max / Score, Accept Rate, dimensions) and a plot.
 
@@ -125,6 +132,10 @@ def papers(
     reviewed = load_reviews(sources, group_by=group_by, labels=label_map)  # type: ignore[arg-type]
     rows = paper_quality(reviewed, accept_threshold=accept_threshold, ci=ci, seed=seed)
     table = quality_table(rows, accept_threshold, ci)
+    if novelty:
+        from ..evaluation.novelty import add_novelty_column
+
+        add_novelty_column(table, reviewed)
     print_table(out, table.to_rich())
     directory = Path(run_dir(output_dir, "evaluate-papers"))
     written = table.write(directory, "papers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -24,11 +24,9 @@ from ._common import (
     out,
 )
 from ._group import group
-from ._research_run import done_with, files_current, run_engine
+from ._research_run import done_with, files_current, run_engine, say_budget
 from ._rundir import check_resume, check_same_settings, new_run_dir, run_lock
-
-if TYPE_CHECKING:
-    from ..references import ReferenceSet
+from .novelty import AfterGenerate, novelty
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -43,6 +41,7 @@ def register(app: typer.Typer) -> None:
     research = group("research", "Generate research papers from references with CycleResearcher.")
     research.command("generate", cls=aliased(n="--samples", **OUT_ALIASES))(generate)
     research.command("complete")(complete)
+    research.command("novelty")(novelty)
     app.add_typer(research, name="research")
 
 
@@ -122,6 +121,13 @@ def generate(
             "real results) or its settings differ; the earlier version of each paper is kept as paper.vN.json.",
         ),
     ] = False,
+    novelty_check: Annotated[
+        bool,
+        typer.Option(
+            "--novelty",
+            help="Check each paper offline for close prior work among its references (docs/novelty.md); shown in paper.json / paper.md.",
+        ),
+    ] = False,
     enrich: Annotated[
         bool,
         typer.Option(
@@ -167,6 +173,7 @@ def generate(
                 redo=redo,
                 strict=strict,
                 enrich=enrich,
+                novelty_check=novelty_check,
             )
 
 
@@ -182,6 +189,7 @@ def _generate(
     redo: bool,
     strict: bool = False,
     enrich: bool = False,
+    novelty_check: bool = False,
 ) -> None:
     from ..references import load_references
     from ..research import CycleResearcher
@@ -198,7 +206,7 @@ def _generate(
         from .references_enrich import enrich_for_run
 
         sets = enrich_for_run(sets, directory)
-    _say_budget(sets, engine_args["model"], settings.max_tokens, settings.drop_to_fit)
+    say_budget(sets, engine_args["model"], settings.max_tokens, settings.drop_to_fit)
     researcher = CycleResearcher(
         **engine_args, run_dir=directory, **engine_options(engine_opt, api_key, **engine_args)
     )
@@ -214,6 +222,7 @@ def _generate(
             for w in ps.warnings:
                 console.print(f"[yellow]warning[/] {ps.source}: {w}")
         total = len(prepared) * samples
+        check = AfterGenerate(directory, store) if novelty_check else None
         written: list[dict] = []
         failures: list[str] = []
         with reporting(for_stderr(console, f"generating {total} paper(s)")):
@@ -227,6 +236,8 @@ def _generate(
                 else:
                     written.append(_export(paper, directory, pdf=pdf and not two_stage))
                     written[-1]["paper_warnings"] = list(paper.warnings)
+                    if check is not None:
+                        check(paper)
 
             researcher.generate(prepared, settings, on_paper=on_paper, redo=redo)
     finally:
@@ -239,28 +250,6 @@ def _generate(
         )
     _summary(directory, written, failures, time.perf_counter() - start, two_stage, pdf and not two_stage,
              kept=len(kept))  # fmt: skip
-
-
-def _say_budget(
-    sets: list[ReferenceSet], model: str | None, max_tokens: int | None, drop_to_fit: bool
-) -> None:
-    """For a released CycleResearcher model (a known context), one line per reference set that is
-    over its budget: the estimated count and the way out. The exact count, with the model's
-    tokenizer, still decides before generation."""
-    from ..models import UPSTREAM_CONTEXT, model_kind
-    from ..references import render_references
-    from ..references.budget import check_budget
-    from ..references.explain import UPSTREAM_NEW_TOKENS
-
-    if model is None or model_kind(model) != "released":
-        return
-    for rs in sets:
-        check = check_budget(
-            render_references(rs), UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS
-        )
-        if not check.fits:
-            label = rs.sources[0] if rs.sources else "references"
-            console.print(f"[yellow]warning[/] {check.line(label, dropping=drop_to_fit)}")
 
 
 @guard

@@ -42,12 +42,12 @@ from .guards import (
     too_large,
 )
 from .jobs import JobRunner
-from .routes import detect, index, jobs, papers, research, review, runs
+from .routes import detect, index, jobs, novelty, papers, research, review, runs
 from .site import HERE, Site
 from .tasks import DetectorFactory, EngineChoice, EngineFactory, Services
 
 #: in the order they were written; no two routes match the same method and path
-ROUTERS = (index, research, review, jobs, runs, papers, detect)
+ROUTERS = (index, research, review, jobs, runs, papers, detect, novelty)
 
 
 def create_app(

@@ -47,6 +47,10 @@ def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures
             paper.experimental_results, paper.results_simulated, figures or [], figures_dir
         )
     lines += ungrounded_markdown(paper.ungrounded_numbers, paper.grounding)
+    if isinstance((paper.meta or {}).get("novelty_check"), dict):  # `research novelty` (docs/novelty.md)
+        from ...novelty.report import novelty_markdown
+
+        lines += novelty_markdown(paper.meta["novelty_check"])
     if paper.latex:
         lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
     if paper.warnings:

@@ -24,6 +24,7 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
     with RunStore(path, create=False) as store:
         review = store.get("review", pid)
         detection = store.get("detection", pid)
+        novelty = store.get("novelty", pid)  # `research novelty` / `generate --novelty`
     awaiting = (paper.get("meta") or {}).get("stage") == "awaiting_results"
     ctx = {
         "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
@@ -34,7 +35,7 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
             paper_folder(path, pid) / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
         ),
         "review": review_view(review) if review else None,
-        "detection": detection,
+        "detection": detection, "novelty": novelty,
         "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
         "pdf_problems": _pdf_problems(paper_folder(path, pid) / "paper.json"),
         "jobs": [j for j in site.runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
