@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 WORKS = {
     "kvcache": (
         "Compressing the key-value cache of transformer decoders",
@@ -64,3 +68,19 @@ def bib_text(keys: list[str] | None = None) -> str:
             f"@article{{{key},\n  title={{{title}}},\n  year={{{year}}},\n  abstract={{{abstract}}}\n}}\n"
         )
     return "\n".join(out)
+
+
+# -- fixtures (imported by each test module: a nested conftest.py would shadow tests/conftest.py
+# for the modules that import helpers from it) ------------------------------------------------
+
+@pytest.fixture()
+def corpus_bib(tmp_path: Path) -> Path:
+    path = tmp_path / "library.bib"
+    path.write_text(bib_text(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_user_cache(monkeypatch, tmp_path):
+    """The user's own scholarly answer cache never takes part in a test (the check reads it)."""
+    monkeypatch.setenv("CYCLERESEARCHER_SCHOLARLY_CACHE", str(tmp_path / "no-such-cache.sqlite"))

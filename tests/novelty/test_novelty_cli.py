@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from novelty_corpus import CLOSE_IDEA, FAR_IDEA, WORKS, bib_text
+from novelty_corpus import CLOSE_IDEA, FAR_IDEA, WORKS, bib_text, corpus_bib, no_user_cache  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app

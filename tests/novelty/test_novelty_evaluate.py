@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from novelty_corpus import CLOSE_IDEA, FAR_IDEA
+from novelty_corpus import CLOSE_IDEA, FAR_IDEA, no_user_cache  # noqa: F401  (fixtures)
 from test_novelty_cli import make_run
 from typer.testing import CliRunner
 

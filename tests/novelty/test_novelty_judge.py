@@ -4,7 +4,7 @@ answer sits beside the retrieval verdict without changing it."""
 from __future__ import annotations
 
 import pytest
-from novelty_corpus import CLOSE_IDEA, FAR_IDEA, WORKS
+from novelty_corpus import CLOSE_IDEA, FAR_IDEA, WORKS, corpus_bib, no_user_cache  # noqa: F401  (fixtures)
 
 from cycleresearcher.novelty import CheckSettings, NoveltyChecker, Subject
 from cycleresearcher.novelty.judge import JUDGE_SYSTEM, judge_prompt, parse_answer

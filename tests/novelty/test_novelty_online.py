@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from novelty_corpus import WORKS
+from novelty_corpus import WORKS, no_user_cache  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
 from cycleresearcher.cli import app

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from novelty_corpus import no_user_cache  # noqa: F401  (fixtures)
 
 from cycleresearcher.novelty.records import Work
 from cycleresearcher.novelty.retrieval import EMBEDDING, LEXICAL, Embedder, rank

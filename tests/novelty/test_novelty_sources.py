@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from novelty_corpus import WORKS, bib_text
+from novelty_corpus import WORKS, bib_text, corpus_bib, no_user_cache  # noqa: F401  (fixtures)
 
 from cycleresearcher.errors import InputError
 from cycleresearcher.novelty.records import Subject, Work

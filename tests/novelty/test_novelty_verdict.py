@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from novelty_corpus import CLOSE_IDEA, FAR_IDEA
+from novelty_corpus import CLOSE_IDEA, FAR_IDEA, corpus_bib, no_user_cache  # noqa: F401  (fixtures)
 
 from cycleresearcher.novelty import CheckSettings, NoveltyChecker, Subject
 from cycleresearcher.novelty.retrieval import LEXICAL

@@ -4,7 +4,7 @@ and the matrix (the app's real routes, job runner and run store)."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from novelty_corpus import CLOSE_IDEA, WORKS
+from novelty_corpus import CLOSE_IDEA, WORKS, no_user_cache  # noqa: F401  (fixtures)
 from test_novelty_cli import make_run
 
 from cycleresearcher.store import RunStore
