@@ -15,7 +15,7 @@ LATEX = r"""\title{A \textbf{Title}}
 \section{Introduction}\label{sec:intro}
 Transformers \citep{vaswani2017} beat \cite{smith2020} with $\alpha^{2} \leq \frac{1}{n}$,
 \textbf{bold} and \emph{stressed} words </textarea><script>alert(1)</script>.
-See Table~\ref{tab:main} and Figure~\ref{fig:plot}.
+See Table~\ref{tab:main} and Figure~\ref{fig:plot}, \Cref{sec:intro}.
 \begin{itemize}\item first point \item second point\end{itemize}
 \begin{figure}\centering\includegraphics{a.png}\caption{The plot.}\label{fig:plot}\end{figure}
 \section{Results}
@@ -50,7 +50,7 @@ def test_sections_render_as_a_paper_not_raw_latex(tmp_path):
     assert "<strong>bold</strong>" in html and "<em>stressed</em>" in html
     assert "α<sup>2</sup> ≤ 1/n" in html
     assert "<li><p>first point</p></li>" in html
-    assert "Table&nbsp;1 and Figure&nbsp;1" in html and "Figure&nbsp;2 shows it" in html
+    assert "Table&nbsp;1 and Figure&nbsp;1, Section 1" in html and "Figure&nbsp;2 shows it" in html
     assert "<th>Model</th><th>Accuracy</th>" in html and "<td>91.2</td>" in html
     assert "<strong>Table 1.</strong> Main results" in html
     # hostile text stays text
@@ -62,3 +62,14 @@ def test_two_stage_paper_has_the_results_form_near_the_top(tmp_path):
     html = page(tmp_path, meta={"stage": "awaiting_results"})
     form, intro = html.find('id="complete"'), html.find("<h2>Introduction</h2>")
     assert form > 0 and intro > 0 and form < intro
+
+
+def test_hostile_nesting_and_unclosed_math_still_give_a_page(tmp_path):
+    nest = "\\begin{itemize}\\item " * 500 + "<b>x</b>" + "\\end{itemize}" * 500
+    latex = "\\section{A}\n" + nest + "\n\\section{B}\n$\\frac{" + "{" * 3000 + "<script>"
+    app = create_app(tmp_path / "runs")
+    with RunStore(tmp_path / "runs" / "r1") as store:
+        store.put("paper", "p1", {"title": "T", "latex": latex})
+    html = TestClient(app, base_url="http://127.0.0.1").get("/runs/r1/papers/p1").text
+    assert "<h2>A</h2>" in html and "<h2>B</h2>" in html
+    assert "<b>x</b>" not in html and "<script>" not in html.split("<h2>A</h2>")[1].split("</article>")[0]

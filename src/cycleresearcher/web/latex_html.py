@@ -23,11 +23,34 @@ EQUATIONS = ("equation", "equation*", "align", "align*", "gather", "gather*", "m
 _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 _NAME = re.compile(r"\\([A-Za-z]+)\*?|\\(.)", re.S)
 _OPT = re.compile(r"\s*\[[^\]]*\]")
-_STYLE = {"textbf": "strong", "emph": "em", "textit": "em", "underline": "u", "texttt": "code"}
+_STYLE = {
+    "paragraph": "strong",
+    "textbf": "strong",
+    "emph": "em",
+    "textit": "em",
+    "underline": "u",
+    "texttt": "code",
+}
 _TEXT = {"ldots": "…", "dots": "…", "LaTeX": "LaTeX", "TeX": "TeX", "textendash": "–",
          "textemdash": "—", "textasciitilde": "~", "textbackslash": "\\", "checkmark": "✓",
          "newline": " ", "par": "\n\n", "noindent": "", "centering": "", "item": ""}  # fmt: skip
-_DROP = ("footnote", "vspace", "hspace", "includegraphics", "caption", "label", "thanks")
+_DROP = (
+    "footnote",
+    "vspace",
+    "hspace",
+    "includegraphics",
+    "caption",
+    "label",
+    "thanks",
+    "author",
+    "date",
+    "usepackage",
+    "documentclass",
+    "bibliographystyle",
+    "bibliography",
+    "affiliation",
+    "email",
+)
 _CITES = re.compile(r"(?:[cC]ite[tp]?|[cC]itealp|citeauthor|citeyear|parencite|textcite|autocite)\*?")
 _REFS = re.compile(r"(?:auto|c|C|eq|name)?ref|pageref")
 
@@ -37,17 +60,22 @@ class Context:
     """What the whole paper knows: labels -> numbers, citation keys -> labels."""
 
     labels: dict[str, str] = field(default_factory=dict)
+    #: label -> "Figure" / "Table" / "Equation" / "Section", for \\cref and \\autoref
+    kinds: dict[str, str] = field(default_factory=dict)
     cites: dict[str, str] = field(default_factory=dict)
 
 
-def number_labels(latex: str) -> dict[str, str]:
-    """Every ``\\label`` of a figure, table, equation or section, with the number LaTeX gives it."""
+def number_labels(latex: str, kinds_out: dict[str, str] | None = None) -> dict[str, str]:
+    """Every ``\\label`` of a figure, table, equation or section, with the number LaTeX gives it
+    (``kinds_out`` gets each label's kind)."""
     labels: dict[str, str] = {}
-    for kinds in (FIGURES, TABLES, EQUATIONS):
+    kind_of = {} if kinds_out is None else kinds_out
+    for word, kinds in (("Figure", FIGURES), ("Table", TABLES), ("Equation", EQUATIONS)):
         spans = env_spans(latex, tuple(k for k in kinds if not k.startswith("sub")))
         for n, (start, end, _name, _b) in enumerate(spans, 1):
             for m in _LABEL.finditer(latex, start, end):
                 labels.setdefault(m.group(1).strip(), str(n))
+                kind_of.setdefault(m.group(1).strip(), word)
     sec = sub = 0
     for m in re.finditer(r"\\(section|subsection)\*?\s*\{|\\label\s*\{([^{}]*)\}", latex):
         if m.group(1) == "section":
@@ -56,6 +84,7 @@ def number_labels(latex: str) -> dict[str, str]:
             sub += 1
         elif m.group(2).strip() not in labels:
             labels[m.group(2).strip()] = f"{sec}.{sub}" if sub else str(sec)
+            kind_of[m.group(2).strip()] = "Section"
     return labels
 
 
@@ -145,7 +174,16 @@ def inline(s: str, ctx: Context, depth: int = 0) -> str:
                 out.append("[" + "; ".join(html.escape(ctx.cites.get(k, k)) for k in keys) + "]")
             elif _REFS.fullmatch(name):
                 a, i = _arg(s, i)
-                out.append(html.escape(ctx.labels.get(a.strip(), "??")))
+                refs = []
+                for key in (k.strip() for k in a.split(",") if k.strip()):
+                    number = ctx.labels.get(key, "??")
+                    kind = ctx.kinds.get(key, "")
+                    if name == "eqref" or (kind == "Equation" and name in ("cref", "Cref", "autoref")):
+                        number = f"({number})"
+                    if name in ("cref", "Cref", "autoref") and kind:
+                        number = f"{'Eq.' if kind == 'Equation' else kind} {number}"
+                    refs.append(number)
+                out.append(html.escape(", ".join(refs)))
             elif name in ("url", "href"):
                 a, i = _arg(s, i)
                 if name == "href":
@@ -155,7 +193,9 @@ def inline(s: str, ctx: Context, depth: int = 0) -> str:
                 _, i = _arg(s, i)
             elif name in _TEXT:
                 out.append(html.escape(_TEXT[name]))
-            # any other command: its name goes, its argument (if any) is read as text
+            else:  # any other command: its name and options go, its argument is read as text
+                m = _OPT.match(s, i)
+                i = m.end() if m else i
         elif c in "{}":
             i += 1
         elif c == "~":
@@ -171,13 +211,13 @@ def inline(s: str, ctx: Context, depth: int = 0) -> str:
     return "".join(out)
 
 
-def _list(name: str, body: str, ctx: Context) -> str:
+def _list(name: str, body: str, ctx: Context, depth: int) -> str:
     items = re.split(r"\\item\b\s*(?:\[([^\]]*)\])?", body)
     tag = {"itemize": "ul", "enumerate": "ol", "description": "ul"}[name]
     lis = []
     for k in range(1, len(items), 2):
         term = f"<strong>{inline(items[k], ctx)}</strong> " if items[k] else ""
-        lis.append(f"<li>{term}{blocks(items[k + 1], ctx)}</li>")
+        lis.append(f"<li>{term}{blocks(items[k + 1], ctx, depth + 1)}</li>")
     return f"<{tag}>{''.join(lis)}</{tag}>"
 
 
@@ -199,8 +239,10 @@ def _float(kind: str, body: str, ctx: Context, number: str) -> str:
     return f'<figure class="{kind.lower()}">{cap if kind == "Table" else ""}{tables}{cap if kind == "Figure" else ""}</figure>'
 
 
-def blocks(latex: str, ctx: Context) -> str:
+def blocks(latex: str, ctx: Context, depth: int = 0) -> str:
     """Block-level LaTeX (environments, paragraphs) as escaped HTML."""
+    if depth > 8:  # lists nested deeper than LaTeX allows (4): a hostile nest, shown as text
+        return f"<p>{html.escape(latex)}</p>"
     out: list[str] = []
     pos = 0
     for start, end, name, body_start in env_spans(latex, LISTS + FIGURES + TABLES + TABULARS + EQUATIONS):
@@ -209,7 +251,7 @@ def blocks(latex: str, ctx: Context) -> str:
         label = _LABEL.search(body)
         number = ctx.labels.get(label.group(1).strip(), "") if label else ""
         if name in LISTS:
-            out.append(_list(name, body, ctx))
+            out.append(_list(name, body, ctx, depth))
         elif name in FIGURES or name in TABLES:
             out.append(_float("Figure" if name in FIGURES else "Table", body, ctx, number))
         elif name in TABULARS:
@@ -225,9 +267,17 @@ def blocks(latex: str, ctx: Context) -> str:
 
 def _paragraphs(text: str, ctx: Context) -> str:
     text = re.sub(r"\\(?:begin|end)\s*\{[^{}]*\}", "", text)
-    return "".join(
-        f"<p>{inline(p.strip(), ctx)}</p>" for p in re.split(r"\n\s*\n|\\par\b", text) if p.strip()
-    )
+    parts = (inline(p.strip(), ctx) for p in re.split(r"\n\s*\n|\\par\b", text) if p.strip())
+    return "".join(f"<p>{p}</p>" for p in parts if p.strip())
+
+
+_DOCUMENT = re.compile(r"\\begin\s*\{document\}(.*?)(?:\\end\s*\{document\}|\Z)", re.S)
+
+
+def document_body(latex: str) -> str:
+    """A whole document's body (its preamble and what follows ``\\end{document}`` left out)."""
+    m = _DOCUMENT.search(latex)
+    return m.group(1) if m else latex
 
 
 def section_html(latex: str, ctx: Context) -> Markup:

@@ -23,7 +23,8 @@ SYMBOLS = {
     "max": "max", "min": "min", "arg": "arg", "sin": "sin", "cos": "cos", "lim": "lim",
     "argmax": "argmax", "argmin": "argmin", "quad": " ", "qquad": "  ", ",": " ", ";": " ",
     ":": " ", "!": "", " ": " ", "|": "‖", "{": "{", "}": "}", "%": "%", "_": "_", "&": "&",
-    "#": "#", "$": "$", "mid": "|", "lVert": "‖", "rVert": "‖", "Vert": "‖", "vert": "|",
+    "#": "#", "$": "$", "triangleq": "≜", "coloneqq": "≔", "ll": "≪", "gg": "≫", "lesssim": "≲",
+    "gtrsim": "≳", "prime": "′", "odot": "⊙", "oplus": "⊕", "otimes": "⊗", "sqrt": "√", "mid": "|", "lVert": "‖", "rVert": "‖", "Vert": "‖", "vert": "|",
 }  # fmt: skip
 BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ", "E": "𝔼", "P": "ℙ"}
 #: commands whose one argument is shown as it is (fonts, decorations, text in math)

@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..review.records import SCORE_KEYS
-from .latex_html import Context, cite_labels, number_labels, section_html
+from .latex_html import Context, cite_labels, document_body, number_labels, section_html
 
 _SECTION = re.compile(r"\\(section|subsection)\*?\s*\{([^{}]*)\}")
 _TITLE = re.compile(r"\\title\s*\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
@@ -59,7 +59,7 @@ def with_figures(items: list[Experiment], folder: Any, url: str) -> list[Experim
 
 def sections(latex: str, results_part: bool = False) -> list[Section]:
     """The LaTeX body split at \\section / \\subsection (title and abstract left out: shown apart)."""
-    text = _ABSTRACT.sub("", _TITLE.sub("", latex or "")).strip()
+    text = _ABSTRACT.sub("", _TITLE.sub("", document_body(latex or ""))).strip()
     if not text:
         return []
     out: list[Section] = []
@@ -83,7 +83,8 @@ def paper_sections(paper: dict[str, Any]) -> list[Section]:
     if numbers:
         for section in results_sections:
             section.pieces = _marked(section.body, numbers)
-    ctx = Context(number_labels(latex), cite_labels(paper.get("references_bib")))
+    kinds: dict[str, str] = {}
+    ctx = Context(number_labels(latex, kinds), kinds, cite_labels(paper.get("references_bib")))
     out = sections(main) + results_sections
     for section in out:
         section.html = section_html(section.body, ctx)
