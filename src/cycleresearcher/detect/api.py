@@ -191,9 +191,9 @@ class AIDetector:
             self.calibration = Calibration.load(calibration)
 
     # -- scoring ------------------------------------------------------------------------------
-    def score_text(self, text: str, index: int = 0) -> tuple[Stats, int, bool]:
+    def score_text(self, text: str) -> tuple[Stats, int, bool]:
         """(statistics, windows used, truncated) for one text; raises InputError when too short.
-        Scored tokens go to the ambient progress reporter (text ``index`` of its batch)."""
+        Scored tokens go to the ambient progress reporter (as the batch's text ``_index``)."""
         if not text or not text.strip():
             raise InputError("The text is empty: nothing to score.")
         ids = self.scorer.tokenize(text)
@@ -207,7 +207,7 @@ class AIDetector:
             )
         stats = Stats()
         plans = plan_windows(len(ids), self.window, self.overlap)
-        with _scoring(len(ids), index) as report:
+        with _scoring(len(ids), getattr(self, "_index", 0)) as report:
             for w in plans:
                 stats = stats.add(self.scorer.window_stats(ids, w))
                 report(w.end, w is plans[-1])
@@ -218,7 +218,8 @@ class AIDetector:
     ) -> Detection:
         """Score one text. ``paper``: it comes from a paper (file or record), whatever its length."""
         t0 = time.perf_counter()
-        stats, n_windows, truncated = self.score_text(text, index)
+        self._index = index  # score_text's signature stays (subclasses override it)
+        stats, n_windows, truncated = self.score_text(text)
         crit = stats.criterion
         det = Detection(
             criterion=crit,
