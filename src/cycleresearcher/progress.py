@@ -78,8 +78,17 @@ class Tracker:
     """The numbers of one batch. ``budgets[i]`` is request i's token budget (max_tokens * n);
     ``skipped`` requests were finished by an earlier run and count as done."""
 
-    def __init__(self, stage: str, budgets: Sequence[int], skipped: int = 0, clock: Clock = time.monotonic):
+    def __init__(
+        self,
+        stage: str,
+        budgets: Sequence[int],
+        skipped: int = 0,
+        clock: Clock = time.monotonic,
+        exact: bool = False,
+    ):
         self.stage = stage
+        #: the budgets are the work itself (tokens to score), not upper bounds of a generation
+        self.exact = exact
         self.budgets = list(budgets)
         self.skipped = skipped
         self.clock = clock
@@ -117,7 +126,7 @@ class Tracker:
     def tokens_left(self) -> float:
         """Tokens still to come: a running or waiting request is expected to write as many as the
         finished ones did on average (its budget while none has finished), never less than it has."""
-        mean = self.finished_tokens / len(self.finished) if self.finished else None
+        mean = self.finished_tokens / len(self.finished) if self.finished and not self.exact else None
         left = 0.0
         for i, budget in enumerate(self.budgets):
             if i in self.finished:
@@ -137,9 +146,9 @@ class Reporter:
         self.tracker: Tracker | None = None
         self._lock = threading.RLock()
 
-    def begin(self, stage: str, budgets: Sequence[int], skipped: int = 0) -> None:
+    def begin(self, stage: str, budgets: Sequence[int], skipped: int = 0, exact: bool = False) -> None:
         with self._lock:
-            self.tracker = Tracker(stage, budgets, skipped, self.clock)
+            self.tracker = Tracker(stage, budgets, skipped, self.clock, exact)
             self.started(self.tracker.snapshot())
 
     def update(self, event: TokenProgress) -> None:
@@ -237,7 +246,9 @@ class LogReporter(Reporter):
 class RichReporter(Reporter):
     """A live rich line per batch on a terminal: bar, done/total, tokens, tok/s, ETA."""
 
-    def __init__(self, console: Any, description: str = "", clock: Clock = time.monotonic, refresh_s: float = 0.25):
+    def __init__(
+        self, console: Any, description: str = "", clock: Clock = time.monotonic, refresh_s: float = 0.25
+    ):
         super().__init__(clock)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 

@@ -120,6 +120,21 @@ def _engine_name(model: str | None, engine: str | None, base_url: str | None) ->
     return choose_engine(model, engine, base_url)
 
 
+def cut(text: str, width: int = 60) -> str:
+    """``text`` in at most ``width`` characters, a cut one ending in an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def about(source: str, warning: str) -> str:
+    """``source: warning``, unless the warning already starts with the file's name or path
+    (``refs.bib:12: ...`` is not printed as ``refs.bib: refs.bib:12: ...``)."""
+    name = os.path.basename(str(source))
+    if any(str(warning).startswith(s) for s in (str(source), name) if s):
+        return str(warning)
+    return f"{source}: {warning}"
+
+
 def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:
     """Print an error the user can act on (no traceback) and exit."""
     from rich.markup import escape

@@ -18,7 +18,9 @@ from ._common import (
     EngineOptOpt,
     ModelOpt,
     OutDirOpt,
+    about,
     console,
+    cut,
     engine_options,
     guard,
     out,
@@ -220,7 +222,7 @@ def _generate(
         prepared = researcher.prepare(sets, settings)
         for ps in prepared:
             for w in ps.warnings:
-                console.print(f"[yellow]warning[/] {ps.source}: {w}")
+                console.print(f"[yellow]warning[/] {about(ps.source, w)}")
         total = len(prepared) * samples
         check = AfterGenerate(directory, store) if novelty_check else None
         written: list[dict] = []
@@ -427,7 +429,7 @@ def _summary(
     for info in written:
         table.add_row(
             info["id"],
-            escape(info["title"] or "")[:60] or "[i]no title parsed[/]",
+            escape(cut(info["title"] or "")) or "[i]no title parsed[/]",
             str(info["warnings"]),
             escape(_pdf_cell(info, pdf)),
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +24,43 @@ DEFAULT_WINDOW = 2048
 #: On such text a calibration whose domain is not papers gives no probability (calibration.py).
 PAPER_TOKENS = 512
 PAPER_KINDS = frozenset({"pdf", "latex", "paper-json"})
+
+
+@contextmanager
+def _scoring(n_tokens: int, index: int) -> Iterator[Callable[[int, bool], None]]:
+    """``report(tokens scored, last)`` into the ambient reporter: inside its open batch (text
+    ``index`` of ``detect_batch``), or as a one-text batch of its own (the web's detect job)."""
+    from ..engines.base import TokenProgress
+    from ..progress import current
+
+    reporter = current()
+    if reporter is None:
+        yield lambda _tokens, _last: None
+        return
+    alone = reporter.tracker is None
+    if alone:
+        reporter.begin("detect", [n_tokens], exact=True)
+    start = time.perf_counter()
+
+    def report(tokens: int, last: bool) -> None:
+        elapsed = time.perf_counter() - start
+        reporter.update(TokenProgress(index, None, min(tokens, n_tokens), n_tokens, elapsed, last))
+
+    try:
+        yield report
+    finally:
+        if alone:
+            reporter.end()
+
+
+def _done(index: int) -> None:
+    """A text that could not be scored counts as done in the batch's line."""
+    from ..engines.base import TokenProgress
+    from ..progress import current
+
+    reporter = current()
+    if reporter is not None and reporter.tracker is not None:
+        reporter.update(TokenProgress(index, None, 0, 0, 0.0, True))
 
 
 def is_paper_length(n_tokens: int, paper: bool = False) -> bool:
@@ -154,7 +192,8 @@ class AIDetector:
 
     # -- scoring ------------------------------------------------------------------------------
     def score_text(self, text: str) -> tuple[Stats, int, bool]:
-        """(statistics, windows used, truncated) for one text; raises InputError when too short."""
+        """(statistics, windows used, truncated) for one text; raises InputError when too short.
+        Scored tokens go to the ambient progress reporter (as the batch's text ``_index``)."""
         if not text or not text.strip():
             raise InputError("The text is empty: nothing to score.")
         ids = self.scorer.tokenize(text)
@@ -168,13 +207,18 @@ class AIDetector:
             )
         stats = Stats()
         plans = plan_windows(len(ids), self.window, self.overlap)
-        for w in plans:
-            stats = stats.add(self.scorer.window_stats(ids, w))
+        with _scoring(len(ids), getattr(self, "_index", 0)) as report:
+            for w in plans:
+                stats = stats.add(self.scorer.window_stats(ids, w))
+                report(w.end, w is plans[-1])
         return stats, len(plans), truncated
 
-    def detect_text(self, text: str, source: str | None = None, paper: bool = False) -> Detection:
+    def detect_text(
+        self, text: str, source: str | None = None, paper: bool = False, index: int = 0
+    ) -> Detection:
         """Score one text. ``paper``: it comes from a paper (file or record), whatever its length."""
         t0 = time.perf_counter()
+        self._index = index  # score_text's signature stays (subclasses override it)
         stats, n_windows, truncated = self.score_text(text)
         crit = stats.criterion
         det = Detection(
@@ -244,33 +288,38 @@ class AIDetector:
         on_result: Callable[[int, Detection], None] | None = None,
         papers: Sequence[bool] | None = None,
     ) -> list[Detection]:
-        """Detect many texts with a progress bar. A text that cannot be scored (empty, too short)
-        gives a Detection with criterion NaN and ``error`` set; the batch goes on. ``papers``: per
-        text, whether it comes from a paper (see :meth:`detect_text`)."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        """Detect many texts, a progress line (texts done, tokens scored, ETA) on stderr. A text
+        that cannot be scored (empty, too short) gives a Detection with criterion NaN and
+        ``error`` set; the batch goes on. ``papers``: per text, whether it comes from a paper (see
+        :meth:`detect_text`)."""
+        from ..progress import current, for_stderr, reporting
 
         sources = list(sources) if sources is not None else [None] * len(texts)
         flags = list(papers) if papers is not None else [False] * len(texts)
         out: list[Detection] = []
-        with Progress(
-            TextColumn("detect"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not progress,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("detect", total=len(texts))
-            for i, (text, src, flag) in enumerate(zip(texts, sources, flags, strict=True)):
-                try:
-                    det = self.detect_text(text, source=src, paper=flag)
-                except InputError as exc:
-                    det = self.failed(str(exc), src)
-                out.append(det)
-                if on_result:
-                    on_result(i, det)
-                bar.advance(task)
+        own = for_stderr() if progress and current() is None else None
+        with reporting(own) if own is not None else nullcontext():
+            batch = current()
+            if batch is not None:  # budgets in tokens: the ETA counts what is left to score
+                batch.begin("detect", [self._budget(t) for t in texts], exact=True)
+            try:
+                for i, (text, src, flag) in enumerate(zip(texts, sources, flags, strict=True)):
+                    try:
+                        det = self.detect_text(text, source=src, paper=flag, index=i)
+                    except InputError as exc:
+                        det = self.failed(str(exc), src)
+                        _done(i)
+                    out.append(det)
+                    if on_result:
+                        on_result(i, det)
+            finally:
+                if batch is not None:
+                    batch.end()
         return out
+
+    def _budget(self, text: str) -> int:
+        n = len(self.scorer.tokenize(text)) if text and text.strip() else 0
+        return min(n, self.max_tokens) if self.max_tokens is not None else n
 
     def failed(self, message: str, source: str | None = None) -> Detection:
         return Detection(

@@ -121,6 +121,11 @@ def reviews_from_run(run: Path, group: str | None = None, by_reviewer: bool = Fa
     name = group if group is not None else (run.name if run.is_dir() else run.parent.name)
     with RunStore(run, create=False) as store:
         reviews, papers = store.items("review"), store.items("paper")
+    if papers and not reviews:  # a research run: nothing to score yet (not N failed parses)
+        raise InputError(
+            f"{run} holds {len(papers)} paper(s) and no review. Review them first "
+            f"(cycleresearcher review <the papers' files> -o DIR), then evaluate DIR."
+        )
     out: list[ReviewedPaper] = []
     reviewed: set[str] = set()
     for key, data in reviews:

@@ -49,6 +49,9 @@ class Job:
     eta_s: float | None = None
     requests_done: int = 0
     requests_total: int | None = None
+    #: how far the job is, 0-100, for the bar: papers done, and within a batch its tokens against
+    #: the tokens still expected (a one-paper job moves before its paper is done)
+    percent: float = 0.0
     error: str | None = None
     result_url: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -92,12 +95,25 @@ class JobContext:
             self.job.done = done
         if total is not None:
             self.job.total = total
+        if self.job.total:
+            self.job.percent = max(self.job.percent, round(100.0 * self.job.done / self.job.total, 1))
         if message is not None:
             self.job.message = message
         self._runner.save(self.job)
 
     def advance(self, k: int = 1) -> None:
         self.progress(done=self.job.done + k)
+
+
+def batch_percent(snap: Snapshot) -> float:
+    """A batch's share done, 0-99: its tokens against those still expected (its requests done
+    while no rate is known yet); 100 is left for the job's end."""
+    if snap.tok_s and snap.eta_s is not None:
+        left = snap.tok_s * snap.eta_s
+        share = snap.tokens / (snap.tokens + left) if snap.tokens + left > 0 else 0.0
+    else:
+        share = snap.done / snap.total if snap.total else 0.0
+    return round(min(99.0, 100.0 * share), 1)
 
 
 class JobReporter(Reporter):
@@ -117,6 +133,9 @@ class JobReporter(Reporter):
         job.tok_s = None if snap.tok_s is None else round(snap.tok_s, 1)
         job.eta_s = None if snap.eta_s is None else round(snap.eta_s, 1)
         job.requests_done, job.requests_total = snap.done, snap.total
+        job.percent = max(
+            job.percent, batch_percent(snap), 100.0 * job.done / job.total if job.total else 0.0
+        )
         if force or self.clock() - self._saved >= self.save_s:
             self.ctx.progress()
             self._saved = self.clock()
@@ -186,7 +205,7 @@ class JobRunner:
         try:
             with reporting(JobReporter(ctx)):
                 job.result_url = task(ctx)
-            job.state, job.message = "done", "finished"
+            job.state, job.message, job.percent = "done", "finished", 100.0
         except CycleResearcherError as exc:
             job.state, job.error, job.message = "failed", str(exc), "failed"
         except Exception as exc:  # the page gets one line; the traceback goes to the server log only

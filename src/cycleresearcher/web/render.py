@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from ..review.records import SCORE_KEYS
+from .latex_html import Context, cite_labels, document_body, number_labels, section_html
 
 _SECTION = re.compile(r"\\(section|subsection)\*?\s*\{([^{}]*)\}")
 _TITLE = re.compile(r"\\title\s*\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
@@ -28,6 +31,8 @@ class Section:
     results_part: bool = False
     # the body cut around numbers that match no supplied result: (text, ungrounded) pieces
     pieces: list[tuple[str, bool]] = field(default_factory=list)
+    #: the body rendered (latex_html): paragraphs, lists, tables, citations, math
+    html: str = ""
 
 
 @dataclass
@@ -54,7 +59,7 @@ def with_figures(items: list[Experiment], folder: Any, url: str) -> list[Experim
 
 def sections(latex: str, results_part: bool = False) -> list[Section]:
     """The LaTeX body split at \\section / \\subsection (title and abstract left out: shown apart)."""
-    text = _ABSTRACT.sub("", _TITLE.sub("", latex or "")).strip()
+    text = _ABSTRACT.sub("", _TITLE.sub("", document_body(latex or ""))).strip()
     if not text:
         return []
     out: list[Section] = []
@@ -78,7 +83,28 @@ def paper_sections(paper: dict[str, Any]) -> list[Section]:
     if numbers:
         for section in results_sections:
             section.pieces = _marked(section.body, numbers)
-    return sections(main) + results_sections
+    kinds: dict[str, str] = {}
+    ctx = Context(number_labels(latex, kinds), kinds, cite_labels(paper.get("references_bib")))
+    out = sections(main) + results_sections
+    for section in out:
+        section.html = section_html(section.body, ctx)
+        if section.pieces:
+            section.html = mark_numbers(section.html, [str(n.get("number", "")) for n in numbers or []])
+    return out
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def mark_numbers(rendered: str, numbers: list[str]) -> Markup:
+    """The rendered body with the ungrounded numbers marked (in text, never inside a tag)."""
+    wanted = sorted({n for n in numbers if n and re.fullmatch(r"[\d.,%+\-]+", n)}, key=len, reverse=True)
+    if not wanted:
+        return Markup(rendered)  # noqa: S704 - rendered by latex_html, escaped there
+    pat = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in wanted) + r")(?![\w]|\.\d)")
+    mark = '<mark class="ungrounded" title="matches none of the results">\\1</mark>'
+    parts = _TAG.split(str(rendered))
+    return Markup("".join(p if i % 2 else pat.sub(mark, p) for i, p in enumerate(parts)))  # noqa: S704
 
 
 def _marked(body: str, numbers: list[dict[str, str]]) -> list[tuple[str, bool]]:

@@ -61,7 +61,18 @@ class EngineChoice:
             "engine": self.engine or ("openai" if self.base_url else "auto"),
             "max_tokens": self.max_tokens,  # None: each task's own default
             "constrain": {None: "auto", True: "on", False: "off"}[self.constrain],
+            "label": self.label(),
         }
+
+    def label(self) -> str:
+        """The model the forms use when left empty, in words (the home page names it)."""
+        from ..models import is_embedded
+
+        if self.model and not is_embedded(self.model):
+            return f"{self.model}" + (" (served)" if self.base_url else "")
+        if self.base_url:
+            return "the model the --base-url server lists first"
+        return "the embedded SmolLM2-135M stand-in"
 
 
 class Services:

@@ -19,7 +19,8 @@
       $("job-requests").textContent = job.requests_done + (job.requests_total ? " / " + job.requests_total : "");
     }
     const bar = $("job-progress");
-    if (job.total) { bar.max = job.total; bar.value = job.done; }
+    // percent moves with the tokens of a running batch, not only with papers done
+    if (job.total || job.percent) { bar.max = 100; bar.value = job.percent; }
     if (job.error) { $("job-error").textContent = job.error; $("job-error").hidden = false; }
     if (job.result_url) { $("job-result-link").href = job.result_url; $("job-result").hidden = false; }
   }

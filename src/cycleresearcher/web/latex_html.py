@@ -1,0 +1,288 @@
+"""A section's LaTeX as the paper page shows it: paragraphs, lists, tables as HTML tables, figure
+and table captions numbered, ``\\ref`` as those numbers, ``\\cite`` as author-year labels from the
+paper's references, ``\\textbf`` / ``\\emph`` as ``<strong>`` / ``<em>``, math readable.
+
+The model's text is hostile: every piece of it is escaped with ``html.escape`` before any tag is
+put around it, and the result is wrapped in ``Markup`` only here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from ..latex import group_end, strip_comments
+from ..paper.latex_text import FIGURES, TABLES, TABULARS, captions, cell_text, drop_drawings, env_spans
+from .latex_math import math_html
+
+LISTS = ("itemize", "enumerate", "description")
+EQUATIONS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*")
+_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
+_NAME = re.compile(r"\\([A-Za-z]+)\*?|\\(.)", re.S)
+_OPT = re.compile(r"\s*\[[^\]]*\]")
+_STYLE = {
+    "paragraph": "strong",
+    "textbf": "strong",
+    "emph": "em",
+    "textit": "em",
+    "underline": "u",
+    "texttt": "code",
+}
+_TEXT = {"ldots": "…", "dots": "…", "LaTeX": "LaTeX", "TeX": "TeX", "textendash": "–",
+         "textemdash": "—", "textasciitilde": "~", "textbackslash": "\\", "checkmark": "✓",
+         "newline": " ", "par": "\n\n", "noindent": "", "centering": "", "item": ""}  # fmt: skip
+_DROP = (
+    "footnote",
+    "vspace",
+    "hspace",
+    "includegraphics",
+    "caption",
+    "label",
+    "thanks",
+    "author",
+    "date",
+    "usepackage",
+    "documentclass",
+    "bibliographystyle",
+    "bibliography",
+    "affiliation",
+    "email",
+)
+_CITES = re.compile(r"(?:[cC]ite[tp]?|[cC]itealp|citeauthor|citeyear|parencite|textcite|autocite)\*?")
+_REFS = re.compile(r"(?:auto|c|C|eq|name)?ref|pageref")
+
+
+@dataclass
+class Context:
+    """What the whole paper knows: labels -> numbers, citation keys -> labels."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    #: label -> "Figure" / "Table" / "Equation" / "Section", for \\cref and \\autoref
+    kinds: dict[str, str] = field(default_factory=dict)
+    cites: dict[str, str] = field(default_factory=dict)
+
+
+def number_labels(latex: str, kinds_out: dict[str, str] | None = None) -> dict[str, str]:
+    """Every ``\\label`` of a figure, table, equation or section, with the number LaTeX gives it
+    (``kinds_out`` gets each label's kind)."""
+    labels: dict[str, str] = {}
+    kind_of = {} if kinds_out is None else kinds_out
+    for word, kinds in (("Figure", FIGURES), ("Table", TABLES), ("Equation", EQUATIONS)):
+        spans = env_spans(latex, tuple(k for k in kinds if not k.startswith("sub")))
+        for n, (start, end, _name, _b) in enumerate(spans, 1):
+            for m in _LABEL.finditer(latex, start, end):
+                labels.setdefault(m.group(1).strip(), str(n))
+                kind_of.setdefault(m.group(1).strip(), word)
+    sec = sub = 0
+    for m in re.finditer(r"\\(section|subsection)\*?\s*\{|\\label\s*\{([^{}]*)\}", latex):
+        if m.group(1) == "section":
+            sec, sub = sec + 1, 0
+        elif m.group(1):
+            sub += 1
+        elif m.group(2).strip() not in labels:
+            labels[m.group(2).strip()] = f"{sec}.{sub}" if sub else str(sec)
+            kind_of[m.group(2).strip()] = "Section"
+    return labels
+
+
+def cite_labels(bib: str | None) -> dict[str, str]:
+    """Citation keys -> "Vaswani et al., 2017" (first author's surname, year) from BibTeX."""
+    if not bib:
+        return {}
+    from ..latex import plain_title
+    from ..references.bibtex import parse_bibtex
+
+    out = {}
+    for ref in parse_bibtex(bib, "references", strict=False).references:
+        fields = {k.lower(): v for k, v in ref.fields.items()}
+        authors = [a.strip() for a in plain_title(fields.get("author", "")).split(" and ") if a.strip()]
+        if not authors:
+            continue
+        first = authors[0].split(",")[0].strip() if "," in authors[0] else authors[0].split()[-1]
+        who = (
+            first
+            if len(authors) == 1
+            else f"{first} and {_surname(authors[1])}"
+            if len(authors) == 2
+            else f"{first} et al."
+        )
+        year = plain_title(fields.get("year", ""))
+        out[ref.key] = f"{who}, {year}" if year else who
+    return out
+
+
+def _surname(name: str) -> str:
+    return name.split(",")[0].strip() if "," in name else name.split()[-1]
+
+
+def _arg(s: str, i: int) -> tuple[str, int]:
+    m = _OPT.match(s, i)
+    while m:  # optional arguments are skipped
+        i = m.end()
+        m = _OPT.match(s, i)
+    while i < len(s) and s[i] in " \n":
+        i += 1
+    if i < len(s) and s[i] == "{":
+        end = group_end(s, i)
+        return (s[i + 1 :], len(s)) if end is None else (s[i + 1 : end], end + 1)
+    return "", i
+
+
+def _math_end(s: str, i: int, close: str) -> int:
+    j = i
+    while True:
+        j = s.find(close, j)
+        if j < 0 or s[j - 1] != "\\":
+            return j
+        j += 1
+
+
+def inline(s: str, ctx: Context, depth: int = 0) -> str:
+    """Running text as escaped HTML."""
+    if depth > 30:
+        return html.escape(s)
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c == "$" or s.startswith(("\\(", "\\["), i):
+            close = {"$": "$$" if s.startswith("$$", i) else "$", "\\(": "\\)", "\\[": "\\]"}
+            key = "$" if c == "$" else s[i : i + 2]
+            start = i + (len(close[key]) if key == "$" else 2)
+            end = _math_end(s, start, close[key])
+            end = n if end < 0 else end
+            out.append(f'<span class="math">{math_html(s[start:end])}</span>')
+            i = end + (len(close[key]) if end < n else 0)
+        elif c == "\\":
+            m = _NAME.match(s, i)
+            if not m:
+                i += 1
+                continue
+            name, single = m.group(1), m.group(2)
+            i = m.end()
+            if single is not None:
+                out.append("<br>" if single == "\\" else " " if single in ",;: \n" else html.escape(single))
+            elif name in _STYLE:
+                a, i = _arg(s, i)
+                out.append(f"<{_STYLE[name]}>{inline(a, ctx, depth + 1)}</{_STYLE[name]}>")
+            elif _CITES.fullmatch(name):
+                a, i = _arg(s, i)
+                keys = [k.strip() for k in a.split(",") if k.strip()]
+                out.append("[" + "; ".join(html.escape(ctx.cites.get(k, k)) for k in keys) + "]")
+            elif _REFS.fullmatch(name):
+                a, i = _arg(s, i)
+                refs = []
+                for key in (k.strip() for k in a.split(",") if k.strip()):
+                    number = ctx.labels.get(key, "??")
+                    kind = ctx.kinds.get(key, "")
+                    if name == "eqref" or (kind == "Equation" and name in ("cref", "Cref", "autoref")):
+                        number = f"({number})"
+                    if name in ("cref", "Cref", "autoref") and kind:
+                        number = f"{'Eq.' if kind == 'Equation' else kind} {number}"
+                    refs.append(number)
+                out.append(html.escape(", ".join(refs)))
+            elif name in ("url", "href"):
+                a, i = _arg(s, i)
+                if name == "href":
+                    a, i = _arg(s, i)
+                out.append(f"<code>{html.escape(a)}</code>" if name == "url" else inline(a, ctx, depth + 1))
+            elif name in _DROP:
+                _, i = _arg(s, i)
+            elif name in _TEXT:
+                out.append(html.escape(_TEXT[name]))
+            else:  # any other command: its name and options go, its argument is read as text
+                m = _OPT.match(s, i)
+                i = m.end() if m else i
+        elif c in "{}":
+            i += 1
+        elif c == "~":
+            out.append("&nbsp;")
+            i += 1
+        else:
+            j = i
+            while j < n and s[j] not in "$\\{}~":
+                j += 1
+            text = s[i:j].replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
+            out.append(html.escape(text))
+            i = j
+    return "".join(out)
+
+
+def _list(name: str, body: str, ctx: Context, depth: int) -> str:
+    items = re.split(r"\\item\b\s*(?:\[([^\]]*)\])?", body)
+    tag = {"itemize": "ul", "enumerate": "ol", "description": "ul"}[name]
+    lis = []
+    for k in range(1, len(items), 2):
+        term = f"<strong>{inline(items[k], ctx)}</strong> " if items[k] else ""
+        lis.append(f"<li>{term}{blocks(items[k + 1], ctx, depth + 1)}</li>")
+    return f"<{tag}>{''.join(lis)}</{tag}>"
+
+
+def _table_html(name: str, body: str, ctx: Context) -> str:
+    rows = [r.split(" | ") for r in cell_text(name, body).split("\n") if r.strip()]
+    if not rows:
+        return ""
+    head = "".join(f"<th>{inline(c, ctx)}</th>" for c in rows[0])
+    rest = "".join("<tr>" + "".join(f"<td>{inline(c, ctx)}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rest}</tbody></table>'
+
+
+def _float(kind: str, body: str, ctx: Context, number: str) -> str:
+    caption = " ".join(captions(body))
+    tables = "".join(
+        _table_html(n, body[b : body.rfind("\\end", b, e)], ctx) for _s, e, n, b in env_spans(body, TABULARS)
+    )
+    cap = f"<figcaption><strong>{kind} {html.escape(number)}.</strong> {inline(caption, ctx)}</figcaption>"
+    return f'<figure class="{kind.lower()}">{cap if kind == "Table" else ""}{tables}{cap if kind == "Figure" else ""}</figure>'
+
+
+def blocks(latex: str, ctx: Context, depth: int = 0) -> str:
+    """Block-level LaTeX (environments, paragraphs) as escaped HTML."""
+    if depth > 8:  # lists nested deeper than LaTeX allows (4): a hostile nest, shown as text
+        return f"<p>{html.escape(latex)}</p>"
+    out: list[str] = []
+    pos = 0
+    for start, end, name, body_start in env_spans(latex, LISTS + FIGURES + TABLES + TABULARS + EQUATIONS):
+        out.append(_paragraphs(latex[pos:start], ctx))
+        body = latex[body_start : max(latex.rfind("\\end", body_start, end), body_start)]
+        label = _LABEL.search(body)
+        number = ctx.labels.get(label.group(1).strip(), "") if label else ""
+        if name in LISTS:
+            out.append(_list(name, body, ctx, depth))
+        elif name in FIGURES or name in TABLES:
+            out.append(_float("Figure" if name in FIGURES else "Table", body, ctx, number))
+        elif name in TABULARS:
+            out.append(_table_html(name, body, ctx))
+        else:
+            tex = _LABEL.sub("", body).replace("&", " ").replace("\\\\", "\n")
+            tag = f' <span class="eqno">({html.escape(number)})</span>' if number else ""
+            out.append(f'<div class="math display">{math_html(tex)}{tag}</div>')
+        pos = end
+    out.append(_paragraphs(latex[pos:], ctx))
+    return "".join(out)
+
+
+def _paragraphs(text: str, ctx: Context) -> str:
+    text = re.sub(r"\\(?:begin|end)\s*\{[^{}]*\}", "", text)
+    parts = (inline(p.strip(), ctx) for p in re.split(r"\n\s*\n|\\par\b", text) if p.strip())
+    return "".join(f"<p>{p}</p>" for p in parts if p.strip())
+
+
+_DOCUMENT = re.compile(r"\\begin\s*\{document\}(.*?)(?:\\end\s*\{document\}|\Z)", re.S)
+
+
+def document_body(latex: str) -> str:
+    """A whole document's body (its preamble and what follows ``\\end{document}`` left out)."""
+    m = _DOCUMENT.search(latex)
+    return m.group(1) if m else latex
+
+
+def section_html(latex: str, ctx: Context) -> Markup:
+    """One section's body as safe HTML (comments and drawings dropped first)."""
+    return Markup(blocks(drop_drawings(strip_comments(latex)), ctx))  # noqa: S704 - every piece escaped above
+
+
+__all__ = ["Context", "cite_labels", "inline", "number_labels", "section_html"]
