@@ -57,6 +57,7 @@ def store_document(site: Site, upload: Upload, prefix: str, command: str) -> tup
                 "text": doc.text,
                 "warnings": doc.warnings,
                 "bibtex": doc.bibtex,
+                "hidden": [h.to_dict() for h in doc.hidden],
             },
         )
     return run, key
