@@ -66,7 +66,8 @@ _INSTRUCTION = re.compile(
 
 def looks_like_instruction(text: str) -> bool:
     """Whether ``text`` reads like a prompt aimed at a model (the phrases seen in hidden prompts)."""
-    return bool(_INSTRUCTION.search(INVISIBLE.sub("", text)))
+    joined = re.sub(r"(?<=[A-Za-z])-\s+(?=[A-Za-z])", "", INVISIBLE.sub("", text))  # 'PRE- VIOUS'
+    return bool(_INSTRUCTION.search(joined))
 
 
 def worth_listing(text: str) -> bool:

@@ -31,6 +31,8 @@ SMALL_PT = 6.5
 SMALL_MIN_BYTES = 20
 NEAR = 0.1
 SHOW = {b"Tj", b"TJ", b"'", b'"'}
+#: what a run's separate reading keeps of its operators (no drawings, images or forms)
+_TEXT_OPS = SHOW | {b"Td", b"TD", b"Tm", b"T*", b"Tf", b"TL", b"Tc", b"Tw", b"Tz", b"Ts", b"BT", b"ET", b"cm"}
 MAX_BOXES = 500
 
 
@@ -69,6 +71,7 @@ class _State:
     fill_alpha: float = 1.0
     stroke_alpha: float = 1.0
     leading: float = 0.0
+    font: Any = None  # the font resource's name
 
 
 @dataclass
@@ -77,6 +80,8 @@ class _Run:
     ops: list[int] = field(default_factory=list)  # indices of its show operators
     size: int = 0  # bytes shown
     text: str = ""
+    #: the state its first operator draws in: what a separate reading of the run starts from
+    start: tuple[Matrix, Any, float, Matrix, float] = (IDENTITY, None, 0.0, IDENTITY, 0.0)
 
 
 class _PageWalk:
@@ -93,7 +98,7 @@ class _PageWalk:
         self.stack: list[_State] = []
         self.tm: Matrix = IDENTITY
         self.tlm: Matrix = IDENTITY
-        self.path: list[tuple[float, float, float, float]] = []
+        self.path: list[list[tuple[float, float]]] = []  # the current path's subpaths (points)
         self.boxes: list[tuple[float, float, float, float, RGB]] = []
         self.runs: list[_Run] = []
         self.current: _Run | None = None  # the run the last text operator joined
@@ -101,6 +106,10 @@ class _PageWalk:
     def _move(self, tx: float, ty: float) -> None:
         self.tlm = mult((1.0, 0.0, 0.0, 1.0, tx, ty), self.tlm)
         self.tm = self.tlm
+
+    def _point(self, x: float, y: float) -> tuple[float, float]:
+        a, b, c, d, e, f = self.state.ctm
+        return (x * a + y * c + e, x * b + y * d + f)
 
     def _background(self, x: float, y: float) -> RGB:
         for x0, y0, x1, y1, colour in reversed(self.boxes):
@@ -148,7 +157,7 @@ class _PageWalk:
                     self.current.ops.append(i)
                     self.current.size += size
                 else:
-                    self.current = _Run(kind, [i], size)
+                    self.current = _Run(kind, [i], size, start=(s.ctm, s.font, s.size, self.tm, s.leading))
                     self.runs.append(self.current)
             elif op == b"q":
                 self.stack.append(replace(s))
@@ -170,7 +179,7 @@ class _PageWalk:
             elif op == b"TL":
                 s.leading = float(operands[0])
             elif op == b"Tf":
-                s.size = float(operands[1])
+                s.font, s.size = operands[0], float(operands[1])
             elif op == b"Tr":
                 s.render = int(operands[0])
             elif op in (b"g", b"rg", b"k", b"sc", b"scn"):
@@ -188,14 +197,21 @@ class _PageWalk:
                 s.stroke_alpha = float(g.get("/CA", s.stroke_alpha))
             elif op == b"re":
                 x, y, w, h = (float(v) for v in operands[:4])
-                corners = [
-                    mult((1.0, 0.0, 0.0, 1.0, cx, cy), s.ctm)[4:] for cx, cy in ((x, y), (x + w, y + h))
-                ]
-                (x0, y0), (x1, y1) = corners
-                self.path.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+                self.path.append([self._point(x, y), self._point(x + w, y + h)])
+            elif op == b"m":
+                self.path.append([self._point(float(operands[0]), float(operands[1]))])
+            elif op in (b"l", b"c", b"v", b"y"):
+                nums = [float(v) for v in operands]
+                if not self.path:
+                    self.path.append([])
+                self.path[-1].extend(self._point(nums[k], nums[k + 1]) for k in range(0, len(nums) - 1, 2))
             elif op in (b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"):
+                # each filled subpath (a box, a rounded frame) is the background of what lies on it
                 if s.fill is not None and len(self.boxes) < MAX_BOXES:
-                    self.boxes.extend((*r, s.fill) for r in self.path)
+                    for pts in self.path:
+                        if len(pts) >= 2:
+                            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+                            self.boxes.append((min(xs), min(ys), max(xs), max(ys), s.fill))
                 self.path = []
             elif op in (b"n", b"S", b"s"):
                 self.path = []
@@ -212,32 +228,28 @@ def _emptied(operands: list[Any], op: bytes) -> list[Any]:
 
 
 def _decode(page: Any, reader: Any, ops: list[tuple[Any, bytes]], runs: list[_Run]) -> None:
-    """Each run's text, as pypdf decodes it: the page is read once with a no-op ``cm`` around
-    every run (a ``cm`` makes pypdf hand over the text gathered so far)."""
+    """Each run's text, as pypdf decodes it (its fonts and encodings): the page is read once
+    more, but only its runs, each in its own text object set up in the state it started in (a
+    whole page can take a second to read; its runs a fraction of that)."""
     from pypdf.generic import ContentStream, FloatObject, NameObject
 
-    marker = (
-        [FloatObject(1), FloatObject(0), FloatObject(0), FloatObject(1), FloatObject(0), FloatObject(0)],
-        b"cm",
-    )
-    starts = {r.ops[0]: k for k, r in enumerate(runs)}
-    ends = {r.ops[-1]: k for k, r in enumerate(runs)}
-    marked: list[tuple[Any, bytes]] = []
-    owner: list[int | None] = []
-    current: int | None = None
-    for i, item in enumerate(ops):
-        if i in starts:
-            marked.append(marker)
-            owner.append(current)
-            current = starts[i]
-        marked.append(item)
-        owner.append(current)
-        if i in ends:
-            marked.append(marker)
-            owner.append(current)
-            current = None
+    def nums(m: Matrix) -> list[Any]:
+        return [FloatObject(v) for v in m]
+
+    segments: list[tuple[Any, bytes]] = []
+    owner: list[int] = []
+    for k, run in enumerate(runs):
+        ctm, font, size, tm, leading = run.start
+        part: list[tuple[Any, bytes]] = [([], b"q"), (nums(ctm), b"cm"), ([], b"BT")]
+        if font is not None:
+            part.append(([font, FloatObject(size)], b"Tf"))
+        part += [([FloatObject(leading)], b"TL"), (nums(tm), b"Tm")]
+        part += [item for item in ops[run.ops[0] : run.ops[-1] + 1] if item[1] in _TEXT_OPS]
+        part += [([], b"ET"), ([], b"Q")]
+        segments += part
+        owner += [k] * len(part)
     stream = ContentStream(None, reader)
-    stream.operations = marked
+    stream.operations = segments
     page[NameObject("/Contents")] = stream
     at = [-1]
     texts: list[list[str]] = [[] for _ in runs]
@@ -246,9 +258,8 @@ def _decode(page: Any, reader: Any, ops: list[tuple[Any, bytes]], runs: list[_Ru
         at[0] += 1
 
     def text(t: str, *_: Any) -> None:
-        k = owner[at[0]] if 0 <= at[0] < len(owner) else None
-        if k is not None and t:
-            texts[k].append(t)
+        if t and 0 <= at[0] < len(owner):
+            texts[owner[at[0]]].append(t)
 
     page.extract_text(visitor_operand_before=before, visitor_text=text)
     for run, parts in zip(runs, texts, strict=True):
