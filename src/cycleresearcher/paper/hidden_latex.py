@@ -360,7 +360,8 @@ def switched_off_findings(raw: str, pieces: list[str], where: str) -> list[Hidde
         probe = piece.strip()[:40]
         pos = raw.find(probe) if probe else -1
         line = f", line {raw.count(chr(10), 0, pos) + 1}" if pos >= 0 else ""
-        found.append(HiddenText("switched-off", f"{where}{line}", excerpt(piece)))
+        inner = re.sub(r"^\s*\\begin\s*\{[^}]*\}|\\end\s*\{[^}]*\}\s*$", "", piece)  # the environment's text
+        found.append(HiddenText("switched-off", f"{where}{line}", excerpt(inner)))
     return found
 
 
