@@ -383,7 +383,27 @@ def scan_latex_text(text: str, where: str, keep: bool = False) -> tuple[str, lis
         text = switched
     defined, page = read_colours(text)
     text, typeset = scan_body(text, defined, page, where, keep, text)
-    return text, found + comments + off + typeset
+    text, by_macro = _through_macros(text, defined, page, where, keep)
+    seen = {h.excerpt for h in typeset}
+    return text, found + comments + off + typeset + [h for h in by_macro if h.excerpt not in seen]
+
+
+def _through_macros(
+    text: str, defined: dict[str, RGB], page: RGB, where: str, keep: bool
+) -> tuple[str, list[HiddenText]]:
+    """Hiding done by the text's own macros (``\\newcommand{\\hide}[1]{\\textcolor{white}{#1}}``):
+    only those macros are expanded, and only when they hide something."""
+    from .latex_macros import expand, expandable, read_definitions, remove_spans
+
+    if "\\newcommand" not in text and "\\def" not in text and "command" not in text:
+        return text, []
+    macros, spans = read_definitions(text)
+    hiding = {n: m for n, m in expandable(macros).items() if _HIDERS.search(m.body)}
+    if not hiding:
+        return text, []
+    shown, found = scan_body(expand(remove_spans(text, spans), hiding), defined, page, where, keep)
+    found = [HiddenText(h.kind, f"{where}, through a macro", h.excerpt) for h in found]
+    return (text if keep or not found else shown), found
 
 
 __all__ = [

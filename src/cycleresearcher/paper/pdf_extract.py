@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .hidden import HiddenText, scan_characters
+from .hidden import HiddenText, scan_characters, summary
 from .pdf_hidden import metadata_findings, scan_pages
 from .pdf_lines import strip_line_numbers
 from .pdf_own import is_own_export, strip_own_marks
@@ -50,14 +50,14 @@ def page_texts(
     With a ``hidden`` list the pages are scanned for hidden text first (``pdf_hidden``): what is
     found is added to it and, unless ``keep_hidden``, left out of the text."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if hidden is not None:
             hidden.extend(scan_pages(reader, keep_hidden))
         pages = [(page.extract_text() or "") for page in reader.pages]
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+    except (PdfReadError, PyPdfError, OSError, ValueError, KeyError) as exc:  # PyPdfError: its limits
         raise InputError(
             f"{label}: not a readable PDF ({exc}). Check that the file is a complete, unencrypted PDF."
         ) from exc
@@ -80,6 +80,11 @@ def extract_pdf(data: bytes, path: Path, keep_hidden: bool = False) -> PdfText:
     if not pages:
         raise InputError(f"{path}: the PDF has no pages.")
     chars = sum(len(p.strip()) for p in pages)
+    if chars < MIN_CHARS_PER_PAGE * len(pages) and hidden and not keep_hidden:
+        raise InputError(
+            f"{path}: all the PDF's text is hidden ({summary(hidden)}: {hidden[0].line()[:200]}). "
+            "A reviewer must not read it; pass the paper's source, or review with --keep-hidden-text."
+        )
     if chars < MIN_CHARS_PER_PAGE * len(pages):
         raise InputError(
             f"{path}: the PDF has no text layer ({chars} characters on {len(pages)} pages; a scanned document?). "
