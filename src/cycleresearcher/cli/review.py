@@ -207,6 +207,13 @@ def run(
         ),
     ] = "library",
     constrain: ConstrainOpt = None,
+    keep_hidden_text: Annotated[
+        bool,
+        typer.Option(
+            "--keep-hidden-text",
+            help="Let the reviewer read hidden text too (white, tiny or invisible text, zero-width characters, hidden HTML). Default: it is left out; either way every review lists what was found.",
+        ),
+    ] = False,
 ) -> None:
     """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
 
@@ -229,6 +236,7 @@ def run(
             "max_tokens": max_tokens,
             "context_length": context_length,
             "constrain": constrain,
+            "keep_hidden_text": keep_hidden_text,
             **engine_options(engine_opt, api_key, model=model_name, engine=engine, base_url=base_url),
         }
         options: dict = {}

@@ -17,7 +17,9 @@ from .latex_project import project_main
 from .readers import EXTENSIONS, Document, paper_document, read_latex_folder
 
 
-def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+def _run_dir_documents(
+    folder: Path, keep_hidden: bool = False
+) -> Iterator[tuple[str, Document | InputError]]:
     from ..errors import StoreError
     from ..store import RunStore
 
@@ -30,18 +32,20 @@ def _run_dir_documents(folder: Path) -> Iterator[tuple[str, Document | InputErro
     for key, data in items:
         label = f"{folder}#paper/{key}"
         try:
-            yield label, paper_document(data, label)
+            yield label, paper_document(data, label, keep_hidden)
         except InputError as exc:
             yield label, exc
 
 
-def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | InputError]]:
+def iter_documents(
+    paths: Iterable[str | os.PathLike[str]], keep_hidden: bool = False
+) -> Iterator[tuple[str, Document | InputError]]:
     """(label, Document or InputError) for every paper under ``paths``.
 
     Folders are walked (sorted, hidden entries skipped) for the known extensions; a folder holding
     ``run.sqlite`` is a run directory and yields its stored papers; a LaTeX project folder
     (``latex_project.project_main``) is one paper, read from its main file. Errors are yielded, not
-    raised, so a batch continues past a bad file.
+    raised, so a batch continues past a bad file. Hidden text is left out unless ``keep_hidden``.
     """
     from ..store import DB_NAME
 
@@ -49,19 +53,19 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
         p = Path(raw)
         if p.is_dir():
             if (p / DB_NAME).exists():
-                yield from _run_dir_documents(p)
+                yield from _run_dir_documents(p, keep_hidden)
                 continue
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 here = Path(dirpath)
                 if here != p and (here / DB_NAME).exists():
                     dirnames[:] = []
-                    yield from _run_dir_documents(here)
+                    yield from _run_dir_documents(here, keep_hidden)
                     continue
                 if here.resolve().is_relative_to(p.resolve()) and project_main(here) is not None:
                     # a LaTeX project is one paper: its sections, figure PDFs and notes are not papers
                     dirnames[:] = []
-                    yield from _project_documents(here)
+                    yield from _project_documents(here, keep_hidden)
                     continue
                 for name in sorted(filenames):
                     if name.startswith(".") or Path(name).suffix.lower() not in EXTENSIONS:
@@ -85,14 +89,16 @@ def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[st
                             ),
                         )
                         continue
-                    yield from _file_documents(here / name)
+                    yield from _file_documents(here / name, keep_hidden)
         else:
-            yield from _file_documents(p)
+            yield from _file_documents(p, keep_hidden)
 
 
-def _project_documents(folder: Path) -> Iterator[tuple[str, Document | InputError]]:
+def _project_documents(
+    folder: Path, keep_hidden: bool = False
+) -> Iterator[tuple[str, Document | InputError]]:
     try:
-        doc = read_latex_folder(folder)
+        doc = read_latex_folder(folder, keep_hidden)
     except InputError as exc:
         yield str(folder), exc
         return
@@ -100,9 +106,9 @@ def _project_documents(folder: Path) -> Iterator[tuple[str, Document | InputErro
         yield doc.path, doc
 
 
-def _file_documents(p: Path) -> Iterator[tuple[str, Document | InputError]]:
+def _file_documents(p: Path, keep_hidden: bool = False) -> Iterator[tuple[str, Document | InputError]]:
     try:
-        docs = read_documents(p)
+        docs = read_documents(p, keep_hidden)
     except InputError as exc:
         yield str(p), exc
         return

@@ -180,35 +180,41 @@ def pdf_content_bytes(path: str | os.PathLike[str], limit: int) -> int:
     return total
 
 
-def read_checked(path: str, max_bytes: int) -> list[Any]:
+def read_checked(path: str, max_bytes: int, keep_hidden: bool = False) -> list[Any]:
     """In the worker: the size check (PDFs), then the ordinary readers."""
     from .readers import read_documents
 
     if Path(path).suffix.lower() == ".pdf":
         pdf_content_bytes(path, max_bytes)
-    return read_documents(path)
+    return read_documents(path, keep_hidden)
 
 
-def read_documents(path: str | os.PathLike[str], budget: ReadBudget | None = None) -> list[Any]:
-    """``readers.read_documents(path)`` within ``budget`` (default: ``ReadBudget.from_env()``)."""
+def read_documents(
+    path: str | os.PathLike[str], keep_hidden: bool = False, budget: ReadBudget | None = None
+) -> list[Any]:
+    """``readers.read_documents(path, keep_hidden)`` within ``budget`` (default:
+    ``ReadBudget.from_env()``)."""
     budget = budget or ReadBudget.from_env()
     p = Path(path)
     if not p.is_file():  # the readers' own clear line, without a worker
         from .readers import read_documents as read_now
 
-        return read_now(p)
+        return read_now(p, keep_hidden)
     return run_bounded(
         "cycleresearcher.paper.budget:read_checked",
         str(p),
         budget.max_bytes,
+        keep_hidden,
         what=str(p),
         seconds=budget.seconds,
     )
 
 
-def read_document(path: str | os.PathLike[str], budget: ReadBudget | None = None) -> Any:
+def read_document(
+    path: str | os.PathLike[str], budget: ReadBudget | None = None, keep_hidden: bool = False
+) -> Any:
     """One paper (``readers.read_document``) within ``budget``."""
-    docs = read_documents(path, budget)
+    docs = read_documents(path, keep_hidden, budget)
     if len(docs) > 1:
         raise InputError(f"{path}: holds {len(docs)} papers. Use read_documents() for a list.")
     return docs[0]

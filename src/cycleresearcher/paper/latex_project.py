@@ -19,6 +19,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..latex import command_argument, plain_title, strip_comments
 from .files import project_file, read_utf8
+from .hidden import HiddenText, scan_characters
+from .hidden_latex import comment_findings, read_colours, scan_body, switched_off_findings
 from .latex_macros import expand, expandable, read_definitions, remove_spans
 from .latex_refs import BIB_COMMANDS, ReferenceList, bib_names, from_bbl, from_bib
 from .latex_text import body_text, switch_off
@@ -181,11 +183,16 @@ class LatexProject:
     warnings: list[str] = field(default_factory=list)
     references: ReferenceList = field(default_factory=ReferenceList)
     bibtex: str | None = None
+    hidden: list[HiddenText] = field(default_factory=list)
 
 
 class _Flattener:
-    def __init__(self, main: Path, root: Path) -> None:
+    def __init__(self, main: Path, root: Path, keep_hidden: bool = False) -> None:
         self.main, self.root = main, root
+        self.keep_hidden = keep_hidden
+        self.hidden: list[HiddenText] = []
+        self.colours: dict = {}
+        self.page_colour = (1.0, 1.0, 1.0)
         self.seen: set[Path] = {main}
         self.included: list[Path] = []
         self.missing: list[str] = []
@@ -205,13 +212,34 @@ class _Flattener:
                 f"{chain[0]}: \\input files nested too deeply (more than {MAX_INCLUDE_DEPTH} levels: {shown}). "
                 "Flatten the includes, or pass the compiled PDF instead."
             )
-        text = switch_off(_source(path), self.flags, self.warnings)
+        text = self._visible(path)
         if path != self.main and _DOCCLASS.search(text):  # a \subfile or standalone: its body
             body = _BEGIN_DOC.search(text)
             if body:
                 end = _END_DOC.search(text, body.end())
                 text = text[body.end() : end.start() if end else len(text)]
         return _INCLUDE.sub(lambda m: self._include(m, path, chain, base), text)
+
+    def _visible(self, path: Path) -> str:
+        """One file's source as TeX typesets it: invisible characters, comments, switched-off
+        text and invisibly typeset text out (``hidden_latex``), each listed where it is."""
+        try:
+            where = str(path.relative_to(self.root))
+        except ValueError:
+            where = path.name
+        raw, found = scan_characters(read_utf8(path), where, self.keep_hidden)
+        found += comment_findings(raw, where)
+        dropped: list[str] = []
+        text = switch_off(strip_comments(raw, drop_comment_lines=True), self.flags, self.warnings, dropped)
+        found += switched_off_findings(raw, dropped, where)
+        defined, page = read_colours(text)
+        self.colours.update(defined)
+        self.page_colour = page if page != (1.0, 1.0, 1.0) else self.page_colour
+        begin = _BEGIN_DOC.search(text) if path == self.main else None
+        start = begin.end() if begin else 0  # the preamble's macros are expanded, then scanned
+        body, typeset = scan_body(text[start:], self.colours, self.page_colour, where, self.keep_hidden, raw)
+        self.hidden += found + typeset
+        return text[:start] + body
 
     def _include(self, m: re.Match[str], path: Path, chain: tuple[Path, ...], base: Path | None) -> str:
         if m.group(3):  # \import{dir}{file} (from the main folder) / \subimport{dir}{file} (from here)
@@ -290,12 +318,13 @@ def _references(main: Path, root: Path, text: str, warnings: list[str]) -> Refer
     return from_bib(paths, text, ", ".join(p.name for p in paths))
 
 
-def read_project(main: Path, choice: MainChoice | None = None) -> LatexProject:
-    """The paper a main file makes: its includes flattened, switched-off text and drawings
-    dropped, the authors' macros expanded, floats reduced, the reference list at the end."""
+def read_project(main: Path, choice: MainChoice | None = None, keep_hidden: bool = False) -> LatexProject:
+    """The paper a main file makes: its includes flattened, switched-off text, hidden text
+    (unless ``keep_hidden``; listed in ``hidden`` either way) and drawings dropped, the authors'
+    macros expanded, floats reduced, the reference list at the end."""
     main = main.resolve()  # a main file given as a symlink is the user's choice
     root = main.parent
-    flat = _Flattener(main, root)
+    flat = _Flattener(main, root, keep_hidden)
     text = flat.file(main, (), None)
     warnings = flat.warnings
     begin = _BEGIN_DOC.search(text)
@@ -306,6 +335,14 @@ def read_project(main: Path, choice: MainChoice | None = None) -> LatexProject:
     macros = expandable(macros)
     _, spans = read_definitions(body)
     body = expand(remove_spans(body, spans), macros)
+    # hiding done through the authors' own macros shows only once they are expanded
+    body, by_macro = scan_body(body, flat.colours, flat.page_colour, main.name, keep_hidden)
+    seen = {h.excerpt for h in flat.hidden}
+    hidden = flat.hidden + [
+        HiddenText(h.kind, f"{main.name}, through a macro", h.excerpt)
+        for h in by_macro
+        if h.excerpt not in seen
+    ]
     raw_title = command_argument(text, r"(?:icml)?title\*?", unclosed=True) or ""
     title = plain_title(expand(raw_title, macros))
     inline_list = "\\begin{thebibliography}" in body
@@ -330,7 +367,7 @@ def read_project(main: Path, choice: MainChoice | None = None) -> LatexProject:
             bib.append(real)
     bibtex = "\n\n".join(read_utf8(b) for b in bib) if bib else None
     return LatexProject(
-        main, root, title, out, list(candidates), flat.included, flat.missing, warnings, refs, bibtex
+        main, root, title, out, list(candidates), flat.included, flat.missing, warnings, refs, bibtex, hidden
     )
 
 

@@ -40,10 +40,13 @@ _NOT_CONDITIONALS = {
 }
 
 
-def drop_conditionals(text: str, flags: dict[str, bool], warnings: list[str]) -> str:
+def drop_conditionals(
+    text: str, flags: dict[str, bool], warnings: list[str], dropped: list[str] | None = None
+) -> str:
     """``text`` without the branches TeX skips: ``\\iffalse`` / ``\\iftrue`` and the switches made
     with ``\\newif`` whose value is set in the text (``\\draftfalse``), read in order and kept in
-    ``flags`` across files. Conditionals of unknown value are kept as they are."""
+    ``flags`` across files. Conditionals of unknown value are kept as they are. The text left out
+    goes to ``dropped`` (the hidden-text scan reads it)."""
     out: list[str] = []
     # a frame: (known value or None, in the else branch)
     stack: list[tuple[bool | None, bool]] = []
@@ -55,6 +58,8 @@ def drop_conditionals(text: str, flags: dict[str, bool], warnings: list[str]) ->
     for m in _TOKEN.finditer(text):
         if active():
             out.append(text[pos : m.start()])
+        elif dropped is not None:
+            dropped.append(text[pos : m.start()])
         pos = m.end()
         keep_token = True
         if m.group(1):  # \newif\ifdraft: a switch, false until set
@@ -88,6 +93,8 @@ def drop_conditionals(text: str, flags: dict[str, bool], warnings: list[str]) ->
             out.append(m.group(0))
     if active():
         out.append(text[pos:])
+    elif dropped is not None:
+        dropped.append(text[pos:])
     if any(v is not None for v, _ in stack):
         warnings.append("an \\iffalse (or a switched-off \\if) never closes; the text after it was dropped")
     return "".join(out)
@@ -96,18 +103,22 @@ def drop_conditionals(text: str, flags: dict[str, bool], warnings: list[str]) ->
 _EXCLUDED_DECL = re.compile(r"\\excludecomment\s*\{([^}]+)\}")
 
 
-def drop_comment_environments(text: str) -> str:
+def drop_comment_environments(text: str, dropped: list[str] | None = None) -> str:
     """``text`` without its ``comment`` environments and those declared with ``\\excludecomment``
     (an unclosed one runs to the end, as the comment package reads it)."""
     names = {"comment"} | {n.strip() for n in _EXCLUDED_DECL.findall(text)}
     for name in names:
         pat = re.compile(rf"\\begin\s*\{{{re.escape(name)}\}}.*?(?:\\end\s*\{{{re.escape(name)}\}}|\Z)", re.S)
+        if dropped is not None:
+            dropped.extend(m.group(0) for m in pat.finditer(text))
         text = pat.sub("", text)
     return text
 
 
-def switch_off(text: str, flags: dict[str, bool], warnings: list[str]) -> str:
-    return drop_comment_environments(drop_conditionals(text, flags, warnings))
+def switch_off(
+    text: str, flags: dict[str, bool], warnings: list[str], dropped: list[str] | None = None
+) -> str:
+    return drop_comment_environments(drop_conditionals(text, flags, warnings, dropped), dropped)
 
 
 # -- environments -------------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from .hidden import HiddenText, scan_characters, summary
+from .pdf_hidden import metadata_findings, scan_pages
 from .pdf_lines import strip_line_numbers
 from .pdf_own import is_own_export, strip_own_marks
 from .pdf_text import clean_text, strip_running_lines
-from .pdf_title import pdf_title
+from .pdf_title import is_placeholder, pdf_title
 from .pdf_words import split_glued
 
 #: a PDF page with fewer extracted characters than this counts as having no text layer
@@ -38,20 +40,31 @@ class PdfText:
     split_words: int = 0  # glued runs of letters split into words
     own_export: bool = False  # carries the marks of our own export (removed from `text`)
     own_marks: int = 0
+    hidden: list[HiddenText] = field(default_factory=list)  # hidden text found (pdf_hidden)
 
 
-def page_texts(data: bytes, label: str) -> tuple[list[str], object]:
-    """The raw text of every page (pypdf) and the reader, or InputError for an unreadable PDF."""
+def page_texts(
+    data: bytes, label: str, hidden: list[HiddenText] | None = None, keep_hidden: bool = False
+) -> tuple[list[str], object]:
+    """The raw text of every page (pypdf) and the reader, or InputError for an unreadable PDF.
+    With a ``hidden`` list the pages are scanned for hidden text first (``pdf_hidden``): what is
+    found is added to it and, unless ``keep_hidden``, left out of the text."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
+        if hidden is not None:
+            hidden.extend(scan_pages(reader, keep_hidden))
         pages = [(page.extract_text() or "") for page in reader.pages]
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+    except (PdfReadError, PyPdfError, OSError, ValueError, KeyError) as exc:  # PyPdfError: its limits
         raise InputError(
             f"{label}: not a readable PDF ({exc}). Check that the file is a complete, unencrypted PDF."
         ) from exc
+    if hidden is not None:  # invisible characters, page by page (where they are)
+        for i, text in enumerate(pages):
+            pages[i], chars = scan_characters(text, f"page {i + 1}", keep_hidden)
+            hidden.extend(chars)
     return pages, reader
 
 
@@ -59,12 +72,19 @@ def _first_line(text: str) -> str:
     return next((ln.strip()[:200] for ln in text.split("\n") if ln.strip()), "")
 
 
-def extract_pdf(data: bytes, path: Path) -> PdfText:
-    """The cleaned text and title of the PDF ``data`` read from ``path``."""
-    pages, reader = page_texts(data, str(path))
+def extract_pdf(data: bytes, path: Path, keep_hidden: bool = False) -> PdfText:
+    """The cleaned text and title of the PDF ``data`` read from ``path``, without its hidden
+    text unless ``keep_hidden`` (what was found is in ``hidden`` either way)."""
+    hidden: list[HiddenText] = []
+    pages, reader = page_texts(data, str(path), hidden, keep_hidden)
     if not pages:
         raise InputError(f"{path}: the PDF has no pages.")
     chars = sum(len(p.strip()) for p in pages)
+    if chars < MIN_CHARS_PER_PAGE * len(pages) and hidden and not keep_hidden:
+        raise InputError(
+            f"{path}: all the PDF's text is hidden ({summary(hidden)}: {hidden[0].line()[:200]}). "
+            "A reviewer must not read it; pass the paper's source, or review with --keep-hidden-text."
+        )
     if chars < MIN_CHARS_PER_PAGE * len(pages):
         raise InputError(
             f"{path}: the PDF has no text layer ({chars} characters on {len(pages)} pages; a scanned document?). "
@@ -88,8 +108,10 @@ def extract_pdf(data: bytes, path: Path) -> PdfText:
         meta_title = str(reader.metadata.title or "") if reader.metadata else ""  # type: ignore[attr-defined]
     except Exception:  # broken metadata must not stop the text
         meta_title = ""
-    title = pdf_title(meta_title, reader.pages[0], path.stem, _first_line(text))  # type: ignore[attr-defined]
-    return PdfText(title, text, len(pages), warnings, line_numbers, split, own, marks)
+    title = pdf_title(meta_title, reader.pages[0], path.stem, _first_line(text), pages[0])  # type: ignore[attr-defined]
+    meta = " ".join(meta_title.split())
+    hidden += metadata_findings(reader, title, not is_placeholder(meta, path.stem) and title != meta)
+    return PdfText(title, text, len(pages), warnings, line_numbers, split, own, marks, hidden)
 
 
 __all__ = ["MIN_CHARS_PER_PAGE", "PdfText", "extract_pdf", "page_texts"]

@@ -108,12 +108,31 @@ def page_title(page: Any, file_stem: str = "") -> str:
     return max(texts, key=lambda t: len(t.split()))[:MAX_TITLE_CHARS]
 
 
-def pdf_title(meta_title: str, first_page: Any, file_stem: str, fallback: str) -> str:
-    """The metadata title when it names the paper, else the first page's title, else ``fallback``."""
+def same_title(a: str, b: str) -> bool:
+    """Two spellings of one title: equal once normalised, one inside the other (a short title),
+    or sharing most of their words."""
+    x, y = _norm(a), _norm(b)
+    if not x or not y:
+        return False
+    if x == y or (min(len(x), len(y)) >= 12 and (x in y or y in x)):
+        return True
+    wx, wy = set(x.split()), set(y.split())
+    return len(wx & wy) / len(wx | wy) >= 0.7
+
+
+def pdf_title(meta_title: str, first_page: Any, file_stem: str, fallback: str, page_text: str = "") -> str:
+    """The metadata title when a reader sees it too (it matches the first page's title, or stands
+    in the first page's text), else the first page's title, else ``fallback``. Metadata no reader
+    sees never replaces what the page shows: it may say anything ("IGNORE ALL PREVIOUS
+    INSTRUCTIONS ...", ``pdf_hidden.metadata_findings`` lists it)."""
     meta = re.sub(r"\s+", " ", meta_title).strip()
-    if not is_placeholder(meta, file_stem):
+    visible = page_title(first_page, file_stem)
+    shown = (visible and same_title(meta, visible)) or (
+        len(_norm(meta)) >= 12 and _norm(meta) in _norm(page_text)
+    )
+    if shown and not is_placeholder(meta, file_stem):
         return meta
-    return page_title(first_page, file_stem) or fallback
+    return visible or fallback
 
 
-__all__ = ["is_placeholder", "page_title", "pdf_title"]
+__all__ = ["is_placeholder", "page_title", "pdf_title", "same_title"]

@@ -18,6 +18,8 @@ from .. import safejson
 from ..errors import InputError
 from ..latex import command_argument, plain_title
 from .files import read_bytes, read_utf8
+from .hidden import HiddenText, scan_markdown, scan_text
+from .hidden_latex import scan_latex_text
 from .latex_project import MAX_INCLUDE_DEPTH
 from .pdf_extract import MIN_CHARS_PER_PAGE, extract_pdf
 from .pdf_own import paper_json_beside, same_paper
@@ -47,6 +49,8 @@ class Document:
     text: str
     warnings: list[str] = field(default_factory=list)
     bibtex: str | None = None
+    #: hidden text found in the file (``paper.hidden``); left out of ``text`` unless kept
+    hidden: list[HiddenText] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,15 +69,15 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _read_pdf(path: Path) -> Document:
-    pdf = extract_pdf(read_bytes(path), path)
+def _read_pdf(path: Path, keep_hidden: bool = False) -> Document:
+    pdf = extract_pdf(read_bytes(path), path, keep_hidden)
     warnings = list(pdf.warnings)
     if pdf.own_export:
         # our own export: the paper.json beside it is the paper itself, exactly (pdf_own.py)
         beside = paper_json_beside(path)
         if beside is not None:
             try:
-                doc = paper_document(_paper_list(beside)[0], str(path))
+                doc = paper_document(_paper_list(beside)[0], str(path), keep_hidden)
             except InputError as exc:
                 warnings.append(
                     f"{beside.name} beside this CycleResearcher PDF is not usable ({exc}); read the PDF"
@@ -91,23 +95,30 @@ def _read_pdf(path: Path) -> Document:
             "a CycleResearcher export: its disclosure, page header and unresolved-citation marks "
             "were left out of the text"
         )
-    return Document(str(path), "pdf", pdf.title, _require_text(path, pdf.text), warnings)
+    text = _require_text(path, pdf.text)
+    return Document(str(path), "pdf", pdf.title, text, warnings, hidden=pdf.hidden)
 
 
-def _read_latex(path: Path) -> Document:
+def _read_latex(path: Path, keep_hidden: bool = False) -> Document:
     from .latex_project import read_project
 
-    return _project_document(read_project(path), str(path))
+    return _project_document(read_project(path, keep_hidden=keep_hidden), str(path))
 
 
 def _project_document(project: Any, label: str) -> Document:
     path = Path(label)
     return Document(
-        label, "latex", project.title, _require_text(path, project.text), project.warnings, project.bibtex
+        label,
+        "latex",
+        project.title,
+        _require_text(path, project.text),
+        project.warnings,
+        project.bibtex,
+        project.hidden,
     )
 
 
-def read_latex_folder(folder: str | os.PathLike[str]) -> Document | None:
+def read_latex_folder(folder: str | os.PathLike[str], keep_hidden: bool = False) -> Document | None:
     """The one paper of a LaTeX project folder (its main file chosen as ``latex_project``
     says), or None when ``folder`` is no LaTeX project (``latex_project.project_main``)."""
     from .latex_project import project_main, read_project
@@ -115,23 +126,27 @@ def read_latex_folder(folder: str | os.PathLike[str]) -> Document | None:
     choice = project_main(Path(folder))
     if choice is None:
         return None
-    return _project_document(read_project(choice.main, choice), str(choice.main))
+    return _project_document(read_project(choice.main, choice, keep_hidden), str(choice.main))
 
 
-def _read_markdown(path: Path) -> Document:
-    text = _require_text(path, read_utf8(path).replace("\r\n", "\n"))
+def _read_markdown(path: Path, keep_hidden: bool = False) -> Document:
+    raw = read_utf8(path).replace("\r\n", "\n")
+    text, hidden = scan_markdown(raw, path.name, keep_hidden)
+    text = _require_text(path, text)
     m = re.search(r"^#\s+(.+)$", text, re.M)
-    return Document(str(path), "markdown", m.group(1).strip() if m else _first_line(text), text.strip())
+    title = m.group(1).strip() if m else _first_line(text)
+    return Document(str(path), "markdown", title, text.strip(), hidden=hidden)
 
 
-def _read_text(path: Path) -> Document:
-    text = _require_text(path, clean_text(read_utf8(path)))
+def _read_text(path: Path, keep_hidden: bool = False) -> Document:
+    raw, hidden = scan_text(read_utf8(path), path.name, keep_hidden)
+    text = _require_text(path, clean_text(raw))
     first = _first_line(text)
     # LaTeX saved as text (e.g. the papers of DeepReviewer's evaluation): the title without \title{}
     title = ""
     if first.startswith("\\title"):
         title = plain_title(command_argument(text, r"title\*?", unclosed=True) or "")
-    return Document(str(path), "text", title or first, text)
+    return Document(str(path), "text", title or first, text, hidden=hidden)
 
 
 def paper_text(paper: dict[str, Any]) -> str:
@@ -151,7 +166,9 @@ def paper_text(paper: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def paper_document(paper: Any, label: str) -> Document:
+def paper_document(paper: Any, label: str, keep_hidden: bool = False) -> Document:
+    """A Paper (its dict) as a Document: its LaTeX scanned for hidden text like any LaTeX
+    (``hidden_latex.scan_latex_text``); generated papers reach a reward model this way too."""
     if not isinstance(paper, dict):
         raise InputError(
             f"{label}: expected a Paper object with 'title', 'abstract', 'latex'; got {type(paper).__name__}."
@@ -161,12 +178,11 @@ def paper_document(paper: Any, label: str) -> Document:
             f"{label}: not a Paper JSON (no 'latex', 'abstract' or 'generated_text' key). "
             "Pass a file written by `cycleresearcher research generate`."
         )
-    text = paper_text(paper)
+    text, hidden = scan_latex_text(paper_text(paper), Path(label).name, keep_hidden)
     if not text.strip():
         raise InputError(f"{label}: the paper is empty (no title, abstract or LaTeX).")
-    return Document(
-        label, "paper-json", plain_title(str(paper.get("title") or "")), text, bibtex=paper.get("bibtex")
-    )
+    title = plain_title(str(paper.get("title") or ""))
+    return Document(label, "paper-json", title, text, bibtex=paper.get("bibtex"), hidden=hidden)
 
 
 def _paper_list(path: Path) -> list[Any]:
@@ -184,14 +200,15 @@ def _paper_list(path: Path) -> list[Any]:
     return papers
 
 
-def read_documents(path: str | os.PathLike[str]) -> list[Document]:
-    """Every document in one file (a Paper JSON list gives several; anything else gives one)."""
+def read_documents(path: str | os.PathLike[str], keep_hidden: bool = False) -> list[Document]:
+    """Every document in one file (a Paper JSON list gives several; anything else gives one).
+    Hidden text (``paper.hidden``) is left out of each text unless ``keep_hidden``."""
     p = Path(path)
     kind = EXTENSIONS.get(p.suffix.lower())
     if not p.exists():
         raise InputError(f"{p}: no such file. Check the path.")
     if p.is_dir():
-        doc = read_latex_folder(p)
+        doc = read_latex_folder(p, keep_hidden)
         if doc is not None:
             return [doc]
         raise InputError(
@@ -205,15 +222,15 @@ def read_documents(path: str | os.PathLike[str]) -> list[Document]:
     if kind == "paper-json":
         papers = _paper_list(p)
         if len(papers) == 1:
-            return [paper_document(papers[0], str(p))]
-        return [paper_document(x, f"{p}#{i}") for i, x in enumerate(papers)]
+            return [paper_document(papers[0], str(p), keep_hidden)]
+        return [paper_document(x, f"{p}#{i}", keep_hidden) for i, x in enumerate(papers)]
     reader = {"pdf": _read_pdf, "latex": _read_latex, "markdown": _read_markdown, "text": _read_text}[kind]
-    return [reader(p)]
+    return [reader(p, keep_hidden)]
 
 
-def read_document(path: str | os.PathLike[str]) -> Document:
+def read_document(path: str | os.PathLike[str], keep_hidden: bool = False) -> Document:
     """One paper from a .pdf, .tex (with its \\input files), .md, .txt or Paper .json file."""
-    docs = read_documents(path)
+    docs = read_documents(path, keep_hidden)
     if len(docs) > 1:
         raise InputError(
             f"{path}: holds {len(docs)} papers. Use iter_documents() / read_documents() for a list."

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..engines.base import Engine, Message
 from ..errors import InputError
+from ..paper.hidden import HiddenText, scan_text
 
 #: tokens kept free besides the generation budget (chat-template tokens the count may miss)
 SAFETY_MARGIN = 16
@@ -43,6 +44,10 @@ class PaperInput:
     #: BibTeX of the paper's references, when known (the offline retriever answers from it)
     bibtex: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: hidden text found in the paper (``paper.hidden``): out of ``text`` unless it was kept
+    hidden: list[HiddenText] = field(default_factory=list)
+    #: the hidden text was kept in ``text`` (``--keep-hidden-text``)
+    hidden_kept: bool = False
 
 
 @dataclass
@@ -83,14 +88,16 @@ def _looks_like_path(value: str) -> bool:
     return len(value) < 4096 and "\n" not in value and os.path.exists(value)
 
 
-def to_paper_input(paper: Any) -> PaperInput:
-    """Accept a PaperInput, a ``paper.readers.Document``, a Paper (object or dict), a path, or text."""
-    from ..paper.readers import Document, paper_document, paper_text, read_document
+def to_paper_input(paper: Any, keep_hidden: bool = False) -> PaperInput:
+    """Accept a PaperInput, a ``paper.readers.Document``, a Paper (object or dict), a path, or text.
+    Whatever is read here goes through the readers' hidden-text scan (``paper.hidden``): hidden
+    text is left out of the text the reviewer reads unless ``keep_hidden``."""
+    from ..paper.readers import Document, paper_document, read_document
 
     if isinstance(paper, PaperInput):
         return paper
     if isinstance(paper, os.PathLike) or (isinstance(paper, str) and _looks_like_path(paper)):
-        paper = read_document(paper)
+        paper = read_document(paper, keep_hidden)
     if isinstance(paper, Document):
         return PaperInput(
             paper_id_for(paper.path, paper.text),
@@ -99,13 +106,14 @@ def to_paper_input(paper: Any) -> PaperInput:
             paper.path,
             paper.bibtex,
             list(paper.warnings),
+            list(paper.hidden),
         )
     if isinstance(paper, str):
         if not paper.strip():
             raise InputError(
                 "The paper text is empty. Pass the paper's LaTeX / text, a file path, or a Paper."
             )
-        return PaperInput(paper_id_for(None, paper), paper, _title_of(paper))
+        return _text_input(paper, None, None, None, keep_hidden)
     if not isinstance(paper, dict) and hasattr(paper, "to_dict"):  # a Paper object
         paper = paper.to_dict()
     if isinstance(paper, dict):
@@ -114,26 +122,29 @@ def to_paper_input(paper: Any) -> PaperInput:
             text = str(paper.get("text") or "")
             if not text.strip():
                 raise InputError("The paper dict has an empty 'text'. Pass a non-empty paper.")
-            title = str(paper.get("title") or "") or _title_of(text)
-            return PaperInput(
-                str(explicit) if explicit else paper_id_for(None, text),
-                text,
-                title,
-                None,
-                paper.get("bibtex"),
-            )
-        doc = paper_document(paper, str(explicit or "paper"))
-        text = paper_text(paper)
+            return _text_input(text, explicit, paper.get("title"), paper.get("bibtex"), keep_hidden)
+        doc = paper_document(paper, str(explicit or "paper"), keep_hidden)
         return PaperInput(
-            str(explicit) if explicit else paper_id_for(None, text),
-            text,
-            doc.title or _title_of(text),
+            str(explicit) if explicit else paper_id_for(None, doc.text),
+            doc.text,
+            doc.title or _title_of(doc.text),
             None,
             doc.bibtex,
+            hidden=list(doc.hidden),
         )
     raise InputError(
         f"Cannot review a {type(paper).__name__}. Pass paper text, a file path, a Paper (or its dict), or a paper.readers.Document."
     )
+
+
+def _text_input(text: str, explicit: Any, title: Any, bibtex: Any, keep_hidden: bool) -> PaperInput:
+    """Paper text given as it is: LaTeX is scanned as LaTeX, anything else for invisible characters."""
+    from ..paper.hidden_latex import scan_latex_text
+
+    looks_latex = "\\" in text and re.search(r"\\(?:title|section|begin|textcolor|color)\b", text)
+    shown, hidden = (scan_latex_text if looks_latex else scan_text)(text, "text", keep_hidden)
+    pid = str(explicit) if explicit else paper_id_for(None, text)
+    return PaperInput(pid, shown, str(title or "") or _title_of(shown), None, bibtex, hidden=hidden)
 
 
 def _title_of(text: str) -> str:

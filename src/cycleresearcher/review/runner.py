@@ -27,6 +27,7 @@ from ..models import ModelKind
 from ..prompts.grammars.capacity import FittedBounds
 from ..store import RunStore, request_key
 from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
+from .hidden_report import with_markdown_section
 from .records import Review
 
 #: the record kind reviews are stored under in the run store
@@ -67,6 +68,9 @@ class ReviewOutcome:
             "paper_tokens": self.fitted.paper_tokens if self.fitted else None,
             "sent_tokens": self.fitted.kept_tokens if self.fitted else None,
             "input_warnings": list(self.paper.warnings),
+            # hidden text found in the paper and whether the reviewer read it (--keep-hidden-text)
+            "hidden_text": [h.to_dict() for h in self.paper.hidden],
+            "hidden_text_kept": bool(self.paper.hidden and self.paper.hidden_kept),
             "review": self.review.to_dict() if self.review is not None else None,
             "turns": list(self.turns),
             "retrieval": list(self.retrieval),
@@ -97,9 +101,13 @@ class BaseReviewer:
         context_length: int | None = None,
         constrain: bool | None = None,
         grammar_bounds: Any = None,
+        keep_hidden_text: bool = False,
         **engine_kwargs: Any,
     ):
         from ..prompts import load
+
+        #: hidden text (``paper.hidden``) stays in what the model reads only when asked
+        self.keep_hidden_text = keep_hidden_text
 
         #: grammar-constrained structure: None = auto (on for every model but the released ones)
         self.constrain = constrain
@@ -256,7 +264,10 @@ class BaseReviewer:
                 out.append(p)
                 continue
             try:
-                out.append(to_paper_input(p))
+                item = to_paper_input(p, self.keep_hidden_text)
+                if not isinstance(p, PaperInput):  # read here, with this reviewer's setting
+                    item.hidden_kept = self.keep_hidden_text
+                out.append(item)
             except InputError as exc:
                 out.append(exc)
         return out
@@ -422,6 +433,7 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     )
     if outcome.paper.source:
         md = md.replace("\n", f"\n\nSource: `{outcome.paper.source}`  \n", 1)
+    md = with_markdown_section(md, outcome.paper.hidden, outcome.paper.hidden_kept)
     atomic.write_text(mpath, md)
     return jpath, mpath
 
@@ -447,7 +459,7 @@ def review_files(
         )
     docs: list[Any] = []
     unreadable: list[tuple[str, str]] = []
-    for label, item in list(iter_documents(files)):
+    for label, item in list(iter_documents(files, reviewer.keep_hidden_text)):
         if isinstance(item, InputError):
             unreadable.append((label, str(item)))
         else:

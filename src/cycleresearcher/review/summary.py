@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..latex import plain_title
+from .hidden_report import headline
 from .records import SCORE_KEYS
 from .runner import ReviewOutcome
 
@@ -22,8 +23,17 @@ def summary_renderable(outcome: ReviewOutcome) -> Any:
     from rich.text import Text
 
     from ..markdown_text import first_point
+
     title = plain_title(outcome.paper.title) or outcome.paper.id
     parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
+    if outcome.paper.hidden:  # said first: it may explain everything below
+        parts.append(
+            Text(
+                "Hidden text: " + headline(outcome.paper.hidden, outcome.paper.hidden_kept), style="bold red"
+            )
+        )
+        for h in outcome.paper.hidden:
+            parts.append(Text(f"  {h.kind} ({h.where}): {h.excerpt}", style="red"))
     if outcome.review is None:
         parts.append(Text(f"Not reviewed: {outcome.error}", style="red"))
         return Group(*parts)

@@ -75,6 +75,7 @@ def _store_document(site: Site, upload: Upload, prefix: str, command: str) -> tu
                 "text": doc.text,
                 "warnings": doc.warnings,
                 "bibtex": doc.bibtex,
+                "hidden": [h.to_dict() for h in doc.hidden],
             },
         )
     return run, key

@@ -190,6 +190,9 @@ class ReviewView:
     raw_text: str = ""
     #: the final review's rating where no reviewer has one (DeepReviewer Fast mode)
     final_rating: str | None = None
+    #: hidden text found in the paper (kind, where, excerpt) and whether the reviewer read it
+    hidden: list[dict[str, str]] = field(default_factory=list)
+    hidden_kept: bool = False
 
 
 def review_view(outcome: dict[str, Any]) -> ReviewView:
@@ -228,4 +231,6 @@ def review_view(outcome: dict[str, Any]) -> ReviewView:
         model=str(outcome.get("model") or ""),
         raw_text=str(review.get("raw_text") or ""),
         final_rating=num(final.get("rating")) if not ratings and final.get("rating") is not None else None,
+        hidden=[dict(h) for h in outcome.get("hidden_text") or [] if isinstance(h, dict)],
+        hidden_kept=bool(outcome.get("hidden_text_kept")),
     )

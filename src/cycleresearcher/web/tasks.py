@@ -223,6 +223,7 @@ def complete_task(
 
 
 def _paper_input(store: RunStore, kind: str, key: str) -> Any:
+    from ..paper.hidden import HiddenText
     from ..review.context import PaperInput, to_paper_input
 
     data = store.get(kind, key)
@@ -236,6 +237,7 @@ def _paper_input(store: RunStore, kind: str, key: str) -> Any:
             data.get("filename"),
             data.get("bibtex"),
             list(data.get("warnings") or []),
+            [HiddenText.from_dict(h) for h in data.get("hidden") or [] if isinstance(h, dict)],
         )
     return to_paper_input({**data, "id": key})
 
