@@ -73,7 +73,8 @@ def test_greedy_stop_strings_and_order(engine):
     ]
     seen = []
     plain, stopped, short = engine.generate(reqs, lambda i, r: seen.append((i, r.request_id)))
-    assert seen == [(0, "plain"), (1, "stop"), (2, "short")]
+    # decoded together: each result goes out as it ends, the one-token request first
+    assert seen[0] == (2, "short") and sorted(seen) == [(0, "plain"), (1, "stop"), (2, "short")]
     assert all(r.ok for r in (plain, stopped, short))
     assert "4, 5" in plain.text  # greedy is deterministic, so the stopped run shares the same prefix
     assert stopped.text == plain.text[: plain.text.index("5")]

@@ -234,6 +234,17 @@ class BatchDecoder:
                 best = (sid, kv, n)
         return best
 
+    def _worth_waiting(self, prompt: list[int], shared: int) -> bool:
+        """Whether a running prefill will hold more of ``prompt`` than the cache does now: all of
+        it (the n samples of a request) or at least MIN_WAIT_GAIN more tokens."""
+        cap = len(prompt) - 1
+        for s in self.active:
+            if s.t_first is None:
+                gain = min(common_prefix(s.req.prompt, prompt), cap) - shared
+                if gain >= MIN_WAIT_GAIN or (gain > 0 and shared + gain == cap):
+                    return True
+        return False
+
     def _fits(self, cells: int) -> bool:
         future = sum(s.future_cells() for s in self.active)
         return self.book.used() + future + cells <= self.n_ctx
@@ -244,9 +255,7 @@ class BatchDecoder:
             seq = self.waiting.popleft()
             prompt = seq.req.prompt
             src, src_kv, shared = self._source(prompt)
-            prefilling = [s for s in self.active if s.t_first is None]
-            if any(min(common_prefix(s.req.prompt, prompt), len(prompt) - 1) >= shared + MIN_WAIT_GAIN
-                   for s in prefilling):  # fmt: skip
+            if self._worth_waiting(prompt, shared):
                 later.append(seq)  # copy it once that prefill is in the cache
                 continue
             cells = len(prompt) + seq.req.max_new - 1 - shared

@@ -121,9 +121,7 @@ class Transport:
         """The JSON body of a successful call; ``TransportError`` once retrying cannot help."""
         return self._retrying(method, path, retries)(self._attempt, method, path, json)
 
-    def stream(
-        self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None
-    ) -> Any:
+    def stream(self, path: str, json: dict[str, Any], on_tokens: Callable[[int], None] | None = None) -> Any:
         """POST a streamed call (``openai_wire.streaming``) and return the body its chunks add up
         to, calling ``on_tokens(completion tokens so far)`` as text arrives. A server that answers
         plain JSON instead (it ignored ``stream``) is read as a plain call. Retried like ``request``;
@@ -133,7 +131,9 @@ class Transport:
     def _retrying(self, method: str, path: str, retries: int | None) -> Retrying:
         def give_up(state: RetryCallState) -> Any:
             last = state.outcome.exception() if state.outcome else None
-            problem, status = (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            problem, status = (
+                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
+            )
             raise TransportError(
                 f"{method} {path} failed after {state.attempt_number} attempts: {problem}", status
             ) from last
@@ -170,7 +170,9 @@ class Transport:
                     try:
                         grew = chunks.feed(line)
                     except ValueError as exc:
-                        raise TransportError(f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}") from exc
+                        raise TransportError(
+                            f"POST {path}: unexpected stream chunk ({exc}): {line[:200]!r}"
+                        ) from exc
                     if grew and on_tokens is not None:
                         on_tokens(chunks.tokens)
                     if chunks.done:
