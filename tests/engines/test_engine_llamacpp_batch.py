@@ -113,9 +113,10 @@ def test_stop_strings_and_budgets_per_sequence(engine):
 
 
 def test_sequences_wait_for_kv_room_and_the_cap(engine, embedded_gguf):
-    # two of (a long prompt + 40 new tokens) do not fit in the context: they run one after the other
+    # a long prompt and a short one, 40 new tokens each, do not fit in the context together (even
+    # with the system prompt they share): they run one after the other
     k = 20
-    while engine.count_tokens(user("lorem ipsum " * k)) < engine.context_length // 2 - 30:
+    while engine.count_tokens(user("lorem ipsum " * k)) < engine.context_length // 2 + 40:
         k += 5
     sp = SamplingParams(temperature=0, max_tokens=40, ignore_eos=True)
     first, second = engine.generate([ChatRequest(user("lorem ipsum " * k), sp), ChatRequest(COUNT, sp)])
