@@ -46,6 +46,7 @@ PROMPTS = [
     "Describe how photosynthesis works.",
     "List some tips for learning a new language.",
 ]
+EOG: list[int] = []  # the model's end-of-generation tokens, read by the engine side
 PAPERS = ROOT / "tests" / "data" / "review_run" / "papers"
 
 
@@ -64,6 +65,7 @@ def engine_side(gguf: str, max_tokens: int, reps: int, n_ctx: int) -> dict:
     sp = SamplingParams(temperature=0.4, top_p=0.95, max_tokens=max_tokens, ignore_eos=True, seed=5)
     reqs = [ChatRequest(messages(p), sp) for p in PROMPTS]
     engines = {s: LlamaCppEngine(gguf, n_ctx=n_ctx, max_sequences=s) for s in (1, 4)}
+    EOG.extend(sorted(engines[1].eog_ids))
     runs: dict[int, list[dict]] = {1: [], 4: []}
     try:
         for _ in range(reps):
@@ -102,8 +104,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def stream_one(url: str, text: str, max_tokens: int) -> dict:
+def stream_one(url: str, text: str, max_tokens: int, eog: list[int]) -> dict:
     body = {
+        "logit_bias": {str(t): -100.0 for t in eog},  # EOS ignored, as on the engine side
         "messages": messages(text),
         "max_tokens": max_tokens,
         "temperature": 0.4,
@@ -131,10 +134,11 @@ def stream_one(url: str, text: str, max_tokens: int) -> dict:
     return {"start": start, "first": first or start, "last": last or start, "tokens": chunks}
 
 
-def server_side(gguf: str, max_tokens: int, reps: int, n_ctx: int) -> dict:
+def server_side(gguf: str, max_tokens: int, reps: int, n_ctx: int, eog: list[int]) -> dict:
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(len(os.sched_getaffinity(0)))]
+    cmd += ["--interrupt_requests", "false"]  # its default: a new request cuts the running one short
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -151,7 +155,7 @@ def server_side(gguf: str, max_tokens: int, reps: int, n_ctx: int) -> dict:
         for _ in range(reps):
             t = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(len(PROMPTS)) as pool:
-                got = list(pool.map(lambda p: stream_one(url, p, max_tokens), PROMPTS))
+                got = list(pool.map(lambda p: stream_one(url, p, max_tokens, eog), PROMPTS))
             wall = time.perf_counter() - t
             tokens = sum(g["tokens"] for g in got)
             # its decode: the time some request was past its first token (they run one by one)
@@ -241,12 +245,18 @@ def main() -> None:
     ap.add_argument("--cli-max-tokens", type=int, default=128)
     ap.add_argument("--skip-cli", action="store_true")
     ap.add_argument("--skip-server", action="store_true")
+    ap.add_argument(
+        "--keep-cli", action="store_true", help="with --skip-cli: keep the CLI rows of the last results"
+    )
     args = ap.parse_args()
     gguf = str(embedded_model_path())
     load_before = load_avg()
     eng = engine_side(gguf, args.max_tokens, args.reps, args.n_ctx)
-    server = None if args.skip_server else server_side(gguf, args.max_tokens, args.reps, args.n_ctx)
+    server = None if args.skip_server else server_side(gguf, args.max_tokens, args.reps, args.n_ctx, EOG)
     cli_rows = None if args.skip_cli else cli_side(args.cli_max_tokens)
+    if cli_rows is None and args.keep_cli:
+        last = json.loads((ROOT / "benchmarks" / "results" / "batched_decode.json").read_text())
+        cli_rows, args.cli_max_tokens = last["cli"], last["settings"]["cli_max_tokens"]
 
     def med(runs: list[dict], key: str) -> float:
         return round(median([r[key] for r in runs if r[key] is not None]), 2)

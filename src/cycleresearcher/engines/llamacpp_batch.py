@@ -20,14 +20,11 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import EngineError
 from .base import ChatRequest, Completion, GenerationResult, OnProgress, OnResult, token_reporter
 from .llamacpp_text import SampleStats, SequenceText
-
-if TYPE_CHECKING:
-    from .llamacpp import LlamaCppEngine
 
 #: a sequence waits for a running prefill only when that saves it at least this many prompt tokens
 MIN_WAIT_GAIN = 32
@@ -109,7 +106,7 @@ class _Seq:
 class BatchDecoder:
     """One ``generate`` call of a ``LlamaCppEngine`` whose ``max_sequences`` > 1."""
 
-    def __init__(self, engine: LlamaCppEngine):
+    def __init__(self, engine: Any):  # a LlamaCppEngine (not imported: it imports this module)
         self.eng = engine
         self.llm = engine.llm
         self.lc = engine._llama_cpp
