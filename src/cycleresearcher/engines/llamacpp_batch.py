@@ -319,7 +319,6 @@ class BatchDecoder:
                 "--engine-opt max_sequences=1 or a larger n_ctx"
             )
         dt = time.perf_counter() - t0
-        self.eng.steps.append((n, prompt_tokens, dt))
         ended: list[_Seq] = []
         for s, k, row in rows:
             s.req.elapsed_s += dt * k / n
@@ -331,6 +330,8 @@ class BatchDecoder:
                 if self._sample(s, row):
                     ended.append(s)
                 s.req.elapsed_s += time.perf_counter() - ts
+        # the step's time with its sampling: one at a time, a token's time holds its sampling too
+        self.eng.steps.append((n, prompt_tokens, time.perf_counter() - t0))
         for s in ended:
             self._end(s)
 
