@@ -50,8 +50,12 @@ def test_greedy_tokens_are_the_same_batched_as_one_at_a_time(engine):
 
 def test_seeded_samples_reproduce_and_differ(engine):
     req = ChatRequest(COUNT, SamplingParams(temperature=1.0, top_p=0.95, max_tokens=8, n=3, seed=7))
+    # from the same cache state the same floats come out; another cached prefix may round the
+    # logits differently (the cells sit elsewhere), which is enough to move a sampled token
+    engine.llm.reset()
     [first] = engine.generate([req])
     assert together(engine) == 3
+    engine.llm.reset()
     [again] = engine.generate([req])
     texts = [c.text for c in first.completions]
     assert [c.text for c in again.completions] == texts and len(set(texts)) > 1
