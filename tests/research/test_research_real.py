@@ -225,7 +225,9 @@ def test_sigkill_mid_request_keeps_finished_samples_and_resume_draws_only_the_re
     [bib] = write_sets(tmp_path, 1)
     run = tmp_path / "run"
     args = [*CLI, "research", "generate", str(bib), "-n", "3", "--max-tokens", "24", "--seed", "3"]
-    args += ["--no-pdf", "-o", str(run)]
+    # two samples decoded together, the third after one of them: samples end one by one (four
+    # together would end the last two in the same step, leaving no moment with exactly two stored)
+    args += ["--no-pdf", "-o", str(run), "--engine-opt", "max_sequences=2"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True

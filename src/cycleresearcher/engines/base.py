@@ -1,9 +1,9 @@
 """The engine contract: a list of chat requests in, a list of results out, in the same order.
 
-Each engine batches as it can (vLLM: one `generate` call; llama.cpp: one at a time with prefix
-reuse; HTTP: bounded concurrency). Engines call ``on_result(index, result)`` as soon as one
-request finishes so that the run store can persist it (a killed run loses nothing finished)
-and progress bars can move. Engines that draw samples one at a time get one request per sample
+Each engine batches as it can (vLLM: one `generate` call; llama.cpp: several sequences per decode
+step, sharing prompt prefixes; HTTP: bounded concurrency). Engines call ``on_result(index, result)``
+as soon as one request finishes so that the run store can persist it (a killed run loses nothing
+finished) and progress bars can move. Engines that draw samples one at a time get one request per sample
 from the runner (``engines.runner``; see ``Engine.samples_at_once``).
 
 Engines that can see tokens as they are made (llama.cpp, a streaming HTTP server, HF's streamer)

@@ -1,9 +1,12 @@
 """llama.cpp engine (llama-cpp-python): GGUF files on CPU (or GPU layers), the default for laptops.
 
-The prompt is rendered with the chat template stored in the GGUF and decoded token by token through
-``Llama.generate``, which keeps the evaluated tokens in its KV cache and only evaluates the part of
-the next prompt that differs. So samples 2..n of a request, and any request that shares a prefix
-with the previous one, skip the prefill.
+The prompt is rendered with the chat template stored in the GGUF. Several sequences (the n samples
+of a request, the requests of a batch) are decoded together, up to ``max_sequences`` per
+``llama_decode`` step, in ``llamacpp_batch``: a step reads every weight once for all of them. One
+sequence alone (or ``max_sequences=1``) goes token by token through ``Llama.generate``. Both keep
+the evaluated tokens in the KV cache and evaluate only the part of a prompt that differs, so
+samples 2..n of a request, and any request that shares a prefix with an earlier one, skip most of
+the prefill.
 
 ``ignore_eos`` follows vLLM: an end-of-generation token may be sampled but does not end the text
 (it is dropped from it), so the model goes on to write the next turns itself, as the released
@@ -12,29 +15,24 @@ models did upstream.
 
 from __future__ import annotations
 
-import codecs
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ContextLengthError, EngineError, InputError, ModelNotFoundError, require
 from .base import ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
+from .llamacpp_text import SampleStats, SequenceText
+
+__all__ = ["DEFAULT_MAX_CTX", "LlamaCppEngine", "SampleStats"]
 
 #: default cap on the context when the GGUF trains a longer one (the KV cache grows with it)
 DEFAULT_MAX_CTX = 32768
-
-
-@dataclass
-class SampleStats:
-    """Timing of one sample: ``prompt_eval`` tokens were evaluated before the first new token."""
-
-    prompt_tokens: int
-    prompt_eval_tokens: int
-    prefill_s: float
-    decode_s: float
-    completion_tokens: int
+#: sequences decoded together by default: one until an idle-machine benchmark decides (under load,
+#: 4 decoded 1.5-2x faster for samples sharing a prompt, but reviewing 4 papers with long prompts
+#: of their own took 101 s against 75 s: benchmarks/results/batched_decode.md); opt in with
+#: ``--engine-opt max_sequences=4``
+DEFAULT_MAX_SEQUENCES = 1
 
 
 def _available_cores() -> int:
@@ -79,9 +77,13 @@ def _read_metadata(llama_cpp: Any, path: Path) -> dict[str, str]:
 
 
 class LlamaCppEngine(Engine):
-    """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0)``.
+    """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0, max_sequences=1)``.
 
     ``n_threads`` defaults to every core available to the process.
+
+    ``max_sequences`` caps the sequences decoded together (1: one at a time). They share the
+    context's ``n_ctx`` KV cells (a common prompt prefix is stored once): a sequence starts only
+    when its unshared prompt and ``max_tokens`` fit beside the running ones.
 
     ``n_ctx`` defaults to the context the GGUF was trained with, capped at ``max_ctx`` (32768).
     ``chat_template`` (a Jinja string) replaces the one stored in the GGUF.
@@ -99,6 +101,7 @@ class LlamaCppEngine(Engine):
         n_batch: int = 512,
         n_gpu_layers: int = 0,
         chat_template: str | None = None,
+        max_sequences: int = DEFAULT_MAX_SEQUENCES,
         verbose: bool = False,
         **_ignored: Any,
     ):
@@ -117,6 +120,8 @@ class LlamaCppEngine(Engine):
             )
         if not path.is_file():
             raise ModelNotFoundError(f"GGUF file not found: {path}")
+        if max_sequences < 1:
+            raise InputError(f"max_sequences must be at least 1, got {max_sequences}")
         self.model_id = str(path)
         self._llama_cpp = llama_cpp
         if n_ctx is None:
@@ -133,6 +138,7 @@ class LlamaCppEngine(Engine):
             )
         except ValueError as exc:
             raise EngineError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.max_sequences = self._allow_sequences(max_sequences)
         self.n_threads = self.llm.n_threads
         self.context_length = self.llm.n_ctx()
         self.trained_context = _gguf_context_length(self.llm.metadata)
@@ -151,6 +157,30 @@ class LlamaCppEngine(Engine):
         )
         self.eog_ids = self._end_of_generation_ids()
         self.stats: list[SampleStats] = []  # one entry per sample of the last generate() call
+        #: (tokens in the batch, of which prompt tokens, seconds) per decode step of the last
+        #: batched generate() call
+        self.steps: list[tuple[int, int, float]] = []
+
+    def _allow_sequences(self, wanted: int) -> int:
+        """Rebuild the context for ``wanted`` sequences with one unified KV cache (Llama makes a
+        one-sequence context); 1 where the model's memory cannot share a prefix between sequences."""
+        lc, llm = self._llama_cpp, self.llm
+        model = llm._model.model
+        if wanted == 1 or lc.llama_model_is_recurrent(model) or lc.llama_model_is_hybrid(model):
+            return 1
+        from llama_cpp._internals import LlamaContext
+
+        # one more than decode together: a finished sequence stays as a prefix source for later ones
+        n_seq = min(wanted + 1, lc.llama_max_parallel_sequences())
+        params = llm.context_params
+        params.n_seq_max = n_seq
+        params.kv_unified = True  # one pool of n_ctx cells: a shared prefix is stored once
+        llm._ctx.close()  # first, so that two KV caches never exist at once
+        try:
+            llm._ctx = LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+        except ValueError as exc:
+            raise EngineError(f"llama.cpp could not make a context for {n_seq} sequences: {exc}") from exc
+        return n_seq - 1
 
     # -- tokens
     def _token_text(self, token: int) -> str:
@@ -182,12 +212,7 @@ class LlamaCppEngine(Engine):
         start = time.perf_counter()
         sp = request.sampling
         tokens = self.prompt_tokens(request.messages)
-        room = self.context_length - len(tokens)
-        if room < 1:
-            raise ContextLengthError(
-                f"the prompt has {len(tokens)} tokens but the context is {self.context_length} "
-                f"(model trained on {self.trained_context}): pass a larger n_ctx or shorten the input"
-            )
+        room = self.check_prompt(tokens)
         comps: list[Completion] = []
         for k in range(sp.n):
             seed = None if sp.seed is None else sp.seed + k  # distinct but reproducible samples
@@ -213,56 +238,25 @@ class LlamaCppEngine(Engine):
         llm.set_seed(seed if seed is not None else self._llama_cpp.LLAMA_DEFAULT_SEED)
         # Llama.generate re-evaluates at least the last prompt token to get fresh logits
         evaluated = max(1, len(tokens) - self._cached_prefix(tokens))
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        max_stop = max((len(s) for s in sp.stop), default=0)
-        text = ""
-        finish = "length"
-        cut_by_stop = False
-        count = 0
+        out = SequenceText(sp, max_new, self.eog_ids, self._piece)
         t0 = time.perf_counter()
         t_first = None
         self._check_grammar(sp.grammar)
         self._use_grammar(sp.grammar)
         llm.last_n_tokens_size = sp.repeat_last_n  # read by Llama.generate when it builds the sampler
-        gen = llm.generate(
-            tokens,
-            temp=sp.temperature,
-            top_p=sp.top_p,
-            top_k=0,  # off, with min_p: plain nucleus sampling as in vLLM / the upstream settings
-            min_p=0.0,
-            repeat_penalty=sp.repeat_penalty,
-        )
+        gen = llm.generate(tokens, **self._sampler_settings(sp))
         try:
             for token in gen:
                 if t_first is None:
                     t_first = time.perf_counter()
-                count += 1
-                self._report_tokens(before + count)
-                if token in self.eog_ids:
-                    # a finished grammar allows nothing but EOS: ignoring it would sample from an
-                    # empty grammar stack, which aborts llama.cpp
-                    if not sp.ignore_eos or sp.grammar:
-                        finish = "stop"
-                        break
-                    piece = ""  # skipped like vLLM's skip_special_tokens
-                else:
-                    piece = decoder.decode(llm.detokenize([token], special=False))
-                if piece:
-                    text += piece
-                    if max_stop:
-                        # only the tail can hold a stop string that was not there before
-                        tail_from = max(0, len(text) - len(piece) - max_stop + 1)
-                        hits = [i for i in (text.find(s, tail_from) for s in sp.stop if s) if i >= 0]
-                        if hits:
-                            text, finish, cut_by_stop = text[: min(hits)], "stop", True
-                            break
-                if count >= max_new:
+                self._report_tokens(before + out.count + 1)
+                if out.feed(token):
                     break
         finally:
             gen.close()
             self._use_grammar(None)
-        if not cut_by_stop:
-            text += decoder.decode(b"", final=True)
+        completion = out.completion()
+        count = out.count
         end = time.perf_counter()
         t_first = t_first or end
         self.stats.append(
@@ -274,7 +268,34 @@ class LlamaCppEngine(Engine):
                 completion_tokens=count,
             )
         )
-        return Completion(text=text, finish_reason=finish, completion_tokens=count)
+        return completion
+
+    def _piece(self, token: int) -> bytes:
+        return self.llm.detokenize([token], special=False)
+
+    @staticmethod
+    def _sampler_settings(sp: SamplingParams) -> dict[str, Any]:
+        return {
+            "temp": sp.temperature,
+            "top_p": sp.top_p,
+            "top_k": 0,  # off, with min_p: plain nucleus sampling as in vLLM / the upstream settings
+            "min_p": 0.0,
+            "repeat_penalty": sp.repeat_penalty,
+        }
+
+    def make_sampler(self, sp: SamplingParams, seed: int | None) -> Any:
+        """A sampler chain of its own for one sequence, the one ``Llama.generate`` would build
+        (penalties, top-p, temperature, seeded dist), behind the grammar when there is one."""
+        llm = self.llm
+        llm.set_seed(seed if seed is not None else self._llama_cpp.LLAMA_DEFAULT_SEED)
+        llm.last_n_tokens_size = sp.repeat_last_n
+        # the class's method: the instance hook set by _use_grammar is the one-at-a-time path's
+        plain = type(llm)._init_sampler(llm, **self._sampler_settings(sp))
+        if not sp.grammar:
+            return plain
+        from ._grammar_sampler import GrammarFirstSampler
+
+        return GrammarFirstSampler(self._llama_cpp, plain, llm._model.vocab, llm.n_vocab(), sp.grammar)
 
     def _use_grammar(self, text: str | None) -> None:
         """Make the next ``Llama.generate`` sample under ``text`` (GBNF), or unconstrained."""
@@ -310,7 +331,22 @@ class LlamaCppEngine(Engine):
 
     def generate(self, requests, on_result=None, on_progress=None):  # type: ignore[no-untyped-def]
         self.stats = []
+        self.steps = []
+        if self.max_sequences > 1 and sum(r.sampling.n for r in requests) > 1:
+            from .llamacpp_batch import BatchDecoder
+
+            return BatchDecoder(self).run(requests, on_result, on_progress)
         return super().generate(requests, on_result, on_progress)
+
+    def check_prompt(self, tokens: list[int]) -> int:
+        """Room left for new tokens after the prompt; ContextLengthError when there is none."""
+        room = self.context_length - len(tokens)
+        if room < 1:
+            raise ContextLengthError(
+                f"the prompt has {len(tokens)} tokens but the context is {self.context_length} "
+                f"(model trained on {self.trained_context}): pass a larger n_ctx or shorten the input"
+            )
+        return room
 
     def unsupported(self, params: SamplingParams) -> list[str]:
         return []
@@ -323,6 +359,7 @@ class LlamaCppEngine(Engine):
             "trained_context": self.trained_context,
             "n_threads": self.n_threads,
             "n_gpu_layers": self.n_gpu_layers,
+            "max_sequences": self.max_sequences,
             "chat_template": "custom" if self._custom_template else "gguf",
         }
 
