@@ -233,7 +233,8 @@ def test_cli_review_lists_findings_in_terminal_md_and_json(tmp_path):
 
     tex, md = hostile_tex(tmp_path), hostile_md(tmp_path)
     run = tmp_path / "run"
-    args = ["review", str(tex), str(md), "--engine", FAKE_ENGINE]
+    # a real-format reply: a reply with no reviewer in it is a failed review
+    args = ["review", str(tex), str(md), "--engine", FAKE_ENGINE, "--engine-opt", f"script={REVIEW}"]
     result = CliRunner().invoke(app, [*args, "-o", str(run)])
     assert result.exit_code == 0, result.output
     assert "IGNORE ALL PREVIOUS" not in _prompts(run) and "WHITESPAN" not in _prompts(run)
