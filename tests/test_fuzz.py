@@ -322,6 +322,29 @@ def test_pdf_bytes(data):
         box.check()
 
 
+@settings(max_examples=min(N, 8), deadline=None, database=None)
+@given(st.integers(2, 40), st.floats(2.0, 12.0))
+def test_pdf_bombs_are_refused_within_the_budget(pages, stream_mb):
+    """Pages sharing one compressed stream of megabytes (a PDF bomb of any size): refused by the
+    decompressed-size budget before any text is read, in seconds, never read for minutes."""
+    import time
+
+    from cycleresearcher.paper.budget import ReadBudget, read_documents
+    from support.pdf_bomb import bomb_pdf
+
+    with Sandbox() as box:
+        path = box.work / "bomb.pdf"
+        path.write_bytes(bomb_pdf(pages, stream_mb))
+        box.freeze()
+        # below what the pages decompress to (each page reads the shared stream again)
+        budget = ReadBudget(seconds=60, max_bytes=int(min(0.9 * pages * stream_mb, 32) * 2**20))
+        start = time.perf_counter()
+        with pytest.raises(InputError):
+            read_documents(path, budget=budget)
+        assert time.perf_counter() - start < 30
+        box.check()
+
+
 # -- model outputs: the CycleResearcher paper format ---------------------------------------------
 GEN_SEEDS = [(DATA / "paper/generation_full.txt").read_text(encoding="utf-8")]
 GEN_TOKENS = ["## Motivation\n", "## Main Idea\n", "## Interestingness\n", "## Feasibility\n", "## Novelty\n",
