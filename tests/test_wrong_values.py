@@ -56,7 +56,7 @@ def test_engine_opt_refused_with_what_it_accepts(engine, opt, needle, bib, tmp_p
     result = runner.invoke(app, [*args, "--engine-opt", opt])
     text = one_line_error(result, needle)
     if "Unknown" in needle:
-        assert "Known options (--engine-opt KEY=VALUE): chat_template, max_ctx, n_batch, n_ctx" in text
+        assert "Known options (--engine-opt KEY=VALUE): chat_template, max_ctx, max_sequences, n_batch, n_ctx" in text
 
 
 def test_known_options_come_from_the_constructor():

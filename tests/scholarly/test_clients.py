@@ -12,7 +12,7 @@ from cycleresearcher.errors import ConfigError
 from cycleresearcher.scholarly import AnswerCache, ScholarlyConfig, ServiceError, open_services
 from cycleresearcher.scholarly.crossref import jats_to_text
 from cycleresearcher.scholarly.openalex import abstract_from_index
-from support.scholarly_server import Paper, ScholarlyServer
+from support.scholarly_server import Paper, ScholarlyServer, loopback_only  # noqa: F401  (autouse: loopback only)
 
 ALPHA = Paper(
     "Gradient Routing in Sparse Loopback Networks", ["Mira Okonkwo", "Tal Ben-Ami"], 2021,
@@ -181,7 +181,7 @@ def test_keys_and_contact_go_where_each_service_wants_them(server, cache):
     assert services["semantic_scholar"].transport.client.headers["x-api-key"] == "s2-secret"
 
 
-def test_default_urls_are_the_real_services_and_the_guard_stops_them(monkeypatch, loopback_only, cache):
+def test_default_urls_are_the_real_services_and_the_guard_stops_them(monkeypatch, loopback_only, cache):  # noqa: F811
     """Without the URL overrides the clients aim at the real services; in tests the socket guard
     refuses them, so no test request can leave 127.0.0.1."""
     for var in (

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,8 +141,8 @@ def run_lock(directory: Path, command: str) -> Iterator[None]:
             ) from None
         holder = {
             "pid": os.getpid(),
+            # the command's name only, never its arguments: they may hold --api-key
             "command": f"cycleresearcher {command}",
-            "argv": " ".join(sys.argv[1:])[:300],
             "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         }
         os.ftruncate(fd, 0)
