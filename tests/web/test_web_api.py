@@ -35,8 +35,8 @@ class Factory:
         self.engines: dict[str, FakeEngine] = {}
         self.fail = fail
 
-    def __call__(self, model, engine, base_url, family):
-        self.calls.append((model, engine, base_url, family))
+    def __call__(self, choice, family):
+        self.calls.append((choice.model, choice.engine, choice.base_url, family))
         if self.fail is not None:
             raise self.fail
         texts = {

@@ -33,7 +33,7 @@ def server(monkeypatch, tmp_path):
 def _generate(tmp_path: Path, **form: str):
     engines: list[FakeEngine] = []
 
-    def factory(model, engine, base_url, family):
+    def factory(choice, family):
         engines.append(FakeEngine((WEB / "generation.txt").read_text(), context_length=8192))
         return engines[-1]
 

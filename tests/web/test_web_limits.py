@@ -26,7 +26,7 @@ WEB = Path(__file__).parents[1] / "data" / "web"
 
 def Factory():  # noqa: N802 - reads as the other web tests' factory
     """The scripted engine for every family (no job here is meant to reach it)."""
-    return lambda model, engine, base_url, family: FakeEngine((WEB / "review.txt").read_text())
+    return lambda choice, family: FakeEngine((WEB / "review.txt").read_text())
 
 
 def free_port() -> int:

@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.runfolder import writable_dir
 from ._aliases import aliased
 from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
-from ._rundir import writable_dir
 from ._tables import print_table
 
 ScoringOpt = Annotated[

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.runfolder import new_run_dir, run_dir
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
@@ -26,7 +27,6 @@ from ._common import (
     out,
 )
 from ._group import group
-from ._rundir import new_run_dir, run_dir
 from ._tables import print_table
 
 

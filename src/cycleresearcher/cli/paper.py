@@ -9,11 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from .. import safejson
+from ..app.runfolder import writable_dir
 from ..errors import InputError
 from ._aliases import OUT_ALIASES, aliased
 from ._common import EXIT_FAILED, console, guard, out
 from ._group import group
-from ._rundir import writable_dir
 
 FORMATS = ("json", "md", "latex", "pdf", "all")
 

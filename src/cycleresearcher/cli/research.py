@@ -8,6 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.runfolder import (
+    check_resume,
+    check_same_settings,
+    files_current,
+    new_run_dir,
+    run_engine,
+    run_lock,
+)
+from ..paper.record import Stage
 from ..progress import for_stderr, reporting
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
@@ -26,8 +35,7 @@ from ._common import (
     out,
 )
 from ._group import group
-from ._research_run import done_with, files_current, run_engine, say_budget
-from ._rundir import check_resume, check_same_settings, new_run_dir, run_lock
+from ._research_run import done_with, say_budget
 from .novelty import AfterGenerate, novelty
 
 ConstrainOpt = Annotated[
@@ -347,7 +355,7 @@ def _complete(
         papers = researcher.stored_papers()
         if paper_id:
             papers = [p for p in papers if p.id == paper_id]
-        awaiting = [p for p in papers if (p.meta or {}).get("stage") == "awaiting_results"]
+        awaiting = [p for p in papers if p.stage is Stage.AWAITING_RESULTS]
         todo = papers if redo else awaiting
         # completed with these very results before, its files not all written (a kill during the
         # export): written again from the store, with no model call

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.runfolder import new_run_dir, run_lock
 from ..errors import InputError
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
@@ -27,7 +28,6 @@ from ._common import (
     guard,
 )
 from ._group import group
-from ._rundir import new_run_dir, run_lock
 
 review_app = group(
     "review",

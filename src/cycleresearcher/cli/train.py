@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.runfolder import new_run_dir
 from ._aliases import OUT_ALIASES, aliased
 from ._common import EXIT_FAILED, console, guard, out
-from ._rundir import new_run_dir
 
 
 @guard

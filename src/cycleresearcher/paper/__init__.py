@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from ..prompts.research import results_message
 from .parse import RESULTS_HEADER, TURN_JOINT, complete_paper, open_environments, parse_paper, parse_stage1
-from .record import Paper
+from .record import Paper, Stage
 
 __all__ = [
     "RESULTS_HEADER",
     "TURN_JOINT",
     "Paper",
+    "Stage",
     "complete_paper",
     "open_environments",
     "parse_paper",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from ..errors import InputError
@@ -59,6 +60,21 @@ class PdfStatus:
         return cls(str(data["state"]), tuple(str(x) for x in problems))
 
 
+class Stage(str, Enum):
+    """How far a generated paper is (``Paper.meta["stage"]``; a ``str`` so stored records read as before)."""
+
+    #: two-stage: the plan is written; the results section waits for the user's real results
+    AWAITING_RESULTS = "awaiting_results"
+    #: every section written (results simulated, or completed with real ones)
+    COMPLETE = "complete"
+
+    @classmethod
+    def of(cls, meta: dict[str, Any] | None) -> Stage:
+        """A record's stage; a paper with none (written by hand, an older run) is complete."""
+        value = (meta or {}).get("stage")
+        return cls.AWAITING_RESULTS if value == cls.AWAITING_RESULTS.value else cls.COMPLETE
+
+
 @dataclass
 class Paper:
     """One generated paper. ``to_dict()`` gives the model card's keys at the top level."""
@@ -86,6 +102,10 @@ class Paper:
     ungrounded_numbers: list[dict[str, str]] | None = None
     grounding: dict[str, Any] | None = None  # {"checked", "grounded", "rule"}
     pdf_status: PdfStatus | None = None  # set by the LaTeX export; None when no PDF was asked for
+
+    @property
+    def stage(self) -> Stage:
+        return Stage.of(self.meta)
 
     @property
     def main_latex(self) -> str:

@@ -28,6 +28,7 @@ from ..engines.runner import run_requests
 from ..errors import ContextLengthError, EngineError, InputError
 from ..models import ModelKind
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
+from ..paper.record import Stage
 from ..paper.results import load_results, validate_results
 from ..prompts.research import STOP_STRINGS, build_messages, results_message
 from ..references import (
@@ -358,7 +359,7 @@ class CycleResearcher:
             "reference_set": ps.set_id,
             "source": ps.source,
             "sample": k,
-            "stage": "awaiting_results" if settings.mode == "two-stage" else "complete",
+            "stage": (Stage.AWAITING_RESULTS if settings.mode == "two-stage" else Stage.COMPLETE).value,
             "finish_reason": finish,
             "engine": self.engine.describe(),
             "dropped_references": ps.dropped,
@@ -401,13 +402,13 @@ class CycleResearcher:
             )
         done = complete_paper(paper, results, result.text)
         versions = list((paper.meta or {}).get("versions") or [])
-        if (paper.meta or {}).get("stage") != "awaiting_results":
+        if paper.stage is not Stage.AWAITING_RESULTS:
             versions.append({"version": len(versions) + 1, "results_simulated": paper.results_simulated})
             if self.store is not None:
                 self.store.put(PAPER_VERSION, f"{paper.id}.v{len(versions)}", paper.to_dict())
         done.meta = {
             **(paper.meta or {}),
-            "stage": "complete",
+            "stage": Stage.COMPLETE.value,
             "finish_reason": result.completions[0].finish_reason,
             "versions": versions,
         }

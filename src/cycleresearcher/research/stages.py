@@ -10,6 +10,7 @@ real results gone), and a resume without ``--two-stage`` replaced it with a simu
 from __future__ import annotations
 
 from ..paper import Paper
+from ..paper.record import Stage
 from ..store import RunStore
 from .settings import PAPER, PAPER_VERSION
 
@@ -17,13 +18,13 @@ from .settings import PAPER, PAPER_VERSION
 def rank(paper: Paper) -> int:
     """How far a paper has come: 0 awaiting real results, 1 complete with simulated results,
     2 complete with the real results the user supplied."""
-    if (paper.meta or {}).get("stage") == "awaiting_results":
+    if paper.stage is Stage.AWAITING_RESULTS:
         return 0
     return 1 if paper.results_simulated else 2
 
 
 def same_sample(a: Paper, b: Paper) -> bool:
-    return a.generated_text == b.generated_text and (a.meta or {}).get("stage") == (b.meta or {}).get("stage")
+    return a.generated_text == b.generated_text and a.stage is b.stage
 
 
 def store_paper(store: RunStore, paper: Paper, redo: bool = False) -> tuple[Paper, str | None]:
@@ -46,7 +47,7 @@ def store_paper(store: RunStore, paper: Paper, redo: bool = False) -> tuple[Pape
             {
                 "version": len(versions) + 1,
                 "results_simulated": old.results_simulated,
-                "stage": (old.meta or {}).get("stage"),
+                "stage": old.stage.value,
             }
         )
         store.put(PAPER_VERSION, f"{paper.id}.v{len(versions)}", data)

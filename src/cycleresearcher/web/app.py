@@ -31,6 +31,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from ..app.session import DetectorFactory, EngineFactory
+from ..app.session import ModelChoice as EngineChoice
+from ..app.session import Sessions as Services
 from .error_pages import install as install_error_pages
 from .guards import (
     LOOPBACK_HOSTS,
@@ -44,7 +47,6 @@ from .guards import (
 from .jobs import JobRunner
 from .routes import detect, index, jobs, novelty, papers, research, review, runs
 from .site import HERE, Site
-from .tasks import DetectorFactory, EngineChoice, EngineFactory, Services
 
 #: in the order they were written; no two routes match the same method and path
 ROUTERS = (index, research, review, jobs, runs, papers, detect, novelty)

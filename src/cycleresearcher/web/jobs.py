@@ -53,6 +53,8 @@ class Job:
     #: the tokens still expected (a one-paper job moves before its paper is done)
     percent: float = 0.0
     error: str | None = None
+    #: what the use case warned about (``app.report.Report.warn``), shown on the job's page
+    warnings: list[str] = field(default_factory=list)
     result_url: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
@@ -103,6 +105,17 @@ class JobContext:
 
     def advance(self, k: int = 1) -> None:
         self.progress(done=self.job.done + k)
+
+    # -- app.report.Report: how a use case reports to the page --------------------------------
+    def step(self, message: str, total: int | None = None) -> None:
+        self.progress(total=total, message=message)
+
+    def warn(self, message: str) -> None:
+        self.job.warnings.append(message)
+        self._runner.save(self.job)
+
+    def tokens(self, label: str) -> JobReporter:
+        return JobReporter(self)
 
 
 def batch_percent(snap: Snapshot) -> float:

@@ -17,12 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..app.session import ModelChoice as EngineChoice
+from ..app.session import Sessions as Services
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
 from ..store import DB_NAME, RunStore
 from .jobs import JobRunner
 from .render import num, percent
-from .tasks import EngineChoice, Services
 from .uploads import check_size, inside, is_safe_name, safe_filename
 
 HERE = Path(__file__).parent

@@ -12,105 +12,15 @@ kept loaded between jobs, so a second job on the same model does not reload the 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engines.base import Engine
+from ..app.session import ModelChoice as EngineChoice
+from ..app.session import Sessions as Services
 from ..errors import EngineError, InputError
 from ..store import RunStore
 from .jobs import JobContext
-
-#: (model, engine name, base_url, family) -> Engine
-EngineFactory = Callable[[str | None, str | None, str | None, str], Engine]
-#: () -> an object with ``detect_text(text, source=...) -> Detection`` (``detect.AIDetector``)
-DetectorFactory = Callable[[], Any]
-
-
-def default_engine_factory(
-    model: str | None, engine: str | None, base_url: str | None, family: str
-) -> Engine:
-    from ..engines import create_engine
-
-    return create_engine(model, engine, base_url, family=family)
-
-
-def default_detector_factory() -> Any:
-    from ..detect import AIDetector
-
-    return AIDetector()
-
-
-@dataclass
-class EngineChoice:
-    """What the form asked for. ``base_url`` is the server's (never the page's): see site.py."""
-
-    model: str | None = None
-    engine: str | None = None
-    base_url: str | None = None
-    #: None: each task's own default (upstream's limits for released and user-given models)
-    max_tokens: int | None = None
-    #: grammar-constrained structure: None = auto (on for every model but the released ones), as in the CLI
-    constrain: bool | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "model": self.model or ("served model" if self.base_url else "embedded"),
-            "engine": self.engine or ("openai" if self.base_url else "auto"),
-            "max_tokens": self.max_tokens,  # None: each task's own default
-            "constrain": {None: "auto", True: "on", False: "off"}[self.constrain],
-            "label": self.label(),
-        }
-
-    def label(self) -> str:
-        """The model the forms use when left empty, in words (the home page names it)."""
-        from ..models import is_embedded
-
-        if self.model and not is_embedded(self.model):
-            return f"{self.model}" + (" (served)" if self.base_url else "")
-        if self.base_url:
-            return "the model the --base-url server lists first"
-        return "the embedded SmolLM2-135M stand-in"
-
-
-class Services:
-    """Engine and detector construction with a one-slot cache (jobs run one at a time)."""
-
-    def __init__(
-        self, engine_factory: EngineFactory | None = None, detector_factory: DetectorFactory | None = None
-    ):
-        self.engine_factory = engine_factory or default_engine_factory
-        self.detector_factory = detector_factory or default_detector_factory
-        self._engine: tuple[tuple, Engine] | None = None
-        self._detector: Any = None
-        self._lock = threading.Lock()
-
-    def engine(self, choice: EngineChoice, family: str) -> Engine:
-        key = (choice.model, choice.engine, choice.base_url, family)
-        with self._lock:
-            if self._engine is not None and self._engine[0] == key:
-                return self._engine[1]
-            if self._engine is not None:
-                self._engine[1].close()
-                self._engine = None
-            engine = self.engine_factory(choice.model, choice.engine, choice.base_url, family)
-            self._engine = (key, engine)
-            return engine
-
-    def detector(self) -> Any:
-        with self._lock:
-            if self._detector is None:
-                self._detector = self.detector_factory()
-            return self._detector
-
-    def close(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine[1].close()
-                self._engine = None
-
 
 # -- exports (the same files `research generate` writes) -------------------------------------------
 

@@ -8,7 +8,7 @@ import re
 
 from ...latex import command_argument, remove_command, strip_comments
 from ..parse import open_environments
-from ..record import Paper
+from ..record import Paper, Stage
 from ..results import ResultItem, result_items
 from .disclosure import DISCLOSURE, SIMULATED_NOTICE
 from .figures import ResultFigure
@@ -84,7 +84,7 @@ def build_main_tex(
     under ``figures/``) follow the model's text in their own section."""
     warnings: list[str] = []
     body = _body(paper.latex, warnings)
-    if (paper.meta or {}).get("stage") != "awaiting_results":
+    if paper.stage is not Stage.AWAITING_RESULTS:
         items = result_items(paper.experimental_results)
         body, section = _with_results(body, items, figures or [], paper.results_simulated)
         body = f"{body}\n\n{section}" if section else body

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import atomic
-from ..record import Paper, PdfStatus
+from ..record import Paper, PdfStatus, Stage
 from ..results import result_items
 from .compile import COMPILE_TIMEOUT_S, compile_pdf, log_errors, log_problems
 from .figures import ResultFigure
@@ -151,7 +151,7 @@ def export_latex_project(
 
 def _figures(paper: Paper, folder: Path) -> list[ResultFigure]:
     """Plots of the paper's result tables (none while it awaits results)."""
-    if (paper.meta or {}).get("stage") == "awaiting_results":
+    if paper.stage is Stage.AWAITING_RESULTS:
         return []
     items = result_items(paper.experimental_results)
     if not any(item.table for item in items):

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..record import Paper
+from ..record import Paper, Stage
 from .jsonfile import export_json
 from .markdown import export_markdown
 from .project import export_latex_project, pdf_failure
@@ -31,7 +31,7 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
         ):
             if (folder / name).exists() and not (folder / kept).exists():
                 (folder / name).rename(folder / kept)
-    complete = (paper.meta or {}).get("stage") != "awaiting_results"
+    complete = paper.stage is not Stage.AWAITING_RESULTS
     latex = (
         export_latex_project(paper, folder / "latex", paper.references_bib, compile=pdf) if complete else None
     )

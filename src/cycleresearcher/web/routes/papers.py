@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ...paper.record import Stage
 from ...store import RunStore
 from ..render import FIGURE_NAME, experiments, paper_sections, review_view, with_figures
 from ..site import SiteDep
@@ -25,7 +26,7 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
         review = store.get("review", pid)
         detection = store.get("detection", pid)
         novelty = store.get("novelty", pid)  # `research novelty` / `generate --novelty`
-    awaiting = (paper.get("meta") or {}).get("stage") == "awaiting_results"
+    awaiting = Stage.of(paper.get("meta")) is Stage.AWAITING_RESULTS
     ctx = {
         "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
         "sections": paper_sections(paper),

@@ -1,5 +1,8 @@
-"""Run directories of the CLI: where a command writes (``-o``), none left behind by a failed start,
-and one process at a time in each (``run_lock``).
+"""A run folder: its layout, its records, and the rules every use case keeps the same.
+
+Where a command writes (``-o``), none left behind by a failed start, one process at a time in each
+(``run_lock``), the resume rule, what a run was generated with. ``RunFolder`` is the object the use
+cases pass around; the module functions are its rules, usable on a bare path.
 
 A command that stops before doing any work (a bad .bib, a missing file, a bad option, a model that
 does not load) removes the folder it created in this call, so a typo leaves no empty
@@ -15,10 +18,17 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, RunLockedError
 from ..store import DB_NAME
+from .kinds import RecordKind
+
+if TYPE_CHECKING:
+    from ..paper import Paper
+    from ..store import RunStore
 
 #: held (flock) by the one process working on a run; it says who that is (pid, command, start)
 LOCK_NAME = "run.lock"
@@ -201,3 +211,98 @@ def _shown(key: str, value: object) -> str:
     if value is None:
         return "not set"
     return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def is_run(path: str | os.PathLike[str]) -> bool:
+    """A folder holding a run store (``run.sqlite``): the one answer to "is this a run?"."""
+    p = Path(path)
+    return p.is_dir() and (p / DB_NAME).is_file()
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run folder: ``run.sqlite`` (every request and record), ``papers/<id>/`` (a paper's
+    exports), ``reviews/`` (review exports) and ``run.lock`` (the process working on it)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    # -- layout ---------------------------------------------------------------------------------
+    def paper_dir(self, paper_id: str) -> Path:
+        return self.path / "papers" / str(paper_id)
+
+    @property
+    def reviews_dir(self) -> Path:
+        return self.path / "reviews"
+
+    def exists(self) -> bool:
+        return is_run(self.path)
+
+    # -- the store and its records --------------------------------------------------------------
+    def store(self, *, create: bool = True, readonly: bool = False) -> RunStore:
+        from ..store import RunStore
+
+        return RunStore(self.path, create=create, readonly=readonly)
+
+    def record(self, kind: RecordKind, key: str) -> dict[str, Any]:
+        """One stored record, or InputError naming what is missing."""
+        with self.store(create=False) as store:
+            data = store.get(str(kind), key)
+        if data is None:
+            raise InputError(f"No {kind} {key} in {self.path}.")
+        return data
+
+    def papers(self) -> list[Paper]:
+        from ..paper import Paper
+
+        with self.store(create=False) as store:
+            return [Paper.from_dict({**rec, "id": rec.get("id") or key}) for key, rec in store.items("paper")]
+
+    # -- rules ----------------------------------------------------------------------------------
+    def check_resume(self, resume: bool) -> None:
+        check_resume(self.path, resume)
+
+    def lock(self, command: str):
+        return run_lock(self.path, command)
+
+    def generated_with(self) -> tuple[str | None, str | None, str | None]:
+        """(model, engine, base_url) the run's papers were generated with; Nones when it names none."""
+        return run_engine(self.path)
+
+
+def run_engine(run: Path) -> tuple[str | None, str | None, str | None]:
+    """(model, engine, base_url) of the run's first stored paper; Nones when it names none."""
+    from ..errors import StoreError
+    from ..store import RunStore
+
+    try:
+        with RunStore(run, create=False) as store:
+            metas = [rec.get("meta") or {} for _, rec in store.items("paper")]
+    except StoreError:
+        return None, None, None  # the researcher opens it again and says what is wrong
+    desc = next((m["engine"] for m in metas if isinstance(m.get("engine"), dict)), {})
+    name = desc.get("engine") or None
+    url = desc.get("base_url") if name == "openai" else None
+    return desc.get("model") or None, name, url or None
+
+
+def files_current(paper: Paper, run: Path, pdf: bool) -> bool:
+    """paper.json on disk is the stored record, paper.md is there and (if asked) main.pdf too."""
+    import shutil
+
+    folder = RunFolder(run).paper_dir(str(paper.id))
+    try:
+        record = json.loads((folder / "paper.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, or cut short by the kill
+        return False
+    if (
+        not isinstance(record, dict)
+        or {k: v for k, v in record.items() if k != "disclosure"} != paper.to_dict()
+    ):
+        return False
+    no_tex = shutil.which("pdflatex") is None  # no PDF can come out: a missing one is not stale
+    return (folder / "paper.md").is_file() and (
+        not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
+    )
