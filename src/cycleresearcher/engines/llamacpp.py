@@ -28,11 +28,11 @@ __all__ = ["DEFAULT_MAX_CTX", "LlamaCppEngine", "SampleStats"]
 
 #: default cap on the context when the GGUF trains a longer one (the KV cache grows with it)
 DEFAULT_MAX_CTX = 32768
-#: sequences decoded together by default: one until an idle-machine benchmark decides (under load,
-#: 4 decoded 1.5-2x faster for samples sharing a prompt, but reviewing 4 papers with long prompts
-#: of their own took 101 s against 75 s: benchmarks/results/batched_decode.md); opt in with
-#: ``--engine-opt max_sequences=4``
-DEFAULT_MAX_SEQUENCES = 1
+#: sequences decoded together by default: on an idle 2-core machine 4 decode 1.4-1.5x faster than
+#: one at a time, and reviewing 4 papers / drawing 4 samples end to end is 1.2x faster
+#: (benchmarks/results/batched_decode.md); they share the context's KV cells, so this costs no
+#: memory: a sequence waits until it fits. ``--engine-opt max_sequences=1`` for one at a time
+DEFAULT_MAX_SEQUENCES = 4
 
 
 def _available_cores() -> int:
@@ -77,7 +77,7 @@ def _read_metadata(llama_cpp: Any, path: Path) -> dict[str, str]:
 
 
 class LlamaCppEngine(Engine):
-    """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0, max_sequences=1)``.
+    """``LlamaCppEngine(model="x.gguf", n_ctx=None, n_threads=None, n_gpu_layers=0, max_sequences=4)``.
 
     ``n_threads`` defaults to every core available to the process.
 
