@@ -73,9 +73,9 @@ def test_greedy_stop_strings_and_order(engine):
     ]
     seen = []
     plain, stopped, short = engine.generate(reqs, lambda i, r: seen.append((i, r.request_id)))
-    # one at a time (the default): in request order; decoded together (test_engine_llamacpp_batch)
-    # each result goes out as it ends
-    assert seen == [(0, "plain"), (1, "stop"), (2, "short")]
+    # decoded together (the default) each result goes out as it ends: the 1-token one first; the
+    # returned list keeps the request order either way
+    assert sorted(seen) == [(0, "plain"), (1, "stop"), (2, "short")] and seen[0] == (2, "short")
     assert all(r.ok for r in (plain, stopped, short))
     assert "4, 5" in plain.text  # greedy is deterministic, so the stopped run shares the same prefix
     assert stopped.text == plain.text[: plain.text.index("5")]
