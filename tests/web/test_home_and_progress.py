@@ -30,7 +30,7 @@ def test_home_page_names_the_configured_model(tmp_path):
     assert "Qwen/Qwen2.5-7B-Instruct" in page.split('data-testid="default-model"')[1].split("</p>")[0]
     assert "SmolLM2" not in page.split('data-testid="default-model"')[1].split("</p>")[0]
     served = home(tmp_path, base_url="http://127.0.0.1:9")
-    assert "--base-url server lists first" in served
+    assert "--base-url server serves for each task" in served
 
 
 def test_a_one_paper_job_bar_moves_with_its_tokens(tmp_path):
