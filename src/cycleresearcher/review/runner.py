@@ -438,6 +438,36 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     return jpath, mpath
 
 
+def review_batch(
+    reviewer: BaseReviewer,
+    papers: Sequence[Any],
+    run_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    **options: Any,
+) -> list[ReviewOutcome]:
+    """Review papers already read, in one batch through the run store of ``run_dir`` (what the
+    reviewer and its settings were goes to its meta), and export each review to ``reviews/``."""
+    run_dir = Path(run_dir)
+    with RunStore(run_dir) as store:
+        store.set_meta(
+            "review",
+            {
+                "reviewer": reviewer.name,
+                "model": str(reviewer.model or ""),
+                "options": options,
+                "sampling": reviewer.sampling.to_dict(),
+            },
+        )
+        outcomes = reviewer.run(list(papers), store=store, progress=progress, **options) if papers else []
+    for o in outcomes:
+        # a failed request gets no export; the summary reports it (a reply that parsed to
+        # nothing is a failure too, but its raw text is exported, to be read)
+        if o.review is not None:
+            export_outcome(o, run_dir / "reviews")
+    return outcomes
+
+
 def review_files(
     files: Iterable[str],
     reviewer: BaseReviewer,
@@ -466,23 +496,7 @@ def review_files(
             docs.append(item)
     if on_total is not None:
         on_total(len(docs) * reviewer.requests_per_paper(**options))
-    with RunStore(run_dir) as store:
-        store.set_meta(
-            "review",
-            {
-                "reviewer": reviewer.name,
-                "model": str(reviewer.model or ""),
-                "options": options,
-                "sampling": reviewer.sampling.to_dict(),
-            },
-        )
-        outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
-        folder = run_dir / "reviews"
-        for o in outcomes:
-            # a failed request gets no export; the summary reports it (a reply that parsed to
-            # nothing is a failure too, but its raw text is exported, to be read)
-            if o.review is not None:
-                export_outcome(o, folder)
+    outcomes = review_batch(reviewer, docs, run_dir, progress=progress, **options)
     return FileRunResult(outcomes, unreadable, run_dir)
 
 
@@ -492,5 +506,6 @@ __all__ = [
     "FileRunResult",
     "ReviewOutcome",
     "export_outcome",
+    "review_batch",
     "review_files",
 ]
