@@ -267,7 +267,7 @@ def test_web_review_page_lists_findings(tmp_path):
 
     engines: list[FakeEngine] = []
 
-    def factory(model, engine, base_url, family):
+    def factory(choice, family):  # app.session.EngineFactory
         engines.append(FakeEngine(REVIEW, context_length=8192))
         return engines[-1]
 

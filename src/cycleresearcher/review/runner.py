@@ -5,9 +5,9 @@
 nothing), parses the outputs and keeps one ``ReviewOutcome`` per paper. A paper that cannot be
 read or whose request fails gets an outcome with ``error`` set: the rest of the batch goes on.
 
-``review_files`` is what ``cycleresearcher review`` runs: read FILES (folders and run
-directories expanded by ``paper.batch.iter_documents``), review them, store a ``review`` record per
-paper (keyed by the paper id) and write ``reviews/<paper id>.json`` / ``.md`` into the run dir.
+``review_batch`` stores a ``review`` record per paper (keyed by the paper id) and writes
+``reviews/<paper id>.json`` / ``.md`` into the run dir (``app.review`` runs it for both shells);
+``review_files`` reads FILES first (``paper.batch.iter_documents``).
 """
 
 from __future__ import annotations
@@ -411,7 +411,7 @@ def _error_review(error: str | None) -> Review:
     return Review(warnings=[f"not reviewed: {error}"])
 
 
-# -- the file-level runner (the CLI) -------------------------------------------------------------
+# -- a batch in a run folder (``app.review``), and of files --------------------------------------
 
 
 @dataclass
@@ -438,6 +438,30 @@ def export_outcome(outcome: ReviewOutcome, folder: Path) -> tuple[Path, Path]:
     return jpath, mpath
 
 
+def review_batch(
+    reviewer: BaseReviewer,
+    papers: Sequence[Any],
+    run_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    **options: Any,
+) -> list[ReviewOutcome]:
+    """Review papers already read, in one batch through the run store of ``run_dir`` (what the
+    reviewer and its settings were goes to its meta), and export each review to ``reviews/``."""
+    run_dir = Path(run_dir)
+    with RunStore(run_dir) as store:
+        sampling = reviewer.sampling.to_dict()
+        meta = {"reviewer": reviewer.name, "model": str(reviewer.model or ""), "options": options, "sampling": sampling}
+        store.set_meta("review", meta)
+        outcomes = reviewer.run(list(papers), store=store, progress=progress, **options) if papers else []
+    for o in outcomes:
+        # a failed request gets no export; the summary reports it (a reply that parsed to
+        # nothing is a failure too, but its raw text is exported, to be read)
+        if o.review is not None:
+            export_outcome(o, run_dir / "reviews")
+    return outcomes
+
+
 def review_files(
     files: Iterable[str],
     reviewer: BaseReviewer,
@@ -457,33 +481,12 @@ def review_files(
             f"{run_dir} already holds a run. Add --resume to continue it (finished requests are "
             "reused, failed ones retried), or choose another -o folder."
         )
-    docs: list[Any] = []
-    unreadable: list[tuple[str, str]] = []
-    for label, item in list(iter_documents(files, reviewer.keep_hidden_text)):
-        if isinstance(item, InputError):
-            unreadable.append((label, str(item)))
-        else:
-            docs.append(item)
+    read = list(iter_documents(files, reviewer.keep_hidden_text))
+    unreadable = [(label, str(item)) for label, item in read if isinstance(item, InputError)]
+    docs = [item for _, item in read if not isinstance(item, InputError)]
     if on_total is not None:
         on_total(len(docs) * reviewer.requests_per_paper(**options))
-    with RunStore(run_dir) as store:
-        store.set_meta(
-            "review",
-            {
-                "reviewer": reviewer.name,
-                "model": str(reviewer.model or ""),
-                "options": options,
-                "sampling": reviewer.sampling.to_dict(),
-            },
-        )
-        outcomes = reviewer.run(docs, store=store, progress=progress, **options) if docs else []
-        folder = run_dir / "reviews"
-        for o in outcomes:
-            # a failed request gets no export; the summary reports it (a reply that parsed to
-            # nothing is a failure too, but its raw text is exported, to be read)
-            if o.review is not None:
-                export_outcome(o, folder)
-    return FileRunResult(outcomes, unreadable, run_dir)
+    return FileRunResult(review_batch(reviewer, docs, run_dir, progress=progress, **options), unreadable, run_dir)
 
 
 __all__ = [
@@ -492,5 +495,6 @@ __all__ = [
     "FileRunResult",
     "ReviewOutcome",
     "export_outcome",
+    "review_batch",
     "review_files",
 ]

@@ -161,13 +161,6 @@ def record_kind(segment: str) -> str:
     return kinds[segment]
 
 
-def check_reviewer(reviewer: str, mode: str) -> None:
-    if reviewer not in ("cyclereviewer", "deepreviewer"):
-        raise InputError(f"Unknown reviewer '{reviewer}'. Choose cyclereviewer or deepreviewer.")
-    if mode not in ("fast", "standard", "best"):
-        raise InputError(f"Unknown DeepReviewer mode '{mode}'. Choose fast, standard or best.")
-
-
 def list_runs(root: Path) -> list[dict[str, Any]]:
     """Run folders under ``root`` (newest first) with what each holds."""
     out = []
@@ -190,7 +183,6 @@ __all__ = [
     "MAX_N",
     "Site",
     "SiteDep",
-    "check_reviewer",
     "list_runs",
     "read_upload",
     "record_kind",

@@ -1,9 +1,8 @@
 """The work behind each button, wired to the same Python API as the CLI.
 
 generate -> ``CycleResearcher.generate`` (as ``research generate``), complete ->
-``CycleResearcher.complete`` (as ``research complete``), review -> ``CycleReviewer`` /
-``DeepReviewer`` ``.run`` (as ``review run``), detect -> ``AIDetector.detect_text`` (as
-``detect``). Records land in the run store under the same kinds (paper, review, detection) and
+``CycleResearcher.complete`` (as ``research complete``), review -> ``app.review.review`` (as
+``review run``), detect -> ``AIDetector.detect_text`` (as ``detect``). Records land in the run store under the same kinds (paper, review, detection) and
 the same exports are written beside it (papers/<id>/paper.json, .md, latex/, reviews/<id>.json).
 
 Engines are built by a factory (the tests inject their scripted engine) and the last one is
@@ -14,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..app.session import ModelChoice as EngineChoice
 from ..app.session import Sessions as Services
 from ..errors import EngineError, InputError
 from ..store import RunStore
 from .jobs import JobContext
+
+if TYPE_CHECKING:
+    from ..app.review import ReviewRequest
 
 # -- exports (the same files `research generate` writes) -------------------------------------------
 
@@ -132,65 +134,18 @@ def complete_task(
     return run
 
 
-def _paper_input(store: RunStore, kind: str, key: str) -> Any:
-    from ..paper.hidden import HiddenText
-    from ..review.context import PaperInput, to_paper_input
+def review_task(services: Services, request: ReviewRequest) -> Callable[[JobContext], str]:
+    """``app.review.review`` of one paper or document of the job's run (``request`` names it)."""
 
-    data = store.get(kind, key)
-    if data is None:
-        raise InputError(f"No {kind} {key} in this run.")
-    if kind == "document":
-        return PaperInput(
-            key,
-            data["text"],
-            data.get("title") or "",
-            data.get("filename"),
-            data.get("bibtex"),
-            list(data.get("warnings") or []),
-            [HiddenText.from_dict(h) for h in data.get("hidden") or [] if isinstance(h, dict)],
-        )
-    return to_paper_input({**data, "id": key})
-
-
-def review_task(
-    services: Services, choice: EngineChoice, kind: str, key: str, reviewer: str, mode: str
-) -> Callable[[JobContext], str]:
     def run(ctx: JobContext) -> str:
-        from ..review.runner import RECORD_KIND, export_outcome
+        from ..app.review import review
 
-        family = "deepreviewer" if reviewer == "deepreviewer" else "cyclereviewer"
-        ctx.progress(0, None, f"loading the reviewer ({choice.describe()['model']})")
-        engine = services.engine(choice, family)
-        options: dict[str, Any] = {}
-        if family == "cyclereviewer":
-            from ..review.cyclereviewer import CycleReviewer
-
-            rev: Any = CycleReviewer(
-                model=choice.model, engine=engine, max_tokens=choice.max_tokens, constrain=choice.constrain
-            )
-        else:
-            from ..review.deepreviewer import DeepReviewer
-
-            rev = DeepReviewer(
-                model=choice.model,
-                engine=engine,
-                max_tokens=choice.max_tokens,
-                retriever="local" if mode == "best" else "none",
-                constrain=choice.constrain,
-            )
-            options = {"mode": mode, "reviewer_num": 4}
-        note = f" ({rev.budget_note()})" if rev.is_embedded else ""
-        ctx.progress(0, rev.requests_per_paper(**options), f"reviewing with {family}{note}")
-        with RunStore(ctx.run_dir) as store:
-            paper = _paper_input(store, kind, key)
-            [outcome] = rev.run([paper], store=store, progress=lambda k: ctx.advance(k), **options)
-            if outcome.error and not outcome.review:
-                raise InputError(f"The review failed: {outcome.error}")
-            export_outcome(outcome, ctx.run_dir / "reviews")
-            stored = store.get(RECORD_KIND, outcome.paper.id)
-        rev.close()
-        if stored is None:
-            raise InputError("The review produced no record; see the server log.")
+        result = review(request, services, ctx)
+        if result.unreadable:
+            raise InputError(result.unreadable[0][1])
+        [outcome] = result.outcomes
+        if outcome.error and not outcome.review:
+            raise InputError(f"The review failed: {outcome.error}")
         return f"/runs/{ctx.job.run}/reviews/{outcome.paper.id}"
 
     return run

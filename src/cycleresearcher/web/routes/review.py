@@ -9,11 +9,14 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ...app.review import ReviewRequest, check_reviewer
+from ...app.session import ModelChoice
+from ...app.sources import PaperSource
 from ...errors import CycleResearcherError
 from ...store import RunStore
 from ..documents import read_paper_upload, store_document
 from ..render import review_view
-from ..site import SiteDep, check_reviewer, record_kind, submit_redirect
+from ..site import Site, SiteDep, record_kind, submit_redirect
 from ..tasks import review_task
 from ..uploads import is_safe_name
 
@@ -39,15 +42,21 @@ async def review_upload(
         run, key = await store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, {"reviewer": reviewer})
-    name = upload.name
-    task = review_task(site.services, chosen, "document", key, reviewer, review_mode)
-    job = site.runner.submit(
-        "review",
-        run,
-        task,
-        label=f"review {name}",
-        params={**chosen.describe(), "reviewer": reviewer, "mode": review_mode},
-    )
+    return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", None)
+
+
+def _submit(
+    site: Site, run: str, kind: str, key: str, reviewer: str, mode: str, chosen: ModelChoice, label: str,
+    target: str | None,
+) -> Response:  # fmt: skip
+    """The review of one record of ``run``, as a job in that run (it resumes the run)."""
+    folder = site.root / run
+    request = ReviewRequest(
+        [PaperSource.record(folder, kind, key)], reviewer=reviewer, mode=mode, choice=chosen,
+        run_dir=folder, resume=True,
+    )  # fmt: skip
+    params = {**chosen.describe(), "reviewer": reviewer, "mode": mode, **({"target": target} if target else {})}
+    job = site.runner.submit("review", run, review_task(site.services, request), label=label, params=params)
     return submit_redirect(job.id)
 
 
@@ -99,8 +108,5 @@ async def review_action(
 ) -> Response:
     rkind = record_kind(kind)
     site.record(run, rkind, key)
-    check_reviewer(reviewer, review_mode)
     chosen = site.choice(model, engine, max_tokens, constrain)
-    task = review_task(site.services, chosen, rkind, key, reviewer, review_mode)
-    params = {**chosen.describe(), "reviewer": reviewer, "mode": review_mode, "target": key}
-    return submit_redirect(site.runner.submit("review", run, task, label=f"review {key}", params=params).id)
+    return _submit(site, run, rkind, key, reviewer, review_mode, chosen, f"review {key}", key)
