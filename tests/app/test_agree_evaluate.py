@@ -88,6 +88,7 @@ def test_a_run_with_no_review_says_to_review_first_in_both(tmp_path):
     assert " ".join(error.split()) in " ".join(result.output.split())
     page = client.get("/runs/research-run").text
     assert 'data-testid="quality"' not in page  # no table of undefined cells
+    assert client.get("/api/runs/no-such-run/evaluate").json() == {"error": "no such run"}
 
 
 def test_a_replayed_review_run_gives_the_same_table(replay, fixtures_dir, tmp_path):

@@ -23,7 +23,7 @@ def _written(run: Path, pid: str) -> dict:
     with RunStore(run, create=False) as store:
         stored = {"novelty": store.get("novelty", pid), "paper": store.get("paper", pid)}
     folder = run / "papers" / pid
-    return stored | {name: (folder / name).read_text(encoding="utf-8") for name in FILES}
+    return stored | {n: (folder / n).read_text(encoding="utf-8") if (folder / n).exists() else None for n in FILES}
 
 
 def test_the_cli_and_the_page_write_the_same_check(tmp_path, monkeypatch):

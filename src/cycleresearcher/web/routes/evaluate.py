@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...errors import CycleResearcherError
 from ..site import SiteDep
@@ -41,5 +42,9 @@ def evaluate_api(
     seed: int = 0,
     novelty: bool = False,
 ) -> Response:
-    table = paper_quality(site.run_path(run), accept_threshold, ci, seed, novelty)
+    try:
+        path = site.run_path(run)
+    except StarletteHTTPException:
+        return JSONResponse({"error": "no such run"}, status_code=404)
+    table = paper_quality(path, accept_threshold, ci, seed, novelty)
     return JSONResponse(table, status_code=400 if "error" in table else 200)
