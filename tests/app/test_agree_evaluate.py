@@ -69,9 +69,11 @@ def test_the_cli_and_the_web_api_give_the_same_table(data_dir, tmp_path, args, p
     headers = next(ln for ln in (tmp_path / "out" / "papers.md").read_text().splitlines() if ln.startswith("| "))
     assert [c["header"] for c in table["columns"]] == headers[2:-2].split(" | ")
     assert table["notes"] and all(f"- {n}" in (tmp_path / "out" / "papers.md").read_text() for n in table["notes"])
-    # the run's page shows the same cells
+    # the run's page shows the table of the defaults
     page = client.get("/runs/review-run").text
-    assert 'data-testid="quality"' in page and all(f"<td>{c}</td>" in page for c in cells[0][:5])
+    shown = client.get("/api/runs/review-run/evaluate").json()["cells"][0]
+    assert 'data-testid="quality"' in page and all(f"<td>{c}</td>" in page for c in shown)
+    assert shown == cells[0] or params
 
 
 def test_a_run_with_no_review_says_to_review_first_in_both(tmp_path):

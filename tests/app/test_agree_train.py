@@ -56,7 +56,7 @@ def _values(text: str) -> list:
 def _sent(run: Path) -> list:
     con = sqlite3.connect(run / "run.sqlite")
     try:
-        return sorted(json.loads(p) for (p,) in con.execute("SELECT payload FROM requests"))
+        return [json.loads(p) for (p,) in con.execute("SELECT payload FROM requests ORDER BY key")]
     finally:
         con.close()
 

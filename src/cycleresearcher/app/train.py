@@ -12,13 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .report import Report
 from .runfolder import new_run_dir
-
-if TYPE_CHECKING:
-    from ..train.rounds import Hooks
 
 #: what a round's summary line holds (with ``reward_mean``)
 SUMMARY_KEYS = ("round", "pairs", "reward_margin", "loss", "margin_before", "margin_after", "accepted_rate")
@@ -74,7 +71,7 @@ def config_overrides(
     return extra
 
 
-def train_rounds(req: TrainRequest, report: Report, hooks: Hooks | None = None) -> TrainResult:
+def train_rounds(req: TrainRequest, report: Report) -> TrainResult:
     """Run (or resume: finished rounds are read back, not recomputed) every round of the cycle;
     each round's progress lines go to ``report.step``."""
     from ..progress import reporting
@@ -85,7 +82,7 @@ def train_rounds(req: TrainRequest, report: Report, hooks: Hooks | None = None) 
     start = time.perf_counter()
     # the run directory is removed again if the first round cannot start
     with new_run_dir(cfg.output_dir, "train"), reporting(report.tokens("sampling / reviewing")):
-        reports = run_cycle(cfg, hooks, log=report.step)
+        reports = run_cycle(cfg, log=report.step)
     return TrainResult(reports, str(cfg.output_dir), time.perf_counter() - start)
 
 
