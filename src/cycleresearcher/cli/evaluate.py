@@ -34,28 +34,19 @@ from ._tables import print_table
 
 def _out_opt(writes: str, default: str):
     """``-o/--out`` saying what this command writes there (the table commands keep no run store)."""
-    return Annotated[
-        Optional[str],
-        typer.Option(
-            "--out",
-            "-o",
-            help=f"Folder to write {writes} into (no run store). Default: runs/{default}-<timestamp>.",
-        ),
-    ]
+    return Annotated[Optional[str], typer.Option(
+        "--out", "-o", help=f"Folder to write {writes} into (no run store). Default: runs/{default}-<timestamp>.",
+    )]
 
 
 PapersOut = _out_opt("papers.md, papers.csv and papers_ratings.png", "evaluate-papers")
 ReviewersOut = _out_opt("reviewers.md, reviewers.csv and reviewers.json", "evaluate-reviewers")
 DetectionOut = _out_opt("detection.md and detection.csv", "evaluate-detection")
-WinrateOut = Annotated[
-    Optional[str],
-    typer.Option(
-        "--out",
-        "-o",
-        help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
-        "judge's requests (run.sqlite; rerunning the same command resumes). Default: runs/evaluate-winrate-<timestamp>.",
-    ),
-]
+WinrateOut = Annotated[Optional[str], typer.Option(
+    "--out", "-o",
+    help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
+    "judge's requests (run.sqlite; rerunning the same command resumes). Default: runs/evaluate-winrate-<timestamp>.",
+)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
 
 
@@ -80,42 +71,23 @@ def _shown(result, stdout: bool = True) -> None:
 
 @guard
 def papers(
-    sources: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Run directories (-o of `review`), folders of review files (.json / raw .txt), or review files."
-        ),
-    ],
-    group_by: Annotated[
-        str,
-        typer.Option(
-            "--group-by",
-            help="One row per: run (each argument), folder (each folder holding reviews), label (--labels), reviewer (run records' reviewer).",
-        ),
-    ] = "run",
-    labels: Annotated[
-        Optional[Path],
-        typer.Option("--labels", help="CSV with columns paper_id,label (for --group-by label)."),
-    ] = None,
-    accept_threshold: Annotated[
-        Optional[float],
-        typer.Option(
-            "--accept-threshold",
-            help="Accept when the paper-level rating >= X (default: the reviewer's own decision).",
-        ),
-    ] = None,
-    ci: Annotated[
-        bool, typer.Option("--ci", help="Add bootstrap 95% intervals (seeded, resampling papers).")
-    ] = False,
+    sources: Annotated[list[Path], typer.Argument(
+        help="Run directories (-o of `review`), folders of review files (.json / raw .txt), or review files.")],
+    group_by: Annotated[str, typer.Option(
+        "--group-by",
+        help="One row per: run (each argument), folder (each folder holding reviews), label (--labels), reviewer (run records' reviewer).",
+    )] = "run",
+    labels: Annotated[Optional[Path], typer.Option(
+        "--labels", help="CSV with columns paper_id,label (for --group-by label).")] = None,
+    accept_threshold: Annotated[Optional[float], typer.Option(
+        "--accept-threshold", help="Accept when the paper-level rating >= X (default: the reviewer's own decision).",
+    )] = None,
+    ci: Annotated[bool, typer.Option("--ci", help="Add bootstrap 95% intervals (seeded, resampling papers).")] = False,
     seed: SeedOpt = 0,
     output_dir: PapersOut = None,
-    novelty: Annotated[
-        bool,
-        typer.Option(
-            "--novelty",
-            help="Add the Close prior work column from the papers' novelty checks (research novelty).",
-        ),
-    ] = False,
+    novelty: Annotated[bool, typer.Option(
+        "--novelty", help="Add the Close prior work column from the papers' novelty checks (research novelty).",
+    )] = False,
 ) -> None:
     """Paper-quality table per group (Avg Min / Max / Score, Accept Rate, dimensions) and a plot.
 
@@ -134,34 +106,22 @@ def papers(
 
 @guard
 def reviewers(
-    truth: Annotated[
-        Path,
-        typer.Option(
-            "--truth",
-            help="Human reviews: JSON list of {id, decision, review: [{rating, content: {soundness, ...}}]}.",
-        ),
-    ],
-    pred: Annotated[
-        Path,
-        typer.Option(
-            "--pred",
-            help="Predicted reviews: a folder of <paper id>.txt (raw model output) or .json (parsed), or a review run directory.",
-        ),
-    ],
-    json_output: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the metrics as JSON on stdout (keys like rating_mse_n, rating_mse_n_minus_1, decision_f1_macro).",
-        ),
-    ] = False,
-    tie_rule: Annotated[
-        str,
-        typer.Option(
-            "--tie-rule",
-            help="Pairwise accuracy: 'half' (human ties skipped, predicted ties 0.5) or 'upstream' (the authors' order-dependent rule).",
-        ),
-    ] = "half",
+    truth: Annotated[Path, typer.Option(
+        "--truth",
+        help="Human reviews: JSON list of {id, decision, review: [{rating, content: {soundness, ...}}]}.",
+    )],
+    pred: Annotated[Path, typer.Option(
+        "--pred",
+        help="Predicted reviews: a folder of <paper id>.txt (raw model output) or .json (parsed), or a review run directory.",
+    )],
+    json_output: Annotated[bool, typer.Option(
+        "--json",
+        help="Print the metrics as JSON on stdout (keys like rating_mse_n, rating_mse_n_minus_1, decision_f1_macro).",
+    )] = False,
+    tie_rule: Annotated[str, typer.Option(
+        "--tie-rule",
+        help="Pairwise accuracy: 'half' (human ties skipped, predicted ties 0.5) or 'upstream' (the authors' order-dependent rule).",
+    )] = "half",
     output_dir: ReviewersOut = None,
 ) -> None:
     """Reviewer accuracy against human reviews: MSE / MAE (n, n-1), Spearman, pairwise, decisions.
@@ -184,28 +144,16 @@ def reviewers(
 
 @guard
 def detection(
-    results: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Detection results: run directories of `detect`, or JSON / JSONL files of {paper_id, probability, criterion, [label]}."
-        ),
-    ],
-    labels: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--labels", help="CSV with columns paper_id,label (label: human / generated, or 0 / 1)."
-        ),
-    ] = None,
+    results: Annotated[list[Path], typer.Argument(
+        help="Detection results: run directories of `detect`, or JSON / JSONL files of {paper_id, probability, criterion, [label]}."
+    )],
+    labels: Annotated[Optional[Path], typer.Option(
+        "--labels", help="CSV with columns paper_id,label (label: human / generated, or 0 / 1).")] = None,
     score: Annotated[
-        Optional[str], typer.Option("--score", help="probability (default when present) or criterion.")
-    ] = None,
-    threshold: Annotated[
-        Optional[float],
-        typer.Option(
-            "--threshold",
-            help="Generated when score > threshold (default 0.5 for probability; required for criterion).",
-        ),
-    ] = None,
+        Optional[str], typer.Option("--score", help="probability (default when present) or criterion.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        "--threshold", help="Generated when score > threshold (default 0.5 for probability; required for criterion).",
+    )] = None,
     output_dir: DetectionOut = None,
 ) -> None:
     """Detection table: accuracy, F1 and AUROC of the detector on labelled papers.
@@ -222,26 +170,19 @@ def detection(
 
 @guard
 def winrate(
-    a: Annotated[
-        Path,
-        typer.Option("--a", help="Reviews A: a review run directory or a folder of <paper id>.txt/.json."),
-    ],
+    a: Annotated[Path, typer.Option(
+        "--a", help="Reviews A: a review run directory or a folder of <paper id>.txt/.json.")],
     b: Annotated[Path, typer.Option("--b", help="Reviews B (same papers, same naming).")],
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
     engine_opt: EngineOptOpt = None,
     seed: SeedOpt = 0,
-    papers_dir: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--papers", help="Optional folder of <paper id>.tex/.md/.txt so the judge also sees the paper."
-        ),
-    ] = None,
+    papers_dir: Annotated[Optional[Path], typer.Option(
+        "--papers", help="Optional folder of <paper id>.tex/.md/.txt so the judge also sees the paper.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Max new tokens of the judge.")] = JUDGE_MAX_TOKENS,
     max_chars: Annotated[
-        int, typer.Option(help="Each review (and paper) is cut to this many characters.")
-    ] = JUDGE_MAX_CHARS,
+        int, typer.Option(help="Each review (and paper) is cut to this many characters.")] = JUDGE_MAX_CHARS,
     output_dir: WinrateOut = None,
 ) -> None:
     """Win rate of reviews A over reviews B, per aspect, judged by an LLM through any engine.
