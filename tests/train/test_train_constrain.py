@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cycleresearcher.cli.train import cli_overrides
+from cycleresearcher.app.train import config_overrides
 from cycleresearcher.errors import ConfigError
 from cycleresearcher.paper import parse_paper
 from cycleresearcher.prompts import grammars as S
@@ -30,7 +30,7 @@ def _config(tmp_path: Path, line: str, cli: bool | None = None, policy: str = RE
         f"[sampling]\nk = 2\nmax_tokens = 32\n"
         f'[reward]\nkind = "cyclereviewer"\nmodel = "8B"\nengine = "{FAKE_ENGINE}"\n'
     )
-    return load_config(toml, cli_overrides(None, None, str(tmp_path / "out"), cli))
+    return load_config(toml, config_overrides(None, None, str(tmp_path / "out"), cli))
 
 
 def _requests(cfg, tmp_path: Path):

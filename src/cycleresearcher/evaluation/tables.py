@@ -56,7 +56,8 @@ class ResultTable:
                 header += [f"{col.key}_ci_low", f"{col.key}_ci_high"]
         return header
 
-    def csv_rows(self) -> list[list[Any]]:
+    def values(self) -> list[dict[str, Any]]:
+        """Each row by the CSV's columns, at full precision (the intervals split in low / high)."""
         header = self.csv_header()
         out = []
         for row in self.rows:
@@ -65,8 +66,11 @@ class ResultTable:
                 ci = row.get(f"{col.key}_ci")
                 if ci is not None:
                     flat[f"{col.key}_ci_low"], flat[f"{col.key}_ci_high"] = ci
-            out.append([_csv_value(flat.get(key)) for key in header])
+            out.append({key: flat.get(key) for key in header})
         return out
+
+    def csv_rows(self) -> list[list[Any]]:
+        return [[_csv_value(v) for v in row.values()] for row in self.values()]
 
     # -- renderings -------------------------------------------------------------------------
     def to_rich(self):
@@ -100,6 +104,17 @@ class ResultTable:
         writer.writerow(self.csv_header())
         writer.writerows(self.csv_rows())
         return buf.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as JSON (the web API): rows keyed like the CSV (numbers as numbers, rounded like
+        the CSV; an undefined value is null), the cells as the terminal shows them, the notes."""
+        return {
+            "title": self.title,
+            "columns": [{"key": c.key, "header": c.header, "kind": c.kind} for c in self.columns],
+            "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.values()],
+            "cells": [[self.display(row, c) for c in self.columns] for row in self.rows],
+            "notes": list(self.notes),
+        }
 
     def write(self, out_dir: str | Path, stem: str) -> list[Path]:
         """Write ``<stem>.md`` and ``<stem>.csv`` into ``out_dir``; returns the paths."""
@@ -135,6 +150,12 @@ def _fmt(value: Any, col: Column) -> str:
     if col.kind == "pct":
         return f"{100 * float(value):.{col.digits}f}%"
     return f"{float(value):.{col.digits}f}"
+
+
+def _json_value(value: Any) -> Any:
+    if is_undefined(value):
+        return None
+    return round(value, 6) if isinstance(value, float) else value
 
 
 def _csv_value(value: Any) -> Any:

@@ -45,11 +45,11 @@ from .guards import (
     too_large,
 )
 from .jobs import JobRunner
-from .routes import detect, index, jobs, novelty, papers, research, review, runs
+from .routes import detect, evaluate, index, jobs, novelty, papers, research, review, runs
 from .site import HERE, Site
 
 #: in the order they were written; no two routes match the same method and path
-ROUTERS = (index, research, review, jobs, runs, papers, detect, novelty)
+ROUTERS = (index, research, review, jobs, runs, papers, detect, novelty, evaluate)
 
 
 def create_app(

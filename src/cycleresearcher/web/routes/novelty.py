@@ -1,5 +1,6 @@
 """Check a paper of a run for close prior work (offline: its references and the enrichment cache),
-from its page; the result shows in the paper page's Novelty check card (docs/novelty.md)."""
+from its page, through the same use case as ``research novelty`` (``app.novelty``); the result
+shows in the paper page's Novelty check card (docs/novelty.md)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,13 @@ router = APIRouter()
 
 @router.post("/runs/{run}/papers/{pid}/novelty")
 async def novelty_action(run: str, pid: str, site: SiteDep) -> Response:
-    paper = site.record(run, "paper", pid)
+    site.record(run, "paper", pid)  # an unknown paper is a 404, not a job
     run_dir = site.run_path(run)
 
     def task(ctx: Any) -> str:
-        from ...novelty import NoveltyChecker
-        from ...novelty.files import save_to_run
-        from ...novelty.subjects import subject_from_paper
+        from ...app.novelty import NoveltyRequest, check_novelty
 
-        ctx.progress(message="searching the paper's references and the enrichment cache")
-        save_to_run(run_dir, NoveltyChecker().check(subject_from_paper(paper, f"{run_dir}#{pid}")))
+        check_novelty(NoveltyRequest(papers=[run_dir], paper_ids=[pid]), ctx)
         return f"/runs/{run}/papers/{pid}#novelty"
 
     job = site.runner.submit("novelty", run, task, label=f"novelty {pid}", params={"target": pid})

@@ -1,4 +1,5 @@
-"""The list of runs and one run's page (its papers, reviews, detections, documents and jobs)."""
+"""The list of runs and one run's page (its papers, reviews, detections, documents, paper-quality
+table and jobs)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...store import RunStore
 from ..site import SiteDep, list_runs
+from .evaluate import paper_quality
 
 router = APIRouter()
 
@@ -33,5 +35,7 @@ async def run_page(request: Request, run: str, site: SiteDep) -> Response:
         "documents": documents,
         "command": command,
         "jobs": site.runner.for_run(run),
+        # the table of `evaluate papers` on this run, once it holds reviews
+        "quality": paper_quality(path) if reviews else None,
     }
     return site.page(request, "run.html", ctx)
