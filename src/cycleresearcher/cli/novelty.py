@@ -181,22 +181,4 @@ def show(report: Any) -> None:
         console.print(f"[yellow]warning[/] {escape(w)}", soft_wrap=True)
 
 
-class AfterGenerate:
-    """``research generate --novelty``: each exported paper checked offline against its own
-    references (the checker, and its model, made once for the run)."""
-
-    def __init__(self, run: Path, store: Any):
-        from ..novelty import NoveltyChecker
-
-        self.run, self.store, self.checker = run, store, NoveltyChecker()
-
-    def __call__(self, paper: Any) -> None:
-        from ..novelty.files import save_to_run
-        from ..novelty.subjects import subject_from_paper
-
-        report = self.checker.check(subject_from_paper(paper, f"{self.run}#{paper.id}"))
-        save_to_run(self.run, report, self.store)
-        console.print(f"novelty {paper.id}: {report.verdict}", soft_wrap=True, markup=False)
-
-
-__all__ = ["AfterGenerate", "novelty", "show"]
+__all__ = ["novelty", "show"]
