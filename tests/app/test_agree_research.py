@@ -134,3 +134,31 @@ def test_the_web_run_records_what_the_cli_run_records(replay, refs, tmp_path):
     got_cli, got_web = records(tmp_path / "cli"), records(web_run)
     assert got_cli == got_web and len(got_cli["paper"]) == 1
     assert json.dumps(got_cli).count(RESEARCHER) >= 1
+
+
+def _payloads(run: Path) -> list[dict]:
+    import sqlite3
+
+    conn = sqlite3.connect(run / "run.sqlite")
+    try:
+        rows = conn.execute("SELECT payload FROM requests WHERE stage = 'research' ORDER BY key").fetchall()
+    finally:
+        conn.close()
+    return [json.loads(p) for (p,) in rows]
+
+
+@pytest.mark.slow
+def test_the_embedded_default_sends_the_same_request_through_both_shells(bib, tmp_path, monkeypatch):
+    """No model, no server, no max tokens: the embedded stand-in, as a new user starts. The page
+    once gave it 256 new tokens (a paper titled "title", cut in its Introduction) where the CLI
+    gave the budget of a whole constrained paper. The requests each run stored must be the same
+    (no seed on the page, so the texts differ; the prompts and sampling must not)."""
+    monkeypatch.chdir(bib.parent)
+    result = cli("research", "generate", bib.name, "--no-pdf", "-o", tmp_path / "cli")
+    assert result.exit_code == 0, result.output
+    with web(tmp_path / "runs") as client:
+        web_run, _ = _web_generate(client, bib)
+    [cli_request], [web_request] = _payloads(tmp_path / "cli"), _payloads(web_run)
+    assert cli_request == web_request
+    assert cli_request["sampling"]["max_tokens"] > 256
+    assert _meta(tmp_path / "cli") == _meta(web_run)
