@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..app.session import ModelChoice
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     ApiKeyOpt,
@@ -138,11 +139,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(research, name="research")
 
 
-def model_choice(model, engine, base_url, api_key, engine_opt, *, max_tokens=None, constrain=None, check=True):
+def model_choice(
+    model: str | None,
+    engine: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    engine_opt: list[str] | None,
+    *,
+    max_tokens: int | None = None,
+    constrain: bool | None = None,
+    check: bool = True,
+) -> ModelChoice:
     """The options' model choice; --engine-opt is checked now against the engine chosen (when
     ``check``), so a typo fails before the run folder is made."""
-    from ..app.session import ModelChoice
-
     opts = engine_options(engine_opt, None, model=model, engine=engine, base_url=base_url, check=check)
     return ModelChoice(model, engine, base_url, api_key, opts, max_tokens, constrain)
 
