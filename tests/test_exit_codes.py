@@ -132,7 +132,7 @@ def test_review_against_a_dead_server_exits_3_and_the_resume_rule(data_dir, tmp_
 def test_a_pdf_that_did_not_compile_is_reported_with_the_tex_error():
     from pathlib import Path
 
-    from cycleresearcher.cli.research import _pdf_cell
+    from cycleresearcher.cli._research_run import _pdf_cell
     from cycleresearcher.paper.export import LatexExport, pdf_failure
 
     failed = LatexExport(

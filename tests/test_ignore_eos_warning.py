@@ -69,7 +69,8 @@ class NotingEngine(FakeEngine):
 
 
 def test_the_warning_reaches_the_papers_and_the_summary_once(tmp_path, capsys):
-    from cycleresearcher.cli.research import _summary
+    from cycleresearcher.app.generate import GenerateResult
+    from cycleresearcher.cli._research_run import show_generate
     from cycleresearcher.research import CycleResearcher, ResearchSettings
 
     bib = tmp_path / "refs.bib"
@@ -82,6 +83,6 @@ def test_the_warning_reaches_the_papers_and_the_summary_once(tmp_path, capsys):
         {"id": p.id, "title": p.title, "warnings": len(p.warnings), "pdf": None, "paper_warnings": p.warnings}
         for p in papers
     ]
-    _summary(tmp_path / "run", written, [], 1.0, False, False)
+    show_generate(GenerateResult(tmp_path / "run", False, written=written))
     err = capsys.readouterr().err
     assert err.count("does not honour ignore_eos") == 1

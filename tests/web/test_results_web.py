@@ -16,12 +16,12 @@ def _two_stage(client) -> str:
     return generate(client, mode="two-stage")["result_url"]
 
 
-def _upload(client, url: str, value) -> object:
+def _upload(client, url: str, value, **form) -> object:
     content = value if isinstance(value, bytes) else json.dumps(value).encode()
     return client.post(
         url + "/complete",
         files={"results": ("r.json", content, "application/json")},
-        data={"max_tokens": "64"},
+        data={"max_tokens": "64", **form},
         follow_redirects=False,
     )
 
@@ -52,6 +52,7 @@ def test_completed_paper_can_be_redone_and_keeps_its_earlier_version(tmp_path) -
     assert wait(client, _upload(client, url, first))["state"] == "done"
     page = client.get(url).text
     assert "Redo the results section with new results" in page and 'id="complete"' in page
+    assert '<input type="hidden" name="redo" value="1">' in page  # the Redo form asks for the redo
     assert 'class="ungrounded"' not in page  # 3.1 and 12.0 are both in the results
     figure = f"{url}/figures/results-1.png"
     assert f'<img src="{figure}"' in page
@@ -62,7 +63,9 @@ def test_completed_paper_can_be_redone_and_keeps_its_earlier_version(tmp_path) -
 
     second = json.loads(json.dumps(first))
     second[0]["result"]["table"][2][1] = "2.9"  # the text's 3.1 no longer matches
-    done = wait(client, _upload(client, url, second))
+    again = wait(client, _upload(client, url, second))  # not asked to redo: the paper is complete
+    assert again["state"] == "failed" and "No paper awaiting results" in again["error"], again
+    done = wait(client, _upload(client, url, second, redo="1"))
     assert done["state"] == "done", done
     with RunStore(tmp_path / "runs" / run) as store:
         paper = store.get("paper", pid)

@@ -10,6 +10,7 @@ Python API use ``Collect``.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 from ..progress import Reporter
@@ -48,3 +49,12 @@ class Collect:
 
     def tokens(self, label: str) -> Reporter | None:
         return None
+
+
+def about(source: object, warning: str) -> str:
+    """``source: warning``, unless the warning already starts with the file's name or path
+    (``refs.bib:12: ...`` is not told as ``refs.bib: refs.bib:12: ...``)."""
+    name = os.path.basename(str(source))
+    if any(str(warning).startswith(s) for s in (str(source), name) if s):
+        return str(warning)
+    return f"{source}: {warning}"

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from ..app.report import about  # noqa: F401  (the commands' warnings name their file once)
 from ..errors import CycleResearcherError
 
 #: exit codes (README "Exit codes"): 2 bad input, 3 some work failed or nothing usable came out,
@@ -124,15 +125,6 @@ def cut(text: str, width: int = 60) -> str:
     """``text`` in at most ``width`` characters, a cut one ending in an ellipsis."""
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def about(source: str, warning: str) -> str:
-    """``source: warning``, unless the warning already starts with the file's name or path
-    (``refs.bib:12: ...`` is not printed as ``refs.bib: refs.bib:12: ...``)."""
-    name = os.path.basename(str(source))
-    if any(str(warning).startswith(s) for s in (str(source), name) if s):
-        return str(warning)
-    return f"{source}: {warning}"
 
 
 def fail(exc: BaseException, code: int = EXIT_INPUT) -> None:

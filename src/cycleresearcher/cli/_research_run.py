@@ -1,43 +1,114 @@
-"""What `research` checks before any model loads: the engine a run folder was generated with,
-whether a completion's files are those of its stored record, and whether references fit."""
+"""How `research generate` and `research complete` show their results (``app.generate`` /
+``app.complete``): the papers table, the token line, the failures and what to do next; exit 3
+when a request failed or no paper came out."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..paper.record import Stage
-from ._common import console
+import typer
+from rich.markup import escape
+
+from ._common import EXIT_FAILED, console, cut, out
+from ._report import ConsoleReport
 
 if TYPE_CHECKING:
-    from ..references import ReferenceSet
+    from ..app.complete import CompleteResult
+    from ..app.generate import GenerateResult, PapersResult
 
 
-def done_with(paper, data) -> bool:
-    """Completed with exactly these real results (a rerun of the same `complete`)."""
-    import json
+def report_for(enrich: bool) -> ConsoleReport:
+    """Steps are shown with --verbose, and while enriching (minutes of network with no token line)."""
+    from ._noise import verbose
 
-    if paper.stage is Stage.AWAITING_RESULTS or paper.results_simulated:
-        return False
-    return json.dumps(paper.experimental_results, sort_keys=True) == json.dumps(data, sort_keys=True)
+    return ConsoleReport(quiet_steps=not (verbose() or enrich))
 
 
-def say_budget(
-    sets: list[ReferenceSet], model: str | None, max_tokens: int | None, drop_to_fit: bool
-) -> None:
-    """For a released CycleResearcher model (a known context), one line per reference set that is
-    over its budget: the estimated count and the way out. The exact count, with the model's
-    tokenizer, still decides before generation."""
-    from ..models import UPSTREAM_CONTEXT, model_kind
-    from ..references import render_references
-    from ..references.budget import check_budget
-    from ..references.explain import UPSTREAM_NEW_TOKENS
-
-    if model is None or model_kind(model) != "released":
-        return
-    for rs in sets:
-        check = check_budget(
-            render_references(rs), UPSTREAM_CONTEXT["researcher"], max_tokens or UPSTREAM_NEW_TOKENS
+def show_generate(result: GenerateResult) -> None:
+    for pid, verdict in result.novelty:
+        console.print(f"novelty {pid}: {verdict}", soft_wrap=True, markup=False)
+    if result.kept:
+        kept = ", ".join(f"{pid} ({why})" for pid, why in result.kept)
+        console.print(
+            f"Kept {len(result.kept)} paper(s) as they were, further on than this command would take them: "
+            f"{kept}. Add --redo to generate them again (the earlier version is kept as paper.vN.json).",
+            soft_wrap=True,
         )
-        if not check.fits:
-            label = rs.sources[0] if rs.sources else "references"
-            console.print(f"[yellow]warning[/] {check.line(label, dropping=drop_to_fit)}")
+    _papers(result)
+    for note in result.engine_notes:  # once, not once per paper
+        console.print(f"[yellow]warning[/] {escape(note)}", soft_wrap=True)
+    _failures(result, f"rerun with --resume -o {result.run}")
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+    if not result.written:
+        return
+    if result.two_stage:
+        console.print(
+            f"Next: run your experiments, then: cycleresearcher research complete {result.run} --results results.json"
+        )
+    else:
+        _results_kind(result)
+
+
+def show_complete(result: CompleteResult) -> None:
+    if result.rewritten:
+        console.print(
+            f"{result.rewritten} paper(s) were already complete with these results; their files were written "
+            "again from the run store (no model call)."
+        )
+    _papers(result)
+    _failures(result, "rerun the same command")
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+    _results_kind(result)
+
+
+def _papers(result: PapersResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Papers in {result.run}")
+    for col in ("id", "title", "warnings", "pdf"):
+        table.add_column(col)
+    for info in result.written:
+        title = escape(cut(info["title"] or "")) or "[i]no title parsed[/]"
+        table.add_row(info["id"], title, str(info["warnings"]), escape(_pdf_cell(info, result.pdf)))
+    if result.written:
+        out.print(table)
+    s = result.stats
+    console.print(
+        f"{len(result.written)} paper(s) in {s.elapsed_s:.1f} s; {s.prompt_tokens} prompt + {s.completion_tokens} "
+        f"generated tokens ({s.tok_s:.1f} tok/s in the engine); {len(result.failures)} failed request(s)."
+    )
+
+
+def _pdf_cell(info: dict, asked: bool) -> str:
+    if info["pdf"]:
+        return info.get("pdf_status") or "yes"  # "yes", or "PDF with problems: <the first>"
+    if not asked:
+        return "not asked"
+    return f"no: {info.get('pdf_error') or 'no PDF'}"
+
+
+def _failures(result: PapersResult, retry: str) -> None:
+    if result.failures:
+        first = result.failures[0].splitlines()[0] if result.failures[0] else ""
+        console.print(
+            f"[bold red]{len(result.failures)} sample(s) failed[/] (nothing exported for them); first error: "
+            f"{escape(first)}. Fix the cause, then {retry} to retry only those.",
+            soft_wrap=True,
+        )
+
+
+def _results_kind(result: PapersResult) -> None:
+    if result.simulated:
+        console.print(
+            f"[bold]Results in {result.simulated} of these {len(result.written)} draft(s) are SIMULATED by the model, "
+            "not measured.[/] Use --two-stage to supply real results."
+        )
+    else:
+        console.print("Results in these papers are the REAL results you supplied.")
+    if result.ungrounded:
+        console.print(
+            f"[yellow]{result.ungrounded} number(s) in the results text match none of the results[/]: "
+            "'ungrounded_numbers' in paper.json, listed in paper.md."
+        )

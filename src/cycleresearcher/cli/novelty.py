@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..app.novelty import TOP_K
-from ._common import ApiKeyOpt, console, engine_options, guard, out
+from ._common import ApiKeyOpt, engine_options, guard, out
 
 CorpusOpt = Annotated[
     Optional[list[Path]],
@@ -147,17 +147,4 @@ def show(report: Any) -> None:
         )
 
 
-class AfterGenerate:
-    """``research generate --novelty``: ``app.novelty.PaperCheck``, its verdict printed."""
-
-    def __init__(self, run: Path, store: Any):
-        from ..app.novelty import PaperCheck
-
-        self.check = PaperCheck(run, store)
-
-    def __call__(self, paper: Any) -> None:
-        report = self.check(paper)
-        console.print(f"novelty {paper.id}: {report.verdict}", soft_wrap=True, markup=False)
-
-
-__all__ = ["AfterGenerate", "novelty", "show"]
+__all__ = ["novelty", "show"]

@@ -55,24 +55,6 @@ def print_summary(enrichment, report: Path | None) -> None:
         console.print(f"report: {report}", highlight=False, markup=False)
 
 
-def enrich_for_run(sets, run_dir) -> list:
-    """``research generate --enrich``: each reference set (a path, or a set already loaded)
-    enriched, its report in the run directory, the summary on stderr."""
-    from ..references import ReferenceSet, load_references
-    from ..references.enrich import enrich_to_run
-
-    enriched = []
-    for item in sets:
-        refs = item if isinstance(item, ReferenceSet) else load_references(item)
-        console.print(
-            f"enriching {', '.join(map(str, refs.sources)) or 'the references'}",
-            highlight=False,
-            markup=False,
-        )
-        enriched.append(enrich_to_run(refs, run_dir, progress_printer()))
-    return enriched
-
-
 @guard
 def enrich(
     files: Annotated[

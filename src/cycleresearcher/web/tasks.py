@@ -1,8 +1,9 @@
 """The work behind each button, wired to the same Python API as the CLI.
 
-generate -> ``CycleResearcher.generate`` (as ``research generate``), complete ->
-``CycleResearcher.complete`` (as ``research complete``), review -> ``app.review.review`` (as
-``review run``), detect -> ``AIDetector.detect_text`` (as ``detect``). Records land in the run store under the same kinds (paper, review, detection) and
+generate -> ``app.generate`` (as ``research generate``), complete -> ``app.complete`` (as
+``research complete``), review -> ``app.review.review`` (as ``review run``), detect ->
+``AIDetector.detect_text`` (as ``detect``). Records land in the run store under the same kinds
+(paper, review, detection) and
 the same exports are written beside it (papers/<id>/paper.json, .md, latex/, reviews/<id>.json).
 
 Engines are built by a factory (the tests inject their scripted engine) and the last one is
@@ -12,10 +13,12 @@ kept loaded between jobs, so a second job on the same model does not reload the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..app.session import ModelChoice as EngineChoice
+from ..app.complete import CompleteRequest, complete
+from ..app.generate import GenerateRequest, generate
 from ..app.session import Sessions as Services
 from ..errors import EngineError, InputError
 from ..store import RunStore
@@ -24,112 +27,36 @@ from .jobs import JobContext
 if TYPE_CHECKING:
     from ..app.review import ReviewRequest
 
-# -- exports (the same files `research generate` writes) -------------------------------------------
-
 
 def paper_folder(run_dir: Path, paper_id: str) -> Path:
     return run_dir / "papers" / paper_id
 
 
-def export_paper(paper: Any, run_dir: Path, pdf: bool) -> None:
-    """paper.json, paper.md and (once the paper is complete) the LaTeX project, as the CLI does."""
-    from ..paper.export import export_paper as _export
-
-    _export(paper, run_dir, pdf=pdf)
-
-
 # -- tasks ----------------------------------------------------------------------------------------
 
 
-def generate_task(
-    services: Services,
-    choice: EngineChoice,
-    refs: bytes,
-    source: str,
-    settings: Any,
-    pdf: bool,
-    enrich: bool = False,
-) -> Callable[[JobContext], str]:
+def generate_task(services: Services, request: GenerateRequest) -> Callable[[JobContext], str]:
+    """``app.generate`` into the job's run folder; the page of the one paper, or of the run."""
+
     def run(ctx: JobContext) -> str:
-        from ..references import load_references
-        from ..research import CycleResearcher
-
-        ctx.progress(0, settings.n, f"loading the model ({choice.describe()['model']})")
-        researcher = CycleResearcher(
-            model=choice.model,
-            engine=services.engine(choice, "researcher"),
-            run_dir=ctx.run_dir,
-            constrain=choice.constrain,
-        )
-        store = researcher.store
-        assert store is not None
-        try:
-            store.set_meta("command", "web generate")
-            store.set_meta("settings", settings.__dict__)
-            loaded = load_references(refs, name=source)
-            if enrich:  # the only path of the page that sends anything to the scholarly services
-                from ..references.enrich import enrich_to_run
-
-                ctx.progress(message="enriching the references (Semantic Scholar, OpenAlex, arXiv, Crossref)")
-                loaded = enrich_to_run(
-                    loaded, ctx.run_dir, lambda d, t, m: ctx.progress(message=f"enrich: {m}")
-                )
-            prepared = researcher.prepare([loaded], settings)
-            ctx.progress(message=f"generating {settings.n} paper(s)")
-            first: list[str] = []
-            failures: list[str] = []
-
-            def on_paper(paper: Any) -> None:
-                error = (paper.meta or {}).get("error")
-                if error:  # as in the CLI: a failed request gets no export
-                    failures.append(error)
-                else:
-                    ctx.progress(message=f"exporting {paper.id}")
-                    export_paper(paper, ctx.run_dir, pdf=pdf and settings.mode != "two-stage")
-                    first.append(paper.id)
-                ctx.advance()
-
-            researcher.generate(prepared, settings, on_paper=on_paper)
-            if not first:
-                raise EngineError(
-                    f"No paper came out: {failures[0] if failures else 'no result'}. "
-                    "Check the engine settings and try again."
-                )
-        finally:
-            store.close()  # the engine stays loaded for the next job
-        return f"/runs/{ctx.job.run}/papers/{first[0]}" if len(first) == 1 else f"/runs/{ctx.job.run}"
+        result = generate(replace(request, run_dir=ctx.run_dir, resume=True), services, ctx)
+        if not result.written:
+            why = result.failures[0] if result.failures else "no result"
+            raise EngineError(f"No paper came out: {why}. Check the engine settings and try again.")
+        first = result.written[0]["id"]
+        return f"/runs/{ctx.job.run}/papers/{first}" if len(result.written) == 1 else f"/runs/{ctx.job.run}"
 
     return run
 
 
-def complete_task(
-    services: Services, choice: EngineChoice, paper_id: str, results: Any, pdf: bool
-) -> Callable[[JobContext], str]:
-    def run(ctx: JobContext) -> str:
-        from ..paper import Paper
-        from ..research import CycleResearcher, ResearchSettings
+def complete_task(services: Services, request: CompleteRequest) -> Callable[[JobContext], str]:
+    """``app.complete`` of one paper of the job's run; a failed results section fails the job."""
 
-        ctx.progress(0, 1, "writing the results section from your results")
-        researcher = CycleResearcher(
-            model=choice.model,
-            engine=services.engine(choice, "researcher"),
-            run_dir=ctx.run_dir,
-            constrain=choice.constrain,
-        )
-        store = researcher.store
-        assert store is not None
-        try:
-            data = store.get("paper", paper_id)
-            if data is None:
-                raise InputError(f"No paper {paper_id} in run {ctx.job.run}.")
-            done = researcher.complete(
-                Paper.from_dict(data), results, ResearchSettings(max_tokens=choice.max_tokens)
-            )
-            export_paper(done, ctx.run_dir, pdf=pdf)
-        finally:
-            store.close()
-        ctx.advance()
-        return f"/runs/{ctx.job.run}/papers/{paper_id}"
+    def run(ctx: JobContext) -> str:
+        result = complete(replace(request, run=ctx.run_dir), services, ctx)
+        if result.failures:
+            raise EngineError(result.failures[0])
+        return f"/runs/{ctx.job.run}/papers/{request.paper_id}"
 
     return run
 

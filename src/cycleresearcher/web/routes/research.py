@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from ...app.complete import CompleteRequest
+from ...app.generate import GenerateRequest, Upload
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
 from ..documents import read_references
@@ -36,58 +38,49 @@ async def generate(
     from ...research import ResearchSettings
 
     form = {
-        "references_text": references_text,
-        "topic": topic,
-        "n": n,
-        "mode": mode,
-        "model": model,
-        "engine": engine,
-        "max_tokens": max_tokens,
-        "constrain": constrain,
-        "enrich": bool(enrich),
-    }
+        "references_text": references_text, "topic": topic, "n": n, "mode": mode, "model": model,
+        "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "enrich": bool(enrich),
+    }  # fmt: skip
     try:
-        data = await read_upload(bib, MAX_BIB_BYTES)
-        source = safe_filename(bib.filename if bib else None, "references.bib")
-        if not data.strip():
-            data, source = references_text.encode("utf-8"), "pasted.bib"
-        if not data.strip():
-            raise InputError("No references: upload a .bib file or paste BibTeX entries.")
-        references_bytes(data)
-        # strict, in a worker within the read budget: a broken entry is shown inline, with file and
-        # line, before the run starts
-        refs = await read_references(data, source)
-        if not refs.references:
-            raise InputError(
-                f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."
-            )
+        upload = await _references(bib, references_text)
         if not 1 <= n <= MAX_N:
             raise InputError(f"Papers to generate must be between 1 and {MAX_N}, got {n}.")
-        settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode, max_tokens=None)
+        # the token limit and constrain travel on the choice: the run stores the CLI's settings
+        settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode)
         chosen = site.choice(model, engine, max_tokens, constrain)
-        settings.max_tokens = chosen.max_tokens
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, form)
     run = site.new_run("web")
     (site.root / run / "uploads").mkdir(exist_ok=True)
-    (site.root / run / "uploads" / source).write_bytes(data)
+    (site.root / run / "uploads" / upload.name).write_bytes(upload.data)
     params = {
-        **chosen.describe(),
-        "n": n,
-        "mode": mode,
-        "topic": settings.topic,
-        "references": source,
-        "pdf": bool(pdf),
-        "enrich": bool(enrich),
-    }
+        **chosen.describe(), "n": n, "mode": mode, "topic": settings.topic, "references": upload.name,
+        "pdf": bool(pdf), "enrich": bool(enrich),
+    }  # fmt: skip
+    # checked strictly here, so the run reads the references as the page showed them
+    todo = GenerateRequest([upload], settings, chosen, pdf=bool(pdf), strict=True, enrich=bool(enrich))
     job = site.runner.submit(
-        "generate",
-        run,
-        generate_task(site.services, chosen, data, source, settings, bool(pdf), enrich=bool(enrich)),
-        label=f"generate from {source}",
-        params=params,
+        "generate", run, generate_task(site.services, todo), label=f"generate from {upload.name}", params=params
     )
     return submit_redirect(job.id)
+
+
+async def _references(bib: UploadFile | None, pasted: str) -> Upload:
+    """The uploaded (else pasted) references, read strictly in a worker within the read budget: a
+    broken entry is shown inline, with file and line, before the run starts."""
+    data = await read_upload(bib, MAX_BIB_BYTES)
+    source = safe_filename(bib.filename if bib else None, "references.bib")
+    if not data.strip():
+        data, source = pasted.encode("utf-8"), "pasted.bib"
+    if not data.strip():
+        raise InputError("No references: upload a .bib file or paste BibTeX entries.")
+    references_bytes(data)
+    refs = await read_references(data, source)
+    if not refs.references:
+        raise InputError(
+            f"{source}: no references found. Upload BibTeX entries (@article{{...}}) or a paper-record JSON."
+        )
+    return Upload(data, source)
 
 
 @router.post("/runs/{run}/papers/{pid}/complete")
@@ -102,15 +95,18 @@ async def complete_action(
     max_tokens: Annotated[int | None, Form()] = None,
     constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
+    redo: Annotated[str, Form()] = "",
 ) -> Response:
-    site.record(run, "paper", pid)  # a complete paper is redone; its earlier version is kept
+    site.record(run, "paper", pid)
     data = await read_upload(results, MAX_RESULTS_BYTES)
     value = results_json(data)
     validate_results(value, "results file")  # the documented shape, before any model runs
     chosen = site.choice(model, engine, max_tokens, constrain)
-    task = complete_task(site.services, chosen, pid, value, bool(pdf))
+    # the Redo form of a complete paper asks for the redo (its earlier version is kept)
+    todo = CompleteRequest(site.run_path(run), value, pid, chosen, pdf=bool(pdf), redo=bool(redo))
     return submit_redirect(
         site.runner.submit(
-            "complete", run, task, label=f"complete {pid}", params={**chosen.describe(), "target": pid}
+            "complete", run, complete_task(site.services, todo), label=f"complete {pid}",
+            params={**chosen.describe(), "target": pid, "redo": bool(redo)},
         ).id
-    )
+    )  # fmt: skip
