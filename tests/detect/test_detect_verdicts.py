@@ -45,7 +45,8 @@ class ScriptedDetector(AIDetector):
 
     def __init__(self, calibration: Calibration | None, criterion: float = 1.0):
         self.scoring_model = self.reference_model = "embedded"
-        self.scorer = SimpleNamespace(runtime="scripted")
+        self.scorer = SimpleNamespace(runtime="scripted", tokenize=str.split)
+        self.max_tokens = None
         self.calibration = calibration
         self.criterion = criterion
 
@@ -121,7 +122,7 @@ def test_a_papers_calibration_gives_probabilities_on_papers(tmp_path: Path, doma
 def test_batch_carries_the_paper_flags():
     detector = ScriptedDetector(embedded_calibration())
     dets = detector.detect_batch(
-        [words(50), words(50)], ["a.txt", "b.tex"], progress=False, papers=[False, True]
+        [words(50), words(50)], ["a.txt", "b.tex"], papers=[False, True]
     )
     assert [d.probability is None for d in dets] == [False, True]
 
