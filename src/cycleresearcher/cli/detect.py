@@ -23,68 +23,34 @@ if TYPE_CHECKING:
 FilesArg = Annotated[
     list[str], typer.Argument(help="Papers: .pdf, .tex, .md, .txt, Paper .json, folders, run directories.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON: one object per file (a list for several).")]
-ScoringOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--scoring-model",
-        help="Scoring model: hub id, local dir or .gguf. Default: the embedded SmolLM2-135M.",
-    ),
-]
-ReferenceOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--reference-model",
-        help="Reference model (same tokenizer). Default: the scoring model (one forward pass).",
-    ),
-]
-CalibrationOpt = Annotated[
-    Optional[str],
-    typer.Option("--calibration", help="Calibration JSON (e.g. from `detect calibrate`); 'none' = criterion only."),
-]
-LabelsOpt = Annotated[
-    Optional[str],
-    typer.Option("--labels", help="CSV `file,label` (human/machine or 0/1): report accuracy, F1, AUROC."),
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON: one record per file (a list for several), as -o writes them.")]
+ScoringOpt = Annotated[Optional[str], typer.Option(
+    "--scoring-model", help="Scoring model: hub id, local dir or .gguf. Default: the embedded SmolLM2-135M.")]
+ReferenceOpt = Annotated[Optional[str], typer.Option(
+    "--reference-model", help="Reference model (same tokenizer). Default: the scoring model (one forward pass).")]
+CalibrationOpt = Annotated[Optional[str], typer.Option(
+    "--calibration", help="Calibration JSON (e.g. from `detect calibrate`); 'none' = criterion only.")]
+LabelsOpt = Annotated[Optional[str], typer.Option(
+    "--labels", help="CSV `file,label` (human/machine or 0/1): report accuracy, F1, AUROC.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 or auto.")]
-DtypeOpt = Annotated[
-    str, typer.Option("--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), float32, bfloat16, float16.")
-]
-MaxTokOpt = Annotated[
-    Optional[int],
-    typer.Option(
-        "--max-tokens",
-        help="Score only the first N tokens (upstream: 2048). Default: the whole text, by windows.",
-    ),
-]
+DtypeOpt = Annotated[str, typer.Option(
+    "--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), float32, bfloat16, float16.")]
+MaxTokOpt = Annotated[Optional[int], typer.Option(
+    "--max-tokens", help="Score only the first N tokens (upstream: 2048). Default: the whole text, by windows.")]
 RuntimeOpt = Annotated[str, typer.Option("--runtime", help="auto, transformers or llama.cpp (GGUF only).")]
-WindowOpt = Annotated[
-    Optional[int],
-    typer.Option("--window", help="Tokens per forward pass (default 2048, capped by the model's context)."),
-]
-OutOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--out",
-        "-o",
-        help="Write the results here: run store, detections.json and detections.md "
-        "(the run directory `evaluate detection` reads). Default: write nothing.",
-    ),
-]
+WindowOpt = Annotated[Optional[int], typer.Option(
+    "--window", help="Tokens per forward pass (default 2048, capped by the model's context).")]
+OutOpt = Annotated[Optional[str], typer.Option(
+    "--out", "-o", help="Write the results here: run store, detections.json and detections.md "
+    "(the run directory `evaluate detection` reads). Default: write nothing.")]
 HumanOpt = Annotated[str, typer.Option("--human", help="Folder (or file) of human-written texts.")]
 MachineOpt = Annotated[str, typer.Option("--machine", help="Folder (or file) of machine-generated texts.")]
 CalOutOpt = Annotated[str, typer.Option("--out", "-o", help="Calibration file to write (JSON).")]
-DomainOpt = Annotated[
-    str,
-    typer.Option(
-        "--domain",
-        help="What the texts are: 'papers' (valid for papers) or another word (then papers get no probability).",
-    ),
-]
-ForceOpt = Annotated[
-    bool,
-    typer.Option("--force", help="Build even with fewer than 20 texts per class (the result is mostly noise)."),
-]
+DomainOpt = Annotated[str, typer.Option(
+    "--domain",
+    help="What the texts are: 'papers' (valid for papers) or another word (then papers get no probability).")]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Build even with fewer than 20 texts per class (the result is mostly noise).")]
 
 
 def register(app: typer.Typer) -> None:
