@@ -110,8 +110,22 @@ def test_calibrate_scores_both_classes_through_the_report_and_writes_the_file(tm
     result = calibrate(request, Sessions(detector_factory=scripted), report)
     assert result.scored == {"human": 3, "machine": 3} and result.n_tokens == 15
     assert any("empty.txt" in w for w in report.warnings) and any("WARNING: --force" in w for w in report.warnings)
-    assert report.stream.getvalue().count("progress detect: 3/3 requests") == 2
+    lines = report.stream.getvalue().splitlines()
+    assert sum(line.startswith("progress detect: 0/3 requests") for line in lines) == 2  # a batch per class
+    assert lines[-1].startswith("progress detect: 3/3 requests, 48 tokens"), lines
     written = json.loads((tmp_path / "mine.json").read_text())
     assert written["domain"] == "papers" and written["info"]["cross_validation"]["n"] == 6
     with pytest.raises(InputError, match="3 human and 3 machine texts found"):
         calibrate(CalibrateRequest(tmp_path / "human", tmp_path / "machine"), Sessions(detector_factory=scripted), Collect())
+
+
+def test_the_run_page_lists_texts_a_cli_detection_scored(tmp_path: Path):
+    from support.shells import web
+
+    runs = tmp_path / "runs"
+    texts = [Text("a-1", "drafts/a.txt", "machine words " * 5, "Draft A"), Text("b-2", "b.txt", "two words")]
+    detect(DetectRequest(texts=texts, output=runs / "det"), Sessions(detector_factory=scripted), Collect())
+    page = web(runs).get("/runs/det").text
+    table = page.split('data-testid="detections"')[1].split("</table>")[0]
+    assert "Draft A" in table and "drafts/a.txt" in table and "criterion 3" in table and "no verdict" in table
+    assert "The text has 1 scorable tokens" in table and "holds no papers" not in page
