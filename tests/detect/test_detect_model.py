@@ -74,7 +74,7 @@ def test_max_tokens_truncates_like_upstream(detector: AIDetector, embedded_hf_di
 
 
 def test_machine_text_scores_above_human_text(detector: AIDetector):
-    dets = detector.detect_batch([p.read_text() for p in TEXTS], [p.name for p in TEXTS], progress=False)
+    dets = detector.detect_batch([p.read_text() for p in TEXTS], [p.name for p in TEXTS])
     human = [d.criterion for d in dets[:2]]
     machine = [d.criterion for d in dets[2:]]
     assert min(machine) > max(human)
@@ -86,7 +86,7 @@ def test_bad_input_is_explained_and_batch_continues(detector: AIDetector):
     with pytest.raises(InputError, match="scorable tokens.*at least 32"):
         detector.detect_text("Too short to score.")
     dets = detector.detect_batch(
-        ["", "short", (DETECT / "human" / "harbour.txt").read_text()], progress=False
+        ["", "short", (DETECT / "human" / "harbour.txt").read_text()]
     )
     assert [d.error is not None for d in dets] == [True, True, False]
     assert math.isnan(dets[0].criterion) and dets[0].to_dict()["criterion"] is None

@@ -32,10 +32,12 @@ def test_records_carry_verdicts_and_reasons_and_evaluate_reads_them(tmp_path: Pa
         _det("p.tex", 2.5, None, probability_withheld="This scorer gives no reliable probability for papers"),
         _det("bad.pdf", math.nan, None, error="bad.pdf: no text layer"),
     ]
-    records = [detection_record(d, f"Title {i}") for i, d in enumerate(dets)]
+    ids = ["h-1", "m-2", "p-3", "bad-4"]
+    records = [detection_record(d, pid, f"Title {i}") for i, (d, pid) in enumerate(zip(dets, ids, strict=True))]
     assert [r["verdict"] for r in records] == ["human", "machine", NO_VERDICT, NO_VERDICT]
     assert records[2]["verdict_reason"].startswith("This scorer") and "no text layer" in records[3]["verdict_reason"]
-    assert records[0]["path"] == "h.txt" and records[0]["title"] == "Title 0" and records[0]["calibration"] == "cal"
+    assert records[0]["paper_id"] == "h-1" and records[0]["path"] == "h.txt"
+    assert records[0]["title"] == "Title 0" and records[0]["calibration"] == "cal"
     write_detections(tmp_path / "run", records)
 
     saved = json.loads((tmp_path / "run" / "detections.json").read_text())
@@ -46,9 +48,31 @@ def test_records_carry_verdicts_and_reasons_and_evaluate_reads_them(tmp_path: Pa
 
     for source in (tmp_path / "run", tmp_path / "run" / "detections.json"):
         loaded = load_detections(source)
-        assert set(loaded) == {"h.txt", "m.txt", "p.tex", "bad.pdf"}
+        assert set(loaded) == set(ids)  # keyed by the paper's id; the labels name files
         row = detection_row(str(source), loaded, {"h.txt": 0, "m.txt": 1}, threshold=0.0, score="criterion")
         assert (row.papers, row.accuracy, row.auroc) == (2, 1.0, 1.0)
+
+
+def test_records_of_older_versions_are_read_in_todays_shape(tmp_path: Path):
+    from cycleresearcher.store import RunStore
+
+    run = tmp_path / "run"
+    with RunStore(run) as store:
+        store.set_meta("command", "web detect-upload")
+        # the CLI's, keyed by path with no paper_id; the web's, keyed by id with no path or verdict
+        store.put("detection", "old/h.txt", {**_det("old/h.txt", -2.0, 0.1).to_dict(), "path": "old/h.txt",
+                                               "title": "Old", "verdict": "human", "verdict_reason": ""})
+        store.put("detection", "w-1", {"paper_id": "w-1", **_det("w-1", 3.0, 0.9).to_dict()})
+    write_detections(run, [detection_record(_det("new.txt", 1.0, None), "n-1")])
+    saved = json.loads((run / "detections.json").read_text())
+    assert [(r["paper_id"], r["path"], r["verdict"]) for r in saved] == [
+        ("old/h.txt", "old/h.txt", "human"), ("w-1", "w-1", "machine"), ("n-1", "new.txt", NO_VERDICT)
+    ]
+    assert all(set(r) == set(saved[-1]) for r in saved)  # one shape
+    with RunStore(run, create=False) as store:
+        assert store.get_meta("command") == "web detect-upload"  # the run's own command is kept
+    row = detection_row(str(run), load_detections(run), {"h.txt": 0, "w-1": 1}, threshold=0.0, score="criterion")
+    assert row.papers == 2
 
 
 def test_detect_o_refuses_a_file_before_loading_a_model(tmp_path: Path):
@@ -67,6 +91,8 @@ def test_detect_o_then_evaluate_detection(tmp_path: Path):
     assert r.exit_code == 0, r.output
     records = json.loads((run / "detections.json").read_text())
     assert len(records) == 4 and {r["verdict"] for r in records} <= {"human", "machine"}
+    assert [Path(r["path"]).name for r in records] == ["harbour.txt", "orchard.txt", "gardens.txt", "trains.txt"]
+    assert all(r["paper_id"].startswith(Path(r["path"]).stem + "-") for r in records)
     assert all(r["calibration"] and r["probability"] is not None for r in records)
     assert records[0]["title"].startswith("The ferry to the island")
     labels = tmp_path / "labels.csv"

@@ -45,7 +45,8 @@ class ScriptedDetector(AIDetector):
 
     def __init__(self, calibration: Calibration | None, criterion: float = 1.0):
         self.scoring_model = self.reference_model = "embedded"
-        self.scorer = SimpleNamespace(runtime="scripted")
+        self.scorer = SimpleNamespace(runtime="scripted", tokenize=str.split)
+        self.max_tokens = None
         self.calibration = calibration
         self.criterion = criterion
 
@@ -121,7 +122,7 @@ def test_a_papers_calibration_gives_probabilities_on_papers(tmp_path: Path, doma
 def test_batch_carries_the_paper_flags():
     detector = ScriptedDetector(embedded_calibration())
     dets = detector.detect_batch(
-        [words(50), words(50)], ["a.txt", "b.tex"], progress=False, papers=[False, True]
+        [words(50), words(50)], ["a.txt", "b.tex"], papers=[False, True]
     )
     assert [d.probability is None for d in dets] == [False, True]
 
@@ -188,7 +189,7 @@ def _web_detection(tmp_path: Path, calibration: Calibration | None) -> str:
     from cycleresearcher.web.app import create_app
     from support.fake_engine import FakeEngine
 
-    def engines(model, engine, base_url, family):
+    def engines(choice, family):
         return FakeEngine(
             lambda req, k: (WEB / ("turn5.txt" if len(req.messages) > 2 else "generation.txt")).read_text(),
             context_length=8192,

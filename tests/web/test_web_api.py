@@ -720,8 +720,13 @@ def test_start_page_detects_an_uploaded_paper_without_a_review(tmp_path):
     from cycleresearcher.detect import Detection
 
     class ScriptedDetector:  # the detector's verdict is tested in tests/detect; here: the page's wiring
-        def detect_text(self, text, source=None, paper=False):
-            return Detection(2.5, 0.91, True, "High likelihood", len(text.split()), source=source, paper=paper)
+        calibration = None
+
+        def detect_batch(self, texts, sources, on_result=None, papers=None):
+            return [
+                Detection(2.5, 0.91, True, "High likelihood", len(text.split()), source=source, paper=paper)
+                for text, source, paper in zip(texts, sources, papers, strict=True)
+            ]
 
     factory = Factory()
     app = create_app(tmp_path / "runs", engine_factory=factory, detector_factory=ScriptedDetector)

@@ -19,7 +19,7 @@ from ..engines.base import Engine
 
 #: (choice, family) -> Engine
 EngineFactory = Callable[["ModelChoice", str], Engine]
-#: () -> an object with ``detect_text(text, source=..., paper=...) -> Detection`` (``detect.AIDetector``)
+#: () -> a detector: ``calibration`` and ``detect_batch(texts, sources, on_result=, papers=)`` (``detect.AIDetector``)
 DetectorFactory = Callable[[], Any]
 
 

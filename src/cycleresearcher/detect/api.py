@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -284,37 +284,35 @@ class AIDetector:
         self,
         texts: Sequence[str],
         sources: Sequence[str | None] | None = None,
-        progress: bool = True,
         on_result: Callable[[int, Detection], None] | None = None,
         papers: Sequence[bool] | None = None,
     ) -> list[Detection]:
-        """Detect many texts, a progress line (texts done, tokens scored, ETA) on stderr. A text
-        that cannot be scored (empty, too short) gives a Detection with criterion NaN and
-        ``error`` set; the batch goes on. ``papers``: per text, whether it comes from a paper (see
-        :meth:`detect_text`)."""
-        from ..progress import current, for_stderr, reporting
+        """Detect many texts. A text that cannot be scored (empty, too short) gives a Detection
+        with criterion NaN and ``error`` set; the batch goes on. ``papers``: per text, whether it
+        comes from a paper (see :meth:`detect_text`). Progress (texts done, tokens scored, ETA)
+        goes to the ambient reporter, as one batch: ``with progress.reporting(reporter):`` (the
+        use case ``app.detect`` hands it the caller's ``Report``); none is drawn here."""
+        from ..progress import current
 
         sources = list(sources) if sources is not None else [None] * len(texts)
         flags = list(papers) if papers is not None else [False] * len(texts)
         out: list[Detection] = []
-        own = for_stderr() if progress and current() is None else None
-        with reporting(own) if own is not None else nullcontext():
-            batch = current()
-            if batch is not None:  # budgets in tokens: the ETA counts what is left to score
-                batch.begin("detect", [self._budget(t) for t in texts], exact=True)
-            try:
-                for i, (text, src, flag) in enumerate(zip(texts, sources, flags, strict=True)):
-                    try:
-                        det = self.detect_text(text, source=src, paper=flag, index=i)
-                    except InputError as exc:
-                        det = self.failed(str(exc), src)
-                        _done(i)
-                    out.append(det)
-                    if on_result:
-                        on_result(i, det)
-            finally:
-                if batch is not None:
-                    batch.end()
+        batch = current()
+        if batch is not None:  # budgets in tokens: the ETA counts what is left to score
+            batch.begin("detect", [self._budget(t) for t in texts], exact=True)
+        try:
+            for i, (text, src, flag) in enumerate(zip(texts, sources, flags, strict=True)):
+                try:
+                    det = self.detect_text(text, source=src, paper=flag, index=i)
+                except InputError as exc:
+                    det = self.failed(str(exc), src)
+                    _done(i)
+                out.append(det)
+                if on_result:
+                    on_result(i, det)
+        finally:
+            if batch is not None:
+                batch.end()
         return out
 
     def _budget(self, text: str) -> int:

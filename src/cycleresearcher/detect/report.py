@@ -1,11 +1,16 @@
-"""What ``detect -o DIR`` keeps: one record per paper in the run store (kind "detection", the
-shape ``evaluate detection DIR`` reads), the same records as ``detections.json`` and a
-``detections.md`` table for people."""
+"""The one detection record, written by ``detect -o DIR`` and by the web page's detect jobs alike.
+
+A record is ``Detection.to_dict`` plus ``paper_id`` (the record's key in the run store: the id the
+review of the same paper gets, ``review.context.paper_id_for``), ``path`` (where the text came
+from), ``title`` and ``verdict`` / ``verdict_reason``. A folder keeps them in its run store (kind
+"detection", what ``evaluate detection DIR`` and the web pages read), as ``detections.json`` and
+as a ``detections.md`` table for people; both files list every detection record of the store.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +21,65 @@ KIND = "detection"
 JSON_NAME = "detections.json"
 MD_NAME = "detections.md"
 NO_VERDICT = "no verdict"
+UNCALIBRATED = "no calibration for this scoring model: criterion only (higher = more machine-like)"
 
 
-def verdict(det: Detection) -> tuple[str, str]:
+def verdict(det: Detection | Mapping[str, Any]) -> tuple[str, str]:
     """("machine" | "human" | "no verdict", why there is none): only a calibrated probability
     backs a verdict, so the criterion alone gives none."""
-    if det.error:
-        return NO_VERDICT, det.error
-    if det.probability_withheld:
-        return NO_VERDICT, det.probability_withheld
-    if det.is_likely_ai_generated is None or det.probability is None:
-        return NO_VERDICT, "no calibration for this scoring model: criterion only (higher = more machine-like)"
-    return ("machine" if det.is_likely_ai_generated else "human"), ""
+    d = det.to_dict() if isinstance(det, Detection) else det
+    if d.get("error"):
+        return NO_VERDICT, str(d["error"])
+    if d.get("probability_withheld"):
+        return NO_VERDICT, str(d["probability_withheld"])
+    if d.get("is_likely_ai_generated") is None or d.get("probability") is None:
+        return NO_VERDICT, UNCALIBRATED
+    return ("machine" if d["is_likely_ai_generated"] else "human"), ""
 
 
-def detection_record(det: Detection, title: str = "") -> dict[str, Any]:
-    """``Detection.to_dict`` plus the paper's path, title and verdict."""
-    record = det.to_dict()
+def detection_record(det: Detection, paper_id: str, title: str = "", path: str | None = None) -> dict[str, Any]:
+    """The record of one scored text: its id, path (default: the detection's source) and title,
+    ``Detection.to_dict`` and the verdict."""
     word, reason = verdict(det)
-    record.update(path=det.source, title=title, verdict=word, verdict_reason=reason)
+    where = det.source if path is None else path
+    return {"paper_id": paper_id, "path": where, "title": title, **det.to_dict(), "verdict": word,
+            "verdict_reason": reason}  # fmt: skip
+
+
+def upgrade(key: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record in today's shape. Older ones came in two: the CLI's keyed by path (no
+    ``paper_id``), the web's with no path, title or verdict."""
+    record = dict(data)
+    record.setdefault("paper_id", key)
+    record.setdefault("path", record.get("source") or key)
+    record.setdefault("title", "")
+    if "verdict" not in record:
+        record["verdict"], record["verdict_reason"] = verdict(record)
     return record
 
 
 def write_detections(folder: str | Path, records: Sequence[dict[str, Any]]) -> list[Path]:
-    """Store ``records`` (from :func:`detection_record`) in ``folder``; return the files written."""
+    """Store ``records`` (from :func:`detection_record`) in ``folder``'s run store and rewrite its
+    ``detections.json`` / ``.md`` from every detection record there: earlier ones first, then these
+    in their order. Return the files written."""
     import json
 
+    from ..atomic import write_text
     from ..store import RunStore
 
     folder = Path(folder)
     with RunStore(folder) as store:
-        store.set_meta("command", "detect")
+        if not store.get_meta("command"):  # a web run keeps the command that made it
+            store.set_meta("command", "detect")
         for record in records:
-            store.put(KIND, str(record["path"]), record)
+            store.put(KIND, str(record["paper_id"]), record)
+        mine = {str(r["paper_id"]) for r in records}
+        earlier = [upgrade(k, d) for k, d in store.items(KIND) if k not in mine]
+    every = [*earlier, *records]
     js = folder / JSON_NAME
-    js.write_text(json.dumps(list(records), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(js, json.dumps(every, indent=2, ensure_ascii=False) + "\n")
     md = folder / MD_NAME
-    md.write_text(detections_markdown(records), encoding="utf-8")
+    write_text(md, detections_markdown(every))
     return [folder / "run.sqlite", js, md]
 
 

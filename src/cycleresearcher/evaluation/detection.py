@@ -79,15 +79,15 @@ def match_label(labels: dict[str, int], source: str) -> int | None:
 
 
 def label_of(key: str, record: Mapping[str, Any], labels: Mapping[str, int] | None) -> int | None:
-    """The 0/1 label of a result: from ``labels`` (by id, path or file name, or file stem), else the
-    record's own ``label`` field, else None."""
+    """The 0/1 label of a result: from ``labels`` (by id, then by the record's path: full, file
+    name or file stem), else the record's own ``label`` field, else None."""
     if labels:
-        found = match_label(dict(labels), key)
-        if found is None:
-            stem = Path(key.split("#", 1)[0]).stem
-            found = labels.get(stem)
-        if found is not None:
-            return found
+        for name in dict.fromkeys(str(n) for n in (key, record.get("path"), record.get("source")) if n):
+            found = match_label(dict(labels), name)
+            if found is None:
+                found = labels.get(Path(name.split("#", 1)[0]).stem)
+            if found is not None:
+                return found
     raw = record.get("label")
     if raw is None or str(raw).strip() == "":
         return None

@@ -324,8 +324,9 @@ def load_detection_labels(path: str | Path) -> dict[str, int]:
 
 def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:
     """Detection results by paper id: a run store (records of kind "detection"), a JSON list /
-    ``{id: record}`` object (e.g. saved ``detect --json`` output), or JSONL. The id is
-    ``paper_id`` / ``id`` / ``source`` / ``path``."""
+    ``{id: record}`` object (``detections.json``, saved ``detect --json`` output), or JSONL. The
+    id is ``paper_id`` / ``id`` / ``source`` / ``path`` (records of older versions had no
+    ``paper_id``); labels match the id or the record's ``path``."""
     path = Path(source)
     if not path.exists():
         raise InputError(

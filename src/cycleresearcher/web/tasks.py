@@ -2,7 +2,7 @@
 
 generate -> ``app.generate`` (as ``research generate``), complete -> ``app.complete`` (as
 ``research complete``), review -> ``app.review.review`` (as ``review run``), detect ->
-``AIDetector.detect_text`` (as ``detect``). Records land in the run store under the same kinds
+``app.detect.detect`` (as ``detect``). Records land in the run store under the same kinds
 (paper, review, detection) and
 the same exports are written beside it (papers/<id>/paper.json, .md, latex/, reviews/<id>.json).
 
@@ -79,23 +79,16 @@ def review_task(services: Services, request: ReviewRequest) -> Callable[[JobCont
 
 
 def detect_task(services: Services, kind: str, key: str) -> Callable[[JobContext], str]:
-    def run(ctx: JobContext) -> str:
-        from ..detect import PAPER_KINDS
-        from ..paper.readers import paper_text
+    """``app.detect`` on a stored paper or upload; its record goes into the same run."""
 
-        ctx.progress(0, 1, "loading the scoring model")
-        detector = services.detector()
-        with RunStore(ctx.run_dir) as store:
-            data = store.get(kind, key)
-            if data is None:
-                raise InputError(f"No {kind} {key} in this run.")
-            text = data["text"] if kind == "document" else paper_text(data)
-            ctx.progress(message="scoring the text (Fast-DetectGPT)")
-            # a generated paper, or an uploaded .pdf / .tex / Paper .json, is a paper whatever its length
-            is_paper = kind == "paper" or data.get("kind") in PAPER_KINDS
-            det = detector.detect_text(text, source=key, paper=is_paper)
-            store.put("detection", key, {"paper_id": key, **det.to_dict()})
-        ctx.advance()
+    def run(ctx: JobContext) -> str:
+        from ..app.detect import DetectRequest, Stored, detect
+        from ..app.kinds import RecordKind
+
+        request = DetectRequest(stored=[Stored(ctx.run_dir, RecordKind(kind), key)], output=ctx.run_dir)
+        [det] = detect(request, services, ctx).detections
+        if det.error:  # kept in the record, as the CLI does; the job says it failed
+            raise InputError(det.error)
         page = "papers" if kind == "paper" else "reviews"
         return f"/runs/{ctx.job.run}/{page}/{key}#detection"
 

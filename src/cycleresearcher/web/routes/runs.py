@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ...detect.report import upgrade
 from ...store import RunStore
 from ..site import SiteDep, list_runs
 from .evaluate import paper_quality
@@ -27,7 +28,10 @@ async def run_page(request: Request, run: str, site: SiteDep) -> Response:
         detections = dict(store.items("detection"))
         documents = [(k, d) for k, d in store.items("document")]
         command = store.get_meta("command", "")
+    shown = {k for k, _ in papers} | {k for k, _ in documents}
     ctx = {
+        # texts scored by `detect -o` (no paper or upload of this run): listed with their own file
+        "texts": [upgrade(k, d) for k, d in detections.items() if k not in shown],
         "run": run,
         "papers": papers,
         "reviews": reviews,
