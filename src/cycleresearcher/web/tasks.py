@@ -21,7 +21,6 @@ from ..app.complete import CompleteRequest, complete
 from ..app.generate import GenerateRequest, generate
 from ..app.session import Sessions as Services
 from ..errors import EngineError, InputError
-from ..store import RunStore
 from .jobs import JobContext
 
 if TYPE_CHECKING:
