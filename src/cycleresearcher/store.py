@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines.base import ChatRequest, Completion, GenerationResult
-from .errors import StoreError
+from .errors import InputError, StoreError
 
 DB_NAME = "run.sqlite"
 
@@ -105,6 +105,49 @@ class SampleResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.completion is not None
+
+
+#: tables whose rows are work done (meta alone is settings, written before any work)
+WORK_TABLES = ("requests", "records", "samples")
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """A folder holding a run store: the one answer to "is this a run?"."""
+    p = Path(path)
+    return p.is_dir() and (p / DB_NAME).is_file()
+
+
+def check_resume(directory: str | Path, resume: bool) -> None:
+    """The --resume rule of every command with a run store: an existing run is continued only
+    when asked; without --resume the command refuses rather than mix two runs."""
+    if is_run_dir(directory) and not resume:
+        raise InputError(
+            f"{directory} already holds a run. Add --resume to continue it (finished requests are "
+            "reused, failed ones retried), or choose another -o folder."
+        )
+
+
+def run_dirs(root: str | Path) -> list[Path]:
+    """The run folders directly under ``root``, newest store first."""
+    dbs = [db for db in Path(root).glob(f"*/{DB_NAME}") if db.is_file()]
+    return [db.parent for db in sorted(dbs, key=lambda db: db.stat().st_mtime, reverse=True)]
+
+
+def holds_work(path: str | Path) -> bool | None:
+    """Whether the run store in ``path`` holds any request or record (None: none there, or not a
+    store we can read), read without creating or migrating anything."""
+    db = Path(path) / DB_NAME
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(db, timeout=5)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            return any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in WORK_TABLES if t in tables)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
 
 
 def request_key(stage: str, request: ChatRequest, extra: Any = None) -> str:

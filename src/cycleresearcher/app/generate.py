@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..progress import reporting
-from ..store import DB_NAME
+from ..store import is_run_dir
 from .novelty import PaperCheck
 from .report import Report, about
 from .runfolder import check_resume, check_same_settings, new_run_dir, run_lock
@@ -155,7 +155,7 @@ def _generate(
     from ..research import CycleResearcher
     from ..store import RunStore
 
-    if not request.redo and (directory / DB_NAME).exists():  # before any engine loads
+    if not request.redo and is_run_dir(directory):  # before any engine loads
         with RunStore(directory) as earlier:
             check_same_settings(directory, earlier.get_meta("settings"), settings.__dict__)
     sets = [_load(source, request.strict) for source in request.refs]

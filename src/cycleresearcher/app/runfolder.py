@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, RunLockedError
-from ..store import DB_NAME
+from ..store import DB_NAME, check_resume, holds_work, is_run_dir
 from .kinds import RecordKind
 
 if TYPE_CHECKING:
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 LOCK_NAME = "run.lock"
 #: the files a run store alone leaves: a folder holding only these (and no request) is unused
 STORE_FILES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME}
-#: tables whose rows are work done (meta alone is settings, written before any work)
-WORK_TABLES = ("requests", "records", "samples")
 
 
 def default_run_dir(command: str) -> str:
@@ -92,20 +89,9 @@ def unused(path: Path) -> bool:
         return not path.exists()
     if any(entry.name not in STORE_FILES for entry in path.iterdir()):
         return False
-    db = path / DB_NAME
-    if not db.exists():
+    if not (path / DB_NAME).exists():
         return True
-    try:
-        conn = sqlite3.connect(db, timeout=5)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            return not any(
-                conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in WORK_TABLES if t in tables
-            )
-        finally:
-            conn.close()
-    except sqlite3.Error:  # not a store we can read: not ours to delete
-        return False
+    return holds_work(path) is False  # a store we cannot read is not ours to delete
 
 
 def _remove(path: Path, created: list[Path]) -> None:
@@ -116,16 +102,6 @@ def _remove(path: Path, created: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
-
-
-def check_resume(directory: Path, resume: bool) -> None:
-    """The --resume rule of every command with a run store: an existing run is continued only
-    when asked; without --resume the command refuses rather than mix two runs."""
-    if (directory / DB_NAME).exists() and not resume:
-        raise InputError(
-            f"{directory} already holds a run. Add --resume to continue it (finished requests are "
-            "reused, failed ones retried), or choose another -o folder."
-        )
 
 
 @contextmanager
@@ -213,10 +189,8 @@ def _shown(key: str, value: object) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
-def is_run(path: str | os.PathLike[str]) -> bool:
-    """A folder holding a run store (``run.sqlite``): the one answer to "is this a run?"."""
-    p = Path(path)
-    return p.is_dir() and (p / DB_NAME).is_file()
+#: "is this a run?" (``store.is_run_dir``, usable below the app layer too)
+is_run = is_run_dir
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ def paper_id_from_path(path: Path) -> str:
 
 
 def is_run_dir(path: Path) -> bool:
-    from ..store import DB_NAME
+    from ..store import is_run_dir
 
-    return (path.is_dir() and (path / DB_NAME).is_file()) or path.suffix in {".sqlite", ".db"}
+    return is_run_dir(path) or path.suffix in {".sqlite", ".db"}
 
 
 # -- reviews ---------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ NOTE = (
 
 
 def _store_record(run: str, kind: str, key: str) -> dict[str, Any] | None:
-    from ..store import DB_NAME, RunStore
+    from ..store import RunStore, is_run_dir
 
-    if not run or not (Path(run) / DB_NAME).is_file():
+    if not run or not is_run_dir(run):
         return None
     with RunStore(run, create=False) as store:
         return store.get(kind, key)

@@ -90,11 +90,11 @@ def _json_subjects(path: Path) -> Iterator[Subject]:
 def iter_subjects(paths: list[Path]) -> Iterator[tuple[Subject, Path | None]]:
     """(subject, run directory or None) for each argument; a run directory gives its papers."""
     from ..paper.readers import read_documents
-    from ..store import DB_NAME, RunStore
+    from ..store import DB_NAME, RunStore, is_run_dir
 
     for path in paths:
         if path.is_dir():
-            if not (path / DB_NAME).exists():
+            if not is_run_dir(path):
                 raise InputError(
                     f"{path} is a folder but not a run directory (no {DB_NAME}). Pass a run, a paper file, "
                     "or the folder as --corpus."

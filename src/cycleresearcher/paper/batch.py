@@ -47,18 +47,18 @@ def iter_documents(
     (``latex_project.project_main``) is one paper, read from its main file. Errors are yielded, not
     raised, so a batch continues past a bad file. Hidden text is left out unless ``keep_hidden``.
     """
-    from ..store import DB_NAME
+    from ..store import is_run_dir
 
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            if (p / DB_NAME).exists():
+            if is_run_dir(p):
                 yield from _run_dir_documents(p, keep_hidden)
                 continue
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 here = Path(dirpath)
-                if here != p and (here / DB_NAME).exists():
+                if here != p and is_run_dir(here):
                     dirnames[:] = []
                     yield from _run_dir_documents(here, keep_hidden)
                     continue

@@ -474,13 +474,10 @@ def review_files(
 ) -> FileRunResult:
     """Read FILES, review every readable paper in one batch, store and export the reviews."""
     from ..paper.batch import iter_documents
+    from ..store import check_resume
 
     run_dir = Path(run_dir)
-    if (run_dir / "run.sqlite").exists() and not resume:  # the same rule as `research generate`
-        raise InputError(
-            f"{run_dir} already holds a run. Add --resume to continue it (finished requests are "
-            "reused, failed ones retried), or choose another -o folder."
-        )
+    check_resume(run_dir, resume)  # the same rule as every command with a run store
     read = list(iter_documents(files, reviewer.keep_hidden_text))
     unreadable = [(label, str(item)) for label, item in read if isinstance(item, InputError)]
     docs = [item for _, item in read if not isinstance(item, InputError)]

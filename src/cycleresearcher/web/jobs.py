@@ -24,7 +24,7 @@ from typing import Any
 from ..engines.base import TokenProgress
 from ..errors import CycleResearcherError
 from ..progress import Reporter, Snapshot, format_duration, reporting
-from ..store import DB_NAME, RunStore
+from ..store import RunStore, run_dirs
 
 log = logging.getLogger("cycleresearcher.web")
 
@@ -182,12 +182,12 @@ class JobRunner:
     # -- persistence ------------------------------------------------------------------------------
     def _load(self) -> None:
         """Find the jobs of earlier server runs; unfinished ones were interrupted by the stop."""
-        for db in sorted(self.runs_dir.glob(f"*/{DB_NAME}")):
+        for run in sorted(run_dirs(self.runs_dir)):
             try:
-                with RunStore(db.parent, create=False) as store:
+                with RunStore(run, create=False) as store:
                     records = store.items(JOB_KIND)
             except CycleResearcherError as exc:  # a damaged run is skipped (and listed), not fatal
-                self.broken.append((db.parent.name, str(exc)))
+                self.broken.append((run.name, str(exc)))
                 continue
             for _, data in records:
                 job = Job.from_dict(data)

@@ -21,7 +21,7 @@ from ..app.session import ModelChoice as EngineChoice
 from ..app.session import Sessions as Services
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
-from ..store import DB_NAME, RunStore
+from ..store import DB_NAME, RunStore, is_run_dir, run_dirs
 from .jobs import JobRunner
 from .render import num, percent
 from .uploads import check_size, inside, is_safe_name, safe_filename
@@ -86,7 +86,7 @@ class Site:
     # -- runs and records -----------------------------------------------------------------------
     def run_path(self, run: str) -> Path:
         path = inside(self.root, run)
-        if path is None or not (path / DB_NAME).is_file():
+        if path is None or not is_run_dir(path):
             raise StarletteHTTPException(404)
         return path
 
@@ -164,17 +164,17 @@ def record_kind(segment: str) -> str:
 def list_runs(root: Path) -> list[dict[str, Any]]:
     """Run folders under ``root`` (newest first) with what each holds."""
     out = []
-    for db in sorted(root.glob(f"*/{DB_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True):
-        if not is_safe_name(db.parent.name):
+    for run in run_dirs(root):
+        if not is_safe_name(run.name):
             continue
         try:
-            with RunStore(db.parent, readonly=True) as store:
+            with RunStore(run, readonly=True) as store:
                 counts = {k: len(store.items(k)) for k in ("paper", "review", "detection", "document")}
                 command = store.get_meta("command", "")
         except CycleResearcherError as exc:  # a damaged store is listed as such, never stops the page
-            out.append({"name": db.parent.name, "broken": str(exc), "mtime": db.stat().st_mtime})
+            out.append({"name": run.name, "broken": str(exc), "mtime": (run / DB_NAME).stat().st_mtime})
             continue
-        out.append({"name": db.parent.name, "command": command, "mtime": db.stat().st_mtime, **counts})
+        out.append({"name": run.name, "command": command, "mtime": (run / DB_NAME).stat().st_mtime, **counts})
     return out
 
 
