@@ -101,16 +101,6 @@ def test_help_renders_every_option(path):
             assert opt.opts[0] in result.output, f"'{path} --help' does not show {opt.opts[0]}"
 
 
-@pytest.mark.parametrize("path", [" ".join(p) for p, _ in WALK])
-def test_help_fits_80_columns(path):
-    """In an 80-column terminal every line of --help fits: no option name, example or table
-    runs past the edge (issue 25)."""
-    result = CliRunner().invoke(app, [*path.split(), "--help"], env={"COLUMNS": "80"})
-    assert result.exit_code == 0, result.output
-    wide = [line for line in result.output.splitlines() if len(line) > 80]
-    assert wide == [], f"'cycleresearcher {path} --help' at 80 columns:\n" + "\n".join(wide)
-
-
 DOC_LINES = doc_command_lines()
 
 
