@@ -53,11 +53,7 @@ STAGES = (
 #: The lead empties this after merging their branches; never add to it.
 SHELL_FUNCTION_ALLOWLIST = {
     "cycleresearcher.cli.detect",
-    "cycleresearcher.cli.evaluate",
-    "cycleresearcher.cli.novelty",
     "cycleresearcher.cli.research",
-    "cycleresearcher.cli.review",
-    "cycleresearcher.cli.train",
     "cycleresearcher.web.routes.research",
 }
 
