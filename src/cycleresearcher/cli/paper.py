@@ -75,8 +75,8 @@ def export(
         if paper.log_excerpt:  # the excerpt the warnings point to
             console.print(f"[bold]LaTeX log excerpt[/] (full log: {paper.log}):")
             console.print(paper.log_excerpt, markup=False, highlight=False)
-        for path in paper.files:
-            out.print(str(path), markup=False, highlight=False)
+        for path in paper.files:  # one path a line, never folded at the terminal's width (scripts read it)
+            typer.echo(str(path))
     if result.failed:
         console.print(
             "[red]No PDF was produced[/]; main.tex is written: fix it by hand or rerun with --format latex."
