@@ -70,3 +70,11 @@ def test_the_rich_help_cuts_nothing_from_its_narrowest_width(path, cmd):
     there must be shortened, or the width raised."""
     assert _cut(path, cmd, RICH_HELP_COLUMNS) == []
     assert "╭─ Options" in runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(RICH_HELP_COLUMNS)}).output
+
+
+@pytest.mark.parametrize("columns", ["80", str(RICH_HELP_COLUMNS)])
+@pytest.mark.parametrize("path", [(), ("review",), ("research",), ("evaluate",)], ids=lambda p: " ".join(p) or "root")
+def test_a_group_called_bare_shows_its_help_at_any_width(path, columns):
+    r = runner.invoke(app, list(path), env={"COLUMNS": columns})
+    assert r.exit_code == 2
+    assert "Usage:" in r.output and "Commands" in r.output and "Error" not in r.output

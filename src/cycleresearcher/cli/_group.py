@@ -45,12 +45,26 @@ def help_columns() -> int:
 
 
 def _plain_help(cmd: Any) -> None:
-    """``cmd`` and every command below it: click's plain --help, their texts without markup."""
-    cmd.rich_markup_mode = None
+    """``cmd`` and every command below it: click's plain --help, their texts without markup.
+
+    Printed when it is formatted, as typer prints its rich help, so that the help a group shows
+    when called with no arguments (raised as an error, which prints nothing itself) appears too."""
     cmd.help = _MARKUP.sub("", cmd.help) if cmd.help else cmd.help
     for param in cmd.params:
         if getattr(param, "help", None):
             param.help = _MARKUP.sub("", param.help)
+    rich_format = type(cmd).format_help
+
+    def format_help(ctx: Any, formatter: Any) -> None:
+        mode, cmd.rich_markup_mode = cmd.rich_markup_mode, None
+        try:
+            plain = ctx.make_formatter()
+            rich_format(cmd, ctx, plain)  # typer's own plain branch (its markup mode is None)
+        finally:
+            cmd.rich_markup_mode = mode
+        typer.echo(plain.getvalue(), nl=False)
+
+    cmd.format_help = format_help
     for sub in getattr(cmd, "commands", {}).values():
         _plain_help(sub)
 
@@ -63,22 +77,9 @@ class RootGroup(TyperGroup):
         return super().parse_args(ctx, [*moved, *rest, *args[end:]])
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        # errors keep their rich panel (the root's mode, read by main); only --help changes
-        if help_columns() < RICH_HELP_COLUMNS:
-            mode = self.rich_markup_mode
+        if help_columns() < RICH_HELP_COLUMNS:  # errors keep their rich panel: only --help changes
             _plain_help(self)
-            self.rich_markup_mode = mode
-            self.narrow_help = True
         return super().main(*args, **kwargs)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        mode = self.rich_markup_mode
-        if getattr(self, "narrow_help", False):
-            self.rich_markup_mode = None
-        try:
-            return super().format_help(ctx, formatter)
-        finally:
-            self.rich_markup_mode = mode
 
 
 def group(name: str, help: str, default: str | None = None) -> typer.Typer:
