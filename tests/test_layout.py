@@ -53,8 +53,6 @@ STAGES = (
 #: The lead empties this after merging their branches; never add to it.
 SHELL_FUNCTION_ALLOWLIST = {
     "cycleresearcher.cli.detect",
-    "cycleresearcher.cli.research",
-    "cycleresearcher.web.routes.research",
 }
 
 #: what the application layer may not import: the shells' own libraries (it is called by both)

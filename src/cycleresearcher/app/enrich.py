@@ -8,7 +8,7 @@ says how, and what is never filled).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: where the enriched .bib goes to the caller instead of a file
 STDOUT = "-"
+#: seconds between two progress steps (the services are paced: one line a request would flood)
+STEP_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,8 @@ class EnrichResult:
     report_path: Path | None
 
 
-def enrich_bib(
-    request: EnrichRequest, report: Report, on_progress: Callable[[int, int, str], None] | None = None
-) -> EnrichResult:
-    """Enrich, write the .bib and its report; ``on_progress(done, total, message)`` as it goes."""
+def enrich_bib(request: EnrichRequest, report: Report) -> EnrichResult:
+    """Enrich, write the .bib and its report; a progress step at most every ``STEP_S`` seconds."""
     from ..references import load_references, to_bibtex
     from ..references.enrich import enrich_references
 
@@ -50,7 +50,15 @@ def enrich_bib(
     for warning in refs.warnings:
         if "no abstract" not in warning:  # the point of this use case
             report.warn(warning)
-    result = enrich_references(refs, on_progress=on_progress, titles=request.titles)
+    last = [float("-inf")]
+
+    def progress(done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= STEP_S or (total and done == total):
+            last[0] = now
+            report.step(f"enrich {done}/{total} {message}")
+
+    result = enrich_references(refs, on_progress=progress, titles=request.titles)
     text = to_bibtex(result.references)
     report_path = request.report_path
     if str(request.out) != STDOUT:

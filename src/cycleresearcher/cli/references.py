@@ -1,6 +1,5 @@
 """CLI: ``cycleresearcher references``: read reference files and show the prompt block
-(app/references.py); ``references enrich`` fills missing abstracts (app/enrich.py, rendered by
-references_enrich.py)."""
+(app/references.py); ``references enrich`` fills missing abstracts (app/enrich.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ._common import guard
+from ._common import console, guard
 from ._group import group
 
 
@@ -112,14 +111,42 @@ def enrich(
     """
     from ..app.enrich import STDOUT, EnrichRequest, enrich_bib
     from ._report import ConsoleReport
-    from .references_enrich import print_summary, progress_printer
 
     request = EnrichRequest(tuple(files), output, report, titles, strict)
-    result = enrich_bib(request, ConsoleReport(), progress_printer())
+    result = enrich_bib(request, ConsoleReport(quiet_steps=False))  # its progress line is always shown
     if str(output) == STDOUT:
         sys.stdout.write(result.bibtex)
         sys.stdout.flush()
-    print_summary(result.enrichment, result.report_path)
+    _summary(result.enrichment, result.report_path)
+
+
+def _summary(enrichment, report: Path | None) -> None:
+    """The per-status table (and by which service), then every entry left unfilled on purpose."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from ..references.enrich_report import STATUSES
+    from ._tables import print_table
+
+    counts, services = enrichment.counts(), enrichment.by_service()
+    abstracts = Counter(f.service for e in enrichment.entries for f in e.filled if f.field == "abstract")
+    table = Table(title="enrichment", title_justify="left")
+    for name in ("entries", "count", "identified by", "abstract from"):
+        table.add_column(name)
+    for status in STATUSES:
+        found = status == "found"
+        table.add_row(
+            status.replace("_", " "),
+            str(counts.get(status, 0)),
+            ", ".join(f"{s} {c}" for s, c in services.most_common()) if found else "",
+            ", ".join(f"{s} {c}" for s, c in abstracts.most_common()) if found else "",
+        )
+    print_table(console, table)
+    for line in enrichment.summary_lines():
+        console.print(line, highlight=False, markup=False)
+    if report is not None:
+        console.print(f"report: {report}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
