@@ -1,4 +1,5 @@
-"""The layout's facts: largest modules, import circles and the modules importing heavy libraries.
+"""The layout's facts: largest modules, import circles, the modules importing heavy libraries, the
+application layer's use cases and the shells' size (cli/ + web/, their functions over 60 lines).
 
     python3 scripts/import_report.py [src/cycleresearcher]
 
@@ -14,6 +15,10 @@ import pathlib
 import sys
 
 HEAVY = ("torch", "llama_cpp", "vllm", "trl", "ray", "transformers", "peft", "accelerate")
+#: the shells: argument mapping and rendering over the application layer (app/)
+SHELLS = ("cli", "web")
+#: the most lines a function in a shell may have (nested functions count inside their parent)
+SHELL_FUNCTION_LINES = 60
 
 
 def modules(root: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -65,6 +70,71 @@ def graph(mods: dict[str, pathlib.Path]) -> tuple[dict[str, set[str]], dict[str,
                     if name in mods and name != m:
                         edges[m].add(name)
     return edges, heavy
+
+
+def libraries(mods: dict[str, pathlib.Path]) -> dict[str, set[str]]:
+    """The top-level names of everything each module imports from outside the package."""
+    out: dict[str, set[str]] = collections.defaultdict(set)
+    for m, p in mods.items():
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            else:
+                continue
+            out[m] |= {n.split(".")[0] for n in names if n.split(".")[0] != "cycleresearcher"}
+    return out
+
+
+def in_package(mods: dict[str, pathlib.Path], package: str) -> dict[str, pathlib.Path]:
+    """The modules of ``cycleresearcher.<package>`` (the package itself included)."""
+    name = f"cycleresearcher.{package}"
+    return {m: p for m, p in mods.items() if m == name or m.startswith(name + ".")}
+
+
+def functions(path: pathlib.Path) -> list[tuple[str, int]]:
+    """(name, lines) of each outermost function of a module and of the methods of its classes; a
+    nested function counts inside its parent (a ``register()`` holding its commands counts whole)."""
+    found: list[tuple[str, int]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.append((prefix + child.name, child.end_lineno - child.lineno + 1))
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse(path.read_text()), "")
+    return found
+
+
+def long_functions(mods: dict[str, pathlib.Path], limit: int = SHELL_FUNCTION_LINES) -> list[tuple[int, str]]:
+    """(lines, module:function) of every shell function over ``limit`` lines, longest first."""
+    out = [
+        (n, f"{m}:{name}")
+        for package in SHELLS
+        for m, p in in_package(mods, package).items()
+        for name, n in functions(p)
+        if n > limit
+    ]
+    return sorted(out, reverse=True)
+
+
+def shell_lines(mods: dict[str, pathlib.Path]) -> dict[str, int]:
+    """Lines of Python in each shell package."""
+    return {s: sum(len(p.read_text().splitlines()) for p in in_package(mods, s).values()) for s in SHELLS}
+
+
+def use_cases(mods: dict[str, pathlib.Path]) -> dict[str, list[str]]:
+    """Each module of the application layer with its public functions (a use-case module's is the
+    use case)."""
+    return {
+        m: [name for name, _ in functions(p) if not name.startswith("_") and "." not in name]
+        for m, p in in_package(mods, "app").items()
+    }
 
 
 def cycles(edges: dict[str, set[str]], nodes: list[str]) -> list[list[str]]:
@@ -123,6 +193,15 @@ def main(root: pathlib.Path) -> None:
         other = sorted(heavy[m] - {"torch"})
         if other:
             print(f"   {m}: {', '.join(other)}")
+    print("application layer (app/), each module's public functions:")
+    for m, names in use_cases(mods).items():
+        print(f"   {m}: {', '.join(names) or '-'}")
+    size = shell_lines(mods)
+    print(f"shells: {sum(size.values())} lines ({', '.join(f'{s}/ {n}' for s, n in size.items())})")
+    long = long_functions(mods)
+    print(f"shell functions over {SHELL_FUNCTION_LINES} lines: {len(long)}")
+    for n, name in long:
+        print(f"  {n:5d} {name}")
 
 
 if __name__ == "__main__":

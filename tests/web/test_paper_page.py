@@ -73,3 +73,14 @@ def test_hostile_nesting_and_unclosed_math_still_give_a_page(tmp_path):
     html = TestClient(app, base_url="http://127.0.0.1").get("/runs/r1/papers/p1").text
     assert "<h2>A</h2>" in html and "<h2>B</h2>" in html
     assert "<b>x</b>" not in html and "<script>" not in html.split("<h2>A</h2>")[1].split("</article>")[0]
+
+
+def test_the_page_shows_the_papers_html_export(tmp_path):
+    """The page renders the paper with paper/export/html.py (one renderer, no copy in web/)."""
+    from cycleresearcher.paper.export.html import paper_sections
+
+    html = page(tmp_path)
+    sections = paper_sections({"latex": LATEX, "references_bib": BIB})
+    assert len(sections) == 2
+    for section in sections:
+        assert section.html in html, section.heading

@@ -10,7 +10,8 @@ and the records a job writes are the same from the terminal and from the page by
 - ``report``: the one way a use case tells its caller how far it is and what went wrong;
 - ``sources``: anything a user gives to be read (a file, an upload, a stored record);
 - one module per use case: ``generate``, ``complete``, ``review``, ``detect``, ``calibrate``,
-  ``evaluate``, ``novelty``, ``train``.
+  ``evaluate``, ``novelty``, ``train``; ``export`` (``paper export``), ``references``
+  (``references render``), ``enrich`` (``references enrich``).
 
 Heavy libraries are never imported here; the use cases reach them through the stages they call.
 """

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, RunLockedError
-from ..store import DB_NAME, check_resume, holds_work, is_run_dir
+from ..store import DB_NAME, check_resume, holds_work, is_run_dir, run_dirs
 from .kinds import RecordKind
 
 if TYPE_CHECKING:
@@ -280,3 +280,27 @@ def files_current(paper: Paper, run: Path, pdf: bool) -> bool:
     return (folder / "paper.md").is_file() and (
         not pdf or no_tex or (folder / "latex" / "main.pdf").is_file()
     )
+
+
+#: the record kinds a listing of runs counts
+LISTED_KINDS = (RecordKind.PAPER, RecordKind.REVIEW, RecordKind.DETECTION, RecordKind.DOCUMENT)
+
+
+def list_runs(root: Path) -> list[dict[str, Any]]:
+    """The runs directly under ``root``, newest first: name, mtime, the command that made it and
+    the count of each listed record kind; a store that cannot be read is listed with ``broken`` (why)."""
+    from ..errors import CycleResearcherError
+    from ..store import RunStore
+
+    out: list[dict[str, Any]] = []
+    for folder in run_dirs(root):
+        run = {"name": folder.name, "mtime": (folder / DB_NAME).stat().st_mtime}
+        try:
+            with RunStore(folder, readonly=True) as store:
+                counts = {k.value: len(store.items(k.value)) for k in LISTED_KINDS}
+                command = store.get_meta("command", "")
+        except CycleResearcherError as exc:  # a damaged store is listed as such, never stops a listing
+            out.append({**run, "broken": str(exc)})
+            continue
+        out.append({**run, "command": command, **counts})
+    return out

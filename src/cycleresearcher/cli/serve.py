@@ -2,55 +2,57 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import InputError
 from ._common import BaseUrlOpt, EngineOpt, ModelOpt, console, guard
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
+HostOpt = Annotated[
+    str,
+    typer.Option(
+        "--host",
+        help="Address to bind. Default 127.0.0.1 (this machine only); anything else is reachable by others and needs the access token printed at start (--token).",
+    ),
+]
+TokenOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--token",
+        envvar="CYCLERESEARCHER_TOKEN",
+        show_default=False,
+        help="Access token every request must carry when --host is not loopback (default: a new random one, printed at start).",
+    ),
+]
+RunsDirOpt = Annotated[
+    str, typer.Option("--runs-dir", help="Folder of run directories (CLI runs there show up too).")
+]
+MaxTokensOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-tokens",
+        min=1,
+        help="Default max new tokens in the forms. Default: 256 for the embedded stand-in; for a "
+        "released, local or served model each task's own (upstream's limits, as in the CLI).",
+    ),
+]
+
+
 @guard
 def serve(
-    host: Annotated[
-        str,
-        typer.Option(
-            "--host",
-            help="Address to bind. Default 127.0.0.1 (this machine only); anything else is reachable by others and needs the access token printed at start (--token).",
-        ),
-    ] = "127.0.0.1",
-    token: Annotated[
-        Optional[str],
-        typer.Option(
-            "--token",
-            envvar="CYCLERESEARCHER_TOKEN",
-            show_default=False,
-            help="Access token every request must carry when --host is not loopback (default: a new random one, printed at start).",
-        ),
-    ] = None,
+    host: HostOpt = "127.0.0.1",
+    token: TokenOpt = None,
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="TCP port.")] = 8000,
-    runs_dir: Annotated[
-        str, typer.Option("--runs-dir", help="Folder of run directories (CLI runs there show up too).")
-    ] = "runs",
+    runs_dir: RunsDirOpt = "runs",
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
-    max_tokens: Annotated[
-        Optional[int],
-        typer.Option(
-            "--max-tokens",
-            min=1,
-            help="Default max new tokens in the forms. Default: 256 for the embedded stand-in; for a "
-            "released, local or served model each task's own (upstream's limits, as in the CLI).",
-        ),
-    ] = None,
+    max_tokens: MaxTokensOpt = None,
 ) -> None:
     """Open a local web page to generate, read, review and detect papers and browse earlier runs.
 
@@ -62,28 +64,15 @@ def serve(
         import uvicorn
 
         from ..web.app import create_app
-        from ..web.guards import LOOPBACK_HOSTS
+        from ..web.guards import access_for
     except ImportError as exc:
         from ..errors import MissingDependencyError
 
         raise MissingDependencyError(exc.name or "fastapi", "web", "the web page") from exc
 
-    allowed, access = list(LOOPBACK_HOSTS), None
-    if host not in LOOPBACK:
-        token = token or None  # an empty CYCLERESEARCHER_TOKEN is none
-        if token is not None and len(token) < 16:
-            raise InputError("--token must have at least 16 characters (or leave it out for a random one).")
-        access = token or secrets.token_urlsafe(24)
-        console.print(
-            f"[bold yellow]Warning:[/] serving on {host}:{port}, reachable from other machines. Whoever has "
-            f"the access token can run models here (this machine's CPU/GPU, and --base-url's server with "
-            f"its key), start, read and download every run in {runs_dir} (papers, reviews, uploaded "
-            "files) and upload files. Every request without the token is refused. The page is plain "
-            "HTTP: anyone on the network path can read the token; use an SSH tunnel or a TLS proxy "
-            "across untrusted networks, or the default --host 127.0.0.1.",
-            soft_wrap=True,
-        )
-        allowed = ["*"]
+    allowed, access = access_for(host, token)
+    if access:
+        _warn_reachable(host, port, runs_dir)
     app = create_app(
         runs_dir,
         model=model,
@@ -93,6 +82,24 @@ def serve(
         allowed_hosts=allowed,
         access_token=access,
     )
+    _announce(app, host, port, runs_dir, access)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _warn_reachable(host: str, port: int, runs_dir: str) -> None:
+    console.print(
+        f"[bold yellow]Warning:[/] serving on {host}:{port}, reachable from other machines. Whoever has "
+        f"the access token can run models here (this machine's CPU/GPU, and --base-url's server with "
+        f"its key), start, read and download every run in {runs_dir} (papers, reviews, uploaded "
+        "files) and upload files. Every request without the token is refused. The page is plain "
+        "HTTP: anyone on the network path can read the token; use an SSH tunnel or a TLS proxy "
+        "across untrusted networks, or the default --host 127.0.0.1.",
+        soft_wrap=True,
+    )
+
+
+def _announce(app, host: str, port: int, runs_dir: str, access: str | None) -> None:
+    """The damaged runs skipped, the page's link (with the token when one is needed)."""
     from rich.markup import escape
 
     for name, why in app.state.site.runner.broken:  # listed on the page too
@@ -102,7 +109,6 @@ def serve(
     console.print(f"CycleResearcher page: {link}  (runs in {runs_dir}; Ctrl+C to stop)", soft_wrap=True)
     if access:
         console.print(f"Access token (header X-Access-Token for scripts): {access}", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 __all__ = ["register", "serve"]

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import InputError
 from .uploads import MAX_BIB_BYTES, MAX_PAPER_BYTES, MAX_RESULTS_BYTES
 
 #: the whole request body, at most; each form has its own, smaller limit (``body_limit``) and each
@@ -32,6 +33,24 @@ TOKEN_HEADER = "X-CSRF-Token"
 TOKEN_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+#: the --host values that keep the server on this machine (no access token needed)
+LOOPBACK_BINDS = ("127.0.0.1", "localhost", "::1")
+#: the shortest access token a user may choose
+MIN_TOKEN_CHARS = 16
+
+
+def access_for(host: str, token: str | None) -> tuple[list[str], str | None]:
+    """(the Host headers to accept, the access token every request must carry) for a server bound
+    to ``host``: loopback needs no token; anything else takes ``token`` (a user's, at least 16
+    characters) or a new random one, and accepts any Host (the token is the guard then)."""
+    if host in LOOPBACK_BINDS:
+        return list(LOOPBACK_HOSTS), None
+    token = token or None  # an empty CYCLERESEARCHER_TOKEN is none
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise InputError(
+            f"--token must have at least {MIN_TOKEN_CHARS} characters (or leave it out for a random one)."
+        )
+    return ["*"], token or secrets.token_urlsafe(24)
 
 
 async def require_token(request: Request) -> None:
@@ -218,6 +237,7 @@ __all__ = [
     "TOKEN_FIELD",
     "TOKEN_HEADER",
     "BodyLimit",
+    "access_for",
     "body_limit",
     "origin_guard",
     "require_token",

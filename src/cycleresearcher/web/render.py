@@ -1,8 +1,9 @@
 """Presentation only: turn stored records into the small view models the templates show.
 
-No parsing of model output happens here (paper.py and review/ did that); this module only
-arranges already-parsed fields: LaTeX split at its section headings, experiment lists as tables,
-review scores as rows. Jinja2 escapes every value, so model text never becomes markup.
+No parsing of model output happens here (paper/ and review/ did that, and paper/export/html.py
+renders a paper's LaTeX); this module only arranges already-parsed fields: experiment lists as
+tables, review scores as rows. Jinja2 escapes every value, so model text never becomes markup; the
+one exception is a section's HTML, escaped piece by piece where it is rendered.
 """
 
 from __future__ import annotations
@@ -15,24 +16,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..paper.export.html import Section
+from ..paper.export.html import paper_sections as html_sections
 from ..review.records import SCORE_KEYS
-from .latex_html import Context, cite_labels, document_body, number_labels, section_html
-
-_SECTION = re.compile(r"\\(section|subsection)\*?\s*\{([^{}]*)\}")
-_TITLE = re.compile(r"\\title\s*\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
-_ABSTRACT = re.compile(r"\\begin\{abstract\}.*?(?:\\end\{abstract\}|\Z)", re.S)
-
-
-@dataclass
-class Section:
-    heading: str
-    body: str
-    level: int = 1
-    results_part: bool = False
-    # the body cut around numbers that match no supplied result: (text, ungrounded) pieces
-    pieces: list[tuple[str, bool]] = field(default_factory=list)
-    #: the body rendered (latex_html): paragraphs, lists, tables, citations, math
-    html: str = ""
 
 
 @dataclass
@@ -57,68 +43,12 @@ def with_figures(items: list[Experiment], folder: Any, url: str) -> list[Experim
     return items
 
 
-def sections(latex: str, results_part: bool = False) -> list[Section]:
-    """The LaTeX body split at \\section / \\subsection (title and abstract left out: shown apart)."""
-    text = _ABSTRACT.sub("", _TITLE.sub("", document_body(latex or ""))).strip()
-    if not text:
-        return []
-    out: list[Section] = []
-    matches = list(_SECTION.finditer(text))
-    head = text[: matches[0].start()].strip() if matches else text
-    if head:
-        out.append(Section("", head, 1, results_part))
-    for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        level = 1 if m.group(1) == "section" else 2
-        out.append(Section(m.group(2).strip(), text[m.end() : end].strip(), level, results_part))
-    return out
-
-
 def paper_sections(paper: dict[str, Any]) -> list[Section]:
-    latex = str(paper.get("latex") or "")
-    results = str(paper.get("results_latex") or "")
-    main = latex[: len(latex) - len(results)].rstrip() if results and latex.endswith(results) else latex
-    results_sections = sections(results, results_part=True)
-    numbers = paper.get("ungrounded_numbers")
-    if numbers:
-        for section in results_sections:
-            section.pieces = _marked(section.body, numbers)
-    kinds: dict[str, str] = {}
-    ctx = Context(number_labels(latex, kinds), kinds, cite_labels(paper.get("references_bib")))
-    out = sections(main) + results_sections
+    """The paper's sections rendered (paper/export/html.py), their HTML marked safe for the page."""
+    out = html_sections(paper)
     for section in out:
-        section.html = section_html(section.body, ctx)
-        if section.pieces:
-            section.html = mark_numbers(section.html, [str(n.get("number", "")) for n in numbers or []])
+        section.html = Markup(section.html)  # noqa: S704 - every piece escaped by paper/export/html.py
     return out
-
-
-_TAG = re.compile(r"(<[^>]*>)")
-
-
-def mark_numbers(rendered: str, numbers: list[str]) -> Markup:
-    """The rendered body with the ungrounded numbers marked (in text, never inside a tag)."""
-    wanted = sorted({n for n in numbers if n and re.fullmatch(r"[\d.,%+\-]+", n)}, key=len, reverse=True)
-    if not wanted:
-        return Markup(rendered)  # noqa: S704 - rendered by latex_html, escaped there
-    pat = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in wanted) + r")(?![\w]|\.\d)")
-    mark = '<mark class="ungrounded" title="matches none of the results">\\1</mark>'
-    parts = _TAG.split(str(rendered))
-    return Markup("".join(p if i % 2 else pat.sub(mark, p) for i, p in enumerate(parts)))  # noqa: S704
-
-
-def _marked(body: str, numbers: list[dict[str, str]]) -> list[tuple[str, bool]]:
-    """``body`` cut into pieces, the ungrounded numbers apart (the template marks them)."""
-    from ..paper.grounding import ungrounded_spans
-
-    spans = ungrounded_spans(body, numbers)
-    if not spans:
-        return []
-    pieces, pos = [], 0
-    for start, end in spans:
-        pieces += [(body[pos:start], False), (body[start:end], True)]
-        pos = end
-    return [*pieces, (body[pos:], False)]
 
 
 def _cell(v: Any) -> str:

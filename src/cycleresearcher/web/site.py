@@ -17,11 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..app.runfolder import is_run
+from ..app.runfolder import list_runs as runs_under
 from ..app.session import ModelChoice as EngineChoice
 from ..app.session import Sessions as Services
-from ..errors import CycleResearcherError, InputError
+from ..errors import InputError
 from ..latex import plain_title
-from ..store import DB_NAME, RunStore, is_run_dir, run_dirs
+from ..store import RunStore
 from .jobs import JobRunner
 from .render import num, percent
 from .uploads import check_size, inside, is_safe_name, safe_filename
@@ -86,7 +88,7 @@ class Site:
     # -- runs and records -----------------------------------------------------------------------
     def run_path(self, run: str) -> Path:
         path = inside(self.root, run)
-        if path is None or not is_run_dir(path):
+        if path is None or not is_run(path):
             raise StarletteHTTPException(404)
         return path
 
@@ -162,20 +164,8 @@ def record_kind(segment: str) -> str:
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
-    """Run folders under ``root`` (newest first) with what each holds."""
-    out = []
-    for run in run_dirs(root):
-        if not is_safe_name(run.name):
-            continue
-        try:
-            with RunStore(run, readonly=True) as store:
-                counts = {k: len(store.items(k)) for k in ("paper", "review", "detection", "document")}
-                command = store.get_meta("command", "")
-        except CycleResearcherError as exc:  # a damaged store is listed as such, never stops the page
-            out.append({"name": run.name, "broken": str(exc), "mtime": (run / DB_NAME).stat().st_mtime})
-            continue
-        out.append({"name": run.name, "command": command, "mtime": (run / DB_NAME).stat().st_mtime, **counts})
-    return out
+    """The runs under ``root`` (newest first, ``app.runfolder.list_runs``) that a URL can name."""
+    return [run for run in runs_under(root) if is_safe_name(run["name"])]
 
 
 __all__ = [

@@ -18,6 +18,8 @@ title and a header on every page).
                       labels its dangling refs mean, refs to nowhere printed by label
     project.py        the LaTeX project folder: main.tex, references.bib, plots, main.pdf
     run_files.py      the per-paper files of a run directory
+    html.py           the paper as the web page shows it: sections as escaped HTML (citations as
+                      labels, tables as tables, numbered floats), html_math.py its math, offline
 """
 
 from __future__ import annotations

@@ -54,4 +54,17 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
     return info
 
 
-__all__ = ["export_paper"]
+def pdf_problems(folder: str | Path) -> str | None:
+    """The line "PDF with problems: <the first>" of a paper's exported files (``export_paper``
+    writes the PDF's status into paper.json, not the run store), or None when the PDF is right,
+    there is none, or paper.json cannot be read."""
+    import json
+
+    try:
+        status = (json.loads((Path(folder) / "paper.json").read_text(encoding="utf-8")) or {}).get("pdf_status") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return status.get("label") if isinstance(status, dict) and status.get("state") == "problems" else None
+
+
+__all__ = ["export_paper", "pdf_problems"]

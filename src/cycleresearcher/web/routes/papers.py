@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ...app.runfolder import RunFolder
+from ...paper.export.run_files import pdf_problems
 from ...paper.record import Stage
 from ...store import RunStore
 from ..render import FIGURE_NAME, experiments, paper_sections, review_view, with_figures
 from ..site import SiteDep
-from ..tasks import paper_folder
 
 router = APIRouter()
 
@@ -27,34 +28,23 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
         detection = store.get("detection", pid)
         novelty = store.get("novelty", pid)  # `research novelty` / `generate --novelty`
     awaiting = Stage.of(paper.get("meta")) is Stage.AWAITING_RESULTS
+    folder = RunFolder(path).paper_dir(pid)
     ctx = {
         "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
         "sections": paper_sections(paper),
         "setup": experiments(paper.get("Experimental_Setup")),
         "results": with_figures(
             experiments(paper.get("Experimental_results")),
-            paper_folder(path, pid) / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
+            folder / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
         ),
         "review": review_view(review) if review else None,
         "detection": detection, "novelty": novelty,
-        "has_pdf": (paper_folder(path, pid) / "latex" / "main.pdf").is_file(),
-        "pdf_problems": _pdf_problems(paper_folder(path, pid) / "paper.json"),
+        "has_pdf": (folder / "latex" / "main.pdf").is_file(),
+        "pdf_problems": pdf_problems(folder),
         "jobs": [j for j in site.runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
         "defaults": site.defaults.describe(),
     }  # fmt: skip
     return site.page(request, "paper.html", ctx)
-
-
-def _pdf_problems(paper_json) -> str | None:
-    """The line "PDF with problems: <the first>" from the exported paper.json (the export writes the PDF's
-    status there, not in the run store), or None when the PDF is right or there is none."""
-    import json
-
-    try:
-        status = (json.loads(paper_json.read_text(encoding="utf-8")) or {}).get("pdf_status") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
-    return status.get("label") if isinstance(status, dict) and status.get("state") == "problems" else None
 
 
 @router.get("/runs/{run}/papers/{pid}/paper.json")
@@ -63,7 +53,7 @@ async def download_json(run: str, pid: str, site: SiteDep) -> Response:
     from ...paper.export import export_json
 
     paper = site.record(run, "paper", pid)
-    target = paper_folder(site.run_path(run), pid) / "paper.json"
+    target = RunFolder(site.run_path(run)).paper_dir(pid) / "paper.json"
     if not target.is_file():
         export_json(Paper.from_dict(paper), target)
     return FileResponse(target, media_type="application/json", filename=f"{pid}.json")
@@ -75,7 +65,7 @@ async def download_zip(run: str, pid: str, site: SiteDep) -> Response:
     from ...paper.export import export_latex_project
 
     paper = site.record(run, "paper", pid)
-    folder = paper_folder(site.run_path(run), pid) / "latex"
+    folder = RunFolder(site.run_path(run)).paper_dir(pid) / "latex"
     if not (folder / "main.tex").is_file():
         p = Paper.from_dict(paper)
         export_latex_project(p, folder, p.references_bib, compile=False)
@@ -91,7 +81,7 @@ async def download_zip(run: str, pid: str, site: SiteDep) -> Response:
 @router.get("/runs/{run}/papers/{pid}/paper.pdf")
 async def download_pdf(run: str, pid: str, site: SiteDep) -> Response:
     site.record(run, "paper", pid)
-    pdf = paper_folder(site.run_path(run), pid) / "latex" / "main.pdf"
+    pdf = RunFolder(site.run_path(run)).paper_dir(pid) / "latex" / "main.pdf"
     if not pdf.is_file():
         raise StarletteHTTPException(
             409,
@@ -105,7 +95,7 @@ async def result_figure(run: str, pid: str, name: str, site: SiteDep) -> Respons
     site.record(run, "paper", pid)
     if not FIGURE_NAME.fullmatch(name):  # only the plots we drew, nothing else on disk
         raise StarletteHTTPException(404)
-    path = paper_folder(site.run_path(run), pid) / "latex" / "figures" / name
+    path = RunFolder(site.run_path(run)).paper_dir(pid) / "latex" / "figures" / name
     if not path.is_file():
         raise StarletteHTTPException(404)
     return FileResponse(path, media_type="image/png")

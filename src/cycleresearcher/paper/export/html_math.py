@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..latex import GREEK_LETTERS, group_end
+from ...latex import GREEK_LETTERS, group_end
 
 SYMBOLS = {
     "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠", "approx": "≈", "sim": "∼",

@@ -1,9 +1,10 @@
-"""A section's LaTeX as the paper page shows it: paragraphs, lists, tables as HTML tables, figure
-and table captions numbered, ``\\ref`` as those numbers, ``\\cite`` as author-year labels from the
-paper's references, ``\\textbf`` / ``\\emph`` as ``<strong>`` / ``<em>``, math readable.
+"""A paper as HTML, as the web page shows it: its LaTeX split into sections, each rendered as
+paragraphs, lists, tables as HTML tables, figure and table captions numbered, ``\\ref`` as those
+numbers, ``\\cite`` as author-year labels from the paper's references, ``\\textbf`` / ``\\emph`` as
+``<strong>`` / ``<em>``, math readable (html_math.py), numbers that match no supplied result marked.
 
 The model's text is hostile: every piece of it is escaped with ``html.escape`` before any tag is
-put around it, and the result is wrapped in ``Markup`` only here.
+put around it. What comes out is safe HTML as ``str``; the web page marks it safe for its templates.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from markupsafe import Markup
-
-from ..latex import group_end, strip_comments
-from ..paper.latex_text import FIGURES, TABLES, TABULARS, captions, cell_text, drop_drawings, env_spans
-from .latex_math import math_html
+from ...latex import group_end, strip_comments
+from ..latex_text import FIGURES, TABLES, TABULARS, captions, cell_text, drop_drawings, env_spans
+from .html_math import math_html
 
 LISTS = ("itemize", "enumerate", "description")
 EQUATIONS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*")
@@ -92,8 +92,8 @@ def cite_labels(bib: str | None) -> dict[str, str]:
     """Citation keys -> "Vaswani et al., 2017" (first author's surname, year) from BibTeX."""
     if not bib:
         return {}
-    from ..latex import plain_title
-    from ..references.bibtex import parse_bibtex
+    from ...latex import plain_title
+    from ...references.bibtex import parse_bibtex
 
     out = {}
     for ref in parse_bibtex(bib, "references", strict=False).references:
@@ -149,66 +149,76 @@ def inline(s: str, ctx: Context, depth: int = 0) -> str:
     while i < n:
         c = s[i]
         if c == "$" or s.startswith(("\\(", "\\["), i):
-            close = {"$": "$$" if s.startswith("$$", i) else "$", "\\(": "\\)", "\\[": "\\]"}
-            key = "$" if c == "$" else s[i : i + 2]
-            start = i + (len(close[key]) if key == "$" else 2)
-            end = _math_end(s, start, close[key])
-            end = n if end < 0 else end
-            out.append(f'<span class="math">{math_html(s[start:end])}</span>')
-            i = end + (len(close[key]) if end < n else 0)
+            piece, i = _math(s, i)
         elif c == "\\":
-            m = _NAME.match(s, i)
-            if not m:
-                i += 1
-                continue
-            name, single = m.group(1), m.group(2)
-            i = m.end()
-            if single is not None:
-                out.append("<br>" if single == "\\" else " " if single in ",;: \n" else html.escape(single))
-            elif name in _STYLE:
-                a, i = _arg(s, i)
-                out.append(f"<{_STYLE[name]}>{inline(a, ctx, depth + 1)}</{_STYLE[name]}>")
-            elif _CITES.fullmatch(name):
-                a, i = _arg(s, i)
-                keys = [k.strip() for k in a.split(",") if k.strip()]
-                out.append("[" + "; ".join(html.escape(ctx.cites.get(k, k)) for k in keys) + "]")
-            elif _REFS.fullmatch(name):
-                a, i = _arg(s, i)
-                refs = []
-                for key in (k.strip() for k in a.split(",") if k.strip()):
-                    number = ctx.labels.get(key, "??")
-                    kind = ctx.kinds.get(key, "")
-                    if name == "eqref" or (kind == "Equation" and name in ("cref", "Cref", "autoref")):
-                        number = f"({number})"
-                    if name in ("cref", "Cref", "autoref") and kind:
-                        number = f"{'Eq.' if kind == 'Equation' else kind} {number}"
-                    refs.append(number)
-                out.append(html.escape(", ".join(refs)))
-            elif name in ("url", "href"):
-                a, i = _arg(s, i)
-                if name == "href":
-                    a, i = _arg(s, i)
-                out.append(f"<code>{html.escape(a)}</code>" if name == "url" else inline(a, ctx, depth + 1))
-            elif name in _DROP:
-                _, i = _arg(s, i)
-            elif name in _TEXT:
-                out.append(html.escape(_TEXT[name]))
-            else:  # any other command: its name and options go, its argument is read as text
-                m = _OPT.match(s, i)
-                i = m.end() if m else i
+            piece, i = _command(s, i, ctx, depth)
         elif c in "{}":
-            i += 1
+            piece, i = "", i + 1
         elif c == "~":
-            out.append("&nbsp;")
-            i += 1
+            piece, i = "&nbsp;", i + 1
         else:
             j = i
             while j < n and s[j] not in "$\\{}~":
                 j += 1
             text = s[i:j].replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
-            out.append(html.escape(text))
-            i = j
+            piece, i = html.escape(text), j
+        out.append(piece)
     return "".join(out)
+
+
+def _math(s: str, i: int) -> tuple[str, int]:
+    """The inline math that opens at ``s[i]`` (``$``, ``$$``, ``\\(`` or ``\\[``), and where it ends."""
+    n = len(s)
+    close = {"$": "$$" if s.startswith("$$", i) else "$", "\\(": "\\)", "\\[": "\\]"}
+    key = "$" if s[i] == "$" else s[i : i + 2]
+    start = i + (len(close[key]) if key == "$" else 2)
+    end = _math_end(s, start, close[key])
+    end = n if end < 0 else end
+    return f'<span class="math">{math_html(s[start:end])}</span>', end + (len(close[key]) if end < n else 0)
+
+
+def _command(s: str, i: int, ctx: Context, depth: int) -> tuple[str, int]:
+    """The command at ``s[i]`` (a backslash) as escaped HTML, and where it ends."""
+    m = _NAME.match(s, i)
+    if not m:
+        return "", i + 1
+    name, single = m.group(1), m.group(2)
+    i = m.end()
+    if single is not None:
+        return ("<br>" if single == "\\" else " " if single in ",;: \n" else html.escape(single)), i
+    if name in _STYLE:
+        a, i = _arg(s, i)
+        return f"<{_STYLE[name]}>{inline(a, ctx, depth + 1)}</{_STYLE[name]}>", i
+    if _CITES.fullmatch(name):
+        a, i = _arg(s, i)
+        keys = [k.strip() for k in a.split(",") if k.strip()]
+        return "[" + "; ".join(html.escape(ctx.cites.get(k, k)) for k in keys) + "]", i
+    if _REFS.fullmatch(name):
+        a, i = _arg(s, i)
+        return html.escape(", ".join(_ref(name, key, ctx) for key in (k.strip() for k in a.split(",")) if key)), i
+    if name in ("url", "href"):
+        a, i = _arg(s, i)
+        if name == "href":
+            a, i = _arg(s, i)
+        return (f"<code>{html.escape(a)}</code>" if name == "url" else inline(a, ctx, depth + 1)), i
+    if name in _DROP:
+        return "", _arg(s, i)[1]
+    if name in _TEXT:
+        return html.escape(_TEXT[name]), i
+    # any other command: its name and options go, its argument is read as text
+    m = _OPT.match(s, i)
+    return "", m.end() if m else i
+
+
+def _ref(command: str, key: str, ctx: Context) -> str:
+    """What ``\\ref{key}`` (or ``\\eqref``, ``\\cref``, ...) prints: the number, "(3)" or "Table 2"."""
+    number = ctx.labels.get(key, "??")
+    kind = ctx.kinds.get(key, "")
+    if command == "eqref" or (kind == "Equation" and command in ("cref", "Cref", "autoref")):
+        number = f"({number})"
+    if command in ("cref", "Cref", "autoref") and kind:
+        number = f"{'Eq.' if kind == 'Equation' else kind} {number}"
+    return number
 
 
 def _list(name: str, body: str, ctx: Context, depth: int) -> str:
@@ -280,9 +290,75 @@ def document_body(latex: str) -> str:
     return m.group(1) if m else latex
 
 
-def section_html(latex: str, ctx: Context) -> Markup:
+def section_html(latex: str, ctx: Context) -> str:
     """One section's body as safe HTML (comments and drawings dropped first)."""
-    return Markup(blocks(drop_drawings(strip_comments(latex)), ctx))  # noqa: S704 - every piece escaped above
+    return blocks(drop_drawings(strip_comments(latex)), ctx)
 
 
-__all__ = ["Context", "cite_labels", "inline", "number_labels", "section_html"]
+_SECTION = re.compile(r"\\(section|subsection)\*?\s*\{([^{}]*)\}")
+_TITLE = re.compile(r"\\title\s*\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+_ABSTRACT = re.compile(r"\\begin\{abstract\}.*?(?:\\end\{abstract\}|\Z)", re.S)
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+@dataclass
+class Section:
+    heading: str
+    body: str
+    level: int = 1
+    results_part: bool = False
+    #: the body rendered: paragraphs, lists, tables, citations, math (safe HTML)
+    html: str = ""
+
+
+def sections(latex: str, results_part: bool = False) -> list[Section]:
+    """The LaTeX body split at \\section / \\subsection (title and abstract left out: shown apart)."""
+    text = _ABSTRACT.sub("", _TITLE.sub("", document_body(latex or ""))).strip()
+    if not text:
+        return []
+    out: list[Section] = []
+    matches = list(_SECTION.finditer(text))
+    head = text[: matches[0].start()].strip() if matches else text
+    if head:
+        out.append(Section("", head, 1, results_part))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        level = 1 if m.group(1) == "section" else 2
+        out.append(Section(m.group(2).strip(), text[m.end() : end].strip(), level, results_part))
+    return out
+
+
+def paper_sections(paper: dict[str, Any]) -> list[Section]:
+    """A paper record's sections, each rendered; in the results part (two-stage) the numbers that
+    match none of the supplied results (``ungrounded_numbers``) are marked."""
+    from ..grounding import ungrounded_spans
+
+    latex = str(paper.get("latex") or "")
+    results = str(paper.get("results_latex") or "")
+    main = latex[: len(latex) - len(results)].rstrip() if results and latex.endswith(results) else latex
+    numbers = paper.get("ungrounded_numbers") or []
+    kinds: dict[str, str] = {}
+    ctx = Context(number_labels(latex, kinds), kinds, cite_labels(paper.get("references_bib")))
+    out = sections(main) + sections(results, results_part=True)
+    for section in out:
+        section.html = section_html(section.body, ctx)
+        if section.results_part and numbers and ungrounded_spans(section.body, numbers):
+            section.html = mark_numbers(section.html, [str(n.get("number", "")) for n in numbers])
+    return out
+
+
+def mark_numbers(rendered: str, numbers: list[str]) -> str:
+    """The rendered body with the ungrounded numbers marked (in text, never inside a tag)."""
+    wanted = sorted({n for n in numbers if n and re.fullmatch(r"[\d.,%+\-]+", n)}, key=len, reverse=True)
+    if not wanted:
+        return rendered
+    pat = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in wanted) + r")(?![\w]|\.\d)")
+    mark = '<mark class="ungrounded" title="matches none of the results">\\1</mark>'
+    parts = _TAG.split(rendered)
+    return "".join(p if i % 2 else pat.sub(mark, p) for i, p in enumerate(parts))
+
+
+__all__ = [
+    "Context", "Section", "cite_labels", "inline", "mark_numbers", "number_labels", "paper_sections",
+    "section_html", "sections",
+]  # fmt: skip
