@@ -175,7 +175,8 @@ class ModelSession:
         setting = self.constrain_setting(constrain)
         key = (setting, self.model_kind, structure, bounds, max_tokens)
         if key not in self._fits:
-            self._fits[key] = fitted_grammar(*key, self.engine.count_text)
+            # the engine counts the fixed text only when there is a budget to fit (loaded then)
+            self._fits[key] = fitted_grammar(*key, lambda text: self.engine.count_text(text))
         return self._fits[key]
 
 
