@@ -185,17 +185,17 @@ class BatchDecoder:
             for k in range(req.sampling.n):  # distinct but reproducible samples, as one at a time
                 self.waiting.append(_Seq(r, k, None if seed is None else seed + k))
         failed: Exception | None = None
-        batch = self.lc.llama_batch_init(self.n_batch, 0, 1)
+        tokens = self.lc.llama_batch_init(self.n_batch, 0, 1)  # llama.cpp's batch of one step
         try:
             while self.waiting or self.active:
                 self._admit()
-                self._step(batch)
+                self._step(tokens)
         except Exception as exc:  # llama_decode failed: every sequence in the cache is suspect
             failed = exc
             self.lc.llama_memory_clear(self.mem, True)
             self.parked.clear()
         finally:
-            self.lc.llama_batch_free(batch)
+            self.lc.llama_batch_free(tokens)
             self._hand_back()
         if failed is not None:  # the requests not finished fail; the finished ones are stored
             for i in batch.pending():
