@@ -55,7 +55,7 @@ def test_the_embedded_profile_is_known_without_loading_the_model():
 
 def test_the_researcher_and_reviewers_read_one_profile():
     from cycleresearcher.research import EMBEDDED_CONSTRAINED_MAX_TOKENS, CycleResearcher, ResearchSettings
-    from cycleresearcher.review import CycleReviewer
+    from cycleresearcher import CycleReviewer
 
     rev = CycleReviewer(model="embedded", engine="llamacpp")
     assert rev.sampling.max_tokens == EMBEDDED.review_max_tokens and rev.input_cut == EMBEDDED.review_input_tokens
@@ -103,7 +103,7 @@ def test_aliases_and_served_models_are_resolved_for_the_family(monkeypatch):
 
 @pytest.mark.parametrize("family", ["cyclereviewer", "deepreviewer"])
 def test_reviewers_keep_their_attributes_through_the_session(family):
-    from cycleresearcher.review import CycleReviewer, DeepReviewer
+    from cycleresearcher import CycleReviewer, DeepReviewer
 
     cls = CycleReviewer if family == "cyclereviewer" else DeepReviewer
     engine = Untrained()
