@@ -7,6 +7,7 @@ import io
 import re
 
 from cycleresearcher.engines.base import (
+    Batch,
     ChatRequest,
     Completion,
     Engine,
@@ -14,7 +15,7 @@ from cycleresearcher.engines.base import (
     SamplingParams,
     TokenProgress,
 )
-from cycleresearcher.engines.runner import run_requests, takes_progress
+from cycleresearcher.engines.runner import run_requests
 from cycleresearcher.progress import LogReporter, Reporter, Tracker, format_duration, reporting
 
 
@@ -35,29 +36,28 @@ class TickingEngine(Engine):
     def __init__(self, clock: Clock, tokens: int, step_s: float):
         self.clock, self.tokens, self.step_s = clock, tokens, step_s
 
-    def _generate_one(self, request: ChatRequest) -> GenerationResult:
+    def _generate(self, batch: Batch) -> None:
+        batch.each(self._one)
+
+    def _one(self, request: ChatRequest, report) -> GenerationResult:  # type: ignore[no-untyped-def]
         for k in range(1, self.tokens + 1):
             self.clock.now += self.step_s
-            self._report_tokens(k)
+            if report is not None:
+                report(k)
         return GenerationResult([Completion("x" * self.tokens, "stop", self.tokens)])
 
     def describe(self) -> dict:
         return {"engine": self.name}
 
 
-class OldEngine(Engine):
-    """An engine written before ``on_progress``: its ``generate`` does not take it."""
+class QuietEngine(Engine):
+    """An engine that reports no tokens (as vLLM and Ray): only finished requests."""
 
-    name = "old"
+    name = "quiet"
 
-    def generate(self, requests, on_result=None):  # type: ignore[override]
-        out = []
-        for i, req in enumerate(requests):
-            res = GenerationResult([Completion("abc", "stop", 7)], request_id=req.request_id, elapsed_s=1.0)
-            out.append(res)
-            if on_result:
-                on_result(i, res)
-        return out
+    def _generate(self, batch: Batch) -> None:
+        for i in range(len(batch)):
+            batch.done(i, GenerationResult([Completion("abc", "stop", 7)], elapsed_s=1.0))
 
     def describe(self) -> dict:
         return {"engine": self.name}
@@ -153,9 +153,8 @@ def test_token_events_reach_the_reporter_with_a_done_event_per_request():
     assert rec.events[0].max_tokens == 8 and rec.events[0].request_id == "r0"
 
 
-def test_an_engine_without_on_progress_reports_finished_requests():
-    engine = OldEngine()
-    assert not takes_progress(engine) and takes_progress(TickingEngine(Clock(), 1, 1.0))
+def test_an_engine_that_reports_no_tokens_reports_finished_requests():
+    engine = QuietEngine()
     rec = Recorder()
     results = run_requests(engine, None, "s", _requests(2), progress=rec)
     assert [r.text for r in results] == ["abc", "abc"]

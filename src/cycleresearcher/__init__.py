@@ -25,7 +25,7 @@ _LAZY = {
     "AIDetector": "cycleresearcher.detect:AIDetector",
     "Detection": "cycleresearcher.detect:Detection",
     "RunStore": "cycleresearcher.store:RunStore",
-    "create_engine": "cycleresearcher.engines:create_engine",
+    "create_engine": "cycleresearcher.models.session:create_engine",
     "SamplingParams": "cycleresearcher.engines.base:SamplingParams",
     "ChatRequest": "cycleresearcher.engines.base:ChatRequest",
 }

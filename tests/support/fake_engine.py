@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cycleresearcher.engines.base import ChatRequest, Completion, Engine, GenerationResult
+from cycleresearcher.engines.base import Batch, ChatRequest, Completion, Engine, GenerationResult
 
 Script = Callable[[ChatRequest, int], str] | Sequence[str] | str
 
@@ -54,6 +54,10 @@ class FakeEngine(Engine):
         if isinstance(self.script, str):
             return self.script
         return self.script[(len(self.calls) - 1 + k) % len(self.script)]
+
+    def _generate(self, batch: Batch) -> None:
+        # one request at a time; tests override ``_generate_one`` to script a result's details
+        batch.each(lambda request, _report: self._generate_one(request))
 
     def _generate_one(self, request: ChatRequest) -> GenerationResult:
         self.calls.append(request)

@@ -3,7 +3,8 @@ package (or running ``cycleresearcher --help``) never loads torch, llama_cpp or 
 
 Adding an engine = one new module + one line in ``ENGINES``. An engine of one's own needs no line:
 ``--engine mypkg.engines:MyEngine`` (any importable module, an ``Engine`` subclass whose
-constructor takes ``model=``) is imported the same way.
+constructor takes ``model=`` and that implements ``_generate(batch)``) is imported the same way.
+Engines know no model family: ``create_engine`` (``models.session``) resolves names first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import importlib.util
 from typing import Any
 
 from ..errors import InputError
-from .base import ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
+from .base import Batch, ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
 
 ENGINES: dict[str, str] = {
     "llamacpp": "cycleresearcher.engines.llamacpp:LlamaCppEngine",
@@ -25,6 +26,7 @@ ENGINES: dict[str, str] = {
 
 __all__ = [
     "ENGINES",
+    "Batch",
     "ChatRequest",
     "Completion",
     "Engine",
@@ -77,6 +79,14 @@ def engine_class(name: str) -> type[Engine]:
         raise InputError(
             f"Engine '{name}': {attr} is not an engine class (a subclass of cycleresearcher.engines.Engine)."
         )
+    missing = sorted(getattr(obj, "__abstractmethods__", ()))
+    if missing:
+        # an engine written for the two old hooks (generate or _generate_one) lands here
+        raise InputError(
+            f"Engine '{name}': {attr} does not implement {', '.join(missing)}. An engine implements "
+            "_generate(batch) and describe(); one that answers a request at a time writes "
+            "`def _generate(self, batch): batch.each(self._generate_one)` (docs/engines.md)."
+        )
     return obj
 
 
@@ -107,37 +117,11 @@ def load_engine(name: str, model: str | None = None, **kwargs: Any) -> Engine:
     return cls(model=model, **kwargs)
 
 
-def create_engine(
-    model: str | None = None,
-    engine: str | None = None,
-    base_url: str | None = None,
-    family: str = "researcher",
-    notice: bool = True,
-    **kwargs: Any,
-) -> Engine:
-    """The one entry point the API and CLI use: resolve a size alias / the embedded model, choose
-    the engine, and load it. Prints a one-line notice when the tiny embedded stand-in is used.
-
-    ``kwargs`` go to the engine (e.g. ``api_key``, ``n_ctx``, ``tensor_parallel_size``).
-    """
-    from ..models import embedded_notice, is_embedded, resolve_model
-
-    name = choose_engine(model, engine, base_url)
-    if name == "openai":
-        # a server serves its own model name; aliases still map to the released ids
-        resolved = resolve_model(model, family) if model and model != "embedded" else (model or "")
-        served = load_engine(name, model=resolved, base_url=base_url, **kwargs)
-        if not resolved:
-            from ..models import pick_served_model
-
-            listed = getattr(served, "served_models", lambda: [])()
-            picked = pick_served_model(listed, family)
-            if picked:
-                served.model_id = picked
-        return served
-    resolved = resolve_model(model, family)
-    if notice and is_embedded(model):
-        import sys
-
-        print(f"Notice: {embedded_notice(family)}", file=sys.stderr)
-    return load_engine(name, model=resolved, **kwargs)
+def __getattr__(name: str) -> Any:
+    """``create_engine`` lives with the model names (``models.session``): resolving a size alias
+    for a family, or picking a server's model of a family, is not an engine's business. The name
+    is kept here for existing callers (``from cycleresearcher.engines import create_engine``),
+    imported on first use, as the package's public API is."""
+    if name == "create_engine":
+        return importlib.import_module("cycleresearcher.models.session").create_engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,19 +1,22 @@
 """The engine contract: a list of chat requests in, a list of results out, in the same order.
 
-Each engine batches as it can (vLLM: one `generate` call; llama.cpp: several sequences per decode
-step, sharing prompt prefixes; HTTP: bounded concurrency). Engines call ``on_result(index, result)``
-as soon as one request finishes so that the run store can persist it (a killed run loses nothing
-finished) and progress bars can move. Engines that draw samples one at a time get one request per sample
-from the runner (``engines.runner``; see ``Engine.samples_at_once``).
+``Engine.generate(requests, on_result, on_progress)`` is the one entry point, written once here:
+it frames the call as a ``Batch`` (the results in order, each one's ``request_id``, its elapsed
+time, ``on_result(index, result)`` as soon as it is finished so that the run store can persist it
+and a killed run loses nothing finished, a result for every request). An engine implements one
+hook, ``_generate(batch)``: run ``batch.requests`` and hand each result to ``batch.done(i, result)``
+(or ``batch.fail(i, exc)``), batching as it can (vLLM: one call; llama.cpp: several sequences per
+decode step; HTTP: bounded concurrency). An engine that goes one request at a time writes
+``batch.each(self._one)`` with ``_one(request, report) -> GenerationResult``.
 
-Engines that can see tokens as they are made (llama.cpp, a streaming HTTP server, HF's streamer)
-also take ``on_progress`` and call it with a ``TokenProgress`` while a request runs. It is optional
-both ways: an engine whose ``generate`` has no ``on_progress`` keyword still works (the runner then
-reports each request when it finishes), and ``_generate_one`` engines report through
-``self._report_tokens(n)``, a no-op when nobody listens.
+Progress: ``batch.reporter(i)`` is request ``i``'s ``tokens -> None`` (None when nobody follows);
+engines that see tokens as they are made call it, the others need not: the runner reports each
+request when it finishes. Engines that draw samples one at a time get one request per sample from
+the runner (``engines.runner``; see ``Engine.samples_at_once``).
 
-An engine's constructor takes ``model`` (None: the engine's default) and its settings as keywords:
-``load_engine`` passes ``--model`` and the checked ``--engine-opt`` values that way.
+An engine's constructor takes ``model`` (a model id or path; None: the engine's default) and its
+settings as keywords: ``load_engine`` passes ``--model`` and the checked ``--engine-opt`` values
+that way. Model names (size aliases, families) are resolved before, in ``models.session``.
 """
 
 from __future__ import annotations
@@ -161,8 +164,74 @@ class TokenProgress:
 OnProgress = Callable[[TokenProgress], None]
 
 
+class Batch:
+    """One ``generate`` call as an engine's ``_generate`` sees it: the requests, where each result
+    goes (``done`` / ``fail``), and each request's token reporter. ``done`` is to be called from the
+    thread that called ``generate`` (``on_result`` may write to SQLite), at most once per request."""
+
+    def __init__(
+        self,
+        requests: Sequence[ChatRequest],
+        on_result: OnResult | None = None,
+        on_progress: OnProgress | None = None,
+    ):
+        self.requests = list(requests)
+        self._on_result = on_result
+        self._on_progress = on_progress
+        self._results: list[GenerationResult | None] = [None] * len(self.requests)
+        self._start = time.perf_counter()
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def reporter(self, index: int) -> Callable[[int], None] | None:
+        """Request ``index``'s ``tokens -> None`` (new tokens so far, all its samples); its clock
+        starts now. None when nobody follows the progress."""
+        return token_reporter(self._on_progress, index, self.requests[index])
+
+    def done(self, index: int, result: GenerationResult) -> None:
+        """Request ``index`` finished: its result is stamped with the request's id (and, when the
+        engine did not time it, the time since the batch began) and reported."""
+        result.request_id = self.requests[index].request_id
+        result.elapsed_s = result.elapsed_s or (time.perf_counter() - self._start)
+        self._results[index] = result
+        if self._on_result is not None:
+            self._on_result(index, result)
+
+    def fail(self, index: int, exc: BaseException | str) -> None:
+        """Request ``index`` failed; the batch goes on."""
+        error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        self.done(index, GenerationResult(error=error))
+
+    def pending(self) -> list[int]:
+        """The requests with no result yet."""
+        return [i for i, r in enumerate(self._results) if r is None]
+
+    def each(
+        self, one: Callable[[ChatRequest, Callable[[int], None] | None], GenerationResult]
+    ) -> None:
+        """Run the requests one at a time through ``one(request, report)``; one that raises fails
+        alone, and each is timed from its own start."""
+        for i, req in enumerate(self.requests):
+            start = time.perf_counter()
+            try:
+                res = one(req, self.reporter(i))
+            except Exception as exc:  # one bad request must not sink the batch
+                res = GenerationResult(error=f"{type(exc).__name__}: {exc}")
+            res.elapsed_s = res.elapsed_s or (time.perf_counter() - start)
+            self.done(i, res)
+
+    def results(self) -> list[GenerationResult]:
+        """Every request's result, in order; a request the engine skipped fails."""
+        return [
+            r if r is not None else GenerationResult(error="engine returned no result", request_id=q.request_id)
+            for r, q in zip(self._results, self.requests, strict=True)
+        ]
+
+
 class Engine(ABC):
-    """Base class of all engines. Subclasses implement ``_generate_one`` or override ``generate``."""
+    """Base class of all engines: ``generate`` is written here; subclasses implement ``_generate``
+    and ``describe`` (and, where they know better than the estimate, ``count_tokens``)."""
 
     name: str = "base"
     #: the model's context window in tokens, when known
@@ -179,33 +248,18 @@ class Engine(ABC):
         on_result: OnResult | None = None,
         on_progress: OnProgress | None = None,
     ) -> list[GenerationResult]:
-        """Run every request; a failing request yields a result with ``error`` set, never an exception."""
-        results: list[GenerationResult] = []
-        for i, req in enumerate(requests):
-            start = time.perf_counter()
-            self._progress_sink = token_reporter(on_progress, i, req)
-            try:
-                res = self._generate_one(req)
-            except Exception as exc:  # one bad request must not sink the batch
-                res = GenerationResult(error=f"{type(exc).__name__}: {exc}")
-            finally:
-                self._progress_sink = None
-            res.elapsed_s = res.elapsed_s or (time.perf_counter() - start)
-            res.request_id = req.request_id
-            results.append(res)
-            if on_result is not None:
-                on_result(i, res)
-        return results
+        """Run every request; a failing request yields a result with ``error`` set, never an
+        exception. ``on_result(i, result)`` as each finishes; ``on_progress(TokenProgress)`` while
+        they run, from engines that see their tokens. Not to be overridden: see ``_generate``."""
+        batch = Batch(requests, on_result, on_progress)
+        if batch.requests:
+            self._generate(batch)
+        return batch.results()
 
-    def _generate_one(self, request: ChatRequest) -> GenerationResult:  # pragma: no cover - abstract-ish
-        raise NotImplementedError
-
-    _progress_sink: Callable[[int], None] | None = None
-
-    def _report_tokens(self, tokens: int) -> None:
-        """Called by ``_generate_one`` with the request's new tokens so far (all its samples)."""
-        if self._progress_sink is not None:
-            self._progress_sink(tokens)
+    @abstractmethod
+    def _generate(self, batch: Batch) -> None:
+        """The one hook: run ``batch.requests``, handing each result to ``batch.done(i, result)``
+        as soon as it is finished (a failure to ``batch.fail(i, exc)``)."""
 
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens the chat prompt takes. Engines with a tokenizer override this; the default is a

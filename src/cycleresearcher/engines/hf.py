@@ -15,17 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ContextLengthError
-from .base import (
-    ChatRequest,
-    Completion,
-    Engine,
-    GenerationResult,
-    Message,
-    OnProgress,
-    OnResult,
-    SamplingParams,
-    token_reporter,
-)
+from .base import Batch, ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
 
 
 def chat_prompt(tokenizer: Any, messages: Sequence[Message]) -> str:
@@ -135,20 +125,8 @@ class HFEngine(Engine):
         self.tokenizer = None
 
     # -- generation
-    def generate(
-        self,
-        requests: Sequence[ChatRequest],
-        on_result: OnResult | None = None,
-        on_progress: OnProgress | None = None,
-    ) -> list[GenerationResult]:
-        results: list[GenerationResult | None] = [None] * len(requests)
-
-        def done(i: int, res: GenerationResult) -> None:
-            res.request_id = requests[i].request_id
-            results[i] = res
-            if on_result is not None:
-                on_result(i, res)
-
+    def _generate(self, batch: Batch) -> None:
+        requests = batch.requests
         prompts: dict[int, list[int]] = {}
         for i, req in enumerate(requests):
             try:
@@ -156,26 +134,25 @@ class HFEngine(Engine):
                 self._check_fits(len(ids))
                 prompts[i] = ids
             except Exception as exc:  # a bad chat or an overlong prompt fails alone
-                done(i, GenerationResult(error=f"{type(exc).__name__}: {exc}"))
+                batch.fail(i, exc)
 
         lengths = {i: len(ids) for i, ids in prompts.items()}
-        for batch in plan_batches(requests, lengths, self.batch_size):
-            reports = [token_reporter(on_progress, i, requests[i]) for i in batch]
+        for group in plan_batches(requests, lengths, self.batch_size):
+            reports = [batch.reporter(i) for i in group]
             try:
-                outs = self._run_batch([prompts[i] for i in batch], requests[batch[0]].sampling, reports)
+                outs = self._run_batch([prompts[i] for i in group], requests[group[0]].sampling, reports)
             except Exception as exc:
-                if len(batch) == 1:
-                    done(batch[0], GenerationResult(error=f"{type(exc).__name__}: {exc}"))
+                if len(group) == 1:
+                    batch.fail(group[0], exc)
                     continue
                 outs = []
-                for i in batch:  # isolate the request that broke the batch (e.g. out of memory)
+                for i in group:  # isolate the request that broke the batch (e.g. out of memory)
                     try:
                         outs.extend(self._run_batch([prompts[i]], requests[i].sampling))
                     except Exception as exc1:
                         outs.append(GenerationResult(error=f"{type(exc1).__name__}: {exc1}"))
-            for i, res in zip(batch, outs, strict=True):
-                done(i, res)
-        return [r if r is not None else GenerationResult(error="no result") for r in results]
+            for i, res in zip(group, outs, strict=True):
+                batch.done(i, res)
 
     def _check_fits(self, n_prompt: int) -> None:
         if self.context_length and n_prompt >= self.context_length:

@@ -16,12 +16,12 @@ models did upstream.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ContextLengthError, EngineError, InputError, ModelNotFoundError, require
-from .base import ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
+from .base import Batch, ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
 from .llamacpp_text import SampleStats, SequenceText
 
 __all__ = ["DEFAULT_MAX_CTX", "LlamaCppEngine", "SampleStats"]
@@ -208,7 +208,18 @@ class LlamaCppEngine(Engine):
         return len(self.prompt_tokens(messages))
 
     # -- generation
-    def _generate_one(self, request: ChatRequest) -> GenerationResult:
+    def _generate(self, batch: Batch) -> None:
+        self.stats = []
+        self.steps = []
+        if self.max_sequences > 1 and sum(r.sampling.n for r in batch.requests) > 1:
+            from .llamacpp_batch import BatchDecoder
+
+            BatchDecoder(self).run(batch)
+        else:
+            batch.each(self._generate_one)
+
+    def _generate_one(self, request: ChatRequest, report: Callable[[int], None] | None) -> GenerationResult:
+        """One request through ``Llama.generate``, its samples one after the other."""
         start = time.perf_counter()
         sp = request.sampling
         tokens = self.prompt_tokens(request.messages)
@@ -217,7 +228,7 @@ class LlamaCppEngine(Engine):
         for k in range(sp.n):
             seed = None if sp.seed is None else sp.seed + k  # distinct but reproducible samples
             before = sum(c.completion_tokens or 0 for c in comps)
-            comps.append(self._sample(tokens, sp, min(sp.max_tokens, room), seed, before))
+            comps.append(self._sample(tokens, sp, min(sp.max_tokens, room), seed, before, report))
         return GenerationResult(
             completions=comps, prompt_tokens=len(tokens), elapsed_s=time.perf_counter() - start
         )
@@ -231,7 +242,13 @@ class LlamaCppEngine(Engine):
         return n
 
     def _sample(
-        self, tokens: list[int], sp: SamplingParams, max_new: int, seed: int | None, before: int = 0
+        self,
+        tokens: list[int],
+        sp: SamplingParams,
+        max_new: int,
+        seed: int | None,
+        before: int = 0,
+        report: Callable[[int], None] | None = None,
     ) -> Completion:
         """One sample; ``before`` tokens of the request's earlier samples count in its progress."""
         llm = self.llm
@@ -249,7 +266,8 @@ class LlamaCppEngine(Engine):
             for token in gen:
                 if t_first is None:
                     t_first = time.perf_counter()
-                self._report_tokens(before + out.count + 1)
+                if report is not None:
+                    report(before + out.count + 1)
                 if out.feed(token):
                     break
         finally:
@@ -328,15 +346,6 @@ class LlamaCppEngine(Engine):
                 raise InputError("llama.cpp rejected the grammar (GBNF syntax error); see its log above")
             lc.llama_sampler_free(probe)
             cache.add(text)
-
-    def generate(self, requests, on_result=None, on_progress=None):  # type: ignore[no-untyped-def]
-        self.stats = []
-        self.steps = []
-        if self.max_sequences > 1 and sum(r.sampling.n for r in requests) > 1:
-            from .llamacpp_batch import BatchDecoder
-
-            return BatchDecoder(self).run(requests, on_result, on_progress)
-        return super().generate(requests, on_result, on_progress)
 
     def check_prompt(self, tokens: list[int]) -> int:
         """Room left for new tokens after the prompt; ContextLengthError when there is none."""

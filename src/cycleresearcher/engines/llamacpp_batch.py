@@ -8,7 +8,7 @@ top-p, temperature, a dist seeded ``seed + k``; the grammar in front when there 
 stop strings and token budget. A sequence starts from the longest prompt prefix any sequence in the
 cache holds (``llama_memory_seq_cp`` shares the cells, nothing is recomputed), so samples 2..n of a
 request evaluate one prompt token each; a sequence whose prompt a running prefill will hold waits
-for it. A request's result goes to ``on_result`` as soon as its last sequence ends.
+for it. A request's result goes to ``batch.done`` (``on_result``) as soon as its last sequence ends.
 
 The llama_cpp module comes through the engine (``engine._llama_cpp``): only ``engines.llamacpp``
 imports it.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EngineError
-from .base import ChatRequest, Completion, GenerationResult, OnProgress, OnResult, token_reporter
+from .base import Batch, ChatRequest, Completion, GenerationResult
 from .llamacpp_text import SampleStats, SequenceText
 
 #: a sequence waits for a running prefill only when that saves it at least this many prompt tokens
@@ -119,8 +119,7 @@ class BatchDecoder:
         self.free_ids = list(range(engine.max_sequences + 1))  # the context's n_seq_max
         self.active: list[_Seq] = []
         self.waiting: deque[_Seq] = deque()
-        self.results: list[GenerationResult | None] = []
-        self.on_result: OnResult | None = None
+        self.batch: Batch | None = None
         self.order: dict[int, tuple[int, int]] = {}  # id(stats) -> (request, sample)
         self._adopt_llama_cache()
 
@@ -169,14 +168,12 @@ class BatchDecoder:
         self.free_ids.append(sid)
 
     # -- the run
-    def run(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None, on_progress: OnProgress | None
-    ) -> list[GenerationResult]:
+    def run(self, batch: Batch) -> None:
+        """Decode ``batch``'s requests; each result goes to ``batch.done`` as its last sequence ends."""
         eng = self.eng
-        self.results = [None] * len(requests)
-        self.on_result = on_result
-        for i, req in enumerate(requests):
-            r = _Request(i, req, token_reporter(on_progress, i, req))
+        self.batch = batch
+        for i, req in enumerate(batch.requests):
+            r = _Request(i, req, batch.reporter(i))
             try:
                 r.prompt = eng.prompt_tokens(req.messages)
                 r.max_new = min(req.sampling.max_tokens, eng.check_prompt(r.prompt))
@@ -188,35 +185,26 @@ class BatchDecoder:
             for k in range(req.sampling.n):  # distinct but reproducible samples, as one at a time
                 self.waiting.append(_Seq(r, k, None if seed is None else seed + k))
         failed: Exception | None = None
-        batch = self.lc.llama_batch_init(self.n_batch, 0, 1)
+        tokens = self.lc.llama_batch_init(self.n_batch, 0, 1)  # llama.cpp's batch of one step
         try:
             while self.waiting or self.active:
                 self._admit()
-                self._step(batch)
+                self._step(tokens)
         except Exception as exc:  # llama_decode failed: every sequence in the cache is suspect
             failed = exc
             self.lc.llama_memory_clear(self.mem, True)
             self.parked.clear()
         finally:
-            self.lc.llama_batch_free(batch)
+            self.lc.llama_batch_free(tokens)
             self._hand_back()
         if failed is not None:  # the requests not finished fail; the finished ones are stored
-            for i, res in enumerate(self.results):
-                if res is None:
-                    self.results[i] = GenerationResult(
-                        error=f"{type(failed).__name__}: {failed}", request_id=requests[i].request_id
-                    )
-                    if on_result is not None:
-                        on_result(i, self.results[i])
+            for i in batch.pending():
+                batch.fail(i, failed)
         eng.stats.sort(key=lambda st: self.order.get(id(st), (0, 0)))
-        return [res or GenerationResult(error="engine returned no result") for res in self.results]
 
     def _settle(self, r: _Request, res: GenerationResult) -> None:
-        res.request_id = r.request.request_id
         res.elapsed_s = res.elapsed_s or r.elapsed_s
-        self.results[r.index] = res
-        if self.on_result is not None:
-            self.on_result(r.index, res)
+        self.batch.done(r.index, res)
 
     # -- admission
     def _source(self, prompt: list[int]) -> tuple[int | None, list[int], int]:

@@ -17,22 +17,20 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from ..errors import EngineError, InputError
 from .base import (
+    Batch,
     ChatRequest,
     Completion,
     Engine,
     GenerationResult,
     Message,
-    OnProgress,
-    OnResult,
     SamplingParams,
     run_threaded,
-    token_reporter,
 )
 from .openai_transport import (
     MAX_REPLY_BYTES,
@@ -330,33 +328,19 @@ class OpenAIEngine(Engine):
             warnings=list(dict.fromkeys(warnings)),
         )
 
-    def generate(
-        self,
-        requests: Sequence[ChatRequest],
-        on_result: OnResult | None = None,
-        on_progress: OnProgress | None = None,
-    ) -> list[GenerationResult]:
-        """``on_progress`` is called from the worker threads (streamed tokens), ``on_result``
-        from the calling one. Interrupted (Ctrl-C, or ``on_result`` raising), the requests in flight
-        are cut and the exception goes on at once; what was reported stays reported."""
-        results: list[GenerationResult | None] = [None] * len(requests)
+    def _generate(self, batch: Batch) -> None:
+        """Token reports come from the worker threads (streamed chunks), ``batch.done`` from the
+        calling one. Interrupted (Ctrl-C, or ``on_result`` raising), the requests in flight are cut
+        and the exception goes on at once; what was reported stays reported."""
         cancel = threading.Event()  # this batch's: an interrupted batch leaves the engine usable
 
         def work(i: int) -> GenerationResult:
-            req = requests[i]
             try:
-                return self._generate_one(req, token_reporter(on_progress, i, req), cancel)
+                return self._generate_one(batch.requests[i], batch.reporter(i), cancel)
             except Exception as exc:  # never let one request sink the batch
                 return GenerationResult(error=f"{type(exc).__name__}: {exc}")
 
-        def done(i: int, res: GenerationResult) -> None:
-            res.request_id = requests[i].request_id
-            results[i] = res
-            if on_result is not None:
-                on_result(i, res)  # from the calling thread: safe for SQLite
-
-        run_threaded(work, len(requests), self.max_concurrency, done, lambda: self.transport.abort(cancel))
-        return [r if r is not None else GenerationResult(error="no result") for r in results]
+        run_threaded(work, len(batch), self.max_concurrency, batch.done, lambda: self.transport.abort(cancel))
 
     def unsupported(self, params: SamplingParams) -> list[str]:
         return ["ignore_eos"] if params.ignore_eos and not self.ignore_eos_field else []

@@ -28,12 +28,11 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, require
-from .base import ChatRequest, Completion, Engine, GenerationResult, OnResult
+from .base import Batch, ChatRequest, Completion, Engine, GenerationResult
 
 BACKENDS = ("actors", "vllm")
 
@@ -327,25 +326,14 @@ class RayEngine(Engine):
 
     # -- generation -----------------------------------------------------------------------
 
-    def generate(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
-    ) -> list[GenerationResult]:
-        results: list[GenerationResult | None] = [None] * len(requests)
-
-        def done(i: int, res: GenerationResult) -> None:
-            res.request_id = requests[i].request_id
-            results[i] = res
-            if on_result is not None:
-                on_result(i, res)
-
+    def _generate(self, batch: Batch) -> None:
         if self.backend == "vllm":
-            self._generate_data(requests, done)
+            self._generate_data(batch)
         else:
-            self._generate_actors(requests, done)
-        return [r if r is not None else GenerationResult(error="no result") for r in results]
+            self._generate_actors(batch)
 
-    def _generate_actors(self, requests: Sequence[ChatRequest], done: Any) -> None:
-        ray = self.ray
+    def _generate_actors(self, batch: Batch) -> None:
+        ray, requests, done = self.ray, batch.requests, batch.done
         queue: deque[int] = deque(range(len(requests)))
         requeued: dict[int, int] = {}
         idle = list(self.actors)
@@ -382,7 +370,8 @@ class RayEngine(Engine):
             idle.append(actor)
             done(i, res)
 
-    def _generate_data(self, requests: Sequence[ChatRequest], done: Any) -> None:
+    def _generate_data(self, batch: Batch) -> None:
+        requests = batch.requests
         require("vllm", "gpu", "the Ray engine's vllm backend")
         from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
@@ -394,4 +383,4 @@ class RayEngine(Engine):
         for row in processor(ds).iter_rows():
             index, res = result_from_row(row)
             res.elapsed_s = time.perf_counter() - start
-            done(index, res)
+            batch.done(index, res)

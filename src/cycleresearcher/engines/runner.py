@@ -5,13 +5,12 @@ resume asks only for what is missing (the k-th sample of a request keeps its see
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..store import RunStore, SampleResult, request_key
-from .base import ChatRequest, Completion, Engine, GenerationResult, OnProgress, OnResult, TokenProgress
+from .base import ChatRequest, Completion, Engine, GenerationResult, TokenProgress
 
 if TYPE_CHECKING:
     from ..progress import Reporter
@@ -187,7 +186,7 @@ def run_requests(
                 skipped = len(requests) - len({i for i, _, _ in sends})
             reporter.begin(stage, [r.sampling.max_tokens * r.sampling.n for r in batch], skipped)
             try:
-                _generate(engine, batch, _done, reporter.update)
+                engine.generate(batch, on_result=_done, on_progress=reporter.update)
             finally:
                 reporter.end()
     for i in list(settled):  # an engine that skipped a request: its missing samples fail, not vanish
@@ -200,19 +199,3 @@ def run_requests(
                 sample_done(i, sample)
         finish(i)
     return [r if r is not None else GenerationResult(error="engine returned no result") for r in results]
-
-
-def takes_progress(engine: Engine) -> bool:
-    """Whether ``engine.generate`` accepts ``on_progress`` (engines written before it did not)."""
-    try:
-        params = inspect.signature(engine.generate).parameters
-    except (TypeError, ValueError):
-        return False
-    return "on_progress" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-def _generate(engine: Engine, batch: list[ChatRequest], on_result: OnResult, on_progress: OnProgress) -> None:
-    if takes_progress(engine):
-        engine.generate(batch, on_result=on_result, on_progress=on_progress)
-    else:  # the runner's done events still move the count
-        engine.generate(batch, on_result=on_result)

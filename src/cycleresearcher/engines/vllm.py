@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ContextLengthError, require
-from .base import ChatRequest, Completion, Engine, GenerationResult, Message, OnResult, SamplingParams
+from .base import Batch, ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
 from .hf import chat_token_ids
 
 
@@ -87,10 +87,10 @@ class VLLMEngine(Engine):
         enforce_eager: bool = False,
         **_ignored: Any,
     ):
-        from ..models import resolve_model
+        from ..models import embedded_model_path
 
         self._vllm = require("vllm", "gpu", "the vLLM engine")
-        self.model_id = model or resolve_model(None)
+        self.model_id = model or str(embedded_model_path())
         self.settings = {
             "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization,
@@ -134,17 +134,8 @@ class VLLMEngine(Engine):
     def close(self) -> None:
         self.llm = None
 
-    def generate(
-        self, requests: Sequence[ChatRequest], on_result: OnResult | None = None
-    ) -> list[GenerationResult]:
-        results: list[GenerationResult | None] = [None] * len(requests)
-
-        def done(i: int, res: GenerationResult) -> None:
-            res.request_id = requests[i].request_id
-            results[i] = res
-            if on_result is not None:
-                on_result(i, res)
-
+    def _generate(self, batch: Batch) -> None:
+        requests = batch.requests
         ready: dict[bool, list[tuple[int, Any]]] = {False: [], True: []}
         for i, req in enumerate(requests):
             try:
@@ -161,7 +152,7 @@ class VLLMEngine(Engine):
                     self._vllm, req.sampling, min(req.sampling.max_tokens, room or req.sampling.max_tokens)
                 )
             except Exception as exc:
-                done(i, GenerationResult(error=f"{type(exc).__name__}: {exc}"))
+                batch.fail(i, exc)
                 continue
             # a chat ending with an assistant turn is continued, not answered (LLM.chat takes the
             # flag per call, so such requests go in their own call)
@@ -170,8 +161,7 @@ class VLLMEngine(Engine):
         for continue_final, items in ready.items():
             step = self.chunk_size or len(items) or 1
             for lo in range(0, len(items), step):
-                self._run(requests, items[lo : lo + step], continue_final, done)
-        return [r if r is not None else GenerationResult(error="no result") for r in results]
+                self._run(batch, items[lo : lo + step], continue_final)
 
     def _chat(
         self, requests: Sequence[ChatRequest], items: list[tuple[int, Any]], continue_final: bool
@@ -187,21 +177,19 @@ class VLLMEngine(Engine):
             continue_final_message=continue_final,
         )
 
-    def _run(
-        self, requests: Sequence[ChatRequest], items: list[tuple[int, Any]], continue_final: bool, done
-    ) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, batch: Batch, items: list[tuple[int, Any]], continue_final: bool) -> None:
         start = time.perf_counter()
         try:
-            outputs = self._chat(requests, items, continue_final)
+            outputs = self._chat(batch.requests, items, continue_final)
         except Exception as exc:
             if len(items) == 1:
-                done(items[0][0], GenerationResult(error=f"{type(exc).__name__}: {exc}"))
+                batch.fail(items[0][0], exc)
                 return
             for item in items:  # find the request that broke the batch; the others go on
-                self._run(requests, [item], continue_final, done)
+                self._run(batch, [item], continue_final)
             return
         elapsed = time.perf_counter() - start
         for (i, _), out in zip(items, outputs, strict=True):
             res = from_vllm_output(out)
             res.elapsed_s = elapsed
-            done(i, res)
+            batch.done(i, res)

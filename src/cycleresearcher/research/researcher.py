@@ -22,11 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..engines import create_engine
 from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import ContextLengthError, EngineError, InputError
 from ..models import ModelKind
+from ..models.session import ModelSession
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..paper.record import Stage
 from ..paper.results import load_results, validate_results
@@ -41,8 +41,6 @@ from ..references import (
 )
 from ..store import RunStore, SampleResult, request_key
 from .settings import (
-    EMBEDDED_CONSTRAINED_MAX_TOKENS,
-    EMBEDDED_MAX_TOKENS,
     PAPER,
     PAPER_VERSION,
     REFSET,
@@ -81,48 +79,46 @@ class CycleResearcher:
         constrain: bool | None = None,
         **engine_kwargs: Any,
     ):
-        self.constrain = constrain  # default of ResearchSettings.constrain
-        self._fits: dict[tuple[object, ...], str | None] = {}  # grammars fitted to a budget
-        self._engine_arg = engine
-        self.model = model or model_size
-        self.base_url = base_url
-        self.engine_kwargs = engine_kwargs
-        self._engine: Engine | None = engine if isinstance(engine, Engine) else None
+        #: the engine, the model kind, constrain (the default of ResearchSettings.constrain), the
+        #: fitted grammars and the embedded profile
+        self.session = ModelSession(
+            model or model_size, "researcher", engine, base_url, constrain=constrain, engine_kwargs=engine_kwargs
+        )
         self.store = RunStore(run_dir) if run_dir is not None else None
         #: papers a generate left as they were in the store (id -> why): see ``stages.store_paper``
         self.kept: dict[str, str] = {}
 
-    # -- engine ---------------------------------------------------------------------------------
+    # -- the model session ----------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            name = self._engine_arg if isinstance(self._engine_arg, str) else None
-            self._engine = create_engine(
-                self.model, name, self.base_url, family="researcher", **self.engine_kwargs
-            )
-        return self._engine
+        return self.session.engine
+
+    @property
+    def model(self) -> str | None:
+        return self.session.model
+
+    @property
+    def base_url(self) -> str | None:
+        return self.session.base_url
+
+    @property
+    def constrain(self) -> bool | None:
+        return self.session.constrain
+
+    @constrain.setter
+    def constrain(self, value: bool | None) -> None:
+        self.session.constrain = value
 
     @property
     def is_embedded(self) -> bool:
-        from ..models import runs_embedded
-
-        return runs_embedded(self.model, self.base_url, self._given_engine)
+        return self.session.is_embedded
 
     @property
     def model_kind(self) -> ModelKind:
-        """What the model is to the grammar default: embedded, released (a trained format) or
-        untrained. A server's model is known by the name it serves (asked when none was given)."""
-        from ..models import run_model_kind
-
-        return run_model_kind(self.model, self.base_url, self._given_engine, lambda: self.engine.model_id)
-
-    @property
-    def _given_engine(self) -> Engine | None:
-        return self._engine_arg if isinstance(self._engine_arg, Engine) else None
+        return self.session.model_kind
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
+        self.session.close()
         if self.store is not None:
             self.store.close()
 
@@ -158,9 +154,9 @@ class CycleResearcher:
         ctx = self.engine.context_length
         if settings.max_tokens is not None:
             max_new = settings.max_tokens
-        elif self.is_embedded:
+        elif (profile := self.session.profile) is not None:
             # with the grammar on, room for the whole bounded structure (it stops at its end)
-            max_new = EMBEDDED_CONSTRAINED_MAX_TOKENS if self._constrained(settings) else EMBEDDED_MAX_TOKENS
+            max_new = profile.paper_tokens(self.session.constrained(settings.constrain))
         else:
             max_new = UPSTREAM_MAX_TOKENS
         if ctx is None:
@@ -209,20 +205,7 @@ class CycleResearcher:
     def _grammar(self, settings: ResearchSettings, name: str, max_tokens: int) -> str | None:
         """The structure's GBNF with its bounded free text fitted to ``max_tokens``
         (``prompts.grammars.capacity``), or None when constraining is off."""
-        from ..prompts.grammars import fitted_grammar
-
-        key = (self._constrain_setting(settings), self.model_kind, name, settings.bounds, max_tokens)
-        if key not in self._fits:
-            self._fits[key] = fitted_grammar(*key[:4], max_tokens, self.engine.count_text)[0]
-        return self._fits[key]
-
-    def _constrained(self, settings: ResearchSettings) -> bool:
-        from ..prompts.grammars import resolve_constrain
-
-        return resolve_constrain(self._constrain_setting(settings), self.model_kind)
-
-    def _constrain_setting(self, settings: ResearchSettings) -> bool | None:
-        return settings.constrain if settings.constrain is not None else self.constrain
+        return self.session.grammar(name, max_tokens, bounds=settings.bounds, constrain=settings.constrain)[0]
 
     def _sampling(
         self,
@@ -232,8 +215,6 @@ class CycleResearcher:
         n: int | None = None,
         structure: str | None = None,
     ) -> SamplingParams:
-        from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY, EMBEDDED_REPEAT_WINDOW
-
         _, max_new = self._budget(settings)
         stop = list(STOP_STRINGS)
         if stage1:
@@ -241,9 +222,7 @@ class CycleResearcher:
         grammar = self._grammar(
             settings, structure or ("researcher-stage1" if stage1 else "researcher"), max_new
         )
-        penalty = settings.repeat_penalty
-        if penalty is None:
-            penalty = EMBEDDED_REPEAT_PENALTY if self.is_embedded else 1.0
+        penalty, window = self.session.repetition(settings.repeat_penalty, settings.repeat_last_n)
         return SamplingParams(
             temperature=settings.temperature,
             top_p=settings.top_p,
@@ -255,9 +234,9 @@ class CycleResearcher:
             # itself); a grammar holds all turns, so EOS then ends the finished structure
             ignore_eos=not stage1 and not grammar,
             grammar=grammar,
-            grammar_optional=grammar is not None and self._constrain_setting(settings) is None,
+            grammar_optional=grammar is not None and self.session.grammar_optional(settings.constrain),
             repeat_penalty=penalty,
-            repeat_last_n=settings.repeat_last_n or (EMBEDDED_REPEAT_WINDOW if self.is_embedded else 64),
+            repeat_last_n=window,
         )
 
     # -- generation -----------------------------------------------------------------------------

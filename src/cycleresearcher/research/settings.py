@@ -9,18 +9,16 @@ from typing import Any
 
 from ..engines.base import SamplingParams
 from ..errors import InputError
+from ..models.embedded import EMBEDDED
 from ..prompts.research import STOP_STRINGS, UPSTREAM_SAMPLING
 from ..references import Reference
 
 #: upstream sampling of the released models (FORMATS.md §1)
 UPSTREAM_MAX_TOKENS = int(UPSTREAM_SAMPLING["max_tokens"])
-#: the embedded stand-in cannot write a paper; keep its default run short
-EMBEDDED_MAX_TOKENS = 1024
-#: ... and with the grammar on, room for the whole bounded structure (it stops at its end): the
-#: longest one-shot paper of the embedded bounds is estimated at 2,807 tokens (fixed text at 1.5
-#: characters a token, 4 tokens a word), so the grammar fitting (prompts.grammars.capacity) keeps
-#: those bounds as they are
-EMBEDDED_CONSTRAINED_MAX_TOKENS = 2816
+#: the embedded stand-in's paper budgets, unconstrained and with the grammar on (the one
+#: embedded profile, ``models.embedded``, says why)
+EMBEDDED_MAX_TOKENS = EMBEDDED.paper_max_tokens
+EMBEDDED_CONSTRAINED_MAX_TOKENS = EMBEDDED.paper_constrained_max_tokens
 #: where stage 1 stops in two-stage mode: the model would next write the results turn itself
 STAGE1_STOP = "## Experimental_results"
 

@@ -291,7 +291,7 @@ class DeepReviewer(BaseReviewer):
         sampling = SamplingParams(**{**turn1_request.sampling.to_dict(), "max_tokens": gen})
         if turn1_request.sampling.grammar:  # turn 2 has its own structure
             sampling.grammar = self.grammar(2, gen, mode="best", reviewer_num=self._reviewer_num)
-            sampling.grammar_optional = self.constrain is None
+            sampling.grammar_optional = self.session.grammar_optional()
         return ChatRequest(
             messages=messages, sampling=sampling, request_id=turn1_request.request_id
         ), warnings

@@ -24,6 +24,7 @@ from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
 from ..models import ModelKind
+from ..models.session import ModelSession
 from ..prompts.grammars.capacity import FittedBounds
 from ..store import RunStore, request_key
 from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
@@ -109,10 +110,12 @@ class BaseReviewer:
         #: hidden text (``paper.hidden``) stays in what the model reads only when asked
         self.keep_hidden_text = keep_hidden_text
 
-        #: grammar-constrained structure: None = auto (on for every model but the released ones)
-        self.constrain = constrain
+        #: the engine, the model kind, constrain (None = auto: on for every model but the released
+        #: ones), the fitted grammars and the embedded profile
+        self.session = ModelSession(
+            model, self.family, engine, base_url, constrain=constrain, engine_kwargs=engine_kwargs
+        )
         self.grammar_bounds = grammar_bounds
-        self._fits: dict[tuple[Any, ...], tuple[str | None, FittedBounds | None]] = {}
 
         spec = load(self.family)
         defaults = dict(spec["sampling"])
@@ -125,44 +128,48 @@ class BaseReviewer:
         if temperature is not None:
             sampling.temperature = temperature
         self.sampling = sampling
-        self.model = model
-        self.base_url = base_url
         self._context_override = context_length
         self._upstream_context = int(spec["context_length"])
-        self._engine_kwargs = engine_kwargs
-        if isinstance(engine, Engine):
-            self._engine: Engine | None = engine
-            self._engine_name = engine.name
-            self._owns_engine = False
-        else:
-            self._engine = None
-            self._engine_name = engine
-            self._owns_engine = True
         #: the embedded stand-in's input cut (``review.embedded``); None: upstream's limits
         self.input_cut: int | None = None
-        if self.is_embedded:
-            from .embedded import EMBEDDED_REVIEW_INPUT_TOKENS, EMBEDDED_REVIEW_MAX_TOKENS
-
+        profile = self.session.profile
+        if profile is not None:
             if default_budget:
-                self.sampling.max_tokens = EMBEDDED_REVIEW_MAX_TOKENS
+                self.sampling.max_tokens = profile.review_max_tokens
             if default_sampling:  # the papers' anti-loop default (benchmarks/repetition.py)
-                from ..prompts.grammars import EMBEDDED_REPEAT_PENALTY, EMBEDDED_REPEAT_WINDOW
-
-                self.sampling.repeat_penalty = EMBEDDED_REPEAT_PENALTY
-                self.sampling.repeat_last_n = EMBEDDED_REPEAT_WINDOW
+                self.sampling.repeat_penalty, self.sampling.repeat_last_n = self.session.repetition()
             if context_length is None:
-                self.input_cut = EMBEDDED_REVIEW_INPUT_TOKENS
+                self.input_cut = profile.review_input_tokens
 
-    # -- engine --------------------------------------------------------------------------------
+    # -- the model session -----------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            from ..engines import create_engine
+        return self.session.engine
 
-            self._engine = create_engine(
-                self.model, self._engine_name, self.base_url, family=self.family, **self._engine_kwargs
-            )
-        return self._engine
+    @property
+    def model(self) -> str | None:
+        return self.session.model
+
+    @property
+    def base_url(self) -> str | None:
+        return self.session.base_url
+
+    @property
+    def constrain(self) -> bool | None:
+        return self.session.constrain
+
+    @constrain.setter
+    def constrain(self, value: bool | None) -> None:
+        self.session.constrain = value
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.session.is_embedded
+
+    @property
+    def model_kind(self) -> ModelKind:
+        """What the model is to the grammar default (``ModelSession.model_kind``)."""
+        return self.session.model_kind
 
     @property
     def context_length(self) -> int:
@@ -183,12 +190,11 @@ class BaseReviewer:
         return budget_note(max_tokens, self.context_length - max_tokens - SAFETY_MARGIN)
 
     def model_label(self) -> str:
-        return getattr(self._engine, "model_id", "") or str(self.model or "")
+        return self.session.label()
 
     def close(self) -> None:
-        if self._engine is not None and self._owns_engine:
-            self._engine.close()
-            self._engine = None
+        """Close the engine this reviewer built (a given engine is its owner's)."""
+        self.session.close()
 
     def __enter__(self) -> BaseReviewer:
         return self
@@ -210,12 +216,6 @@ class BaseReviewer:
         """The output structure (``structure.STRUCTURES``) of this reviewer's request."""
         return "cyclereviewer"
 
-    @property
-    def is_embedded(self) -> bool:
-        from ..models import runs_embedded
-
-        return runs_embedded(self.model, self.base_url, self._given_engine)
-
     def grammar(self, turn: int = 1, max_tokens: int | None = None, **options: Any) -> str | None:
         """The GBNF for this request, or None when constraining is off (auto: every model but the
         released ones). With ``max_tokens`` the bounded free text is shortened until the whole
@@ -227,7 +227,7 @@ class BaseReviewer:
     ) -> tuple[str | None, FittedBounds | None]:
         from dataclasses import replace
 
-        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds, fitted_grammar
+        from ..prompts.grammars import EMBEDDED_BOUNDS, Bounds
 
         kind = self.model_kind
         bounds = self.grammar_bounds
@@ -236,25 +236,8 @@ class BaseReviewer:
         n = options.get("reviewer_num")
         if bounds is not None and isinstance(n, int) and n >= 1 and self.grammar_bounds is None:
             bounds = replace(bounds, reviewers=n)
-        name = self.structure_name(turn, **options)
-        key = (self.constrain, kind, name, bounds, max_tokens)
-        if key not in self._fits:  # one fit per structure and budget, not one per paper
-            self._fits[key] = fitted_grammar(
-                self.constrain, kind, name, bounds, max_tokens, self.engine.count_text
-            )
-        return self._fits[key]
-
-    @property
-    def model_kind(self) -> ModelKind:
-        """What the model is to the grammar default: embedded, released (a trained format) or
-        untrained. A server's model is known by the name it serves (asked when none was given)."""
-        from ..models import run_model_kind
-
-        return run_model_kind(self.model, self.base_url, self._given_engine, lambda: self.engine.model_id)
-
-    @property
-    def _given_engine(self) -> Engine | None:
-        return None if self._owns_engine else self._engine
+        # one fit per structure and budget, not one per paper (the session keeps them)
+        return self.session.grammar(self.structure_name(turn, **options), max_tokens, bounds=bounds)
 
     # -- batch ----------------------------------------------------------------------------------
     def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
@@ -339,7 +322,7 @@ class BaseReviewer:
             request.sampling.grammar, fit = self._grammar_fit(1, request.sampling.max_tokens, **options)
             if fit is not None and not fit.fits and fit.note:
                 fitted.warnings.append(fit.note)
-            request.sampling.grammar_optional = self.constrain is None
+            request.sampling.grammar_optional = self.session.grammar_optional()
             todo.append((i, item, fitted, request))
         results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)
         finished = self._finish(todo, results, store=store, progress=progress, **options)

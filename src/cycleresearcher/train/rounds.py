@@ -48,7 +48,7 @@ def base_policy_dir(cfg: CycleConfig) -> str:
 
 
 def _default_engine(policy: str, cfg: CycleConfig) -> Engine:
-    from ..engines import create_engine
+    from ..models.session import create_engine
 
     return create_engine(
         model=policy, engine=cfg.sampling.engine, notice=False, **cfg.sampling.engine_options

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import safejson
-from ..engines.base import ChatRequest, Engine, GenerationResult, Message, SamplingParams
+from ..engines.base import Batch, ChatRequest, Engine, GenerationResult, Message, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import ConfigError, InputError
 from ..store import RunStore, request_key
@@ -88,16 +88,17 @@ def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None)
     """The policy's sampling settings; ``cfg.constrain`` adds the one-shot paper's grammar (auto:
     for every policy but a released CycleResearcher: a later round's checkpoint keeps the kind of
     the policy the cycle started from)."""
-    from ..models import model_kind
-    from ..prompts.grammars import grammar_if
+    from ..models.session import ModelSession
 
+    # no engine is loaded here: an unfitted grammar needs none
+    session = ModelSession(cfg.policy.model or policy, "researcher", constrain=cfg.constrain)
     s = cfg.sampling
     stop = s.stop
     if stop is None:
         from ..prompts.research import STOP_STRINGS
 
         stop = list(STOP_STRINGS)
-    grammar = grammar_if(cfg.constrain, model_kind(cfg.policy.model or policy), "researcher")
+    grammar, _ = session.grammar("researcher")
     return SamplingParams(
         temperature=s.temperature,
         top_p=s.top_p,
@@ -108,7 +109,7 @@ def sampling_params(cfg: CycleConfig, round_idx: int, policy: str | None = None)
         # a grammar holds every turn, so EOS then ends the finished paper (as in research generate)
         ignore_eos=s.ignore_eos and not grammar,
         grammar=grammar,
-        grammar_optional=grammar is not None and cfg.constrain is None,
+        grammar_optional=grammar is not None and session.grammar_optional(),
     )
 
 
@@ -151,3 +152,6 @@ class _NoEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {"engine": "none"}
+
+    def _generate(self, batch: Batch) -> None:
+        raise AssertionError("every sample was stored; nothing should be generated")

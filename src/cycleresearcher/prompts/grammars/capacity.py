@@ -17,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ...models.embedded import EMBEDDED
 from .algebra import Alt, Cls, Free, Lit, Node, Rep, Rule, Seq
 from .slots import Bounds
 
-#: tokens a free word takes at most in the embedded model's constrained outputs, with headroom:
-#: the two DeepReviewer Standard reviews that ran out of 3,072 tokens took 2.95 and 3.06 new tokens
-#: per word of the whole output (made-up words like "Ajtilmahkirn", split into small pieces by
-#: constrained sampling); its papers take 1.6-2.1
-EMBEDDED_TOKENS_PER_WORD = 4.0
+#: tokens a free word takes at most in the embedded model's constrained outputs, with headroom
+#: (``models.embedded``): the two DeepReviewer Standard reviews that ran out of 3,072 tokens took
+#: 2.95 and 3.06 new tokens per word of the whole output (made-up words like "Ajtilmahkirn", split
+#: into small pieces by constrained sampling); its papers take 1.6-2.1
+EMBEDDED_TOKENS_PER_WORD = EMBEDDED.tokens_per_word
 #: characters a token of the fixed text takes at least under constrained sampling: the model's
 #: own next token rarely matches a forced header, and the resample picks any token that fits it,
 #: often a single character, so fixed text came out at 1.6 characters a token on the embedded

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ...models.embedded import EMBEDDED
 from .algebra import Cls, Free, Lit, Node, Rep, Rule, alt, seq
 
 Profile = Literal["bounded", "open"]
@@ -43,13 +44,11 @@ class Bounds:
 
 #: prose safe inside LaTeX and JSON strings: no backslash, braces, quotes, #, `, $, %, &, _, ^, ~
 _WORD_CHARS = "A-Za-z0-9.,;:()'/!?-"
-#: the embedded stand-in's default: a whole paper in about 1,500 tokens
-EMBEDDED_BOUNDS = Bounds(words=40, min_words=8, paragraphs=1, title_words=12, experiments=2, word_chars=12)
-#: the embedded model's repetition penalty (llama.cpp ``repeat_penalty``) over its last
-#: ``EMBEDDED_REPEAT_WINDOW`` tokens, chosen by the repeated-4-gram rate of its papers' free text
-#: (benchmarks/repetition.py): a 64-token window lets whole sentences come back a section later
-EMBEDDED_REPEAT_PENALTY = 1.1
-EMBEDDED_REPEAT_WINDOW = 512
+#: the embedded stand-in's default (a whole paper in about 1,500 tokens) and its anti-loop
+#: sampling: the one embedded profile (``models.embedded``) holds them, these names are aliases
+EMBEDDED_BOUNDS = Bounds(**EMBEDDED.bounds)
+EMBEDDED_REPEAT_PENALTY = EMBEDDED.repeat_penalty
+EMBEDDED_REPEAT_WINDOW = EMBEDDED.repeat_window
 TINY = Bounds(words=6, min_words=1, paragraphs=1, title_words=4, experiments=1, reviewers=1, word_chars=8)
 
 

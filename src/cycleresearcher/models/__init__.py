@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .errors import ModelNotFoundError
+from ..errors import ModelNotFoundError
 
 if TYPE_CHECKING:
-    from .engines.base import Engine
+    from ..engines.base import Engine
 
 RESEARCHER_MODELS = {
     "12B": "WestlakeNLP/CycleResearcher-ML-12B",
