@@ -188,7 +188,7 @@ def _web_detection(tmp_path: Path, calibration: Calibration | None) -> str:
     from cycleresearcher.web.app import create_app
     from support.fake_engine import FakeEngine
 
-    def engines(model, engine, base_url, family):
+    def engines(choice, family):
         return FakeEngine(
             lambda req, k: (WEB / ("turn5.txt" if len(req.messages) > 2 else "generation.txt")).read_text(),
             context_length=8192,
