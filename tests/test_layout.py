@@ -22,18 +22,13 @@ EDGES, HEAVY = report.graph(MODS)
 
 #: who may import a heavy library; a new importer must be a decision, so it fails here first
 HEAVY_OWNERS = {
-    "cycleresearcher.hfmodels": {"torch", "transformers"},  # the one loader of torch models
-    "cycleresearcher.engines.hf": {"torch", "transformers"},  # seeds, inference mode, logits processors
-    "cycleresearcher.engines.hf_grammar": {"torch"},  # the grammar's token mask
-    "cycleresearcher.engines.llamacpp": {"llama_cpp"},
+    "cycleresearcher.hfmodels": {"torch", "transformers"},  # the one loader; the small tensor helpers
+    "cycleresearcher.engines.hf": {"transformers"},  # logits processors (torch through hfmodels)
+    "cycleresearcher.engines.llamacpp": {"llama_cpp"},  # also loads the detector's GGUF scorer
     "cycleresearcher.engines.vllm": {"vllm"},
     "cycleresearcher.engines.ray_engine": {"ray", "vllm"},
-    "cycleresearcher.detect.criterion": {"torch"},  # the criterion's tensor math
-    "cycleresearcher.detect.scorers": {"torch", "llama_cpp"},  # scoring models (load through hfmodels)
-    "cycleresearcher.train.margins": {"torch"},  # log-prob margins
+    "cycleresearcher.detect.criterion": {"torch"},  # the detector's tensor math and forward passes
     "cycleresearcher.train.simpo": {"torch", "transformers", "trl", "peft"},  # the only trl import
-    "cycleresearcher.train.rounds": {"transformers"},
-    "cycleresearcher.cli._noise": {"transformers"},  # quiets it only when something already loaded it
 }
 
 #: the top level holds shared pieces only; every stage is a package

@@ -3,6 +3,10 @@ detector's scorers and training (those run what it loads; only this module asks 
 devices). A GGUF file is dequantized once into a safetensors cache directory (first load ~25 s,
 later loads ~4 s), which is also what TRL and the detector load.
 
+It also holds the few tensor helpers the engines and training need (seeding, inference mode, the
+grammar's token mask, log-probs), so that torch is imported here, in ``detect.criterion`` and in
+``train.simpo`` only (tests/test_layout.py).
+
 ``cuda_available`` (engine choice) and ``cuda_devices`` (``doctor``) answer without importing
 torch where the answer is plainly no, so CPU machines stay light.
 """
@@ -15,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +159,87 @@ def load_causal_lm(model: str, device: str = "auto", dtype: str = "auto") -> tup
     mdl.to(dev)
     mdl.eval()
     return mdl, tok
+
+
+def load_tokenizer(model: str, extra: str = "hf") -> Any:
+    """The tokenizer of a transformers directory or hub id."""
+    transformers = require("transformers", extra)
+    return transformers.AutoTokenizer.from_pretrained(model)
+
+
+def set_transformers_logging(loud: bool) -> None:
+    """transformers' log level and progress bars, set through its API when it is already loaded
+    (the environment variables only reach a later import)."""
+    import sys
+
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as tf_logging
+
+        tf_logging.set_verbosity_warning() if loud else tf_logging.set_verbosity_error()
+        tf_logging.enable_progress_bar() if loud else tf_logging.disable_progress_bar()
+
+
+# -- tensor helpers (callers already hold a loaded model, so torch is installed)
+
+
+def manual_seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def inference_mode() -> Any:
+    """``torch.inference_mode()``, a context manager."""
+    import torch
+
+    return torch.inference_mode()
+
+
+@cache
+def _bit_shifts() -> Any:
+    import torch
+
+    return torch.arange(32, dtype=torch.int32)
+
+
+def grammar_mask(scores: Any, bitmask: Any, finished: list[bool], eos: int, top_p: float = 1.0) -> Any:
+    """``scores`` [rows, vocab] with every token the packed ``bitmask`` (numpy int32 [rows, words],
+    32 tokens a word, as llguidance fills it) forbids set to -inf; a finished row, or one whose
+    mask allows nothing, may only take ``eos``. Then nucleus filtering when ``top_p`` < 1."""
+    import numpy as np
+    import torch
+
+    mask = torch.from_numpy(np.ascontiguousarray(bitmask))
+    allowed = ((mask.unsqueeze(-1) >> _bit_shifts()) & 1).flatten(1).bool()
+    width = min(scores.shape[1], allowed.shape[1])
+    allowed = allowed[:, :width].to(scores.device)
+    for i, done in enumerate(finished):
+        if done or not bool(allowed[i].any()):
+            allowed[i, eos] = True
+    out = torch.full_like(scores, float("-inf"))
+    out[:, :width] = scores[:, :width].masked_fill(~allowed, float("-inf"))
+    return top_p_filter(out, top_p) if top_p < 1.0 else out
+
+
+def top_p_filter(scores: Any, top_p: float) -> Any:
+    """Nucleus filtering (as transformers' TopPLogitsWarper): keep the most likely tokens whose
+    probabilities sum to ``top_p``, at least one."""
+    import torch
+
+    ordered, idx = torch.sort(scores, descending=True)
+    cum = ordered.softmax(dim=-1).cumsum(dim=-1)
+    drop = cum - ordered.softmax(dim=-1) > top_p  # the mass before a token already reaches top_p
+    drop[:, 0] = False
+    return scores.masked_fill(drop.scatter(1, idx, drop), float("-inf"))
+
+
+def mean_logprob(model: Any, prompt: list[int], completion: list[int], device: str) -> float:
+    """The mean per-token log-probability of ``completion`` after ``prompt`` (one forward pass)."""
+    import torch
+
+    ids = torch.tensor([prompt + completion], device=device)
+    with torch.no_grad():
+        logits = model(ids, use_cache=False).logits[0, :-1].float()
+    targets = ids[0, 1:]
+    logps = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0]
+    return float(logps[len(prompt) - 1 :].mean())

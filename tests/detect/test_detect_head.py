@@ -10,8 +10,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from cycleresearcher.detect import criterion  # noqa: E402
-from cycleresearcher.detect.criterion import hidden_stats, token_stats  # noqa: E402
-from cycleresearcher.detect.scorers import split_head  # noqa: E402
+from cycleresearcher.detect.criterion import hidden_stats, split_head, token_stats  # noqa: E402
 
 
 def _tiny(cls=None):

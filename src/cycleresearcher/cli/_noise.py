@@ -73,11 +73,9 @@ def _ours(f: tuple) -> bool:
 
 
 def _loaded_libraries(loud: bool) -> None:
-    if "transformers" in sys.modules:
-        from transformers.utils import logging as tf_logging
+    from ..hfmodels import set_transformers_logging
 
-        tf_logging.set_verbosity_warning() if loud else tf_logging.set_verbosity_error()
-        tf_logging.enable_progress_bar() if loud else tf_logging.disable_progress_bar()
+    set_transformers_logging(loud)
     if "huggingface_hub" in sys.modules:
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 

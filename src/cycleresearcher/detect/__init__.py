@@ -1,9 +1,10 @@
 """Fast-DetectGPT detection of machine-written papers (FORMATS.md §4).
 
-criterion.py (the formula on logits), windows.py (full-length rule), scorers.py (transformers /
-llama.cpp runtimes), calibration.py (criterion -> probability), api.py (AIDetector). The published
-formula done naively, the oracle of the tests and the benchmark, is test code
-(tests/support/naive_detector.py). No torch at import time.
+criterion.py (the formula on logits and the forward passes: the package's only torch code),
+windows.py (full-length rule), scorers.py (transformers / llama.cpp runtimes), calibration.py
+(criterion -> probability), api.py (AIDetector). The published formula done naively, the oracle
+of the tests and the benchmark, is test code (tests/support/naive_detector.py). No torch at import
+time.
 """
 
 from __future__ import annotations

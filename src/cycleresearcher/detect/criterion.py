@@ -1,4 +1,5 @@
-"""The Fast-DetectGPT criterion (analytic sampling discrepancy, FORMATS.md §4) from logits.
+"""The Fast-DetectGPT criterion (analytic sampling discrepancy, FORMATS.md §4) from logits, and the
+detector's one torch module: the forward passes of the scorers (``scorers`` holds no tensor code).
 
 Per scored position t: ``ll_t = lp_t[x_t]``, ``mu_t = Σ_v q_t(v)·lp_t(v)``,
 ``var_t = Σ_v q_t(v)·lp_t(v)² − mu_t²`` with ``lp`` the scoring model's log-probs and ``q`` the
@@ -142,3 +143,66 @@ def hidden_stats(
     return _accumulate(
         score_hidden.shape[0], vocab, score_hidden.device, labels, fill, ref_hidden is not None
     )
+
+
+def split_head(model: Any, probe: list[int]) -> tuple[Any, Any] | None:
+    """(backbone, output head) when ``model(x).logits == head(backbone(x).last_hidden_state)`` on a
+    probe, else None (models that scale or soft-cap their logits, or hide the head, keep the plain
+    forward pass)."""
+    import torch
+
+    try:
+        backbone, head = model.get_decoder(), model.get_output_embeddings()
+    except (AttributeError, NotImplementedError, ValueError):
+        return None
+    if backbone is None or backbone is model or head is None:
+        return None
+    x = torch.tensor([probe], device=next(model.parameters()).device)
+    with torch.no_grad():
+        try:
+            split = head(backbone(input_ids=x).last_hidden_state).float()
+        except (TypeError, AttributeError):
+            return None
+        full = model(input_ids=x).logits.float()
+    if split.shape != full.shape or not torch.allclose(split, full, rtol=1e-3, atol=1e-3):
+        return None
+    return backbone, head
+
+
+def model_stats(
+    seq: list[int],
+    rows: slice,
+    cols: slice,
+    device: Any,
+    model: Any,
+    split: tuple[Any, Any] | None,
+    ref_model: Any | None = None,
+    ref_split: tuple[Any, Any] | None = None,
+) -> Stats:
+    """Statistics of the tokens ``seq[cols]`` predicted by the logit rows ``rows`` of one forward
+    pass over ``seq``: through the split head when there is one (see :func:`hidden_stats`), else
+    from the full logits."""
+    import torch
+
+    x = torch.tensor([seq], device=device)
+    if split is not None:
+        with torch.no_grad():
+            body, head = split
+            hidden = body(input_ids=x).last_hidden_state[0, rows]
+            if ref_split is None:
+                return hidden_stats(hidden, head, x[0, cols])
+            ref_body, ref_head = ref_split
+            ref_hidden = ref_body(input_ids=x).last_hidden_state[0, rows]
+            return hidden_stats(hidden, head, x[0, cols], ref_hidden, ref_head)
+    with torch.no_grad():
+        logits = model(input_ids=x).logits[0, rows]
+        ref = ref_model(input_ids=x).logits[0, rows] if ref_model is not None else None
+    return token_stats(logits, x[0, cols], ref)
+
+
+def array_stats(logits: Any, seq: list[int], cols: slice) -> Stats:
+    """:func:`token_stats` of numpy logits (llama.cpp's) for the tokens ``seq[cols]``."""
+    import numpy as np
+    import torch
+
+    return token_stats(torch.from_numpy(np.ascontiguousarray(logits)), torch.tensor(seq)[cols])

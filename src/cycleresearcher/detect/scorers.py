@@ -5,16 +5,17 @@ the reference model is the scoring model, two otherwise (the tokenizers must agr
 model's logits are plainly ``head(last hidden state)`` (checked on a probe at load), the head runs
 per chunk of positions together with the statistics instead of over the whole window.
 ``LlamaCppScorer``: a GGUF model through llama.cpp with all logits kept (opt-in with
-``runtime="llama.cpp"``; see ``make_scorer`` for why it is not the default).
+``runtime="llama.cpp"``; see ``make_scorer`` for why it is not the default). The tensor code is in
+``criterion`` and the llama.cpp model loads through ``engines.llamacpp``: this module imports
+neither torch nor llama_cpp.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Protocol
 
-from ..errors import InputError, require
-from .criterion import Stats, hidden_stats, token_stats
+from ..errors import InputError
+from .criterion import Stats, array_stats, model_stats, split_head
 from .windows import Window
 
 
@@ -26,30 +27,6 @@ class Scorer(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
     def window_stats(self, ids: list[int], window: Window) -> Stats: ...
-
-
-def split_head(model: Any, probe: list[int]) -> tuple[Any, Any] | None:
-    """(backbone, output head) when ``model(x).logits == head(backbone(x).last_hidden_state)`` on a
-    probe, else None (models that scale or soft-cap their logits, or hide the head, keep the plain
-    forward pass)."""
-    import torch
-
-    try:
-        backbone, head = model.get_decoder(), model.get_output_embeddings()
-    except (AttributeError, NotImplementedError, ValueError):
-        return None
-    if backbone is None or backbone is model or head is None:
-        return None
-    x = torch.tensor([probe], device=next(model.parameters()).device)
-    with torch.no_grad():
-        try:
-            split = head(backbone(input_ids=x).last_hidden_state).float()
-        except (TypeError, AttributeError):
-            return None
-        full = model(input_ids=x).logits.float()
-    if split.shape != full.shape or not torch.allclose(split, full, rtol=1e-3, atol=1e-3):
-        return None
-    return backbone, head
 
 
 def _rows(window: Window) -> tuple[slice, slice]:
@@ -93,57 +70,30 @@ class HFScorer:
         return list(self.tokenizer(text, add_special_tokens=True)["input_ids"])
 
     def window_stats(self, ids: list[int], window: Window) -> Stats:
-        import torch
-
-        x = torch.tensor([ids[window.start : window.end]], device=self.device)
         rows, cols = _rows(window)
-        if self.split is not None:
-            with torch.no_grad():
-                body, head = self.split
-                hidden = body(input_ids=x).last_hidden_state[0, rows]
-                if self.ref_split is None:
-                    return hidden_stats(hidden, head, x[0, cols])
-                ref_body, ref_head = self.ref_split
-                ref_hidden = ref_body(input_ids=x).last_hidden_state[0, rows]
-                return hidden_stats(hidden, head, x[0, cols], ref_hidden, ref_head)
-        with torch.no_grad():
-            logits = self.model(input_ids=x).logits[0, rows]
-            ref = self.ref_model(input_ids=x).logits[0, rows] if self.ref_model is not None else None
-        return token_stats(logits, x[0, cols], ref)
+        seq = ids[window.start : window.end]
+        return model_stats(seq, rows, cols, self.device, self.model, self.split, self.ref_model, self.ref_split)
 
 
 class LlamaCppScorer:
     runtime = "llama.cpp"
 
     def __init__(self, gguf: str, window: int, threads: int | None = None):
-        from ..engines.llamacpp_build import prepare_environment
+        from ..engines.llamacpp import load_scoring_model
 
-        prepare_environment()
-        llama_cpp = require("llama_cpp", "cpu", "scoring a GGUF model with llama.cpp")
         self.name = gguf
-        self.llm = llama_cpp.Llama(
-            model_path=gguf,
-            n_ctx=window,
-            n_batch=min(window, 512),
-            logits_all=True,
-            n_threads=threads or os.cpu_count(),
-            verbose=False,
-        )
+        self.llm = load_scoring_model(gguf, window, threads)
         self.context_length = int(self.llm._model.n_ctx_train())
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
     def window_stats(self, ids: list[int], window: Window) -> Stats:
-        import numpy as np
-        import torch
-
         seq = ids[window.start : window.end]
         self.llm.reset()
         self.llm.eval(seq)
         rows, cols = _rows(window)
-        logits = torch.from_numpy(np.ascontiguousarray(self.llm.scores[: len(seq)][rows]))
-        return token_stats(logits, torch.tensor(seq)[cols])
+        return array_stats(self.llm.scores[: len(seq)][rows], seq, cols)
 
 
 def llama_cpp_available() -> bool:

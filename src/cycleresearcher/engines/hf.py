@@ -167,7 +167,7 @@ class HFEngine(Engine):
         sampling: SamplingParams,
         reports: Sequence[Callable[[int], None] | None] = (),
     ) -> list[GenerationResult]:
-        import torch
+        from ..hfmodels import inference_mode, manual_seed
 
         start = time.perf_counter()
         tok = self.tokenizer
@@ -206,10 +206,10 @@ class HFEngine(Engine):
             gc.top_p = None  # after the grammar's mask, in the processor (see hf_grammar)
             processors = [GrammarLogitsProcessor(tok, sampling.grammar, rows, n_vocab, self.eos_ids, top_p)]
         if sampling.seed is not None:
-            torch.manual_seed(sampling.seed)
+            manual_seed(sampling.seed)
         live = [r for r in reports if r is not None]
         streamer = StepCounter(live, sampling.n, max_new) if live else None
-        with torch.inference_mode():
+        with inference_mode():
             kwargs = {"logits_processor": LogitsProcessorList(processors)} if processors else {}
             out = self.model.generate(**enc, generation_config=gc, tokenizer=tok, streamer=streamer, **kwargs)
         elapsed = time.perf_counter() - start

@@ -8,14 +8,13 @@ feeds it the token sampled last and masks every other token. transformers runs c
 after its own top-p warper, so the engine leaves top-p to this one: the nucleus is taken from the
 masked distribution (a nucleus taken first may hold no allowed token at all). A sequence whose grammar is complete
 may only end; with ``ignore_eos`` its end tokens are dropped on decoding like any other EOS.
+The tensor work (bitmask to logits, top-p) is ``hfmodels.grammar_mask``: no torch import here.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-import numpy as np
 
 from ..errors import EngineError
 
@@ -47,8 +46,6 @@ class GrammarLogitsProcessor:
     def __init__(
         self, tokenizer: Any, grammar: str, rows: int, n_vocab: int, eos_ids: set[int], top_p: float = 1.0
     ):
-        import torch
-
         llg = _llguidance()
         lark = llg.grammar_from("gbnf", _lark_safe(grammar))
         self.tok = llg.hf.from_tokenizer(tokenizer, n_vocab=n_vocab, eos_token=sorted(eos_ids))
@@ -57,13 +54,12 @@ class GrammarLogitsProcessor:
             raise EngineError(f"llguidance rejected the grammar: {self.matchers[0].get_error()}")
         self.fill = llg.numpy.fill_next_token_bitmask
         self.bitmask = llg.numpy.allocate_token_bitmask(rows, n_vocab)
-        self.bits = torch.arange(32, dtype=torch.int32)
         self.eos = min(eos_ids)
         self.prompt_len: int | None = None
         self.top_p = top_p
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
+        from ..hfmodels import grammar_mask
 
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
@@ -73,32 +69,13 @@ class GrammarLogitsProcessor:
                     m.consume_token(int(t))
         for i, m in enumerate(self.matchers):
             if m.is_stopped() or m.is_error():
-                self.bitmask[i] = 0  # only the end token below: the sequence is finished
+                self.bitmask[i] = 0  # only the end token (in grammar_mask): the sequence is finished
             else:
                 self.fill(m, self.bitmask, i)
-        mask = torch.from_numpy(np.ascontiguousarray(self.bitmask))
-        allowed = ((mask.unsqueeze(-1) >> self.bits) & 1).flatten(1).bool()
-        width = min(scores.shape[1], allowed.shape[1])
-        allowed = allowed[:, :width].to(scores.device)
-        for i, m in enumerate(self.matchers):
-            if m.is_stopped() or m.is_error() or not bool(allowed[i].any()):
-                allowed[i, self.eos] = True
-        out = torch.full_like(scores, float("-inf"))
-        out[:, :width] = scores[:, :width].masked_fill(~allowed, float("-inf"))
-        return _top_p(out, self.top_p) if self.top_p < 1.0 else out
+        finished = [m.is_stopped() or m.is_error() for m in self.matchers]
+        return grammar_mask(scores, self.bitmask, finished, self.eos, self.top_p)
 
     @property
     def errors(self) -> list[str]:
         return [m.get_error() for m in self.matchers if m.is_error()]
 
-
-def _top_p(scores: Any, top_p: float) -> Any:
-    """Nucleus filtering (as transformers' TopPLogitsWarper): keep the most likely tokens whose
-    probabilities sum to ``top_p``, at least one."""
-    import torch
-
-    ordered, idx = torch.sort(scores, descending=True)
-    cum = ordered.softmax(dim=-1).cumsum(dim=-1)
-    drop = cum - ordered.softmax(dim=-1) > top_p  # the mass before a token already reaches top_p
-    drop[:, 0] = False
-    return scores.masked_fill(drop.scatter(1, idx, drop), float("-inf"))

@@ -15,6 +15,7 @@ models did upstream.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..errors import ContextLengthError, EngineError, InputError, ModelNotFoundE
 from .base import Batch, ChatRequest, Completion, Engine, GenerationResult, Message, SamplingParams
 from .llamacpp_text import SampleStats, SequenceText
 
-__all__ = ["DEFAULT_MAX_CTX", "LlamaCppEngine", "SampleStats"]
+__all__ = ["DEFAULT_MAX_CTX", "LlamaCppEngine", "SampleStats", "load_scoring_model"]
 
 #: default cap on the context when the GGUF trains a longer one (the KV cache grows with it)
 DEFAULT_MAX_CTX = 32768
@@ -38,8 +39,6 @@ DEFAULT_MAX_SEQUENCES = 4
 def _available_cores() -> int:
     """Every core this process may use. llama.cpp's own default (half the cores, assuming
     hyper-threads) halves decode speed on small machines: 40 vs 74 tok/s on 2 cores."""
-    import os
-
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -74,6 +73,23 @@ def _read_metadata(llama_cpp: Any, path: Path) -> dict[str, str]:
             return probe.metadata
         finally:
             probe.close()
+
+
+def load_scoring_model(gguf: str, window: int, threads: int | None = None) -> Any:
+    """A ``Llama`` that keeps the logits of every position of a ``window``-token context: the
+    detector's llama.cpp scorer (so that only this package imports llama_cpp)."""
+    from .llamacpp_build import prepare_environment
+
+    prepare_environment()
+    llama_cpp = require("llama_cpp", "cpu", "scoring a GGUF model with llama.cpp")
+    return llama_cpp.Llama(
+        model_path=gguf,
+        n_ctx=window,
+        n_batch=min(window, 512),
+        logits_all=True,
+        n_threads=threads or os.cpu_count(),
+        verbose=False,
+    )
 
 
 class LlamaCppEngine(Engine):

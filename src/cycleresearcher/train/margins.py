@@ -117,30 +117,19 @@ def prepare(
     return out
 
 
-def _avg_logp(model: Any, prompt: list[int], completion: list[int], device: str) -> float:
-    import torch
-
-    ids = torch.tensor([prompt + completion], device=device)
-    with torch.no_grad():
-        logits = model(ids, use_cache=False).logits[0, :-1].float()
-    targets = ids[0, 1:]
-    logps = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0]
-    return float(logps[len(prompt) - 1 :].mean())
-
-
 def logprob_margins(model_dir: str, encoded: list[Encoded], device: str = "auto") -> list[float]:
     """Per pair: avg log-prob of the chosen completion minus that of the rejected one, under the
     model in ``model_dir`` (one sequence at a time: no padding effects, bounded memory)."""
     if not encoded:
         return []
-    from ..hfmodels import load_causal_lm, resolve_device
+    from ..hfmodels import load_causal_lm, mean_logprob, resolve_device
 
     dev = resolve_device(device)
     model, _ = load_causal_lm(model_dir, device=dev, dtype="float32" if dev == "cpu" else "auto")
     try:
         return [
-            _avg_logp(model, e.prompt_ids, e.chosen_ids, dev)
-            - _avg_logp(model, e.prompt_ids, e.rejected_ids, dev)
+            mean_logprob(model, e.prompt_ids, e.chosen_ids, dev)
+            - mean_logprob(model, e.prompt_ids, e.rejected_ids, dev)
             for e in encoded
         ]
     finally:

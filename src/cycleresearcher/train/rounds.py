@@ -226,10 +226,9 @@ def _train_round(
     timings: dict[str, float],
     log: Log,
 ) -> dict[str, Any]:
-    from ..errors import require
+    from ..hfmodels import load_tokenizer
 
-    transformers = require("transformers", "train")
-    tok = transformers.AutoTokenizer.from_pretrained(policy)
+    tok = load_tokenizer(policy, "train")
     t = cfg.training
     prepared = prepare(tok, examples, t.max_length, t.min_completion_tokens)
     result: dict[str, Any] = {
