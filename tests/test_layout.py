@@ -34,7 +34,7 @@ HEAVY_OWNERS = {
 #: the top level holds shared pieces only; every stage is a package
 TOP_LEVEL = {
     "__init__", "__main__", "errors", "store", "models", "latex", "latex_json", "markdown_text", "progress", "safejson",
-    "hfmodels", "doctor", "atomic",
+    "hfmodels", "doctor", "atomic", "http_retry",
 }  # fmt: skip
 
 

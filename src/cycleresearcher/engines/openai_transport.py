@@ -1,7 +1,7 @@
 """One HTTP client with retries, a total deadline, a bound on reply size, and cancellation.
 
-``Transport`` is an ``httpx.Client`` whose calls ``tenacity`` retries on 408/409/429/5xx and
-connection errors, waiting the server's ``Retry-After`` or an exponential backoff with jitter.
+``Transport`` is an ``httpx.Client`` whose calls are retried by the rules of ``http_retry``
+(408/409/429/5xx and connection errors; the server's ``Retry-After`` or a backoff with jitter).
 
 httpx's timeouts are per read: a server that trickles one byte every 2 s, or streams only
 ``: ping`` keep-alives, never trips them. So each call here has one deadline for all its attempts
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json as jsonlib
-import random
 import socket
 import threading
 import time
@@ -24,30 +23,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import Retrying
 
 from ..errors import EngineError
+from ..http_retry import RETRY_STATUS, Retryable, backoff_delay, is_retryable_status, retrying
 from .openai_wire import StreamAssembler, error_message
 
-#: status codes worth retrying: rate limits, timeouts and server-side failures
-RETRY_STATUS = frozenset({408, 409, 429})
 #: the most bytes one reply may have by default (a real review or paper is well under 1 MB)
 MAX_REPLY_BYTES = 8 * 1024 * 1024
-
-
-def is_retryable_status(status: int) -> bool:
-    return status in RETRY_STATUS or status >= 500
-
-
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After when it gives a
-    number, else ``base * 2**attempt`` times a random 0.5-1 (jitter), never more than ``cap``."""
-    if retry_after:
-        try:
-            return min(cap, max(0.0, float(retry_after)))
-        except ValueError:
-            pass  # an HTTP date: fall back to our own schedule
-    return min(cap, base * (2**attempt)) * (0.5 + random.random() / 2)
 
 
 class TransportError(EngineError):
@@ -56,14 +39,6 @@ class TransportError(EngineError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
-
-
-class _Retryable(Exception):
-    """One failed attempt that another may fix (a dropped connection, 429, 5xx)."""
-
-    def __init__(self, problem: str, status: int | None = None, retry_after: str | None = None):
-        super().__init__(problem)
-        self.problem, self.status, self.retry_after = problem, status, retry_after
 
 
 class _Call:
@@ -176,31 +151,18 @@ class Transport:
 
     # -- retries
     def _retrying(self, call: _Call, retries: int | None) -> Retrying:
-        def give_up(state: RetryCallState) -> Any:
-            last = state.outcome.exception() if state.outcome else None
+        def fail(attempts: int, problem: str, status: int | None) -> TransportError:
             call.check()  # out of time or cancelled: say that, not the last attempt's symptom
-            problem, status = (
-                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
-            )
-            raise TransportError(
-                f"{call.what} failed after {state.attempt_number} attempts: {problem}", status
-            ) from last
+            return TransportError(f"{call.what} failed after {attempts} attempts: {problem}", status)
 
-        def wait(state: RetryCallState) -> float:
-            last = state.outcome.exception() if state.outcome else None
-            retry_after = last.retry_after if isinstance(last, _Retryable) else None
-            delay = backoff_delay(state.attempt_number - 1, self.backoff, self.backoff_max, retry_after)
-            return max(0.0, min(delay, call.left()))
-
-        def out_of_time(_state: RetryCallState) -> bool:
-            return call.cancelled() or call.left() <= 0
-
-        return Retrying(
-            stop=stop_after_attempt(1 + (self.max_retries if retries is None else retries)) | out_of_time,
-            retry=retry_if_exception_type(_Retryable),
-            wait=wait,
+        return retrying(
+            self.max_retries if retries is None else retries,
+            self.backoff,
+            self.backoff_max,
+            fail,
+            clip=lambda delay: max(0.0, min(delay, call.left())),
+            stop=lambda _delay: call.cancelled() or call.left() <= 0,
             sleep=lambda s: call.cancel.wait(s) and None,  # Ctrl-C does not sit out a backoff
-            retry_error_callback=give_up,
         )
 
     # -- one attempt
@@ -226,7 +188,7 @@ class Transport:
                 return self._answer(resp, self._read_all(resp, call, method, path), method, path)
         except httpx.TransportError as exc:  # connect/read errors and timeouts, mid-stream too
             call.check()  # a read cut at the deadline (or by Ctrl-C) is the end, not a retry
-            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+            raise Retryable.of_error(exc) from exc
 
     def _watched(self, resp: httpx.Response, call: _Call):
         """A context in which the response's socket is shut at the deadline or by ``abort()``."""
@@ -316,7 +278,7 @@ class Transport:
         problem = f"HTTP {status}: {detail}"
         if not is_retryable_status(status):
             raise TransportError(f"{method} {path} failed: {problem}", status)
-        raise _Retryable(problem, status, resp.headers.get("retry-after"))
+        raise Retryable(problem, status, resp.headers.get("retry-after"))
 
 
 def _socket_of(resp: httpx.Response) -> socket.socket | None:

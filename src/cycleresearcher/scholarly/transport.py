@@ -1,7 +1,5 @@
-"""One HTTP transport for the scholarly services, in the engines' way (``engines.openai_compat``):
-an ``httpx.Client`` whose calls ``tenacity`` retries on 408/409/429/5xx, timeouts and dropped
-connections, waiting the server's ``Retry-After`` or an exponential backoff with jitter. Added for
-public services: a pace (the least time between two requests to one service, as each service asks)
+"""One HTTP transport for the scholarly services: an ``httpx.Client`` retried by the rules of
+``http_retry`` (as the engines' transport is). Added for public services: a pace (the least time between two requests to one service, as each service asks)
 and a total deadline per call, so a service that keeps answering 429 cannot stall a run."""
 
 from __future__ import annotations
@@ -11,10 +9,9 @@ import time
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from ..engines.openai_compat import backoff_delay, is_retryable_status
 from ..errors import CycleResearcherError
+from ..http_retry import Retryable, is_retryable_status, retrying
 
 #: services ask callers to say who they are; ``config`` appends the contact address when one is set
 USER_AGENT = "cycleresearcher-enrich/0.1"
@@ -27,12 +24,6 @@ class ServiceError(CycleResearcherError, RuntimeError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
-
-
-class _Retryable(Exception):
-    def __init__(self, problem: str, status: int | None = None, retry_after: str | None = None):
-        super().__init__(problem)
-        self.problem, self.status, self.retry_after = problem, status, retry_after
 
 
 class Transport:
@@ -90,34 +81,22 @@ class Transport:
         start = time.monotonic()
         label = f"{self.name}: {method} {self.base_url}/{path.lstrip('/')}"
 
-        def give_up(state: RetryCallState) -> Any:
-            last = state.outcome.exception() if state.outcome else None
-            problem, status = (
-                (last.problem, last.status) if isinstance(last, _Retryable) else (str(last), None)
-            )
-            raise ServiceError(
-                f"{label} failed after {state.attempt_number} attempt(s): {problem}; "
+        def fail(attempts: int, problem: str, status: int | None) -> ServiceError:
+            return ServiceError(
+                f"{label} failed after {attempts} attempt(s): {problem}; "
                 "the entries it was for stay unfilled (rerun later: answers so far are cached)",
                 status,
-            ) from last
+            )
 
-        def stop(state: RetryCallState) -> bool:
-            elapsed = time.monotonic() - start
-            return state.attempt_number > self.max_retries or elapsed + self._delay(state) >= self.deadline
-
-        retrying = Retrying(
-            stop=stop,
-            retry=retry_if_exception_type(_Retryable),
-            wait=self._delay,
-            retry_error_callback=give_up,
+        retry = retrying(
+            self.max_retries,
+            self.backoff,
+            self.backoff_max,
+            fail,
+            stop=lambda delay: time.monotonic() - start + delay >= self.deadline,
         )
         merged = {**(params or {}), **self.params}
-        return retrying(self._attempt, method, path, merged, json, start)
-
-    def _delay(self, state: RetryCallState) -> float:
-        last = state.outcome.exception() if state.outcome else None
-        retry_after = last.retry_after if isinstance(last, _Retryable) else None
-        return backoff_delay(state.attempt_number - 1, self.backoff, self.backoff_max, retry_after)
+        return retry(self._attempt, method, path, merged, json, start)
 
     def _pace(self) -> None:
         with self._lock:
@@ -133,14 +112,14 @@ class Transport:
         self._pace()
         left = self.deadline - (time.monotonic() - start)
         if left <= 0:
-            raise _Retryable(f"no time left of the {self.deadline:g} s deadline")
+            raise Retryable(f"no time left of the {self.deadline:g} s deadline")
         timeout = httpx.Timeout(min(self.timeout, left), connect=min(10.0, self.timeout, left))
         with self._lock:
             self.sent += 1
         try:
             resp = self.client.request(method, path.lstrip("/"), params=params, json=json, timeout=timeout)
         except httpx.TransportError as exc:  # connect/read errors and timeouts
-            raise _Retryable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+            raise Retryable.of_error(exc) from exc
         if resp.status_code < 400:
             return resp
         if resp.status_code == 404:
@@ -149,4 +128,4 @@ class Transport:
         if not is_retryable_status(resp.status_code):
             hint = " (check the service's API key)" if resp.status_code in (401, 403) else ""
             raise ServiceError(f"{self.name}: {method} {path} failed: {problem}{hint}", resp.status_code)
-        raise _Retryable(problem, resp.status_code, resp.headers.get("retry-after"))
+        raise Retryable(problem, resp.status_code, resp.headers.get("retry-after"))
