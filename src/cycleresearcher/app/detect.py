@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..progress import reporting
 from .kinds import RecordKind
 from .report import Report
-from .runfolder import RunFolder, writable_dir
+from .runfolder import RunFolder, run_lock, writable_dir
 from .session import Sessions
 
 if TYPE_CHECKING:
@@ -126,12 +126,19 @@ def detect(request: DetectRequest, sessions: Sessions, report: Report) -> Detect
     """Score every text of ``request``; a text that cannot be read or scored gets a record with
     its ``error`` and the others go on. Bad labels, a bad output folder or no text at all are
     said before any model loads."""
-    from ..detect.report import detection_record, write_detections
     from ..evaluation.loading import load_detection_labels
 
     labels = load_detection_labels(request.labels) if request.labels else None
     if request.output:
         writable_dir(request.output)
+    lock = run_lock(Path(request.output), "detect") if request.output else nullcontext()
+    with lock:  # the records go into -o: one process there at a time
+        return _detect(request, labels, sessions, report)
+
+
+def _detect(request: DetectRequest, labels: Any, sessions: Sessions, report: Report) -> DetectResult:
+    from ..detect.report import detection_record, write_detections
+
     report.step("reading the papers")
     texts = [*request.texts, *(stored_text(s) for s in request.stored), *path_texts(request.paths)]
     if not texts:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import write_text
 from ..errors import InputError
 from .report import Report
-from .runfolder import new_run_dir, run_dir
+from .runfolder import new_run_dir, run_dir, run_lock
 from .session import ModelChoice, Sessions
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def evaluate_reviewers(req: ReviewersRequest, report: Report) -> TableResult:
         directory = Path(run_dir(_str(req.out), "evaluate-reviewers"))
         metrics_path = directory / "reviewers.json"
         written = result.table.write(directory, "reviewers")
-        metrics_path.write_text(json.dumps(result.metrics, indent=1) + "\n", encoding="utf-8")
+        write_text(metrics_path, json.dumps(result.metrics, indent=1) + "\n")
         result.written, result.directory = [*written, metrics_path], directory
     return result
 
@@ -221,7 +222,7 @@ def judge_winrate(req: WinrateRequest, choice: ModelChoice, sessions: Sessions, 
     with new_run_dir(_str(req.out), "evaluate-winrate") as directory:  # removed if the judge never ran
         from ..store import RunStore
 
-        with RunStore(directory) as store:
+        with run_lock(directory, "evaluate winrate"), RunStore(directory) as store:
             store.set_meta("command", "evaluate winrate")
             settings = {"a": str(req.a), "b": str(req.b), "seed": req.seed, "model": choice.model}
             store.set_meta("settings", {**settings, "max_chars": req.max_chars})
@@ -233,9 +234,7 @@ def judge_winrate(req: WinrateRequest, choice: ModelChoice, sessions: Sessions, 
     result = WinrateResult(winrate_table(rows, judgements, name_a, name_b, req.seed), judgements=judgements)
     jsonl = directory / "judgements.jsonl"
     written = result.table.write(directory, "winrate")
-    jsonl.write_text(
-        "".join(json.dumps(j.to_dict(), ensure_ascii=False) + "\n" for j in judgements), encoding="utf-8"
-    )
+    write_text(jsonl, "".join(json.dumps(j.to_dict(), ensure_ascii=False) + "\n" for j in judgements))
     result.written, result.directory = [*written, jsonl], directory
     return result
 

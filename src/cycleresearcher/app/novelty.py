@@ -9,12 +9,14 @@ record's meta, papers/<id>/novelty.json / .md, paper.json, paper.md). docs/novel
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .report import Report
+from .runfolder import run_lock
 from .session import ModelChoice, Sessions
 
 if TYPE_CHECKING:
@@ -70,6 +72,7 @@ def check_novelty(
     sessions = sessions or Sessions()
     clients: list[Any] = []
     result = NoveltyResult()
+    locks = ExitStack()  # each run whose papers get a report, held from its first subject on
     try:
         if req.online:
             from ..novelty.online import scholarly_clients
@@ -80,8 +83,12 @@ def check_novelty(
             cache=req.cache, clients=clients, judge=sessions.engine(judge, "researcher") if judge else None,
         )  # fmt: skip
         checker = NoveltyChecker(settings)
+        locked: set[Any] = set()
         ideas = [(subject_from_idea(text, f"idea {i}"), None) for i, text in enumerate(req.ideas, 1)]
         for subject, run in [*ideas, *_subjects(req)]:
+            if run is not None and run not in locked:
+                locks.enter_context(run_lock(Path(run), "novelty"))
+                locked.add(run)
             report.step(f"searching for work close to {subject.title or subject.label}")
             checked = checker.check(subject)
             result.reports.append(checked)
@@ -95,6 +102,7 @@ def check_novelty(
                 report.warn(warning)
             report.advance()
     finally:
+        locks.close()
         for client in clients:
             client.close()
         if own:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,27 +105,62 @@ def _remove(path: Path, created: list[Path]) -> None:
             return
 
 
+#: run folders this process holds: real path -> [holding thread, depth, holder line]
+_HELD: dict[str, list[Any]] = {}
+_HELD_LOCK = threading.Lock()
+
+
 @contextmanager
 def run_lock(directory: Path, command: str) -> Iterator[None]:
     """Hold the run folder for this process: a second command on the same folder (two
     ``--resume`` at once drew every sample twice, each replacing the other's papers) exits with
     a line naming the holder. The lock is an flock, so the kernel frees it when its holder dies:
-    a lock file left by a killed process (a stale pid) is simply taken over."""
+    a lock file left by a killed process (a stale pid) is simply taken over.
+
+    Re-entrant within one thread (a use case calling another on the same run holds it once: an
+    flock on a second descriptor would refuse its own process); another thread of this process
+    (a web job and a request) is refused like another process."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(directory)
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is not None and held[0] == threading.get_ident():
+            held[1] += 1
+        elif held is not None:
+            raise _locked(directory, held[2])
+    if held is not None:
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                held[1] -= 1
+        return
+    with _flock(directory, command) as holder:
+        with _HELD_LOCK:
+            if key in _HELD:  # another thread of ours got it first
+                raise _locked(directory, _HELD[key][2])
+            _HELD[key] = [threading.get_ident(), 1, holder]
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                _HELD.pop(key, None)
+
+
+@contextmanager
+def _flock(directory: Path, command: str) -> Iterator[str]:
     try:
         import fcntl
     except ImportError:  # Windows: no flock; one process at a time is then up to the user
-        yield
+        yield f"process {os.getpid()} (cycleresearcher {command})"
         return
-    directory.mkdir(parents=True, exist_ok=True)
     fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunLockedError(
-                f"{directory} is in use by {_holder(fd)}. Wait for it to finish (or stop it), then rerun; "
-                "two processes on one run would draw the same samples twice."
-            ) from None
+            raise _locked(directory, _holder(fd)) from None
         holder = {
             "pid": os.getpid(),
             # the command's name only, never its arguments: they may hold --api-key
@@ -133,9 +169,16 @@ def run_lock(directory: Path, command: str) -> Iterator[None]:
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
-        yield
+        yield _holder(fd)
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def _locked(directory: Path, holder: str) -> RunLockedError:
+    return RunLockedError(
+        f"{directory} is in use by {holder}. Wait for it to finish (or stop it), then rerun; "
+        "two processes on one run would do the same work twice and overwrite each other's records."
+    )
 
 
 def _holder(fd: int) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from ..atomic import write_bytes
 
 
 def rating_distribution(
@@ -45,5 +48,6 @@ def rating_distribution(
         fig.suptitle(title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    buf = io.BytesIO()  # rendered whole first: a failed save leaves the earlier plot in place
+    fig.savefig(buf, format="png", dpi=110)
+    return write_bytes(path, buf.getvalue())

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..atomic import write_text
+
 Kind = Literal["str", "int", "num", "pct"]
 UNDEFINED = "undefined"
 
@@ -121,8 +123,8 @@ class ResultTable:
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         md, cs = folder / f"{stem}.md", folder / f"{stem}.csv"
-        md.write_text(self.to_markdown(), encoding="utf-8")
-        cs.write_text(self.to_csv(), encoding="utf-8")
+        write_text(md, self.to_markdown())
+        write_text(cs, self.to_csv())
         return [md, cs]
 
 
@@ -130,7 +132,7 @@ def write_markdown(tables: Sequence[ResultTable], path: str | Path) -> Path:
     """Several tables in one Markdown file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(t.to_markdown() for t in tables), encoding="utf-8")
+    write_text(path, "\n".join(t.to_markdown() for t in tables))
     return path
 
 
