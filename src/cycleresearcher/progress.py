@@ -9,7 +9,7 @@ A ``Tracker`` keeps one batch's numbers and gives a ``Snapshot``; a ``Reporter``
 - ``RichReporter``: one live line per batch on a terminal;
 - ``LogReporter``: a plain line at least every ``interval`` seconds (30 by default) when stderr is
   not a terminal, so a piped or logged run says how far it is;
-- the web job page: ``web.jobs.JobReporter`` writes the snapshot into the job record.
+- the web job page: ``app.jobs.JobReporter`` writes the snapshot into the job record.
 
 A reporter is handed down explicitly (``run_requests(progress=...)``) or made the ambient one for
 a block with ``reporting(reporter)``, which reaches the runner through every layer (reviewers,

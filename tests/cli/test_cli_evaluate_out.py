@@ -16,7 +16,7 @@ from support.cli_walk import leaves, options
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EV = ROOT / "tests" / "data" / "evaluation"
-FILE = re.compile(r"\b[\w.]+\.(?:md|csv|png|jsonl|json|sqlite)\b")
+FILE = re.compile(r"\b[\w.]+\.(?:md|csv|png|jsonl|json|sqlite|lock)\b")
 
 RUNS = {
     "papers": [str(EV / "reviews"), "--group-by", "folder"],

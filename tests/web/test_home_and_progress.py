@@ -9,13 +9,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from cycleresearcher.app.jobs import JobContext, JobReporter, JobRunner
 from cycleresearcher.detect.api import AIDetector
 from cycleresearcher.detect.criterion import Stats
 from cycleresearcher.engines.base import TokenProgress
 from cycleresearcher.progress import LogReporter, reporting
 from cycleresearcher.store import RunStore
 from cycleresearcher.web.app import create_app
-from cycleresearcher.web.jobs import JobContext, JobReporter, JobRunner
 
 BASE = "http://127.0.0.1"
 

@@ -773,8 +773,8 @@ def test_job_status_carries_tokens_rate_and_time_left(tmp_path):
 
 
 def test_a_running_job_shows_tokens_so_far_and_saves_at_most_once_a_second(tmp_path):
+    from cycleresearcher.app.jobs import Job, JobContext, JobReporter, JobRunner
     from cycleresearcher.engines.base import TokenProgress
-    from cycleresearcher.web.jobs import Job, JobContext, JobReporter, JobRunner
 
     class Clock:
         now = 0.0

@@ -14,6 +14,7 @@ class RecordKind(str, Enum):
     DOCUMENT = "document"  # an uploaded file read to text (web)
     NOVELTY = "novelty"  # one paper's novelty check
     WINRATE = "winrate"  # a pairwise judgement of ``evaluate winrate``
+    JOB = "job"  # a background job's state (``app.jobs``)
 
     def __str__(self) -> str:  # f-strings and paths read the value, never ``RecordKind.PAPER``
         return self.value

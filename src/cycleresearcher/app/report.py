@@ -4,7 +4,7 @@ A use case takes a ``Report`` and calls ``step`` (a new phase, with its count of
 ``advance`` (units done), ``warn`` (something the user should read; never fatal) and ``tokens``
 (the live token progress of a generation batch, ``progress.Reporter``, made ambient with
 ``progress.reporting`` so it reaches the engine runner through the stages). The CLI renders it on
-stderr (``cli/_report.py``), the web page into the job record (``web/jobs.py``); tests and the
+stderr (``cli/_report.py``), the web page into the job record (``app/jobs.py``, the background jobs the page starts); tests and the
 Python API use ``Collect``.
 """
 

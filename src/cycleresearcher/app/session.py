@@ -127,3 +127,38 @@ class Sessions:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def engine_settings(
+    pairs: list[str] | None,
+    *,
+    model: str | None = None,
+    engine: str | None = None,
+    base_url: str | None = None,
+    check: bool = True,
+) -> dict[str, Any]:
+    """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}`` (``--engine-opt``).
+
+    With ``check`` the keys and values are checked now against the engine that ``model`` /
+    ``engine`` / ``base_url`` choose (an unknown engine, unknown keys and wrong types fail before
+    any work starts); values are converted to the types the engine's constructor declares."""
+    from ..errors import InputError
+
+    opts: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
+        opts[key.strip().replace("-", "_")] = value
+    if check and (opts or engine):
+        from ..engines import choose_engine, engine_class
+        from ..engines.options import check_engine_options
+
+        # an explicit engine is imported now (a module:Class that is not there fails before the run
+        # directory is made); a chosen one only when there are options to check against it
+        name = choose_engine(model, engine, base_url)
+        cls = engine_class(name)
+        if opts:
+            opts = check_engine_options(name, cls, opts)
+    return opts
+

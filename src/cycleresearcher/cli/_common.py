@@ -80,45 +80,19 @@ def engine_options(
     base_url: str | None = None,
     check: bool = True,
 ) -> dict:
-    """``["n_ctx=8192", "dtype=bf16"]`` -> ``{"n_ctx": 8192, "dtype": "bf16"}``.
-
-    With ``check`` the keys and values are checked now against the engine that ``model`` /
-    ``engine`` / ``base_url`` choose (an unknown engine, unknown keys and wrong types fail before
-    any work starts); values are converted to the types the engine's constructor declares.
-    """
-    from ..errors import InputError
-
-    opts: dict = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--engine-opt expects KEY=VALUE, got {pair!r}")
-        opts[key.strip().replace("-", "_")] = value
-    if check and (opts or engine):
-        from ..engines import engine_class
-        from ..engines.options import check_engine_options
-
-        # an explicit engine is imported now (a module:Class that is not there fails before the run
-        # directory is made); a chosen one only when there are options to check against it
-        name = _engine_name(model, engine, base_url)
-        cls = engine_class(name)
-        if opts:
-            opts = check_engine_options(name, cls, opts)
-    if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
-        opts["api_key"] = api_key
+    """``--engine-opt`` pairs as the engine's settings (``app.session.engine_settings``), with the
+    API key, and llama.cpp's own load log under ``--verbose``."""
+    from ..app.session import engine_settings
+    from ..engines import choose_engine
     from ._noise import engine_options as loud_options
     from ._noise import verbose
 
-    if verbose() and (check or model or engine or base_url):
-        # llama.cpp's own load log (an explicit --engine-opt verbose= wins)
-        opts = loud_options(_engine_name(model, engine, base_url)) | opts
+    opts = engine_settings(pairs, model=model, engine=engine, base_url=base_url, check=check)
+    if api_key:  # only the HTTP engine uses it; load_engine drops it for the others
+        opts["api_key"] = api_key
+    if verbose() and (check or model or engine or base_url):  # an explicit --engine-opt verbose= wins
+        opts = loud_options(choose_engine(model, engine, base_url)) | opts
     return opts
-
-
-def _engine_name(model: str | None, engine: str | None, base_url: str | None) -> str:
-    from ..engines import choose_engine
-
-    return choose_engine(model, engine, base_url)
 
 
 def cut(text: str, width: int = 60) -> str:

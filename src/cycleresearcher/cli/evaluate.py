@@ -45,7 +45,7 @@ DetectionOut = _out_opt("detection.md and detection.csv", "evaluate-detection")
 WinrateOut = Annotated[Optional[str], typer.Option(
     "--out", "-o",
     help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
-    "judge's requests (run.sqlite; rerunning the same command resumes). Default: runs/evaluate-winrate-<timestamp>.",
+    "judge's requests (run.sqlite; rerunning the same command resumes) with its lock (run.lock: one process at a time). Default: runs/evaluate-winrate-<timestamp>.",
 )]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
 

@@ -13,7 +13,7 @@ must carry the server's secret token (hidden field ``csrf_token`` in every form,
 ``X-CSRF-Token`` header for scripts), so no other site, sandboxed frame or file:// page can start
 jobs; request bodies are counted as they stream in and cut off at the form's limit (413), chunked
 or not, before anything big is spooled to disk; uploads are size-capped and typed by content
-(uploads.py), names in URLs must be single safe path components, LaTeX is
+(app/uploads.py), names in URLs must be single safe path components, LaTeX is
 compiled by export.py with the CLI's restrictions, and the OpenAI-compatible server URL and key
 come only from the server's own options and environment: the page can neither set nor see them.
 
@@ -31,6 +31,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from ..app.jobs import JobRunner
 from ..app.session import DetectorFactory, EngineFactory
 from ..app.session import ModelChoice as EngineChoice
 from ..app.session import Sessions as Services
@@ -44,7 +45,6 @@ from .guards import (
     require_token,
     too_large,
 )
-from .jobs import JobRunner
 from .routes import detect, evaluate, index, jobs, novelty, papers, research, review, runs
 from .site import HERE, Site
 

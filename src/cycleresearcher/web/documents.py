@@ -13,9 +13,10 @@ from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from ..app.sources import PaperSource, store_upload
+from ..app.uploads import MAX_PAPER_BYTES, paper_suffix
 from ..errors import InputError
 from .site import Site, read_upload
-from .uploads import MAX_PAPER_BYTES, paper_suffix, safe_filename
+from .uploads import safe_filename
 
 
 async def read_paper_upload(paper: UploadFile | None) -> PaperSource:

@@ -19,11 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..app.uploads import MAX_BIB_BYTES, MAX_PAPER_BYTES, MAX_RESULTS_BYTES
 from ..errors import InputError
-from .uploads import MAX_BIB_BYTES, MAX_PAPER_BYTES, MAX_RESULTS_BYTES
 
 #: the whole request body, at most; each form has its own, smaller limit (``body_limit``) and each
-#: upload its own again (uploads.py)
+#: upload its own again (app/uploads.py)
 MAX_REQUEST_BYTES = 40 * 1024 * 1024
 #: room for a form's text fields next to its file (and the whole body of a form without a file)
 FORM_BYTES = 1024 * 1024

@@ -17,16 +17,17 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..app.jobs import JobRunner
 from ..app.runfolder import is_run
 from ..app.runfolder import list_runs as runs_under
 from ..app.session import ModelChoice as EngineChoice
 from ..app.session import Sessions as Services
+from ..app.uploads import check_size
 from ..errors import InputError
 from ..latex import plain_title
 from ..store import RunStore
-from .jobs import JobRunner
 from .render import num, percent
-from .uploads import check_size, inside, is_safe_name, safe_filename
+from .uploads import inside, is_safe_name, safe_filename
 
 HERE = Path(__file__).parent
 ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..app.complete import CompleteRequest, complete
 from ..app.generate import GenerateRequest, generate
+from ..app.jobs import JobContext
 from ..app.session import Sessions as Services
 from ..errors import EngineError, InputError
-from .jobs import JobContext
 
 if TYPE_CHECKING:
     from ..app.review import ReviewRequest
-
-
-def paper_folder(run_dir: Path, paper_id: str) -> Path:
-    return run_dir / "papers" / paper_id
 
 
 # -- tasks ----------------------------------------------------------------------------------------

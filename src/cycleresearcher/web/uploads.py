@@ -1,38 +1,13 @@
-"""Checking what the browser sends: size limits, file types by content, safe names and paths.
-
-Nothing here trusts a file name: an upload's type is read from its bytes (``%PDF-`` magic, valid
-UTF-8 text without NUL bytes, JSON that parses), and the name only has to agree with it. Run and
-record names that reach the file system must match ``SAFE_NAME`` and stay inside the runs folder.
-"""
+"""Names the browser sends: safe file names, and run and record names that stay inside the runs
+folder (``SAFE_NAME``). What an upload's bytes are is checked in ``app/uploads.py``."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
-
-from ..errors import InputError
-from ..latex_json import read_json
-
-#: per-upload limits (bytes); the whole request is capped in guards.py
-MAX_BIB_BYTES = 5 * 1024 * 1024
-MAX_PAPER_BYTES = 30 * 1024 * 1024
-MAX_RESULTS_BYTES = 2 * 1024 * 1024
 
 #: run folders and record keys that may appear in a URL: no separators, no "..", no leading dot
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,159}$")
-
-PDF_MAGIC = b"%PDF-"
-TEXT_KINDS = {".tex": "latex", ".latex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
-
-
-def check_size(data: bytes, limit: int, what: str) -> bytes:
-    if len(data) > limit:
-        raise InputError(
-            f"The {what} is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. Upload a smaller file."
-        )
-    return data
 
 
 def safe_filename(name: str | None, default: str) -> str:
@@ -53,61 +28,3 @@ def inside(root: Path, name: str) -> Path | None:
     root = root.resolve()
     path = (root / name).resolve()
     return path if path.parent == root else None
-
-
-def _text(data: bytes, what: str) -> str:
-    if b"\x00" in data[:65536]:
-        raise InputError(f"The {what} is a binary file, not text. Upload a UTF-8 text file.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"The {what} is not UTF-8 text (bad byte at offset {exc.start}). Save it as UTF-8 and upload it again."
-        ) from exc
-
-
-def references_bytes(data: bytes) -> bytes:
-    """A .bib / .bbl / JSON upload: must be text (the references parser reports syntax errors)."""
-    check_size(data, MAX_BIB_BYTES, "references file")
-    if data.startswith(PDF_MAGIC):
-        raise InputError(
-            "The references file is a PDF. Upload a .bib file (BibTeX), a .bbl, or a paper-record .json."
-        )
-    _text(data, "references file")
-    return data
-
-
-def results_json(data: bytes) -> Any:
-    """An experiment-results upload: a JSON list of {name, result}, checked by parsing it."""
-    check_size(data, MAX_RESULTS_BYTES, "results file")
-    text = _text(data, "results file")
-    if not text.strip():
-        raise InputError(
-            "The results file is empty. Upload a JSON list of {name, result: {table, description}} objects."
-        )
-    try:
-        value = read_json(text, "The results file")  # LaTeX commands in strings stay literal
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"The results file is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
-            "Upload a JSON list of {name, result: {table, description}} objects."
-        ) from exc
-    if not isinstance(value, (list, dict)):
-        raise InputError("The results JSON must be a list (or an object) of experiments, not a single value.")
-    return value
-
-
-def paper_suffix(data: bytes, filename: str) -> str:
-    """The file suffix a paper upload is read as, from its content; the name must not contradict it."""
-    check_size(data, MAX_PAPER_BYTES, "paper")
-    claimed = Path(filename).suffix.lower()
-    if data.startswith(PDF_MAGIC):
-        return ".pdf"
-    if claimed == ".pdf":
-        raise InputError(f"{filename} is named .pdf but is not a PDF (no %PDF- header). Upload the real PDF.")
-    text = _text(data, "paper")
-    if not text.strip():
-        raise InputError(f"{filename} is empty. Upload a PDF, .tex, .md or .txt paper.")
-    if claimed in TEXT_KINDS:
-        return claimed
-    return ".tex" if re.search(r"\\(documentclass|section|begin\{)", text) else ".txt"

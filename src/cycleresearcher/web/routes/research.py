@@ -9,12 +9,13 @@ from fastapi.responses import Response
 
 from ...app.complete import CompleteRequest
 from ...app.generate import GenerateRequest, Upload
+from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, references_bytes, results_json
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
 from ..documents import read_references
 from ..site import MAX_N, SiteDep, read_upload, submit_redirect
 from ..tasks import complete_task, generate_task
-from ..uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, references_bytes, results_json, safe_filename
+from ..uploads import safe_filename
 
 router = APIRouter()
 

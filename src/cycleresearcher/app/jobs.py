@@ -1,4 +1,4 @@
-"""Background jobs for the web page: one worker thread, progress, state kept in the run store.
+"""Background jobs (the web page starts them): one worker thread, progress, state in the run store.
 
 Long work (generation, review, detection) runs in ONE worker thread: models are large and one
 GPU (or two CPU cores) serves one job at a time; further jobs wait in the queue. Each job's state
@@ -25,10 +25,11 @@ from ..engines.base import TokenProgress
 from ..errors import CycleResearcherError
 from ..progress import Reporter, Snapshot, format_duration, reporting
 from ..store import RunStore, run_dirs
+from .kinds import RecordKind
 
 log = logging.getLogger("cycleresearcher.web")
 
-JOB_KIND = "job"  # RunStore record kind
+JOB_KIND = RecordKind.JOB.value
 ACTIVE = ("queued", "running")
 
 
