@@ -28,7 +28,7 @@ HEAVY_OWNERS = {
     "cycleresearcher.engines.vllm": {"vllm"},
     "cycleresearcher.engines.ray_engine": {"ray", "vllm"},
     "cycleresearcher.detect.criterion": {"torch"},  # the detector's tensor math and forward passes
-    "cycleresearcher.train.simpo": {"torch", "transformers", "trl", "peft"},  # the only trl import
+    "cycleresearcher.train.simpo": {"transformers", "trl", "peft"},  # the only trl import (torch through hfmodels)
 }
 
 #: the top level holds shared pieces only; every stage is a package

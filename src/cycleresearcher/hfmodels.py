@@ -86,6 +86,15 @@ def cuda_devices() -> list[str]:
     return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
 
 
+def bf16_supported() -> bool:
+    """Whether a CUDA device computes in bfloat16 (False without CUDA or without torch)."""
+    if not torch_installed():
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
 def cuda_available() -> bool:
     """Whether a CUDA device is usable; cheap checks first, so CPU machines never import torch."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":

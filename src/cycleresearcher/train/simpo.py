@@ -58,12 +58,12 @@ class TrainResult:
 
 
 def _hardware(training: dict[str, Any]) -> dict[str, Any]:
-    import torch
+    from ..hfmodels import bf16_supported, cuda_devices
 
-    cuda = torch.cuda.is_available()
+    cuda = bool(cuda_devices())
     bf16 = training.get("bf16")
     if bf16 is None:
-        bf16 = bool(cuda and torch.cuda.is_bf16_supported())
+        bf16 = bf16_supported()
     gc = training.get("gradient_checkpointing")
     if gc is None:
         gc = cuda
@@ -177,14 +177,14 @@ def run_job(job: TrainJob) -> TrainResult:
     require("trl", "train", "preference training")
     datasets = require("datasets", "train")
     transformers = require("transformers", "train")
-    import torch
+    from ..hfmodels import resolve_dtype
 
     transformers.set_seed(job.seed)
     Path(job.work_dir).mkdir(parents=True, exist_ok=True)
     tokenizer = transformers.AutoTokenizer.from_pretrained(job.policy_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if _hardware(job.training)["bf16"] else torch.float32
+    dtype = resolve_dtype("bf16" if _hardware(job.training)["bf16"] else "float32", "cpu")
     model = transformers.AutoModelForCausalLM.from_pretrained(job.policy_dir, dtype=dtype)
     dataset = datasets.Dataset.from_list(job.examples)
     trainer = _build_trainer(job, model, tokenizer, dataset)
