@@ -180,4 +180,40 @@ class ModelSession:
         return self._fits[key]
 
 
-__all__ = ["Family", "ModelSession", "create_engine"]
+class SessionUser:
+    """The model attributes of the public classes (``CycleResearcher``, the reviewers), read from
+    their ``session``: written once, so the two stay drop-in alike."""
+
+    session: ModelSession
+
+    @property
+    def engine(self) -> Engine:
+        return self.session.engine
+
+    @property
+    def model(self) -> str | None:
+        return self.session.model
+
+    @property
+    def base_url(self) -> str | None:
+        return self.session.base_url
+
+    @property
+    def constrain(self) -> bool | None:
+        return self.session.constrain
+
+    @constrain.setter
+    def constrain(self, value: bool | None) -> None:
+        self.session.constrain = value
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.session.is_embedded
+
+    @property
+    def model_kind(self) -> ModelKind:
+        """What the model is to the grammar default (``ModelSession.model_kind``)."""
+        return self.session.model_kind
+
+
+__all__ = ["Family", "ModelSession", "SessionUser", "create_engine"]

@@ -25,8 +25,7 @@ from typing import Any
 from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..engines.runner import run_requests
 from ..errors import ContextLengthError, EngineError, InputError
-from ..models import ModelKind
-from ..models.session import ModelSession
+from ..models.session import ModelSession, SessionUser
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..paper.record import Stage
 from ..paper.results import load_results, validate_results
@@ -58,7 +57,7 @@ def _set_id(source: str, block: str) -> str:
     return f"{stem}-{hashlib.sha256(block.encode()).hexdigest()[:8]}"
 
 
-class CycleResearcher:
+class CycleResearcher(SessionUser):
     """Generate research papers from references with the CycleResearcher models.
 
     >>> researcher = CycleResearcher(model_size="12B")            # doctest: +SKIP
@@ -89,34 +88,6 @@ class CycleResearcher:
         self.kept: dict[str, str] = {}
 
     # -- the model session ----------------------------------------------------------------------
-    @property
-    def engine(self) -> Engine:
-        return self.session.engine
-
-    @property
-    def model(self) -> str | None:
-        return self.session.model
-
-    @property
-    def base_url(self) -> str | None:
-        return self.session.base_url
-
-    @property
-    def constrain(self) -> bool | None:
-        return self.session.constrain
-
-    @constrain.setter
-    def constrain(self, value: bool | None) -> None:
-        self.session.constrain = value
-
-    @property
-    def is_embedded(self) -> bool:
-        return self.session.is_embedded
-
-    @property
-    def model_kind(self) -> ModelKind:
-        return self.session.model_kind
-
     def close(self) -> None:
         self.session.close()
         if self.store is not None:

@@ -23,8 +23,7 @@ from ..engines.base import ChatRequest, Engine, GenerationResult, Message, Sampl
 from ..engines.runner import run_requests
 from ..errors import CycleResearcherError, InputError
 from ..latex import plain_title
-from ..models import ModelKind
-from ..models.session import ModelSession
+from ..models.session import ModelSession, SessionUser
 from ..prompts.grammars.capacity import FittedBounds
 from ..store import RunStore, request_key
 from .context import SAFETY_MARGIN, FittedPaper, PaperInput, fit_paper, to_paper_input
@@ -84,7 +83,7 @@ def _as_list(papers: Any) -> list[Any]:
     return [papers]
 
 
-class BaseReviewer:
+class BaseReviewer(SessionUser):
     """Engine handling, context fitting and the one-batch run shared by both reviewer models."""
 
     family = "cyclereviewer"
@@ -142,35 +141,6 @@ class BaseReviewer:
                 self.input_cut = profile.review_input_tokens
 
     # -- the model session -----------------------------------------------------------------------
-    @property
-    def engine(self) -> Engine:
-        return self.session.engine
-
-    @property
-    def model(self) -> str | None:
-        return self.session.model
-
-    @property
-    def base_url(self) -> str | None:
-        return self.session.base_url
-
-    @property
-    def constrain(self) -> bool | None:
-        return self.session.constrain
-
-    @constrain.setter
-    def constrain(self, value: bool | None) -> None:
-        self.session.constrain = value
-
-    @property
-    def is_embedded(self) -> bool:
-        return self.session.is_embedded
-
-    @property
-    def model_kind(self) -> ModelKind:
-        """What the model is to the grammar default (``ModelSession.model_kind``)."""
-        return self.session.model_kind
-
     @property
     def context_length(self) -> int:
         """Override > what the engine knows (GGUF n_ctx, server's max_model_len) > upstream value;
