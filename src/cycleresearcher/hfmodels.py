@@ -3,9 +3,9 @@ detector's scorers and training (those run what it loads; only this module asks 
 devices). A GGUF file is dequantized once into a safetensors cache directory (first load ~25 s,
 later loads ~4 s), which is also what TRL and the detector load.
 
-It also holds the few tensor helpers the engines and training need (seeding, inference mode, the
-grammar's token mask, log-probs), so that torch is imported here, in ``detect.criterion`` and in
-``train.simpo`` only (tests/test_layout.py).
+It also holds the few tensor helpers the engines and training need (seeding, inference mode, CUDA
+and bf16 checks, dtypes, the grammar's token mask, log-probs), so that torch is imported here and in
+``detect.criterion`` only (tests/test_layout.py).
 
 ``cuda_available`` (engine choice) and ``cuda_devices`` (``doctor``) answer without importing
 torch where the answer is plainly no, so CPU machines stay light.

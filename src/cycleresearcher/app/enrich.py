@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,20 @@ class EnrichResult:
     report_path: Path | None
 
 
+def enrich_progress(report: Report) -> Callable[[int, int, str], None]:
+    """The enrichment's ``on_progress`` as report steps, at most one every ``STEP_S`` seconds (and
+    the last): ``references enrich`` and ``research generate --enrich`` show it alike."""
+    last = [float("-inf")]
+
+    def progress(done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= STEP_S or (total and done == total):
+            last[0] = now
+            report.step(f"enrich {done}/{total} {message}")
+
+    return progress
+
+
 def enrich_bib(request: EnrichRequest, report: Report) -> EnrichResult:
     """Enrich, write the .bib and its report; a progress step at most every ``STEP_S`` seconds."""
     from ..references import load_references, to_bibtex
@@ -50,15 +65,7 @@ def enrich_bib(request: EnrichRequest, report: Report) -> EnrichResult:
     for warning in refs.warnings:
         if "no abstract" not in warning:  # the point of this use case
             report.warn(warning)
-    last = [float("-inf")]
-
-    def progress(done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= STEP_S or (total and done == total):
-            last[0] = now
-            report.step(f"enrich {done}/{total} {message}")
-
-    result = enrich_references(refs, on_progress=progress, titles=request.titles)
+    result = enrich_references(refs, on_progress=enrich_progress(report), titles=request.titles)
     text = to_bibtex(result.references)
     report_path = request.report_path
     if str(request.out) != STDOUT:

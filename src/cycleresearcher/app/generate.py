@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 #: the store's ``command`` meta and the run lock's holder, whichever shell asked
 COMMAND = "research generate"
-#: seconds between two enrichment progress steps (a step may be a line or a saved job record)
-ENRICH_STEP_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -202,15 +200,9 @@ def _load(source: Path | Upload, strict: bool) -> ReferenceSet:
 def _enrich(sets: list[ReferenceSet], directory: Path, report: Report) -> list[ReferenceSet]:
     """Each set enriched, its report in the run folder (``enrichment.json``, ...)."""
     from ..references.enrich import enrich_to_run
+    from .enrich import enrich_progress
 
-    last = [float("-inf")]
-
-    def progress(done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= ENRICH_STEP_S or (total and done == total):
-            last[0] = now
-            report.step(f"enrich {done}/{total} {message}")
-
+    progress = enrich_progress(report)
     out = []
     for refs in sets:
         report.step(f"enriching {', '.join(map(str, refs.sources)) or 'the references'}")

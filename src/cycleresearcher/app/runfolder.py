@@ -105,8 +105,8 @@ def _remove(path: Path, created: list[Path]) -> None:
             return
 
 
-#: run folders this process holds: real path -> [holding thread, depth, holder line]
-_HELD: dict[str, list[Any]] = {}
+#: run folders this process holds: real path -> (holding thread, holder line)
+_HELD: dict[str, tuple[int, str]] = {}
 _HELD_LOCK = threading.Lock()
 
 
@@ -125,22 +125,16 @@ def run_lock(directory: Path, command: str) -> Iterator[None]:
     key = os.path.realpath(directory)
     with _HELD_LOCK:
         held = _HELD.get(key)
-        if held is not None and held[0] == threading.get_ident():
-            held[1] += 1
-        elif held is not None:
-            raise _locked(directory, held[2])
     if held is not None:
-        try:
-            yield
-        finally:
-            with _HELD_LOCK:
-                held[1] -= 1
+        if held[0] != threading.get_ident():
+            raise _locked(directory, held[1])
+        yield  # this thread holds it already: the outermost holder releases it
         return
     with _flock(directory, command) as holder:
         with _HELD_LOCK:
-            if key in _HELD:  # another thread of ours got it first
-                raise _locked(directory, _HELD[key][2])
-            _HELD[key] = [threading.get_ident(), 1, holder]
+            if key in _HELD:  # another thread of ours got it first (no flock: Windows)
+                raise _locked(directory, _HELD[key][1])
+            _HELD[key] = (threading.get_ident(), holder)
         try:
             yield
         finally:

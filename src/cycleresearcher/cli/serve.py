@@ -37,8 +37,8 @@ MaxTokensOpt = Annotated[
     typer.Option(
         "--max-tokens",
         min=1,
-        help="Default max new tokens in the forms. Default: 256 for the embedded stand-in; for a "
-        "released, local or served model each task's own (upstream's limits, as in the CLI).",
+        help="Default max new tokens in the forms. Default: each task's own, as in the CLI (the "
+        "embedded stand-in's tuned budgets: 2,816 for a paper, 3,584 a review; upstream's limits for other models).",
     ),
 ]
 
