@@ -44,6 +44,15 @@ def test_every_option_has_a_long_name():
             assert any(n.startswith("--") for n in opt.opts), f"{' '.join(path)}: {opt.opts} has no long name"
 
 
+def test_every_command_that_names_a_server_takes_its_key():
+    """A command with ``--base-url`` (or ``--judge-base-url``) takes ``--api-key`` too, so a key
+    can be given the same way wherever a server can."""
+    for path, cmd in walk():
+        longs = {long_name(o) for o in options(cmd)}
+        if {"--base-url", "--judge-base-url"} & longs:
+            assert "--api-key" in longs, f"{' '.join(path)} takes a server URL but no --api-key"
+
+
 def _readme_table() -> dict[str, str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Options", 1)[1].split("\n## ", 1)[0]

@@ -32,11 +32,13 @@ class Factory:
 
     def __init__(self, fail: Exception | None = None):
         self.calls: list[tuple] = []
+        self.keys: list[str | None] = []
         self.engines: dict[str, FakeEngine] = {}
         self.fail = fail
 
     def __call__(self, choice, family):
         self.calls.append((choice.model, choice.engine, choice.base_url, family))
+        self.keys.append(choice.api_key)
         if self.fail is not None:
             raise self.fail
         texts = {
@@ -554,6 +556,18 @@ def test_server_url_and_key_never_come_from_or_reach_the_page(tmp_path, monkeypa
     db = b"".join(p.read_bytes() for p in (tmp_path / "runs" / job["run"]).glob("run.sqlite*"))
     for secret in ("sk-test-DO-NOT-LEAK-1234", "sk-from-page"):
         assert secret not in pages and secret.encode() not in db
+
+
+def test_serve_api_key_reaches_the_engine_but_no_page(tmp_path, monkeypatch):
+    """``serve --api-key``: the server's own key goes with every form's engine, as OPENAI_API_KEY
+    would, and like it never into a page or the run store."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    client, factory = make(tmp_path, base_url="http://127.0.0.1:9/v1", api_key="sk-serve-DO-NOT-LEAK-99")
+    job = generate(client)
+    assert job["state"] == "done" and factory.keys == ["sk-serve-DO-NOT-LEAK-99"]
+    pages = "".join(client.get(u).text for u in ("/", f"/jobs/{job['id']}", f"/runs/{job['run']}"))
+    db = b"".join(p.read_bytes() for p in (tmp_path / "runs" / job["run"]).glob("run.sqlite*"))
+    assert "sk-serve-DO-NOT-LEAK-99" not in pages and b"sk-serve-DO-NOT-LEAK-99" not in db
 
 
 # -- jobs survive reloads and restarts ------------------------------------------------------------

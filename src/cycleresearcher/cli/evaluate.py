@@ -19,6 +19,7 @@ from ..app.evaluate import JUDGE_MAX_CHARS, JUDGE_MAX_TOKENS
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     EXIT_FAILED,
+    ApiKeyOpt,
     BaseUrlOpt,
     EngineOpt,
     EngineOptOpt,
@@ -176,6 +177,7 @@ def winrate(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
     seed: SeedOpt = 0,
     papers_dir: Annotated[Optional[Path], typer.Option(
@@ -199,7 +201,7 @@ def winrate(
     from ._report import ConsoleReport
 
     options = engine_options(engine_opt, model=model, engine=engine, base_url=base_url)
-    choice = ModelChoice(model, engine, base_url, options=options, max_tokens=max_tokens)
+    choice = ModelChoice(model, engine, base_url, api_key, options, max_tokens)
     request = WinrateRequest(a, b, seed, papers_dir, max_chars, output_dir)
     with Sessions() as sessions:
         result = judge_winrate(request, choice, sessions, ConsoleReport())

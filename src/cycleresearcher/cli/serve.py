@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import BaseUrlOpt, EngineOpt, ModelOpt, console, guard
+from ._common import ApiKeyOpt, BaseUrlOpt, EngineOpt, ModelOpt, console, guard
 
 
 def register(app: typer.Typer) -> None:
@@ -52,13 +52,14 @@ def serve(
     model: ModelOpt = None,
     engine: EngineOpt = None,
     base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     max_tokens: MaxTokensOpt = None,
 ) -> None:
     """Open a local web page to generate, read, review and detect papers and browse earlier runs.
 
     Example: cycleresearcher serve --port 8000 --runs-dir runs   (then open http://127.0.0.1:8000)
 
-    Jobs run one at a time in the background and survive a page reload; results are run directories under --runs-dir, the same as the CLI writes. --model / --engine / --base-url set the forms' defaults; the server URL and its key (OPENAI_API_KEY) never appear in the page.
+    Jobs run one at a time in the background and survive a page reload; results are run directories under --runs-dir, the same as the CLI writes. --model / --engine / --base-url set the forms' defaults; the server URL and its key (--api-key or OPENAI_API_KEY) never appear in the page.
     """
     try:
         import uvicorn
@@ -78,6 +79,7 @@ def serve(
         model=model,
         engine=engine,
         base_url=base_url,
+        api_key=api_key,
         max_tokens=max_tokens,
         allowed_hosts=allowed,
         access_token=access,

@@ -58,6 +58,7 @@ def create_app(
     model: str | None = None,
     engine: str | None = None,
     base_url: str | None = None,
+    api_key: str | None = None,
     max_tokens: int | None = None,
     engine_factory: EngineFactory | None = None,
     detector_factory: DetectorFactory | None = None,
@@ -66,7 +67,8 @@ def create_app(
     access_token: str | None = None,
 ) -> FastAPI:
     """The web app over ``runs_dir``. ``model``/``engine``/``base_url``/``max_tokens`` are the form's
-    defaults (``base_url`` is fixed by the server: the page cannot change where requests go).
+    defaults (``base_url`` is fixed by the server: the page cannot change where requests go; its
+    ``api_key``, default ``$OPENAI_API_KEY``, never reaches a page).
     ``engine_factory(model, engine, base_url, family)`` and ``detector_factory()`` replace how
     engines and the detector are built (tests inject the scripted engine). ``csrf_token`` fixes the
     secret that a POST without an Origin header must carry (default: a new random one per server,
@@ -76,7 +78,7 @@ def create_app(
     site = Site(
         runner=JobRunner(runs_dir),
         services=Services(engine_factory, detector_factory),
-        defaults=EngineChoice(model=model, engine=engine, base_url=base_url, max_tokens=max_tokens),
+        defaults=EngineChoice(model, engine, base_url, api_key, max_tokens=max_tokens),
         token=csrf_token or secrets.token_urlsafe(32),
     )
 

@@ -111,7 +111,7 @@ class Site:
     def choice(
         self, model: str, engine: str, max_tokens: int | None, constrain: str = "auto"
     ) -> EngineChoice:
-        """The engine a form asked for; ``base_url`` is always the server's own."""
+        """The engine a form asked for; ``base_url`` (and its key) is always the server's own."""
         if constrain not in CONSTRAIN_CHOICES:
             raise InputError(f"Constrain must be one of {', '.join(CONSTRAIN_CHOICES)}, got '{constrain}'.")
         defaults = self.defaults
@@ -132,6 +132,7 @@ class Site:
             model=chosen_model,
             engine=eng or defaults.engine,
             base_url=defaults.base_url,
+            api_key=defaults.api_key,
             max_tokens=tokens,
             constrain=CONSTRAIN_CHOICES[constrain],
         )
