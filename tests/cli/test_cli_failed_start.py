@@ -54,6 +54,24 @@ def test_generate_bad_bib_leaves_no_run_dir(bad_bib, tmp_path):
     assert _left(tmp_path) == ["cwd"]  # not even the parents it created
 
 
+@pytest.mark.parametrize(
+    "option, value, says",
+    [
+        ("--temperature", "-1", "--temperature"),
+        ("--top-p", "1.5", "--top-p"),
+        ("--top-p", "0", "top_p must be in (0, 1]"),  # typer's range is closed; the library's is not
+        ("--max-tokens", "0", "--max-tokens"),
+    ],
+)
+def test_generate_bad_sampling_value_is_an_input_error(tmp_path, option, value, says):
+    """A sampling value out of range is the user's to fix (exit 2, the value named), not an
+    unexpected error with a log to report; nothing is written."""
+    result = _run("research", "generate", GOOD_BIB, option, value, "-o", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "Unexpected error" not in result.output
+    assert _left(tmp_path) == ["cwd"]
+
+
 def test_generate_bad_bib_default_dir_leaves_no_runs_folder(bad_bib, tmp_path, _cwd):
     result = _run("research", "generate", bad_bib)
     assert result.exit_code == 2

@@ -182,9 +182,9 @@ def winrate(
     seed: SeedOpt = 0,
     papers_dir: Annotated[Optional[Path], typer.Option(
         "--papers", help="Optional folder of <paper id>.tex/.md/.txt so the judge also sees the paper.")] = None,
-    max_tokens: Annotated[int, typer.Option(help="Max new tokens of the judge.")] = JUDGE_MAX_TOKENS,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens of the judge.")] = JUDGE_MAX_TOKENS,
     max_chars: Annotated[
-        int, typer.Option(help="Each review (and paper) is cut to this many characters.")] = JUDGE_MAX_CHARS,
+        int, typer.Option(min=1, help="Each review (and paper) is cut to this many characters.")] = JUDGE_MAX_CHARS,
     output_dir: WinrateOut = None,
 ) -> None:
     """Win rate of reviews A over reviews B, per aspect, judged by an LLM through any engine.

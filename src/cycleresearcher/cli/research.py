@@ -51,10 +51,10 @@ TwoStageOpt = Annotated[
 ]
 MaxTokensOpt = Annotated[
     Optional[int],
-    typer.Option(help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model)."),
+    typer.Option(min=1, help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model)."),
 ]
-TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature (upstream 0.4).")]
-TopPOpt = Annotated[float, typer.Option(help="Nucleus sampling (upstream 0.95).")]
+TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="Sampling temperature (upstream 0.4).")]
+TopPOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling, above 0 (upstream 0.95).")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="Random seed (engines that support it).")]
 StrictOpt = Annotated[
     bool,
@@ -119,7 +119,7 @@ ResultsOpt = Annotated[
 PaperOpt = Annotated[
     Optional[str], typer.Option("--paper", help="Paper id to complete (default: every paper awaiting results).")
 ]
-ResultsTokensOpt = Annotated[Optional[int], typer.Option(help="Max new tokens for the results section.")]
+ResultsTokensOpt = Annotated[Optional[int], typer.Option(min=1, help="Max new tokens for the results section.")]
 CompletePdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile the LaTeX project to PDF.")]
 CompleteRedoOpt = Annotated[
     bool,
