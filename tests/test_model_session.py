@@ -101,6 +101,28 @@ def test_aliases_and_served_models_are_resolved_for_the_family(monkeypatch):
     assert engines.create_engine is create_engine  # the old import path still works
 
 
+def test_a_size_the_family_lacks_is_refused_before_any_network(monkeypatch, tmp_path):
+    """``999B`` or a reviewer's size given to the researcher is a typo: refused at once, naming
+    the family's sizes, instead of being tried as a hub id (50 s of retries offline); a server's
+    model may still be called so, and a local folder of that name is still a path."""
+    import cycleresearcher.engines as engines
+    from cycleresearcher.errors import ModelNotFoundError
+    from cycleresearcher.models import resolve_model
+
+    def no_load(name, model=None, **kw):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{name} engine loaded for {model}")
+
+    monkeypatch.setattr(engines, "load_engine", no_load)
+    with pytest.raises(ModelNotFoundError, match=r"'999B' is not a size of CycleResearcher: use 12B, 72B, 123B"):
+        create_engine("999B", "hf")
+    with pytest.raises(ModelNotFoundError, match=r"'12b' is not a size of CycleReviewer: use 8B, 70B, 123B"):
+        create_engine("12b", "hf", family="cyclereviewer")
+    assert resolve_model("8B", "researcher", served=True) == "8B"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "7B").mkdir()
+    assert resolve_model("7B", "researcher") == "7B"
+
+
 @pytest.mark.parametrize("family", ["cyclereviewer", "deepreviewer"])
 def test_reviewers_keep_their_attributes_through_the_session(family):
     from cycleresearcher import CycleReviewer, DeepReviewer
@@ -111,3 +133,20 @@ def test_reviewers_keep_their_attributes_through_the_session(family):
     assert rev.engine is engine and rev.constrain is True and rev.session.family == family
     rev.constrain = None
     assert rev.session.constrain is None and rev.model_kind == "untrained" and not rev.is_embedded
+
+
+def test_a_hub_model_not_in_the_cache_is_announced_before_the_fetch(monkeypatch, tmp_path, capsys):
+    """With the hub's bars hidden, fetching an uncached model says so first (a long download, or an
+    offline machine's minute of retries, is not a silent hang); a local folder is not announced."""
+    pytest.importorskip("transformers")
+    import huggingface_hub.constants as hub
+
+    from cycleresearcher.errors import ModelNotFoundError
+    from cycleresearcher.hfmodels import announce_download, load_causal_lm
+
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)  # the fetch fails at once, nothing is sent
+    with pytest.raises(ModelNotFoundError, match="someone/not-cached"):
+        load_causal_lm("someone/not-cached")
+    assert "Fetching 'someone/not-cached' from the Hugging Face hub" in capsys.readouterr().err
+    assert announce_download(str(tmp_path)) is False and capsys.readouterr().err == ""

@@ -18,6 +18,7 @@ import importlib.util
 import os
 import re
 import shutil
+import sys
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -152,11 +153,34 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     }[dtype]
 
 
+def announce_download(model: str) -> bool:
+    """Say so (on stderr) before transformers fetches a hub model that is not in the local cache:
+    the hub's own progress bars are hidden unless --verbose, and a download of many GB, or the
+    minute of retries of an offline machine, would otherwise look like a hang."""
+    if Path(model).exists():
+        return False
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model, "config.json")
+    except Exception:  # not a hub id (a path that does not exist): transformers says what is wrong
+        return False
+    if isinstance(cached, str):
+        return False
+    print(
+        f"Fetching '{model}' from the Hugging Face hub (not in the local cache); large models take a "
+        "while, and --verbose shows the download.",
+        file=sys.stderr,
+    )
+    return True
+
+
 def load_causal_lm(model: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
     """(model, tokenizer) in eval mode on ``device``."""
     transformers = require("transformers", "hf", "the transformers engine")
     path = hf_model_dir(model)
     dev = resolve_device(device)
+    announce_download(path)
     try:
         tok = transformers.AutoTokenizer.from_pretrained(path)
         mdl = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, dev))

@@ -145,6 +145,23 @@ def test_apply_sets_and_undoes_only_its_own_settings(monkeypatch):
         _noise.apply(False)
 
 
+def test_the_hubs_retry_lines_only_with_verbose():
+    """A hub download that fails offline logs "Retrying in 8s [Retry 5/5]" lines at WARNING; our
+    error that follows says what happened, so without --verbose they are not shown."""
+    import logging
+
+    import huggingface_hub  # noqa: F401  (loaded, as it is after a model load)
+
+    hub = logging.getLogger("huggingface_hub")
+    try:
+        _noise.apply(False)
+        assert not hub.isEnabledFor(logging.WARNING) and hub.isEnabledFor(logging.ERROR)
+        _noise.apply(True)
+        assert hub.isEnabledFor(logging.WARNING)
+    finally:
+        _noise.apply(False)
+
+
 def test_library_warnings_filtered_ours_kept():
     try:
         with warnings.catch_warnings(record=True) as seen:

@@ -3,7 +3,8 @@
 Without --verbose: no transformers / huggingface_hub / datasets progress bars ("Loading weights",
 "Writing model shards", "Map"), no FutureWarning / DeprecationWarning / UserWarning raised inside
 those libraries (TRL's and transformers' deprecation notes), TRL's experimental-API notice, and
-llama.cpp's load log ("llama_context: n_ctx_seq (256) < n_ctx_train (8192) ..."). Our own messages and
+llama.cpp's load log ("llama_context: n_ctx_seq (256) < n_ctx_train (8192) ..."), the hub's retry lines
+("Retrying in 8s [Retry 5/5]"; the error that ends them is ours and stays). Our own messages and
 the training step's own progress bar stay. The libraries are imported lazily, so the environment
 variables do most of the work; a library already imported (tests, the web server) is set by its API.
 """
@@ -17,6 +18,7 @@ import warnings
 #: read by the libraries when they are imported (and by child processes, e.g. accelerate launch)
 ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # also transformers' loading / saving bars
+    "HF_HUB_VERBOSITY": "error",  # the hub's "Retrying in 8s [Retry 5/5]" lines of a failed download
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
@@ -78,8 +80,10 @@ def _loaded_libraries(loud: bool) -> None:
     set_transformers_logging(loud)
     if "huggingface_hub" in sys.modules:
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+        from huggingface_hub.utils import logging as hub_logging
 
         enable_progress_bars() if loud else disable_progress_bars()
+        hub_logging.set_verbosity_warning() if loud else hub_logging.set_verbosity_error()
     if "datasets" in sys.modules:
         import datasets
 

@@ -77,8 +77,17 @@ def embedded_model_path() -> Path:
     return hits[0]
 
 
-def resolve_model(model: str | None, family: str = "researcher") -> str:
-    """Map a size alias ('12B') or the word 'embedded' to a model id/path; pass anything else through."""
+#: what a size alias looks like ("12B", "8b", "1.5B"); one the family lacks is a typo, not a hub id
+_SIZE = re.compile(r"\d+(\.\d+)?[BM]", re.IGNORECASE)
+_FAMILY_TITLE = {"researcher": "CycleResearcher", "cyclereviewer": "CycleReviewer", "deepreviewer": "DeepReviewer"}
+
+
+def resolve_model(model: str | None, family: str = "researcher", served: bool = False) -> str:
+    """Map a size alias ('12B') or the word 'embedded' to a model id/path; pass anything else through.
+
+    A size the family does not have (``999B``, or a reviewer's ``8B`` for the researcher) is refused
+    at once, naming the sizes: passed through, it would be tried as a hub id, over the network.
+    ``served``: the name a server is asked for, where any name may be the server's own."""
     if model is None or model == EMBEDDED_NAME:
         return str(embedded_model_path())
     table = {
@@ -89,6 +98,12 @@ def resolve_model(model: str | None, family: str = "researcher") -> str:
     key = model.upper()
     if key in table:
         return table[key]
+    if _SIZE.fullmatch(model) and not served and not Path(model).exists():
+        sizes = ", ".join(table)
+        raise ModelNotFoundError(
+            f"'{model}' is not a size of {_FAMILY_TITLE[family]}: use {sizes}, or pass a hub id "
+            "(owner/name), a local directory or a .gguf file."
+        )
     return model
 
 

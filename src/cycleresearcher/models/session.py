@@ -54,7 +54,7 @@ def create_engine(
     name = choose_engine(model, engine, base_url)
     if name == "openai":
         # a server serves its own model name; aliases still map to the released ids
-        resolved = resolve_model(model, family) if model and model != EMBEDDED_NAME else (model or "")
+        resolved = resolve_model(model, family, served=True) if model and model != EMBEDDED_NAME else (model or "")
         served = load_engine(name, model=resolved, base_url=base_url, **kwargs)
         if not resolved:
             listed = getattr(served, "served_models", lambda: [])()
