@@ -104,3 +104,16 @@ def test_a_wrong_choice_fails_before_any_work():
     ):
         with pytest.raises(InputError, match=match):
             ReviewRequest([], **bad)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"best_variant": "y"}, "Unknown Best-mode prompt variant 'y'"),  # CycleReviewer: unused
+        ({"reviewer": "deepreviewer", "retriever": "foo"}, "Unknown retriever 'foo'"),  # standard mode
+        ({"reviewer": "deepreviewer", "prompt_form": "x"}, "Unknown prompt form"),  # DeepReviewer
+    ],
+)
+def test_a_typo_in_an_option_this_review_does_not_use_is_still_refused(bad, match):
+    with pytest.raises(InputError, match=match):
+        ReviewRequest([], **bad)

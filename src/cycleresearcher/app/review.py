@@ -49,19 +49,16 @@ class ReviewRequest:
     best_variant: str = "library"
 
     def __post_init__(self) -> None:
-        """A wrong choice fails here, before any folder is made or model loaded."""
-        check_reviewer(self.reviewer, self.mode)
-        if self.reviewer == "cyclereviewer":
-            from ..review.cyclereviewer import system_prompt
-
-            system_prompt(self.prompt_form)  # type: ignore[arg-type]
-            return
+        """A wrong choice fails here, before any folder is made or model loaded; so does one that
+        this reviewer or mode does not use (``--best-variant y`` is a typo, not a no-op)."""
+        from ..review.cyclereviewer import system_prompt
         from ..review.deepreviewer import system_prompt as deep_prompt
         from ..review.retrieval import make_retriever
 
+        check_reviewer(self.reviewer, self.mode)
+        system_prompt(self.prompt_form)  # type: ignore[arg-type]
         deep_prompt(self.mode, self.reviewer_num, self.best_variant)  # type: ignore[arg-type]
-        if self.mode == "best":
-            make_retriever(self.retriever)
+        make_retriever(self.retriever)
 
     @property
     def options(self) -> dict[str, Any]:
