@@ -94,6 +94,7 @@ def test_every_filled_field_names_its_service_work_and_way(server, tmp_path):
         "ambiguous": 1,
         "wrong_year": 1,
         "not_found": 1,
+        "unanswered": 0,
         "has_abstract": 1,
     }
     assert report["requests"]["semantic_scholar"] >= 1
@@ -134,6 +135,23 @@ def test_a_failing_service_is_reported_and_the_others_still_fill(server, tmp_pat
     assert any("crossref" in e and "400" in e for e in result.errors)
     # a service that failed for good is not asked again (an offline run would retry every entry)
     assert server.count("crossref") == 1 and "crossref is not asked again in this run" in result.errors
+
+
+def test_entries_no_service_could_answer_are_unanswered_not_not_found(server, tmp_path):
+    """Offline (every service refusing), no entry is "not found": nobody said the work is unknown.
+    They are ``unanswered``, and a later run, with the services back, fills them (nothing negative
+    was cached for them)."""
+    for name in ("semantic_scholar", "openalex", "arxiv", "crossref"):
+        server.fail(name, 400)
+    down = run(server, tmp_path / "c.sqlite")
+    counts = down.counts()
+    assert counts["not_found"] == 0 and counts["found"] == 0
+    assert counts["unanswered"] == len(down.entries) - counts["has_abstract"] > 0
+    assert any("unanswered" in line and "rerun later" in line for line in down.summary_lines())
+    back = run(server, tmp_path / "c.sqlite")
+    refs = {r.key: r for r in back.references}
+    assert all(refs[key].abstract == abstract for key, abstract in EXPECTED.items())
+    assert back.counts()["unanswered"] == 0
 
 
 def test_loading_and_rendering_send_nothing(server, loopback_only, monkeypatch):  # noqa: F811 (the fixture)

@@ -59,6 +59,15 @@ def test_references_enrich_writes_the_bib_the_report_and_the_summary(server, bib
     assert "requests sent: semantic_scholar 0, openalex 0, arxiv 0, crossref 0" in again.output
 
 
+def test_references_enrich_exits_3_when_no_service_answered(server, bib, tmp_path):
+    for name in ("semantic_scholar", "openalex", "arxiv", "crossref"):
+        server.fail(name, 400)
+    out = tmp_path / "refs.enriched.bib"
+    result = CliRunner().invoke(app, ["references", "enrich", str(bib), "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "no service answered: rerun later" in result.output and out.exists()
+
+
 def _prompts(run_dir) -> str:
     with sqlite3.connect(run_dir / "run.sqlite") as db:
         return "\n".join(row[0] for row in db.execute("SELECT payload FROM requests"))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ._common import console, guard
+from ._common import EXIT_FAILED, console, guard
 from ._group import group
 
 
@@ -118,6 +118,8 @@ def enrich(
         sys.stdout.write(result.bibtex)
         sys.stdout.flush()
     _summary(result.enrichment, result.report_path)
+    if result.enrichment.counts()["unanswered"]:  # some work failed: the services could not be asked
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _summary(enrichment, report: Path | None) -> None:

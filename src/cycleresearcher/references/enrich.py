@@ -150,6 +150,9 @@ class _Run:
         #: refusing service would otherwise cost every entry a full round of retries)
         self.down: set[str] = set()
         self.outcomes = [EntryOutcome(r.key, r.source) for r in self.refs.references]
+        #: entries a service answered about (even "unknown"), and entries a lookup failed for
+        self.answered: set[int] = set()
+        self.failed_for: set[int] = set()
         self.todo: list[int] = []
         for i, r in enumerate(self.refs.references):
             if r.abstract:
@@ -161,6 +164,9 @@ class _Run:
         self._by_identifier()
         if titles:
             self._by_title()
+        for i in self.failed_for - self.answered:
+            if self.outcomes[i].status == "not_found":
+                self.outcomes[i].status = "unanswered"
         left = sum(not self.refs.references[i].abstract for i in range(len(self.refs.references)))
         self.refs.warnings = [w for w in self.refs.warnings if "no abstract" not in w]
         if left:
@@ -188,7 +194,9 @@ class _Run:
                 answers = service.lookup(ident for i in wanted for ident in idents[i])
             except ServiceError as exc:
                 self._failed(service, str(exc))
+                self.failed_for.update(wanted)
                 continue
+            self.answered.update(wanted)
             for i in wanted:
                 for ident in idents[i]:
                     work = answers.get(ident)
@@ -207,12 +215,15 @@ class _Run:
                 continue
             for service in self.services:
                 if service.name in self.down:
+                    self.failed_for.add(i)
                     continue
                 try:
                     works = service.search_title(ref.title, TITLE_LIMIT)
                 except ServiceError as exc:
                     self._failed(service, f"{ref.key}: {exc}")
+                    self.failed_for.add(i)
                     continue
+                self.answered.add(i)
                 verdict = match_title(ref.title, year, author, works)
                 if verdict.verdict == "found" and verdict.work is not None:
                     self._apply(i, verdict.work, "title")

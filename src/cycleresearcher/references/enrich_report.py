@@ -13,9 +13,11 @@ from .record import ReferenceSet
 
 #: ``has_abstract``: nothing asked; ``found``: the work was identified (something may be filled);
 #: ``ambiguous`` / ``wrong_year``: a title search matched two works / a work of another year:
-#: never filled; ``not_found``: no identifier answered and no title matched
-Status = Literal["has_abstract", "found", "ambiguous", "wrong_year", "not_found"]
-STATUSES: tuple[Status, ...] = ("found", "ambiguous", "wrong_year", "not_found", "has_abstract")
+#: never filled; ``not_found``: no identifier answered and no title matched; ``unanswered``: every
+#: lookup of the entry failed (a service unreachable or refusing: see ``errors``), so nobody said
+#: it is unknown, and a rerun asks again
+Status = Literal["has_abstract", "found", "ambiguous", "wrong_year", "not_found", "unanswered"]
+STATUSES: tuple[Status, ...] = ("found", "ambiguous", "wrong_year", "not_found", "unanswered", "has_abstract")
 
 
 @dataclass
@@ -102,7 +104,8 @@ class Enrichment:
             "found "
             + str(counts["found"])
             + (" (" + ", ".join(f"{s} {c}" for s, c in services.most_common()) + ")" if services else "")
-            + f", ambiguous {counts['ambiguous']}, wrong year {counts['wrong_year']}, not found {counts['not_found']}",
+            + f", ambiguous {counts['ambiguous']}, wrong year {counts['wrong_year']}, not found {counts['not_found']}"
+            + (f", unanswered {counts['unanswered']} (no service answered: rerun later)" if counts["unanswered"] else ""),
             "requests sent: " + (", ".join(f"{s} {c}" for s, c in self.requests.items()) or "none"),
         ]
         for e in self.entries:
