@@ -75,13 +75,16 @@ class Site:
         error: str | None = None,
         status: int = 200,
         form: dict[str, Any] | None = None,
+        at: str = "generate",
     ) -> Response:
-        """The start page; a form's error is shown inline with what was typed kept in ``form``."""
+        """The start page; a form's error is shown inline in the card of form ``at`` (generate,
+        review or detect), with what was typed there kept in ``form``."""
         ctx = {
             "runs": list_runs(self.root),
             "jobs": self.runner.recent(10),
             "defaults": self.defaults.describe(),
             "error": error,
+            "error_at": at,
             "form": form or {},
         }
         return self.page(request, "index.html", ctx, status)
@@ -124,7 +127,9 @@ class Site:
             )
         # None: each task's own default, the same as the CLI's (the embedded stand-in's tuned
         # budgets: a whole constrained paper, a whole review; upstream's limits for other models)
-        tokens = max_tokens or defaults.max_tokens
+        # only an empty field is "no limit given": 0 or a negative number is refused, not
+        # silently turned into the task's whole default budget
+        tokens = defaults.max_tokens if max_tokens is None else max_tokens
         chosen_model = model.strip() or defaults.model
         if tokens is not None and not 1 <= tokens <= 100_000:
             raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
@@ -149,8 +154,8 @@ SiteDep = Annotated[Site, Depends(site)]
 async def read_upload(upload: UploadFile | None, limit: int) -> bytes:
     if upload is None or not upload.filename:
         return b""
-    data = await upload.read(limit + 1)
-    return check_size(data, limit, f"file {safe_filename(upload.filename, 'upload')}")
+    data = await upload.read(limit + 1)  # no more: a bigger file is refused with its size
+    return check_size(data, limit, f"file {safe_filename(upload.filename, 'upload')}", upload.size)
 
 
 def submit_redirect(job_id: str) -> Response:

@@ -24,7 +24,7 @@ async def detect_upload(
         upload = await read_paper_upload(paper)
         run, key = await store_document(site, upload, "detect", "web detect-upload")
     except CycleResearcherError as exc:
-        return site.index(request, str(exc), 400, {})
+        return site.index(request, str(exc), 400, at="detect")
     job = site.runner.submit(
         "detect", run, detect_task(site.services, "document", key), label=f"detect {upload.name}",
         params={"target": key},

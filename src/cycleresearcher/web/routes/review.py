@@ -35,13 +35,17 @@ async def review_upload(
     max_tokens: Annotated[int | None, Form()] = None,
     constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
+    typed = {
+        "reviewer": reviewer, "review_mode": review_mode, "model": model, "engine": engine,
+        "max_tokens": max_tokens, "constrain": constrain,
+    }  # fmt: skip
     try:
-        upload = await read_paper_upload(paper)
         check_reviewer(reviewer, review_mode)
         chosen = site.choice(model, engine, max_tokens, constrain)
+        upload = await read_paper_upload(paper)
         run, key = await store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
-        return site.index(request, str(exc), 400, {"reviewer": reviewer})
+        return site.index(request, str(exc), 400, typed, at="review")
     return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", None)
 
 
