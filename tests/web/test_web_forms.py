@@ -74,3 +74,26 @@ def test_an_oversize_bib_states_its_real_size(tmp_path):
     r = client.post("/generate", files={"bib": ("huge.bib", big, "text/plain")})
     assert r.status_code == 400
     assert "The file huge.bib is 5.8 MB; the limit is 5 MB." in r.text
+
+
+def test_a_refused_results_file_is_shown_on_the_paper_page_with_the_fields_kept(tmp_path):
+    from test_web_api import generate
+
+    client, factory = make(tmp_path)
+    url = generate(client, mode="two-stage")["result_url"]
+    calls = len(factory.calls)
+    for files, message in (
+        ({"results": ("r.json", b'{"a": 1 "b"}', "application/json")}, "not JSON (line 1"),
+        ({"results": ("r.json", b"[]", "application/json")}, "results file"),
+        ({"results": ("", b"", "application/octet-stream")}, "No results file chosen"),
+    ):
+        r = client.post(
+            url + "/complete", files=files, data={"model": "embedded", "max_tokens": "64"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert r.status_code == 400 and 'data-testid="paper-title"' in r.text  # the paper page itself
+        card = r.text.split('<section class="card" id="complete">')[1].split("</section>")[0]
+        assert message in card and 'role="alert"' in card, message
+        assert 'value="embedded"' in card and 'value="64"' in card
+        assert "Cannot do that" not in r.text
+    assert len(factory.calls) == calls and len(client.app.state.runner.jobs) == 1

@@ -21,6 +21,8 @@ MAX_PAPER_BYTES = 30 * 1024 * 1024
 MAX_RESULTS_BYTES = 2 * 1024 * 1024
 
 PDF_MAGIC = b"%PDF-"
+#: what a results upload must be, as its messages say it
+RESULTS_SHAPE = "upload a JSON list of {name, result: {table, description}} objects."
 TEXT_KINDS = {".tex": "latex", ".latex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 

@@ -9,10 +9,11 @@ from fastapi.responses import Response
 
 from ...app.complete import CompleteRequest
 from ...app.generate import GenerateRequest, Upload
-from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, references_bytes, results_json
+from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, RESULTS_SHAPE, references_bytes, results_json
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
 from ..documents import read_references
+from .papers import show_paper
 from ..site import MAX_N, SiteDep, read_upload, submit_redirect
 from ..tasks import complete_task, generate_task
 from ..uploads import safe_filename
@@ -99,10 +100,15 @@ async def complete_action(
     redo: Annotated[str, Form()] = "",
 ) -> Response:
     site.record(run, "paper", pid)
-    data = await read_upload(results, MAX_RESULTS_BYTES)
-    value = results_json(data)
-    validate_results(value, "results file")  # the documented shape, before any model runs
-    chosen = site.choice(model, engine, max_tokens, constrain)
+    try:
+        if results is None or not results.filename:
+            raise InputError("No results file chosen: " + RESULTS_SHAPE)
+        value = results_json(await read_upload(results, MAX_RESULTS_BYTES))
+        validate_results(value, "results file")  # the documented shape, before any model runs
+        chosen = site.choice(model, engine, max_tokens, constrain)
+    except CycleResearcherError as exc:  # shown in the results card, the typed fields kept
+        typed = {"model": model, "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "pdf": bool(pdf)}
+        return show_paper(request, site, run, pid, str(exc), typed)
     # the Redo form of a complete paper asks for the redo (its earlier version is kept)
     todo = CompleteRequest(site.run_path(run), value, pid, chosen, pdf=bool(pdf), redo=bool(redo))
     return submit_redirect(
