@@ -13,10 +13,10 @@ from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, RESULTS_SHAPE, refe
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
 from ..documents import read_references
-from .papers import show_paper
 from ..site import MAX_N, SiteDep, read_upload, submit_redirect
 from ..tasks import complete_task, generate_task
 from ..uploads import safe_filename
+from .papers import show_paper
 
 router = APIRouter()
 
