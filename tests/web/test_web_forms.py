@@ -97,3 +97,30 @@ def test_a_refused_results_file_is_shown_on_the_paper_page_with_the_fields_kept(
         assert 'value="embedded"' in card and 'value="64"' in card
         assert "Cannot do that" not in r.text
     assert len(factory.calls) == calls and len(client.app.state.runner.jobs) == 1
+
+
+def _long_bib(n: int = 30) -> bytes:
+    words = " ".join(f"token{i} attention memory review" for i in range(120))
+    return "\n".join(
+        f"@article{{ref{k}, title={{Study number {k} of long documents}}, author={{Doe, Jo}}, year={{2020}}, "
+        f"abstract={{{words} {k}}}}}"
+        for k in range(n)
+    ).encode()
+
+
+def test_a_bib_too_long_for_the_context_is_worded_for_the_page_and_the_box_fits_it(tmp_path):
+    from test_web_api import wait
+
+    client, _ = make(tmp_path)
+    files = {"bib": ("long.bib", _long_bib(), "text/plain")}
+    job = wait(client, client.post("/generate", files=files, data={"max_tokens": "64"}, follow_redirects=False))
+    assert job["state"] == "failed"
+    assert 'Tick "drop the least relevant references to fit"' in job["error"], job["error"]
+    assert "lower Max new tokens" in job["error"] and "--" not in job["error"]  # no CLI flags
+    page = client.get("/").text
+    assert 'name="drop_to_fit"' in page and "drop the least relevant references to fit" in page
+    data = {"max_tokens": "64", "drop_to_fit": "1"}
+    job = wait(client, client.post("/generate", files=files, data=data, follow_redirects=False))
+    assert job["state"] == "done", job
+    assert job["params"]["drop_to_fit"] is True
+    assert any("dropped" in w and "least relevant references" in w for w in job["warnings"])

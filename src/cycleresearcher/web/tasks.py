@@ -20,7 +20,7 @@ from ..app.complete import CompleteRequest, complete
 from ..app.generate import GenerateRequest, generate
 from ..app.jobs import JobContext
 from ..app.session import Sessions as Services
-from ..errors import EngineError, InputError
+from ..errors import EngineError, InputError, PromptTooLongError
 
 if TYPE_CHECKING:
     from ..app.review import ReviewRequest
@@ -29,11 +29,21 @@ if TYPE_CHECKING:
 # -- tasks ----------------------------------------------------------------------------------------
 
 
+#: the ways out of a prompt too long for the context, named as the generate form names them
+FORM_WORDS = {
+    "drop_to_fit": 'Tick "drop the least relevant references to fit"',
+    "max_tokens": "lower Max new tokens",
+}
+
+
 def generate_task(services: Services, request: GenerateRequest) -> Callable[[JobContext], str]:
     """``app.generate`` into the job's run folder; the page of the one paper, or of the run."""
 
     def run(ctx: JobContext) -> str:
-        result = generate(replace(request, run_dir=ctx.run_dir, resume=True), services, ctx)
+        try:
+            result = generate(replace(request, run_dir=ctx.run_dir, resume=True), services, ctx)
+        except PromptTooLongError as exc:  # the page has no --drop-to-fit: name its own fields
+            raise InputError(exc.worded(FORM_WORDS)) from exc
         if not result.written:
             why = result.failures[0] if result.failures else "no result"
             raise EngineError(f"No paper came out: {why}. Check the engine settings and try again.")

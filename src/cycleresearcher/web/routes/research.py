@@ -36,19 +36,21 @@ async def generate(
     constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
     enrich: Annotated[str, Form()] = "",
+    drop_to_fit: Annotated[str, Form()] = "",
 ) -> Response:
     from ...research import ResearchSettings
 
     form = {
         "references_text": references_text, "topic": topic, "n": n, "mode": mode, "model": model,
         "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "enrich": bool(enrich),
+        "drop_to_fit": bool(drop_to_fit),
     }  # fmt: skip
     try:
         upload = await _references(bib, references_text)
         if not 1 <= n <= MAX_N:
             raise InputError(f"Papers to generate must be between 1 and {MAX_N}, got {n}.")
         # the token limit and constrain travel on the choice: the run stores the CLI's settings
-        settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode)
+        settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode, drop_to_fit=bool(drop_to_fit))
         chosen = site.choice(model, engine, max_tokens, constrain)
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, form)
@@ -57,7 +59,7 @@ async def generate(
     (site.root / run / "uploads" / upload.name).write_bytes(upload.data)
     params = {
         **chosen.describe(), "n": n, "mode": mode, "topic": settings.topic, "references": upload.name,
-        "pdf": bool(pdf), "enrich": bool(enrich),
+        "pdf": bool(pdf), "enrich": bool(enrich), "drop_to_fit": bool(drop_to_fit),
     }  # fmt: skip
     # checked strictly here, so the run reads the references as the page showed them
     todo = GenerateRequest([upload], settings, chosen, pdf=bool(pdf), strict=True, enrich=bool(enrich))
