@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..app.jobs import JobRunner
+from ..app.jobs import Job, JobRunner
 from ..app.runfolder import is_run
 from ..app.runfolder import list_runs as runs_under
 from ..app.session import ModelChoice as EngineChoice
@@ -32,6 +32,8 @@ from .uploads import inside, is_safe_name, safe_filename
 HERE = Path(__file__).parent
 ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
 MAX_N = 16
+#: the name pasted references are kept under in a run's uploads/
+PASTED = "pasted.bib"
 #: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for every model but the released ones)
 CONSTRAIN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 
@@ -76,6 +78,7 @@ class Site:
         status: int = 200,
         form: dict[str, Any] | None = None,
         at: str = "generate",
+        again: Job | None = None,
     ) -> Response:
         """The start page; a form's error is shown inline in the card of form ``at`` (generate,
         review or detect), with what was typed there kept in ``form``."""
@@ -86,8 +89,27 @@ class Site:
             "error": error,
             "error_at": at,
             "form": form or {},
+            "again": again,
         }
         return self.page(request, "index.html", ctx, status)
+
+    def job_form(self, job: Job) -> dict[str, Any]:
+        """The generate form's fields of ``job`` again; pasted references come back as pasted (an
+        uploaded file cannot be chosen for the user: the page asks for it again)."""
+        form = dict(job.params.get("form") or {})
+        if job.params.get("references") == PASTED:
+            path = self.root / job.run / "uploads" / PASTED
+            form["references_text"] = path.read_text(encoding="utf-8") if path.is_file() else ""
+        return form
+
+    def job_warnings(self, run: str, key: str, kinds: tuple[str, ...]) -> Job | None:
+        """The last finished job of ``kinds`` that made ``key``'s result (or the run's papers), when
+        it warned about something: its page opened the result at once, so the result's page shows
+        them (e.g. the embedded review's cut input)."""
+        for job in self.runner.for_run(run):
+            if job.kind in kinds and job.state == "done" and job.params.get("target") in (key, None):
+                return job if job.warnings else None
+        return None
 
     # -- runs and records -----------------------------------------------------------------------
     def run_path(self, run: str) -> Path:

@@ -54,6 +54,7 @@ def show_paper(
         "jobs": [j for j in site.runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
         "defaults": site.defaults.describe(),
         "complete_error": complete_error, "complete_form": complete_form,
+        "warned": site.job_warnings(run, pid, ("generate", "complete")),
     }  # fmt: skip
     return site.page(request, "paper.html", ctx, 400 if complete_error else 200)
 

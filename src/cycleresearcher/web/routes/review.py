@@ -46,7 +46,7 @@ async def review_upload(
         run, key = await store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, typed, at="review")
-    return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", None)
+    return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", key)
 
 
 def _submit(
@@ -59,7 +59,9 @@ def _submit(
         [PaperSource.record(folder, kind, key)], reviewer=reviewer, mode=mode, choice=chosen,
         run_dir=folder, resume=True,
     )  # fmt: skip
-    params = {**chosen.describe(), "reviewer": reviewer, "mode": mode, **({"target": target} if target else {})}
+    params = {
+        **chosen.describe(), "reviewer": reviewer, "mode": mode, "record": kind, **({"target": target} if target else {}),
+    }
     job = site.runner.submit("review", run, review_task(site.services, request), label=label, params=params)
     return submit_redirect(job.id)
 
@@ -83,7 +85,7 @@ async def review_page(request: Request, run: str, key: str, site: SiteDep) -> Re
     ctx = {
         "run": run, "key": key, "title": title, "review": review_view(review) if review else None,
         "document": document, "is_paper": paper is not None, "detection": detection,
-        "defaults": site.defaults.describe(),
+        "defaults": site.defaults.describe(), "warned": site.job_warnings(run, key, ("review",)),
     }  # fmt: skip
     return site.page(request, "review.html", ctx)
 
