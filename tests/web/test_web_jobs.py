@@ -90,3 +90,26 @@ def test_the_embedded_reviews_budget_warning_is_on_the_job_and_review_pages(tmp_
     assert warning in client.get(f"/jobs/{job['id']}").text
     review = client.get(job["result_url"]).text
     assert 'data-testid="job-warnings"' in review and warning in review
+
+
+def test_the_runs_list_shows_each_runs_last_job_state(tmp_path):
+    client, _ = make(tmp_path, Factory(fail=RuntimeError("engine exploded")))
+    job = wait(client, client.post("/generate", data={"references_text": (WEB / "refs.bib").read_text()},
+                                   follow_redirects=False))  # fmt: skip
+    row = client.get("/runs").text.split(f'href="/runs/{job["run"]}"')[1].split("</tr>")[0]
+    assert '<span class="state failed">failed</span>' in row
+
+
+def test_paper_quality_of_a_run_with_no_decision_says_so(tmp_path):
+    client, _ = make(tmp_path)
+    tex = b"\\documentclass{article}\\title{Mine}\\begin{document}\\section{Intro}Text.\\end{document}"
+    job = wait(client, client.post("/review-upload", files={"paper": ("d.tex", tex, "text/x-tex")},
+                                   follow_redirects=False))  # fmt: skip
+    with RunStore(tmp_path / "runs" / job["run"]) as store:
+        key = job["params"]["target"]
+        record = store.get("review", key)
+        record["review"]["decision"] = None
+        store.put("review", key, record)
+    page = client.get(f"/runs/{job['run']}").text
+    table = page.split('data-testid="quality"')[1].split("</table>")[0]
+    assert "no decision yet" in table and "undefined" not in table

@@ -83,7 +83,7 @@ class Site:
         """The start page; a form's error is shown inline in the card of form ``at`` (generate,
         review or detect), with what was typed there kept in ``form``."""
         ctx = {
-            "runs": list_runs(self.root),
+            "runs": self.runs(),
             "jobs": self.runner.recent(10),
             "defaults": self.defaults.describe(),
             "error": error,
@@ -112,6 +112,14 @@ class Site:
         return None
 
     # -- runs and records -----------------------------------------------------------------------
+    def runs(self) -> list[dict[str, Any]]:
+        """The runs a URL can name (``list_runs``), each with ``state``: its last job's (a failed
+        run would look like an empty finished one without it), empty for a run with no job."""
+        last: dict[str, str] = {}
+        for job in self.runner.recent(10_000):  # newest first: the first seen is the last job
+            last.setdefault(job.run, job.state)
+        return [run | {"state": last.get(run["name"], "")} for run in list_runs(self.root)]
+
     def run_path(self, run: str) -> Path:
         path = inside(self.root, run)
         if path is None or not is_run(path):
