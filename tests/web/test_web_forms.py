@@ -5,6 +5,7 @@ refused upload. Scripted engine (orchestration only)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from test_web_api import WEB, make, no_trace
 
@@ -124,3 +125,12 @@ def test_a_bib_too_long_for_the_context_is_worded_for_the_page_and_the_box_fits_
     assert job["state"] == "done", job
     assert job["params"]["drop_to_fit"] is True
     assert any("dropped" in w and "least relevant references" in w for w in job["warnings"])
+
+
+def test_the_docs_options_table_lists_every_serve_option():
+    from support.cli_walk import leaves, long_name, options
+
+    [serve] = [cmd for path, cmd in leaves() if path == ("serve",)]
+    table = (Path(__file__).parents[2] / "docs" / "web.md").read_text().split("| Option |")[1].split("\n\n")[0]
+    missing = [long_name(o) for o in options(serve) if long_name(o) != "--help" and f"`{long_name(o)}`" not in table]
+    assert missing == []
