@@ -19,6 +19,25 @@ class ContextLengthError(InputError):
     """A prompt does not fit the model's context window."""
 
 
+class PromptTooLongError(ContextLengthError):
+    """The references' prompt does not fit the context. Its ways out are settings, which each shell
+    names in its own terms (``worded``: the page its form fields); ``str()`` names the CLI's."""
+
+    #: the ways out as the CLI names them
+    CLI_WORDS = {
+        "drop_to_fit": "Use --drop-to-fit to drop the least relevant references",
+        "max_tokens": "lower --max-tokens",
+    }
+
+    def __init__(self, head: str):
+        self.head = head  # what does not fit, with the counts
+        super().__init__(self.worded(self.CLI_WORDS))
+
+    def worded(self, words: dict[str, str]) -> str:
+        """The message with the ways out named by ``words`` (keys ``drop_to_fit``, ``max_tokens``)."""
+        return f"{self.head} {words['drop_to_fit']}, give fewer references, or {words['max_tokens']}."
+
+
 class MissingDependencyError(CycleResearcherError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

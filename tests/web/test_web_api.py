@@ -586,7 +586,7 @@ def test_jobs_survive_a_reload_and_a_restart(tmp_path):
     again, _ = make(tmp_path)
     assert again.get(f"/api/jobs/{job['id']}").json()["state"] == "done"
     restored = again.get("/api/jobs/stalejob0001").json()
-    assert restored["state"] == "interrupted" and "Start it again" in restored["message"]
+    assert restored["state"] == "interrupted" and "the server stopped while" in restored["message"]
     assert "interrupted" in again.get("/").text
     assert again.get("/api/jobs/nope").status_code == 404
 

@@ -4,8 +4,8 @@ Long work (generation, review, detection) runs in ONE worker thread: models are 
 GPU (or two CPU cores) serves one job at a time; further jobs wait in the queue. Each job's state
 is a record of kind ``job`` in its run's store, written at every change, so a page reload (or a
 server restart) finds it again. A job that was queued or running when the server stopped is
-shown as ``interrupted``; starting it again reuses every finished request (the run store skips
-them). Job records hold no secrets: parameters come from the form, API keys only from the
+shown as ``interrupted``; a shell may start it again in its run (the page does so for generate
+jobs), where every finished request is reused (the run store skips them). Job records hold no secrets: parameters come from the form, API keys only from the
 server's environment.
 """
 
@@ -194,7 +194,8 @@ class JobRunner:
                 job = Job.from_dict(data)
                 if job.state in ACTIVE:
                     job.state = "interrupted"
-                    job.message = "The server stopped before this job finished. Start it again: finished requests are reused."
+                    job.message = f"the server stopped while {job.message}"
+                    job.eta_s = job.tok_s = None  # nothing is running: no rate, no time left
                     self.save(job)
                 self.jobs[job.id] = job
 
@@ -221,11 +222,13 @@ class JobRunner:
                 job.result_url = task(ctx)
             job.state, job.message, job.percent = "done", "finished", 100.0
         except CycleResearcherError as exc:
-            job.state, job.error, job.message = "failed", str(exc), "failed"
+            job.state, job.error = "failed", str(exc)
         except Exception as exc:  # the page gets one line; the traceback goes to the server log only
             log.exception("job %s (%s) failed", job.id, job.kind)
-            job.state, job.message = "failed", "failed"
+            job.state = "failed"
             job.error = f"Internal error ({type(exc).__name__}): {exc}. See the server log for details."
+        if job.state == "failed":  # where it stopped ("failed · failed" said nothing); no time left
+            job.message, job.eta_s, job.tok_s = f"stopped while {job.message}", None, None
         job.finished_at = time.time()
         self.save(job)
 

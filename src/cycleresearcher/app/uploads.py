@@ -21,15 +21,26 @@ MAX_PAPER_BYTES = 30 * 1024 * 1024
 MAX_RESULTS_BYTES = 2 * 1024 * 1024
 
 PDF_MAGIC = b"%PDF-"
+#: what a results upload must be, as its messages say it
+RESULTS_SHAPE = "upload a JSON list of {name, result: {table, description}} objects."
 TEXT_KINDS = {".tex": "latex", ".latex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 
-def check_size(data: bytes, limit: int, what: str) -> bytes:
+def check_size(data: bytes, limit: int, what: str, size: int | None = None) -> bytes:
+    """``data`` when it is within ``limit``. ``size``: the whole file's size where ``data`` is only
+    its first ``limit + 1`` bytes (a shell reads no more); unknown, the message says "larger than"."""
     if len(data) > limit:
-        raise InputError(
-            f"The {what} is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. Upload a smaller file."
-        )
+        shown = megabytes(size) if size is not None and size > limit else None
+        # the size when it is known and reads as more than the limit (5.0 MB would not)
+        said = f"is {shown}" if shown and shown != f"{limit / 2**20:.1f} MB" else f"is larger than {megabytes(limit)}"
+        raise InputError(f"The {what} {said}; the limit is {megabytes(limit)}. Upload a smaller file.")
     return data
+
+
+def megabytes(n: int) -> str:
+    """A size as the limits are stated (5 MB = 5 x 2**20 bytes): whole MB, else one decimal."""
+    mb = n / 2**20
+    return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
 
 
 def _text(data: bytes, what: str) -> str:
@@ -78,8 +89,16 @@ def paper_suffix(data: bytes, filename: str) -> str:
     """The file suffix a paper upload is read as, from its content; the name must not contradict it."""
     check_size(data, MAX_PAPER_BYTES, "paper")
     claimed = Path(filename).suffix.lower()
+    if not data or data.isspace():
+        raise InputError(f"{filename} is empty. Upload a PDF, .tex, .md or .txt paper.")
     if data.startswith(PDF_MAGIC):
         return ".pdf"
+    if b"\x00" in data[:65536]:  # not text: say what is read, not only "text" (a PDF is fine too)
+        what = "a Word or other zipped document" if data.startswith(b"PK\x03\x04") else "a binary file"
+        raise InputError(
+            f"{filename} is {what}, neither a PDF nor text. Upload a PDF, .tex, .md or .txt paper "
+            "(save a Word document as PDF first)."
+        )
     if claimed == ".pdf":
         raise InputError(f"{filename} is named .pdf but is not a PDF (no %PDF- header). Upload the real PDF.")
     text = _text(data, "paper")

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..engines.runner import run_requests
-from ..errors import ContextLengthError, EngineError, InputError
+from ..errors import EngineError, InputError, PromptTooLongError
 from ..models.session import ModelSession, SessionUser
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
 from ..paper.record import Stage
@@ -154,11 +154,9 @@ class CycleResearcher(SessionUser):
             used = count(refs)
             if used > budget:
                 if not settings.drop_to_fit:
-                    raise ContextLengthError(
+                    raise PromptTooLongError(
                         f"The prompt for {source or 'this reference set'} takes {used} tokens but the model's context "
-                        f"leaves {budget} for it ({self.engine.context_length} minus {self._budget(settings)[1]} new tokens). "
-                        "Use --drop-to-fit to drop the least relevant references, give fewer references, "
-                        "or lower --max-tokens."
+                        f"leaves {budget} for it ({self.engine.context_length} minus {self._budget(settings)[1]} new tokens)."
                     )
                 fit = fit_references(refs, count, budget, topic=settings.topic)
                 refs = list(fit.kept)

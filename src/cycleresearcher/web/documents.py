@@ -7,6 +7,7 @@ serving every other one meanwhile."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from fastapi import UploadFile
@@ -22,10 +23,10 @@ from .uploads import safe_filename
 async def read_paper_upload(paper: UploadFile | None) -> PaperSource:
     """The uploaded paper (safe name, what its bytes are, the bytes), checked for presence, size
     and type; InputError says what is wrong."""
-    data = await read_upload(paper, MAX_PAPER_BYTES)
-    if not data:
+    if paper is None or not paper.filename:  # no file chosen (an empty file is said to be empty)
         raise InputError("No paper uploaded: choose a PDF, .tex, .md or .txt file.")
-    name = safe_filename(paper.filename if paper else None, "paper")
+    data = await read_upload(paper, MAX_PAPER_BYTES)
+    name = safe_filename(paper.filename, "paper")
     return PaperSource.upload(name, data, paper_suffix(data, name))
 
 
@@ -44,7 +45,12 @@ async def read_references(data: bytes, name: str) -> Any:
 
 def _store_document(site: Site, upload: PaperSource, prefix: str, command: str) -> tuple[str, str]:
     run = site.new_run(prefix)
-    record = store_upload(upload, site.root / run, command)
+    try:
+        record = store_upload(upload, site.root / run, command)
+    except BaseException:
+        # a paper that cannot be read leaves no run behind (it would list in /runs as an empty one)
+        shutil.rmtree(site.root / run, ignore_errors=True)
+        raise
     return run, str(record.key)
 
 

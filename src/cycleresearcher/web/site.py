@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..app.jobs import JobRunner
+from ..app.jobs import Job, JobRunner
 from ..app.runfolder import is_run
 from ..app.runfolder import list_runs as runs_under
 from ..app.session import ModelChoice as EngineChoice
@@ -32,6 +32,8 @@ from .uploads import inside, is_safe_name, safe_filename
 HERE = Path(__file__).parent
 ENGINES = ["auto", "llamacpp", "hf", "vllm", "openai"]
 MAX_N = 16
+#: the name pasted references are kept under in a run's uploads/
+PASTED = "pasted.bib"
 #: the forms' Constrain field -> the API's ``constrain`` (None: auto, on for every model but the released ones)
 CONSTRAIN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 
@@ -75,18 +77,49 @@ class Site:
         error: str | None = None,
         status: int = 200,
         form: dict[str, Any] | None = None,
+        at: str = "generate",
+        again: Job | None = None,
     ) -> Response:
-        """The start page; a form's error is shown inline with what was typed kept in ``form``."""
+        """The start page; a form's error is shown inline in the card of form ``at`` (generate,
+        review or detect), with what was typed there kept in ``form``."""
         ctx = {
-            "runs": list_runs(self.root),
+            "runs": self.runs(),
             "jobs": self.runner.recent(10),
             "defaults": self.defaults.describe(),
             "error": error,
+            "error_at": at,
             "form": form or {},
+            "again": again,
         }
         return self.page(request, "index.html", ctx, status)
 
+    def job_form(self, job: Job) -> dict[str, Any]:
+        """The generate form's fields of ``job`` again; pasted references come back as pasted (an
+        uploaded file cannot be chosen for the user: the page asks for it again)."""
+        form = dict(job.params.get("form") or {})
+        if job.params.get("references") == PASTED:
+            path = self.root / job.run / "uploads" / PASTED
+            form["references_text"] = path.read_text(encoding="utf-8") if path.is_file() else ""
+        return form
+
+    def job_warnings(self, run: str, key: str, kinds: tuple[str, ...]) -> Job | None:
+        """The last finished job of ``kinds`` that made ``key``'s result (or the run's papers), when
+        it warned about something: its page opened the result at once, so the result's page shows
+        them (e.g. the embedded review's cut input)."""
+        for job in self.runner.for_run(run):
+            if job.kind in kinds and job.state == "done" and job.params.get("target") in (key, None):
+                return job if job.warnings else None
+        return None
+
     # -- runs and records -----------------------------------------------------------------------
+    def runs(self) -> list[dict[str, Any]]:
+        """The runs a URL can name (``list_runs``), each with ``state``: its last job's (a failed
+        run would look like an empty finished one without it), empty for a run with no job."""
+        last: dict[str, str] = {}
+        for job in self.runner.recent(10_000):  # newest first: the first seen is the last job
+            last.setdefault(job.run, job.state)
+        return [run | {"state": last.get(run["name"], "")} for run in list_runs(self.root)]
+
     def run_path(self, run: str) -> Path:
         path = inside(self.root, run)
         if path is None or not is_run(path):
@@ -124,7 +157,9 @@ class Site:
             )
         # None: each task's own default, the same as the CLI's (the embedded stand-in's tuned
         # budgets: a whole constrained paper, a whole review; upstream's limits for other models)
-        tokens = max_tokens or defaults.max_tokens
+        # only an empty field is "no limit given": 0 or a negative number is refused, not
+        # silently turned into the task's whole default budget
+        tokens = defaults.max_tokens if max_tokens is None else max_tokens
         chosen_model = model.strip() or defaults.model
         if tokens is not None and not 1 <= tokens <= 100_000:
             raise InputError(f"Max new tokens must be between 1 and 100000, got {tokens}.")
@@ -149,8 +184,8 @@ SiteDep = Annotated[Site, Depends(site)]
 async def read_upload(upload: UploadFile | None, limit: int) -> bytes:
     if upload is None or not upload.filename:
         return b""
-    data = await upload.read(limit + 1)
-    return check_size(data, limit, f"file {safe_filename(upload.filename, 'upload')}")
+    data = await upload.read(limit + 1)  # no more: a bigger file is refused with its size
+    return check_size(data, limit, f"file {safe_filename(upload.filename, 'upload')}", upload.size)
 
 
 def submit_redirect(job_id: str) -> Response:

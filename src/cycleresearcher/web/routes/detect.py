@@ -24,10 +24,10 @@ async def detect_upload(
         upload = await read_paper_upload(paper)
         run, key = await store_document(site, upload, "detect", "web detect-upload")
     except CycleResearcherError as exc:
-        return site.index(request, str(exc), 400, {})
+        return site.index(request, str(exc), 400, at="detect")
     job = site.runner.submit(
         "detect", run, detect_task(site.services, "document", key), label=f"detect {upload.name}",
-        params={"target": key},
+        params={"target": key, "record": "document"},
     )  # fmt: skip
     return submit_redirect(job.id)
 
@@ -37,6 +37,7 @@ async def detect_action(run: str, kind: str, key: str, site: SiteDep) -> Respons
     rkind = record_kind(kind)
     site.record(run, rkind, key)
     job = site.runner.submit(
-        "detect", run, detect_task(site.services, rkind, key), label=f"detect {key}", params={"target": key}
-    )
+        "detect", run, detect_task(site.services, rkind, key), label=f"detect {key}",
+        params={"target": key, "record": rkind},
+    )  # fmt: skip
     return submit_redirect(job.id)

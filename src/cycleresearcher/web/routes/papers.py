@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -14,13 +15,22 @@ from ...paper.export.run_files import pdf_problems
 from ...paper.record import Stage
 from ...store import RunStore
 from ..render import FIGURE_NAME, experiments, paper_sections, review_view, with_figures
-from ..site import SiteDep
+from ..site import Site, SiteDep
 
 router = APIRouter()
 
 
 @router.get("/runs/{run}/papers/{pid}", response_class=HTMLResponse)
 async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Response:
+    return show_paper(request, site, run, pid)
+
+
+def show_paper(
+    request: Request, site: Site, run: str, pid: str, complete_error: str | None = None,
+    complete_form: dict[str, Any] | None = None,
+) -> Response:  # fmt: skip
+    """The paper page; a refused results upload is shown in its card (``complete_error``), with
+    the fields typed there kept (``complete_form``)."""
     paper = site.record(run, "paper", pid)
     path = site.run_path(run)
     with RunStore(path, create=False) as store:
@@ -43,8 +53,10 @@ async def paper_page(request: Request, run: str, pid: str, site: SiteDep) -> Res
         "pdf_problems": pdf_problems(folder),
         "jobs": [j for j in site.runner.for_run(run) if j.params.get("target") == pid and j.state in ("queued", "running")],
         "defaults": site.defaults.describe(),
+        "complete_error": complete_error, "complete_form": complete_form,
+        "warned": site.job_warnings(run, pid, ("generate", "complete")),
     }  # fmt: skip
-    return site.page(request, "paper.html", ctx)
+    return site.page(request, "paper.html", ctx, 400 if complete_error else 200)
 
 
 @router.get("/runs/{run}/papers/{pid}/paper.json")

@@ -8,14 +8,15 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from ...app.complete import CompleteRequest
-from ...app.generate import GenerateRequest, Upload
-from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, references_bytes, results_json
+from ...app.generate import Upload
+from ...app.uploads import MAX_BIB_BYTES, MAX_RESULTS_BYTES, RESULTS_SHAPE, references_bytes, results_json
 from ...errors import CycleResearcherError, InputError
 from ...paper.results import validate_results
 from ..documents import read_references
-from ..site import MAX_N, SiteDep, read_upload, submit_redirect
-from ..tasks import complete_task, generate_task
+from ..site import MAX_N, PASTED, SiteDep, read_upload, submit_redirect
+from ..tasks import complete_task, start_generate
 from ..uploads import safe_filename
+from .papers import show_paper
 
 router = APIRouter()
 
@@ -35,34 +36,20 @@ async def generate(
     constrain: Annotated[str, Form()] = "auto",
     pdf: Annotated[str, Form()] = "",
     enrich: Annotated[str, Form()] = "",
+    drop_to_fit: Annotated[str, Form()] = "",
 ) -> Response:
-    from ...research import ResearchSettings
-
     form = {
         "references_text": references_text, "topic": topic, "n": n, "mode": mode, "model": model,
-        "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "enrich": bool(enrich),
+        "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "pdf": bool(pdf),
+        "enrich": bool(enrich), "drop_to_fit": bool(drop_to_fit),
     }  # fmt: skip
     try:
         upload = await _references(bib, references_text)
         if not 1 <= n <= MAX_N:
             raise InputError(f"Papers to generate must be between 1 and {MAX_N}, got {n}.")
-        # the token limit and constrain travel on the choice: the run stores the CLI's settings
-        settings = ResearchSettings(n=n, topic=topic.strip() or None, mode=mode)
-        chosen = site.choice(model, engine, max_tokens, constrain)
+        job = start_generate(site, form, upload)
     except CycleResearcherError as exc:
         return site.index(request, str(exc), 400, form)
-    run = site.new_run("web")
-    (site.root / run / "uploads").mkdir(exist_ok=True)
-    (site.root / run / "uploads" / upload.name).write_bytes(upload.data)
-    params = {
-        **chosen.describe(), "n": n, "mode": mode, "topic": settings.topic, "references": upload.name,
-        "pdf": bool(pdf), "enrich": bool(enrich),
-    }  # fmt: skip
-    # checked strictly here, so the run reads the references as the page showed them
-    todo = GenerateRequest([upload], settings, chosen, pdf=bool(pdf), strict=True, enrich=bool(enrich))
-    job = site.runner.submit(
-        "generate", run, generate_task(site.services, todo), label=f"generate from {upload.name}", params=params
-    )
     return submit_redirect(job.id)
 
 
@@ -72,7 +59,7 @@ async def _references(bib: UploadFile | None, pasted: str) -> Upload:
     data = await read_upload(bib, MAX_BIB_BYTES)
     source = safe_filename(bib.filename if bib else None, "references.bib")
     if not data.strip():
-        data, source = pasted.encode("utf-8"), "pasted.bib"
+        data, source = pasted.encode("utf-8"), PASTED
     if not data.strip():
         raise InputError("No references: upload a .bib file or paste BibTeX entries.")
     references_bytes(data)
@@ -99,10 +86,15 @@ async def complete_action(
     redo: Annotated[str, Form()] = "",
 ) -> Response:
     site.record(run, "paper", pid)
-    data = await read_upload(results, MAX_RESULTS_BYTES)
-    value = results_json(data)
-    validate_results(value, "results file")  # the documented shape, before any model runs
-    chosen = site.choice(model, engine, max_tokens, constrain)
+    try:
+        if results is None or not results.filename:
+            raise InputError("No results file chosen: " + RESULTS_SHAPE)
+        value = results_json(await read_upload(results, MAX_RESULTS_BYTES))
+        validate_results(value, "results file")  # the documented shape, before any model runs
+        chosen = site.choice(model, engine, max_tokens, constrain)
+    except CycleResearcherError as exc:  # shown in the results card, the typed fields kept
+        typed = {"model": model, "engine": engine, "max_tokens": max_tokens, "constrain": constrain, "pdf": bool(pdf)}
+        return show_paper(request, site, run, pid, str(exc), typed)
     # the Redo form of a complete paper asks for the redo (its earlier version is kept)
     todo = CompleteRequest(site.run_path(run), value, pid, chosen, pdf=bool(pdf), redo=bool(redo))
     return submit_redirect(

@@ -35,14 +35,18 @@ async def review_upload(
     max_tokens: Annotated[int | None, Form()] = None,
     constrain: Annotated[str, Form()] = "auto",
 ) -> Response:
+    typed = {
+        "reviewer": reviewer, "review_mode": review_mode, "model": model, "engine": engine,
+        "max_tokens": max_tokens, "constrain": constrain,
+    }  # fmt: skip
     try:
-        upload = await read_paper_upload(paper)
         check_reviewer(reviewer, review_mode)
         chosen = site.choice(model, engine, max_tokens, constrain)
+        upload = await read_paper_upload(paper)
         run, key = await store_document(site, upload, "upload", "web review-upload")
     except CycleResearcherError as exc:
-        return site.index(request, str(exc), 400, {"reviewer": reviewer})
-    return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", None)
+        return site.index(request, str(exc), 400, typed, at="review")
+    return _submit(site, run, "document", key, reviewer, review_mode, chosen, f"review {upload.name}", key)
 
 
 def _submit(
@@ -55,7 +59,9 @@ def _submit(
         [PaperSource.record(folder, kind, key)], reviewer=reviewer, mode=mode, choice=chosen,
         run_dir=folder, resume=True,
     )  # fmt: skip
-    params = {**chosen.describe(), "reviewer": reviewer, "mode": mode, **({"target": target} if target else {})}
+    params = {
+        **chosen.describe(), "reviewer": reviewer, "mode": mode, "record": kind, **({"target": target} if target else {}),
+    }
     job = site.runner.submit("review", run, review_task(site.services, request), label=label, params=params)
     return submit_redirect(job.id)
 
@@ -79,7 +85,7 @@ async def review_page(request: Request, run: str, key: str, site: SiteDep) -> Re
     ctx = {
         "run": run, "key": key, "title": title, "review": review_view(review) if review else None,
         "document": document, "is_paper": paper is not None, "detection": detection,
-        "defaults": site.defaults.describe(),
+        "defaults": site.defaults.describe(), "warned": site.job_warnings(run, key, ("review",)),
     }  # fmt: skip
     return site.page(request, "review.html", ctx)
 

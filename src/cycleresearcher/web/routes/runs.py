@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...detect.report import upgrade
 from ...store import RunStore
-from ..site import SiteDep, list_runs
+from ..site import SiteDep
 from .evaluate import paper_quality
 
 router = APIRouter()
@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/runs", response_class=HTMLResponse)
 async def runs_page(request: Request, site: SiteDep) -> Response:
-    return site.page(request, "runs.html", {"runs": list_runs(site.root)})
+    return site.page(request, "runs.html", {"runs": site.runs()})
 
 
 @router.get("/runs/{run}", response_class=HTMLResponse)

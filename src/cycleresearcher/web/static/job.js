@@ -22,6 +22,11 @@
     // percent moves with the tokens of a running batch, not only with papers done
     if (job.total || job.percent) { bar.max = 100; bar.value = job.percent; }
     if (job.error) { $("job-error").textContent = job.error; $("job-error").hidden = false; }
+    if (job.warnings && job.warnings.length) {
+      const list = $("job-warnings").querySelector("ul");
+      list.replaceChildren(...job.warnings.map((w) => { const li = document.createElement("li"); li.textContent = w; return li; }));
+      $("job-warnings").hidden = false;
+    }
     if (job.result_url) { $("job-result-link").href = job.result_url; $("job-result").hidden = false; }
   }
   async function tick() {
@@ -31,7 +36,8 @@
         const job = await res.json();
         show(job);
         if (job.state === "done" && job.result_url) { window.location.assign(job.result_url); return; }
-        if (job.state === "failed" || job.state === "interrupted") return;
+        // stopped: the page again from the server, with its ways to try again and no time left
+        if (job.state === "failed" || job.state === "interrupted") { window.location.reload(); return; }
       }
     } catch (e) { /* server restarting: try again */ }
     setTimeout(tick, 1000);
