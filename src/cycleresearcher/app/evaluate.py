@@ -148,17 +148,32 @@ class DetectionRequest:
 
 
 def evaluate_detection(req: DetectionRequest, report: Report) -> TableResult:
-    from ..evaluation.detection import detection_row, detection_table
+    from ..evaluation.detection import detection_row, detection_table, label_key
     from ..evaluation.loading import _unique_names, load_detection_labels, load_detections
 
     if req.score not in (None, "probability", "criterion"):
         raise InputError(f"--score must be probability or criterion, not {req.score!r}.")
     report.step("reading the detection results", len(req.results))
     label_map = load_detection_labels(req.labels) if req.labels else None
-    rows = [
-        detection_row(name, load_detections(path), label_map, req.score, req.threshold)  # type: ignore[arg-type]
-        for path, name in zip(req.results, _unique_names(req.results), strict=True)
-    ]
+    rows, used = [], set()
+    for path, name in zip(req.results, _unique_names(req.results), strict=True):
+        results = load_detections(path)
+        row = detection_row(name, results, label_map, req.score, req.threshold, str(path))  # type: ignore[arg-type]
+        rows.append(row)
+        if label_map:
+            used |= {label_key(pid, record, label_map) for pid, record in results.items()}
+        if req.score is None and row.score == "probability" and row.no_score:
+            report.warn(
+                f"{path}: {len(row.no_score)} labelled result(s) have no probability and are counted in "
+                f"No score ({_first(row.no_score)}); --score criterion --threshold T scores every result "
+                "by its criterion."
+            )
+    if label_map and (unmatched := [key for key in label_map if key not in used]):
+        # as `detect --labels` names the files it has no label for, name the labels with no result
+        report.warn(
+            f"{req.labels}: {len(unmatched)} label row(s) match no result and are not counted: "
+            f"{_first(unmatched)}."
+        )
     if not any(r.papers for r in rows):
         raise InputError("No labelled result: give --labels CSV (paper_id,label) whose ids match the results.")
     result = TableResult(detection_table(rows))
@@ -166,6 +181,11 @@ def evaluate_detection(req: DetectionRequest, report: Report) -> TableResult:
         directory = Path(run_dir(_str(req.out), "evaluate-detection"))
         result.written, result.directory = result.table.write(directory, "detection"), directory
     return result
+
+
+def _first(names: Sequence[str], shown: int = 5) -> str:
+    """The first few names, "..." when there are more."""
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 # -- win rate (the judge) -----------------------------------------------------------------------

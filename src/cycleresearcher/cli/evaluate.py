@@ -151,7 +151,8 @@ def detection(
     labels: Annotated[Optional[Path], typer.Option(
         "--labels", help="CSV with columns paper_id,label (label: human / generated, or 0 / 1).")] = None,
     score: Annotated[
-        Optional[str], typer.Option("--score", help="probability (default when present) or criterion.")] = None,
+        Optional[str], typer.Option(
+            "--score", help="probability (default when any result has one) or criterion.")] = None,
     threshold: Annotated[Optional[float], typer.Option(
         "--threshold", help="Generated when score > threshold (default 0.5 for probability; required for criterion).",
     )] = None,
