@@ -48,7 +48,9 @@ WinrateOut = Annotated[Optional[str], typer.Option(
     help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
     "judge's requests (run.sqlite; rerunning the same command resumes) with its lock (run.lock: one process at a time). Default: runs/evaluate-winrate-<timestamp>.",
 )]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
+CiSeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the bootstrap resampling (--ci).")]
+OrderSeedOpt = Annotated[int, typer.Option(
+    "--seed", help="Random seed of the A/B order: which review the judge reads first, per paper.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -84,7 +86,7 @@ def papers(
         "--accept-threshold", help="Accept when the paper-level rating >= X (default: the reviewer's own decision).",
     )] = None,
     ci: Annotated[bool, typer.Option("--ci", help="Add bootstrap 95% intervals (seeded, resampling papers).")] = False,
-    seed: SeedOpt = 0,
+    seed: CiSeedOpt = 0,
     output_dir: PapersOut = None,
     novelty: Annotated[bool, typer.Option(
         "--novelty", help="Add the Close prior work column from the papers' novelty checks (research novelty).",
@@ -180,7 +182,7 @@ def winrate(
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
-    seed: SeedOpt = 0,
+    seed: OrderSeedOpt = 0,
     papers_dir: Annotated[Optional[Path], typer.Option(
         "--papers", help="Optional folder of <paper id>.tex/.md/.txt so the judge also sees the paper.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens of the judge.")] = JUDGE_MAX_TOKENS,
