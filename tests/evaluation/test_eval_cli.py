@@ -87,9 +87,12 @@ def test_papers_from_a_run_store_counts_unreviewed_papers(data_dir, tmp_path):
     folder = tmp_path / "weak"
     shutil.copytree(data_dir / "evaluation/reviews/weak", folder)
     out = tmp_path / "out"
-    invoke("papers", str(run), str(folder), "-o", str(out))
+    result = invoke("papers", str(run), str(folder), "-o", str(out))
     rows = read_csv(out / "papers.csv")
-    assert (int(rows["run-a"]["papers"]), int(rows["run-a"]["failed"])) == (3, 2)
+    # p08's request failed and p09 has no review: not reviewed, so no failed parse; named under the table
+    assert (int(rows["run-a"]["papers"]), int(rows["run-a"]["failed"])) == (1, 0)
+    note = "Not reviewed, not counted (run-a): 2 paper(s), p08 (timeout), p09 (no review record)."
+    assert note in (out / "papers.md").read_text() and note in " ".join(result.output.split())
     assert float(rows["run-a"]["avg_score"]) == approx(22 / 3)
     assert int(rows["weak"]["failed"]) == 1
 

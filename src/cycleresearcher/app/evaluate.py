@@ -41,6 +41,9 @@ class TableResult:
     directory: Path | None = None
     #: ``reviewers``: the metrics by name (reviewers.json, ``--json``)
     metrics: dict[str, Any] | None = None
+    #: why nothing usable came out although the table was made (``papers``: not one review could
+    #: be parsed); the CLI exits 3 with it
+    problem: str | None = None
 
 
 # -- papers -------------------------------------------------------------------------------------
@@ -61,8 +64,10 @@ class PapersRequest:
 
 
 def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
-    """The paper-quality table. A run with papers and no review is an InputError saying to review
-    them first (a table of undefined cells would read as a result)."""
+    """The paper-quality table. Sources with no review at all are left out with a warning, and
+    with no review anywhere (a research run, a run whose every request failed) this is an
+    InputError saying what was found (a table of undefined cells would read as a result). When
+    reviews were found and not one could be parsed, the table is made and ``problem`` says so."""
     from ..evaluation.loading import load_labels, load_reviews
     from ..evaluation.quality import paper_quality, quality_table
 
@@ -70,7 +75,7 @@ def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
         raise InputError(f"--group-by must be run, folder, label or reviewer, not {req.group_by!r}.")
     report.step("reading the reviews", len(req.sources))
     label_map = load_labels(req.labels) if req.labels else None
-    reviewed = load_reviews(list(req.sources), group_by=req.group_by, labels=label_map)  # type: ignore[arg-type]
+    reviewed = load_reviews(list(req.sources), req.group_by, label_map, report.warn)  # type: ignore[arg-type]
     rows = paper_quality(reviewed, accept_threshold=req.accept_threshold, ci=req.ci, seed=req.seed)
     table = quality_table(rows, req.accept_threshold, req.ci)
     if req.novelty:
@@ -78,6 +83,16 @@ def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
 
         add_novelty_column(table, reviewed)
     result = TableResult(table)
+    unparsed = [r for r in rows if r.papers and r.failed == r.papers]
+    for row in unparsed:
+        first = next(p for p in reviewed if p.group == row.group and not p.not_reviewed)
+        why = f"{first.source}: {first.warnings[0]}" if first.warnings else first.source
+        report.warn(
+            f"{row.group}: not one of its {row.papers} review(s) could be parsed (first: {why}). If it "
+            "holds papers rather than reviews, review them first: cycleresearcher review <the papers> -o DIR."
+        )
+    if unparsed and len(unparsed) == len([r for r in rows if r.papers]):
+        result.problem = "Not one review could be parsed: the table holds failed parses only."
     if req.write:
         directory = Path(run_dir(_str(req.out), "evaluate-papers"))
         result.written = [*table.write(directory, "papers"), _ratings_plot(reviewed, rows, directory)]

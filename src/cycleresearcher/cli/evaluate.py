@@ -67,9 +67,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _shown(result, stdout: bool = True) -> None:
-    """The use case's table (on stdout, or stderr when stdout carries JSON) and what it wrote."""
+    """The use case's table (on stdout, or stderr when stdout carries JSON) and what it wrote;
+    exit 3 when nothing usable came out of it."""
     print_table(out if stdout else console, result.table.to_rich())
     console.print("Wrote " + ", ".join(str(p) for p in result.written))
+    if result.problem:
+        console.print(f"[bold red]{escape(result.problem)}[/]", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @guard
@@ -98,7 +102,8 @@ def papers(
 
     Example: cycleresearcher evaluate papers runs/review-12b runs/review-72b --ci -o runs/eval
 
-    Writes papers.md, papers.csv and papers_ratings.png into -o.
+    Writes papers.md, papers.csv and papers_ratings.png into -o. Exits 3 when not one review
+    could be parsed (the table of failed parses is still written).
     """
     from ..app.evaluate import PapersRequest, evaluate_papers
     from ._report import ConsoleReport
