@@ -1,6 +1,7 @@
 """`evaluate papers` on one run through both shells: the CLI's papers.csv / papers.md and the web
 API's JSON (`GET /api/runs/<run>/evaluate`) hold the same rows, fields and cells, with the same
-options; a run with no review says to review first in both. The judge (`evaluate winrate`) sends
+options; a run with no review says to review first in both, and a run whose every request failed
+says so in both. The judge (`evaluate winrate`) sends
 the same requests from the CLI as from the use case called with its defaults."""
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ def test_a_run_with_no_review_says_to_review_first_in_both(tmp_path):
     page = client.get("/runs/research-run").text
     assert 'data-testid="quality"' not in page  # no table of undefined cells
     assert client.get("/api/runs/no-such-run/evaluate").json() == {"error": "no such run"}
+
+
+def test_a_run_whose_every_request_failed_is_refused_alike_in_both(tmp_path):
+    """No table of undefined cells and no 'failed parse': the failed request is named, with --resume."""
+    runs = tmp_path / "runs"
+    with RunStore(runs / "failrun") as store:
+        error = "generation failed: ConnectError: [Errno 111] Connection refused"
+        store.put("review", "p1", {"paper_id": "p1", "reviewer": "cyclereviewer", "review": None, "error": error})
+    result = cli("evaluate", "papers", runs / "failrun", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and not (tmp_path / "out" / "papers.csv").exists()
+    response = web(runs).get("/api/runs/failrun/evaluate")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "1 paper(s) not reviewed (generation failed: ConnectError" in error and "--resume" in error
+    assert " ".join(error.split()) in " ".join(result.output.split())
 
 
 def test_a_replayed_review_run_gives_the_same_table(replay, fixtures_dir, tmp_path):

@@ -87,9 +87,12 @@ def test_papers_from_a_run_store_counts_unreviewed_papers(data_dir, tmp_path):
     folder = tmp_path / "weak"
     shutil.copytree(data_dir / "evaluation/reviews/weak", folder)
     out = tmp_path / "out"
-    invoke("papers", str(run), str(folder), "-o", str(out))
+    result = invoke("papers", str(run), str(folder), "-o", str(out))
     rows = read_csv(out / "papers.csv")
-    assert (int(rows["run-a"]["papers"]), int(rows["run-a"]["failed"])) == (3, 2)
+    # p08's request failed and p09 has no review: not reviewed, so no failed parse; named under the table
+    assert (int(rows["run-a"]["papers"]), int(rows["run-a"]["failed"])) == (1, 0)
+    note = "Not reviewed, not counted (run-a): 2 paper(s), p08 (timeout), p09 (no review record)."
+    assert note in (out / "papers.md").read_text() and note in " ".join(result.output.split())
     assert float(rows["run-a"]["avg_score"]) == approx(22 / 3)
     assert int(rows["weak"]["failed"]) == 1
 
@@ -190,3 +193,36 @@ def test_every_evaluate_command_is_documented():
     doc = (Path(__file__).parents[2] / "docs/evaluation.md").read_text()
     for command in ("papers", "reviewers", "detection", "winrate"):
         assert f"cycleresearcher evaluate {command}" in doc
+
+
+def test_detection_default_is_probability_when_some_results_have_one(tmp_path):
+    """A record without a probability goes to No score, as with --score probability (the docs'
+    rule), instead of the whole file being refused; the messages name the file with its suffix."""
+    scores, labels = tmp_path / "scores.jsonl", tmp_path / "labels.csv"
+    records = [{"paper_id": "a", "probability": 0.9}, {"paper_id": "b", "probability": 0.2},
+               {"paper_id": "c", "probability": 0.6}, {"paper_id": "d", "criterion": 1.2}]  # fmt: skip
+    scores.write_text("".join(json.dumps(r) + "\n" for r in records))
+    labels.write_text("a,1\nb,0\nc,human\nd,machine\nlost-paper,human\n")
+    base = ["detection", str(scores), "--labels", str(labels)]
+    invoke(*base, "--score", "probability", "-o", str(tmp_path / "explicit"))
+    result = invoke(*base, "-o", str(tmp_path / "default"))
+    assert (tmp_path / "default/detection.csv").read_text() == (tmp_path / "explicit/detection.csv").read_text()
+    row = read_csv(tmp_path / "default/detection.csv")["scores"]
+    assert (row["score"], row["papers"], row["no_score"]) == ("probability", "3", "1")
+    said = " ".join(result.output.split())
+    assert f"{scores}: 1 labelled result(s) have no probability and are counted in No score (d)" in said
+    # a label row that matched no result is named, as `detect --labels` names unlabelled files
+    assert f"{labels}: 1 label row(s) match no result and are not counted: lost-paper." in said
+    # a criterion's threshold is not applied to the probabilities: the fix is named
+    result = runner.invoke(app, ["evaluate", *base, "--threshold", "-2.5"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"results in {scores} have a probability" in said
+    assert "Add --score criterion" in said
+    invoke(*base, "--score", "criterion", "--threshold", "1.0", "-o", str(tmp_path / "crit"))
+    # no probability at all: the criterion, whose threshold must be given
+    only = tmp_path / "crit.jsonl"
+    only.write_text(json.dumps({"paper_id": "d", "criterion": 1.2}) + "\n")
+    result = runner.invoke(app, ["evaluate", "detection", str(only), "--labels", str(labels)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{only} have no calibrated 'probability'" in said
+    assert "--score criterion --threshold T" in said

@@ -217,10 +217,16 @@ def test_detection_row_labels_and_threshold_rules():
         "b": {"probability": 0.5, "label": "human"},
         "c": {"criterion": 1.0},
     }
-    # default score: probability is missing for c -> criterion, which needs an explicit threshold
-    with pytest.raises(InputError, match="--threshold"):
-        detection_row("r", results, {"a": 1})
-    assert detection_row("r", results, {"a": 1}, threshold=1.5).score == "criterion"
+    # default score: probability, as some results have one (c, without it, goes to No score) ...
+    row = detection_row("r", results, {"a": 1, "c": 0})
+    assert (row.score, row.threshold, row.papers, row.no_score) == ("probability", 0.5, 2, ["c"])
+    assert detection_row("r", results, {"a": 1, "c": 0}, score="probability") == row
+    # ... so a criterion's threshold needs --score criterion, and the criterion needs a threshold
+    with pytest.raises(InputError, match=r"--threshold 1\.5 is not a probability .* in r\.jsonl .* --score criterion"):
+        detection_row("r", results, {"a": 1}, threshold=1.5, where="r.jsonl")
+    assert detection_row("r", results, {"a": 1}, score="criterion", threshold=1.5).score == "criterion"
+    with pytest.raises(InputError, match=r"in r\.jsonl have no calibrated 'probability'.*--score criterion --threshold T"):
+        detection_row("r", {"c": {"criterion": 1.0}}, {"c": 1}, where="r.jsonl")
     row = detection_row("r", results, {"a": 1}, score="probability")
     # b: 0.5 is not > 0.5 -> human (right); a -> generated (right); c unlabelled
     assert (row.papers, row.accuracy, row.unlabelled) == (2, 1.0, ["c"])

@@ -41,6 +41,9 @@ class TableResult:
     directory: Path | None = None
     #: ``reviewers``: the metrics by name (reviewers.json, ``--json``)
     metrics: dict[str, Any] | None = None
+    #: why nothing usable came out although the table was made (``papers``: not one review could
+    #: be parsed); the CLI exits 3 with it
+    problem: str | None = None
 
 
 # -- papers -------------------------------------------------------------------------------------
@@ -61,8 +64,10 @@ class PapersRequest:
 
 
 def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
-    """The paper-quality table. A run with papers and no review is an InputError saying to review
-    them first (a table of undefined cells would read as a result)."""
+    """The paper-quality table. Sources with no review at all are left out with a warning, and
+    with no review anywhere (a research run, a run whose every request failed) this is an
+    InputError saying what was found (a table of undefined cells would read as a result). When
+    reviews were found and not one could be parsed, the table is made and ``problem`` says so."""
     from ..evaluation.loading import load_labels, load_reviews
     from ..evaluation.quality import paper_quality, quality_table
 
@@ -70,7 +75,7 @@ def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
         raise InputError(f"--group-by must be run, folder, label or reviewer, not {req.group_by!r}.")
     report.step("reading the reviews", len(req.sources))
     label_map = load_labels(req.labels) if req.labels else None
-    reviewed = load_reviews(list(req.sources), group_by=req.group_by, labels=label_map)  # type: ignore[arg-type]
+    reviewed = load_reviews(list(req.sources), req.group_by, label_map, report.warn)  # type: ignore[arg-type]
     rows = paper_quality(reviewed, accept_threshold=req.accept_threshold, ci=req.ci, seed=req.seed)
     table = quality_table(rows, req.accept_threshold, req.ci)
     if req.novelty:
@@ -78,6 +83,16 @@ def evaluate_papers(req: PapersRequest, report: Report) -> TableResult:
 
         add_novelty_column(table, reviewed)
     result = TableResult(table)
+    unparsed = [r for r in rows if r.papers and r.failed == r.papers]
+    for row in unparsed:
+        first = next(p for p in reviewed if p.group == row.group and not p.not_reviewed)
+        why = f"{first.source}: {first.warnings[0]}" if first.warnings else first.source
+        report.warn(
+            f"{row.group}: not one of its {row.papers} review(s) could be parsed (first: {why}). If it "
+            "holds papers rather than reviews, review them first: cycleresearcher review <the papers> -o DIR."
+        )
+    if unparsed and len(unparsed) == len([r for r in rows if r.papers]):
+        result.problem = "Not one review could be parsed: the table holds failed parses only."
     if req.write:
         directory = Path(run_dir(_str(req.out), "evaluate-papers"))
         result.written = [*table.write(directory, "papers"), _ratings_plot(reviewed, rows, directory)]
@@ -148,17 +163,32 @@ class DetectionRequest:
 
 
 def evaluate_detection(req: DetectionRequest, report: Report) -> TableResult:
-    from ..evaluation.detection import detection_row, detection_table
+    from ..evaluation.detection import detection_row, detection_table, label_key
     from ..evaluation.loading import _unique_names, load_detection_labels, load_detections
 
     if req.score not in (None, "probability", "criterion"):
         raise InputError(f"--score must be probability or criterion, not {req.score!r}.")
     report.step("reading the detection results", len(req.results))
     label_map = load_detection_labels(req.labels) if req.labels else None
-    rows = [
-        detection_row(name, load_detections(path), label_map, req.score, req.threshold)  # type: ignore[arg-type]
-        for path, name in zip(req.results, _unique_names(req.results), strict=True)
-    ]
+    rows, used = [], set()
+    for path, name in zip(req.results, _unique_names(req.results), strict=True):
+        results = load_detections(path)
+        row = detection_row(name, results, label_map, req.score, req.threshold, str(path))  # type: ignore[arg-type]
+        rows.append(row)
+        if label_map:
+            used |= {label_key(pid, record, label_map) for pid, record in results.items()}
+        if req.score is None and row.score == "probability" and row.no_score:
+            report.warn(
+                f"{path}: {len(row.no_score)} labelled result(s) have no probability and are counted in "
+                f"No score ({_first(row.no_score)}); --score criterion --threshold T scores every result "
+                "by its criterion."
+            )
+    if label_map and (unmatched := [key for key in label_map if key not in used]):
+        # as `detect --labels` names the files it has no label for, name the labels with no result
+        report.warn(
+            f"{req.labels}: {len(unmatched)} label row(s) match no result and are not counted: "
+            f"{_first(unmatched)}."
+        )
     if not any(r.papers for r in rows):
         raise InputError("No labelled result: give --labels CSV (paper_id,label) whose ids match the results.")
     result = TableResult(detection_table(rows))
@@ -166,6 +196,11 @@ def evaluate_detection(req: DetectionRequest, report: Report) -> TableResult:
         directory = Path(run_dir(_str(req.out), "evaluate-detection"))
         result.written, result.directory = result.table.write(directory, "detection"), directory
     return result
+
+
+def _first(names: Sequence[str], shown: int = 5) -> str:
+    """The first few names, "..." when there are more."""
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 # -- win rate (the judge) -----------------------------------------------------------------------

@@ -48,7 +48,9 @@ WinrateOut = Annotated[Optional[str], typer.Option(
     help="Run directory: winrate.md, winrate.csv, judgements.jsonl and the SQLite run store of the "
     "judge's requests (run.sqlite; rerunning the same command resumes) with its lock (run.lock: one process at a time). Default: runs/evaluate-winrate-<timestamp>.",
 )]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap resampling / A-B order).")]
+CiSeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the bootstrap resampling (--ci).")]
+OrderSeedOpt = Annotated[int, typer.Option(
+    "--seed", help="Random seed of the A/B order: which review the judge reads first, per paper.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -65,9 +67,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _shown(result, stdout: bool = True) -> None:
-    """The use case's table (on stdout, or stderr when stdout carries JSON) and what it wrote."""
+    """The use case's table (on stdout, or stderr when stdout carries JSON) and what it wrote;
+    exit 3 when nothing usable came out of it."""
     print_table(out if stdout else console, result.table.to_rich())
     console.print("Wrote " + ", ".join(str(p) for p in result.written))
+    if result.problem:
+        console.print(f"[bold red]{escape(result.problem)}[/]", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @guard
@@ -84,7 +90,7 @@ def papers(
         "--accept-threshold", help="Accept when the paper-level rating >= X (default: the reviewer's own decision).",
     )] = None,
     ci: Annotated[bool, typer.Option("--ci", help="Add bootstrap 95% intervals (seeded, resampling papers).")] = False,
-    seed: SeedOpt = 0,
+    seed: CiSeedOpt = 0,
     output_dir: PapersOut = None,
     novelty: Annotated[bool, typer.Option(
         "--novelty", help="Add the Close prior work column from the papers' novelty checks (research novelty).",
@@ -96,7 +102,8 @@ def papers(
 
     Example: cycleresearcher evaluate papers runs/review-12b runs/review-72b --ci -o runs/eval
 
-    Writes papers.md, papers.csv and papers_ratings.png into -o.
+    Writes papers.md, papers.csv and papers_ratings.png into -o. Exits 3 when not one review
+    could be parsed (the table of failed parses is still written).
     """
     from ..app.evaluate import PapersRequest, evaluate_papers
     from ._report import ConsoleReport
@@ -151,7 +158,8 @@ def detection(
     labels: Annotated[Optional[Path], typer.Option(
         "--labels", help="CSV with columns paper_id,label (label: human / generated, or 0 / 1).")] = None,
     score: Annotated[
-        Optional[str], typer.Option("--score", help="probability (default when present) or criterion.")] = None,
+        Optional[str], typer.Option(
+            "--score", help="probability (default when any result has one) or criterion.")] = None,
     threshold: Annotated[Optional[float], typer.Option(
         "--threshold", help="Generated when score > threshold (default 0.5 for probability; required for criterion).",
     )] = None,
@@ -179,7 +187,7 @@ def winrate(
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     engine_opt: EngineOptOpt = None,
-    seed: SeedOpt = 0,
+    seed: OrderSeedOpt = 0,
     papers_dir: Annotated[Optional[Path], typer.Option(
         "--papers", help="Optional folder of <paper id>.tex/.md/.txt so the judge also sees the paper.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens of the judge.")] = JUDGE_MAX_TOKENS,

@@ -68,26 +68,40 @@ def detection_metrics(
 
 def match_label(labels: dict[str, int], source: str) -> int | None:
     """The label for ``source`` by full path, then relative path, then file name."""
+    key = matching_key(labels, source)
+    return None if key is None else labels[key]
+
+
+def matching_key(labels: Mapping[str, Any], source: str) -> str | None:
+    """The key of ``labels`` that names ``source``: the same text, else the same path, relative
+    path or file name."""
     if source in labels:
-        return labels[source]
+        return source
     p = Path(source.split("#", 1)[0])
-    for key, value in labels.items():
+    for key in labels:
         k = Path(key)
         if k == p or k.name == p.name and (len(k.parts) == 1 or p.as_posix().endswith(k.as_posix())):
-            return value
+            return key
+    return None
+
+
+def label_key(key: str, record: Mapping[str, Any], labels: Mapping[str, int]) -> str | None:
+    """The key of ``labels`` that labels a result: by id, then by the record's path (full, file
+    name or file stem)."""
+    for name in dict.fromkeys(str(n) for n in (key, record.get("path"), record.get("source")) if n):
+        found = matching_key(labels, name)
+        if found is None and Path(name.split("#", 1)[0]).stem in labels:
+            found = Path(name.split("#", 1)[0]).stem
+        if found is not None:
+            return found
     return None
 
 
 def label_of(key: str, record: Mapping[str, Any], labels: Mapping[str, int] | None) -> int | None:
-    """The 0/1 label of a result: from ``labels`` (by id, then by the record's path: full, file
-    name or file stem), else the record's own ``label`` field, else None."""
-    if labels:
-        for name in dict.fromkeys(str(n) for n in (key, record.get("path"), record.get("source")) if n):
-            found = match_label(dict(labels), name)
-            if found is None:
-                found = labels.get(Path(name.split("#", 1)[0]).stem)
-            if found is not None:
-                return found
+    """The 0/1 label of a result: from ``labels`` (see :func:`label_key`), else the record's own
+    ``label`` field, else None."""
+    if labels and (found := label_key(key, record, labels)) is not None:
+        return labels[found]
     raw = record.get("label")
     if raw is None or str(raw).strip() == "":
         return None
@@ -116,14 +130,11 @@ class DetectionRow:
 
 
 def choose_score(results: Mapping[str, Mapping[str, Any]], score: ScoreKind | None) -> ScoreKind:
+    """``score``, else ``probability`` when any result has one (results without it go to No
+    score), else ``criterion`` (e.g. papers, where the embedded scorer withholds the probability)."""
     if score is not None:
         return score
-    scored = [
-        r
-        for r in results.values()
-        if _number(r.get("criterion")) is not None or r.get("probability") is not None
-    ]
-    has_p = bool(scored) and all(_number(r.get("probability")) is not None for r in scored)
+    has_p = any(_number(r.get("probability")) is not None for r in results.values())
     return "probability" if has_p else "criterion"
 
 
@@ -133,19 +144,34 @@ def detection_row(
     labels: Mapping[str, int] | None = None,
     score: ScoreKind | None = None,
     threshold: float | None = None,
+    where: str | None = None,
 ) -> DetectionRow:
     """Metrics of one set of results (paper id -> record with ``probability`` / ``criterion``).
 
     A paper's label comes from ``labels`` or else from the record's own ``label`` field.
+    ``source`` names the row; ``where`` (default ``source``) the file in messages.
     """
+    where = where or source
     kind = choose_score(results, score)
     if threshold is None:
         if kind == "criterion":
             raise InputError(
-                f"The results in {source} have no calibrated 'probability' for every paper; pass --threshold for the raw criterion "
-                "(or calibrate the detector: see `cycleresearcher detect --help`)."
+                f"The results in {where} have no calibrated 'probability'; for the raw criterion pass "
+                "--score criterion --threshold T (higher = more machine-like), or calibrate the detector "
+                "(see `cycleresearcher detect calibrate --help`)."
             )
         threshold = 0.5
+    elif kind == "probability" and not 0.0 <= threshold <= 1.0:
+        # a criterion's threshold (often negative) would call every probability "generated"
+        why = (
+            "as --score probability needs"
+            if score
+            else f"and the results in {where} have a probability, the default score"
+        )
+        raise InputError(
+            f"--threshold {threshold:g} is not a probability (0 to 1), {why}. Add --score criterion to "
+            "threshold the raw criterion."
+        )
     ys, ss, unlabelled, no_score = [], [], [], []
     for pid, record in results.items():
         label = label_of(pid, record, labels)

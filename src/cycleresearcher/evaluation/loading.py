@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from .. import safejson
 from ..errors import InputError
-from .records import HumanPaper, ReviewedPaper, unwrap_review
+from .coverage import no_review_message, nothing_in, warn_repeated
+from .records import HumanPaper, ReviewedPaper, id_lookup, unwrap_review
 
 GroupBy = Literal["run", "folder", "label", "reviewer"]
 REVIEW_SUFFIXES = (".json", ".jsonl", ".txt", ".md")
@@ -23,6 +24,13 @@ _REVIEW_KEYS = {"reviewers", "final", "decision", "avg_rating", "rating", "raw_t
 #: name parts a review file may carry after the paper id ("p1.review.json" -> "p1")
 _ID_SUFFIXES = (".review", "_review", ".reviews")
 UNLABELLED = "(unlabelled)"
+#: what our own commands write beside reviews that is not a review (`detect -o`, the evaluate
+#: tables): left out when a folder is walked, so a detection run in the tree is no phantom paper
+OWN_OUTPUTS = frozenset(
+    {"detections.json", "detections.md", "papers.md", "reviewers.md", "reviewers.json", "detection.md",
+     "winrate.md", "judgements.jsonl"}
+)  # fmt: skip
+Warn = Callable[[str], None]
 
 
 def paper_id_from_path(path: Path) -> str:
@@ -94,24 +102,45 @@ def reviews_from_file(path: Path, group: str = "") -> list[ReviewedPaper]:
     return [review_from_text(text, paper_id_from_path(path), group, str(path))]
 
 
-def reviews_from_folder(
-    folder: Path, group: str | None = None, group_by_folder: bool = False
-) -> list[ReviewedPaper]:
-    """Every review file under ``folder`` (recursively). One review per (group, paper id): a parsed
-    JSON wins over a raw text of the same paper. ``group_by_folder`` names the group after the
-    file's folder relative to ``folder`` (``folder``'s own name for files at its top)."""
-    found: dict[tuple[str, str], ReviewedPaper] = {}
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in REVIEW_SUFFIXES)
+def review_files(folder: Path) -> list[Path]:
+    """The review files under ``folder`` (recursively), JSON first, without :data:`OWN_OUTPUTS`."""
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix in REVIEW_SUFFIXES and p.name not in OWN_OUTPUTS
+    )
     files.sort(key=lambda p: p.suffix not in {".json", ".jsonl"})  # JSON first (stable sort)
-    for path in files:
+    return files
+
+
+def reviews_from_folder(
+    folder: Path, group: str | None = None, group_by_folder: bool = False, warn: Warn | None = None
+) -> list[ReviewedPaper]:
+    """Every review file under ``folder`` (:func:`review_files`). Each review counts, so the same
+    paper reviewed in two folders (two runs) is two reviewed papers. In ONE folder a paper's JSON
+    and text files are one review in two formats (`review -o` writes ``<id>.json`` and ``<id>.md``):
+    the JSON is used. ``group_by_folder`` names the group after the file's folder relative to
+    ``folder`` (``folder``'s own name for files at its top)."""
+    out: list[ReviewedPaper] = []
+    claimed: dict[tuple[Path, str], Path] = {}  # (folder, paper id) -> the file read for it
+    for path in review_files(folder):
         if group_by_folder:
             rel = path.parent.relative_to(folder)
             name = folder.name if rel == Path(".") else rel.as_posix()
         else:
             name = group if group is not None else folder.name
         for paper in reviews_from_file(path, name):
-            found.setdefault((name, paper.paper_id), paper)
-    return sorted(found.values(), key=lambda p: (p.group, p.paper_id))
+            first = claimed.setdefault((path.parent, paper.paper_id), path)
+            if first == path:
+                out.append(paper)
+            elif warn and _is_json(first) == _is_json(path):  # not the JSON + text pair of one review
+                warn(
+                    f"{path}: {first.name} in the same folder is also a review of {paper.paper_id}; "
+                    "it is used, this one is left out."
+                )
+    return sorted(out, key=lambda p: (p.group, p.paper_id))
+
+
+def _is_json(path: Path) -> bool:
+    return path.suffix in {".json", ".jsonl"}
 
 
 def reviews_from_run(run: Path, group: str | None = None, by_reviewer: bool = False) -> list[ReviewedPaper]:
@@ -140,22 +169,32 @@ def reviews_from_run(run: Path, group: str | None = None, by_reviewer: bool = Fa
     for key, data in papers:
         pid = str(data.get("id") or data.get("paper_id") or key)
         if pid not in reviewed:
-            out.append(ReviewedPaper.failed(pid, name, f"{run}#{key}", "paper has no review record"))
+            out.append(ReviewedPaper.unreviewed(pid, name, f"{run}#{key}", "no review record"))
     return out
 
 
 def load_reviews(
-    sources: Sequence[str | Path], group_by: GroupBy = "run", labels: dict[str, str] | None = None
+    sources: Sequence[str | Path],
+    group_by: GroupBy = "run",
+    labels: dict[str, str] | None = None,
+    warn: Warn | None = None,
 ) -> list[ReviewedPaper]:
     """Reviewed papers from run directories, folders or files, grouped for the quality table.
 
     ``run``: one group per source; ``folder``: one group per folder holding review files (a run is
-    one folder); ``label``: the label of each paper id in ``labels`` ("(unlabelled)" otherwise);
-    ``reviewer``: the ``reviewer`` field of run-store records (the source name for files).
+    one folder); ``label``: the label of each paper id in ``labels`` ("(unlabelled)" otherwise;
+    ids matched as :func:`records.id_lookup` does); ``reviewer``: the ``reviewer`` field of
+    run-store records (the source name for files).
+
+    Papers with no review (a failed request: ``not_reviewed``) are returned for the table to name.
+    A source with no review at all is left out with a warning, and with no review anywhere this
+    raises an InputError saying what each source holds. ``warn`` also hears of papers reviewed more
+    than once in a group (each review counts).
     """
     if group_by == "label" and labels is None:
         raise InputError("--group-by label needs --labels CSV (columns: paper_id,label).")
-    out: list[ReviewedPaper] = []
+    warn = warn or (lambda _message: None)
+    found: list[tuple[Path, list[ReviewedPaper]]] = []
     names = _unique_names([Path(s) for s in sources])
     for source, name in zip(sources, names, strict=True):
         path = Path(source)
@@ -164,19 +203,27 @@ def load_reviews(
                 f"{path} does not exist. Pass run directories (-o of a command), folders or review files."
             )
         if is_run_dir(path):
-            out += reviews_from_run(path, name, by_reviewer=group_by == "reviewer")
+            papers = reviews_from_run(path, name, by_reviewer=group_by == "reviewer")
         elif path.is_dir():
-            out += reviews_from_folder(path, name, group_by_folder=group_by == "folder")
+            papers = reviews_from_folder(path, name, group_by_folder=group_by == "folder", warn=warn)
         else:
-            out += reviews_from_file(path, name)
+            papers = reviews_from_file(path, name)
+        found.append((path, papers))
+    has_review = [any(not p.not_reviewed for p in papers) for _, papers in found]
+    if not any(has_review):
+        raise InputError(no_review_message(found))
+    out: list[ReviewedPaper] = []
+    for (path, papers), usable in zip(found, has_review, strict=True):
+        if usable:
+            out += papers
+        else:
+            warn(f"{nothing_in(path, papers)}; left out of the table.")
     if group_by == "label":
+        find = id_lookup(labels)  # type: ignore[arg-type]
         for paper in out:
-            paper.group = labels.get(paper.paper_id, UNLABELLED)  # type: ignore[union-attr]
-    if not out:
-        raise InputError(
-            f"No reviews found in {', '.join(map(str, sources))}. Expected run directories with review records, "
-            "or review files (.json from `review`, raw .txt outputs)."
-        )
+            key = find(paper.paper_id)
+            paper.group = labels[key] if key is not None else UNLABELLED  # type: ignore[index]
+    warn_repeated(out, warn)
     return out
 
 
@@ -235,7 +282,8 @@ def load_predictions(folder: str | Path) -> dict[str, ReviewedPaper]:
         papers = reviews_from_folder(folder)
     else:
         papers = reviews_from_file(folder)
-    return {p.paper_id: p for p in papers}
+    # a paper with no review (its request failed) is a missing prediction, not a failed parse
+    return {p.paper_id: p for p in reversed(papers) if not p.not_reviewed}
 
 
 # -- labels and detection results ------------------------------------------------------------
@@ -405,13 +453,7 @@ def load_review_texts(source: str | Path) -> dict[str, str]:
             for key, data in store.items("review"):
                 out.setdefault(str(data.get("paper_id") or key), review_text(data))
         return out
-    files = (
-        sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in REVIEW_SUFFIXES)
-        if path.is_dir()
-        else [path]
-    )
-    files.sort(key=lambda p: p.suffix not in {".json", ".jsonl"})
-    for file in files:
+    for file in review_files(path) if path.is_dir() else [path]:
         if file.suffix in {".json", ".jsonl"}:
             for pid, data in _json_reviews(file):
                 out.setdefault(pid, review_text(data))

@@ -7,6 +7,8 @@ Rules (also printed under the table):
 - Avg Score and the dimension means average the paper-level score (the model's final score, else
   the mean of its parsed reviewers) over papers;
 - papers without a single parsed rating are counted in ``failed`` and left out of every average;
+- papers with no review at all (a failed request) are no failed parse: they are left out of the
+  row and named under the table;
 - Accept Rate = accepted / decided parsed papers, by the reviewer's decision (default) or by
   ``paper-level rating >= threshold``.
 """
@@ -41,9 +43,11 @@ class QualityRow:
     contribution: float | None
     #: bootstrap 95% intervals (percentile method, resampling papers) when requested
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: "<paper id> (<why>)" of the papers with no review (a failed request): not in ``papers``
+    not_reviewed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        row = {k: v for k, v in self.__dict__.items() if k != "ci"}
+        row = {k: v for k, v in self.__dict__.items() if k not in {"ci", "not_reviewed"}}
         row.update({f"{k}_ci": v for k, v in self.ci.items()})
         row["accept_rate_detail"] = f"{self.accepted}/{self.decided}"
         return row
@@ -70,6 +74,8 @@ def quality_row(
     ci: bool = False,
     seed: int = 0,
 ) -> QualityRow:
+    unreviewed = [f"{p.paper_id} ({p.not_reviewed})" for p in papers if p.not_reviewed]
+    papers = [p for p in papers if not p.not_reviewed]
     parsed = [p for p in papers if p.parsed]
     mins = [min(p.ratings) for p in parsed]
     maxs = [max(p.ratings) for p in parsed]
@@ -92,6 +98,7 @@ def quality_row(
         soundness=_mean(dims["soundness"]),
         presentation=_mean(dims["presentation"]),
         contribution=_mean(dims["contribution"]),
+        not_reviewed=unreviewed,
     )
     if ci:
         samples = {
@@ -139,6 +146,13 @@ def quality_table(
         "means: paper-level score (final score, else mean of parsed reviewers) averaged over papers.",
         "Failed parses: papers without a single parsed rating; counted in Papers, left out of every average.",
     ]
+    for row in rows:
+        if row.not_reviewed:
+            more = ", ..." if len(row.not_reviewed) > 5 else ""
+            notes.append(
+                f"Not reviewed, not counted ({row.group}): {len(row.not_reviewed)} paper(s), "
+                f"{', '.join(row.not_reviewed[:5])}{more}. Rerun the review with --resume to retry them."
+            )
     if ci:
         notes.append(
             f"[low, high]: bootstrap {CI_LEVEL:.0%} interval over papers (percentile, {N_RESAMPLES} resamples, seeded)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
@@ -57,6 +58,34 @@ def normalize_decision(value: Any) -> str | None:
     return None
 
 
+#: `review` names a paper read from a file after the file and a hash of its text
+_HASH_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
+
+
+def id_key(paper_id: str) -> str:
+    """The form in which ids are compared when they differ: without the hash `review` adds
+    (``kitcat_paper.pdf`` -> ``kitcat-paper-61e7e746``), case and punctuation."""
+    return re.sub(r"[^a-z0-9]+", "", _HASH_SUFFIX.sub("", paper_id).lower())
+
+
+def id_lookup(ids: Iterable[str]) -> Callable[[str], str | None]:
+    """The one matching of paper ids given by a user (truth ids, label rows) with reviewed ones:
+    ``find(x)`` is ``x`` when it is in ``ids``, else the one id of ``ids`` with the same
+    :func:`id_key` (two such ids: no guess, None)."""
+    exact = set(ids)
+    by_key: dict[str, list[str]] = {}
+    for known in exact:
+        by_key.setdefault(id_key(known), []).append(known)
+
+    def find(paper_id: str) -> str | None:
+        if paper_id in exact:
+            return paper_id
+        found = by_key.get(id_key(paper_id), [])
+        return found[0] if len(found) == 1 else None
+
+    return find
+
+
 def unwrap_review(data: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     """The review dict inside a review-stage record (``{"paper_id", "reviewer", "review": {...} |
     None, "error"}``, as stored in runs and written to ``reviews/<id>.json``), or ``data`` itself
@@ -93,6 +122,9 @@ class ReviewedPaper:
     source: str = ""
     raw_text: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: why there is no review at all (a failed request, a paper with no review record). Such a
+    #: paper says nothing about the reviewer: it is not a failed parse, the tables name it apart.
+    not_reviewed: str | None = None
 
     def score(self, dim: str) -> float | None:
         """The paper-level score: the final score when the model gave one, else the mean of the
@@ -124,10 +156,10 @@ class ReviewedPaper:
     ) -> ReviewedPaper:
         """From ``Review.to_dict()`` (``final``, ``reviewers``, ``decision``) or a review-stage
         record wrapping one; scores written as strings ("8: accept, good paper") are read as full
-        numbers. A record whose review is missing becomes a failed parse."""
+        numbers. A record whose review is missing (its request failed) is not reviewed."""
         data, error = unwrap_review(data)
         if data is None:
-            return cls.failed(paper_id, group, source, error or "")
+            return cls.unreviewed(paper_id, group, source, error or "not reviewed")
         reviewers = [r for r in _as_list(data.get("reviewers")) if isinstance(r, dict)]
         scores = {d: [s for r in reviewers if (s := parse_score(r.get(d))) is not None] for d in DIMENSIONS}
         final_src = data.get("final") if isinstance(data.get("final"), dict) else {}
@@ -149,8 +181,13 @@ class ReviewedPaper:
 
     @classmethod
     def failed(cls, paper_id: str, group: str = "", source: str = "", reason: str = "") -> ReviewedPaper:
-        """A paper whose review is missing or unreadable: kept (and counted) as a failed parse."""
+        """A paper whose review could not be read: kept (and counted) as a failed parse."""
         return cls(paper_id=str(paper_id), group=group, source=source, warnings=[reason] if reason else [])
+
+    @classmethod
+    def unreviewed(cls, paper_id: str, group: str = "", source: str = "", reason: str = "") -> ReviewedPaper:
+        """A paper with no review at all (``reason``: the failed request's error, say)."""
+        return cls(paper_id=str(paper_id), group=group, source=source, not_reviewed=reason or "not reviewed")
 
 
 @dataclass

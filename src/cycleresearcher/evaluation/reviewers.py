@@ -18,7 +18,6 @@ predicted score and at least one human score for it:
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from itertools import combinations
 from statistics import fmean
 from typing import Any, Literal
 
-from .records import DIMENSIONS, HumanPaper, ReviewedPaper
+from .records import DIMENSIONS, HumanPaper, ReviewedPaper, id_lookup
 from .tables import Column, ResultTable
 
 TieRule = Literal["half", "upstream"]
@@ -137,28 +136,18 @@ class ReviewerAccuracy:
         return out
 
 
-_HASH_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
-
-
-def _id_key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
-
-
 def align_predictions(
     truth: Sequence[HumanPaper], predictions: Mapping[str, ReviewedPaper]
 ) -> dict[str, ReviewedPaper]:
     """``predictions`` keyed by the truth's ids. `review` names a paper read from a file after the
     file and a hash of its text (``tc1jaWpi7M.txt`` -> ``tc1jawpi7m-0c829506``), so a truth id
-    missing from ``predictions`` is matched to the one prediction whose id is its file form."""
+    missing from ``predictions`` is matched as :func:`records.id_lookup` matches ids (the one
+    prediction of that file name; two: no guess)."""
     out = dict(predictions)
-    by_stem: dict[str, list[str]] = {}
-    for pid in predictions:
-        if _HASH_SUFFIX.search(pid):
-            by_stem.setdefault(_id_key(_HASH_SUFFIX.sub("", pid)), []).append(pid)
+    find = id_lookup(predictions)
     for human in truth:
-        found = by_stem.get(_id_key(human.paper_id), [])
-        if human.paper_id not in out and len(found) == 1:  # two files of that name: do not guess
-            out[human.paper_id] = predictions[found[0]]
+        if human.paper_id not in out and (found := find(human.paper_id)) is not None:
+            out[human.paper_id] = predictions[found]
     return out
 
 
