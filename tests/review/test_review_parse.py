@@ -299,3 +299,26 @@ def test_a_block_cut_off_is_still_reported_with_fences_about():
     cut = _fenced_fast("").rsplit("## Decision", 1)[0] + "```"
     assert any("not closed" in w for w in parse_deepreviewer(cut).warnings)
 
+
+# ---- the CLI: nothing usable is exit 3, warnings on stderr ---------------------------------------
+@pytest.mark.parametrize("text", ["", "a" * 400 + "\n", "Thanks for reading.\n"])
+def test_cli_parse_of_junk_or_empty_output_exits_3_and_says_so_on_stderr(tmp_path, text):
+    raw = tmp_path / "raw.txt"
+    raw.write_text(text, encoding="utf-8")
+    result = _cli(str(raw))
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["n_reviewers"] == 0  # the JSON still comes, for a script to read
+    assert "Nothing usable in" in result.stderr and "Warning:" in result.stderr
+
+
+def test_cli_parse_prints_each_warning_on_stderr_and_exits_0_when_usable():
+    result = _cli(str(DATA / "cyclereviewer_a_na_nodecision.txt"))
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert warnings and all(w.split("\n")[0][:40] in result.stderr for w in warnings)
+    assert "Nothing usable" not in result.stderr
+
+
+def test_cli_parse_of_a_folder_says_it_is_a_folder(tmp_path):
+    result = _cli(str(tmp_path))
+    assert result.exit_code == 2 and "is a folder" in result.output and "no such file" not in result.output

@@ -77,11 +77,14 @@ def parse(
 ) -> None:
     """Parse raw CycleReviewer / DeepReviewer output and print it as JSON.
 
-    The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read).
+    The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read). Each warning is also printed on stderr; when nothing usable was read (no reviewer, no score, no decision, no search question) the exit status is 3.
 
     Example: cycleresearcher review parse out.txt --reviewer deepreviewer
     """
+    from rich.markup import escape
+
     from ..review.parse import parse_review
+    from ._common import console
 
     text = _read(file)
     review = parse_review(text, format=reviewer.value)
@@ -89,12 +92,19 @@ def parse(
         typer.echo(review.to_markdown(), nl=False)
     else:
         typer.echo(json.dumps(review.to_dict(include_raw=raw), indent=2, ensure_ascii=False))
+    for warning in review.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
+    if not review.usable:
+        console.print(f"[bold red]Nothing usable in {escape(file)}:[/] no reviewer, score, decision or search question could be read.", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _read(file: str) -> str:
     if file == "-":
         return sys.stdin.read()
     path = Path(file)
+    if path.is_dir():
+        raise InputError(f"{file}: is a folder. Pass the text file holding the reviewer's output (or '-' for stdin).")
     if not path.is_file():
         raise InputError(
             f"{file}: no such file. Pass the text file holding the reviewer's output (or '-' for stdin)."
