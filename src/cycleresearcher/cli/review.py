@@ -152,7 +152,10 @@ ReviewersOpt = Annotated[
 ]
 ResumeOpt = Annotated[
     bool,
-    typer.Option("--resume", help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed."),
+    typer.Option(
+        "--resume",
+        help="Continue the run in -o DIR with the settings it was run with: finished requests are reused, failed and missing ones run. Other settings are refused (they would review the papers again).",
+    ),
 ]
 MaxTokensOpt = Annotated[
     Optional[int],
@@ -220,7 +223,7 @@ def run(
 ) -> None:
     """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
 
-    All papers run as one batch through the run store (DIR/run.sqlite); rerun with --resume to continue an interrupted run. An unreadable file is reported and the rest goes on.
+    All papers run as one batch through the run store (DIR/run.sqlite); rerun with --resume to continue an interrupted run. An unreadable file is reported and the rest goes on (exit 3); when no file could be read it is an error (exit 2).
 
     Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
     """
@@ -241,8 +244,8 @@ def run(
         choice=choice, run_dir=output_dir, resume=resume, keep_hidden_text=keep_hidden_text,
         context_length=context_length, retriever=retriever, prompt_form=prompt_form, best_variant=best_variant,
     )  # fmt: skip
-    if reviewer is ReviewerName.cyclereviewer and reviewers != 4:
-        console.print("[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews.")
+    for note in request.unused_options():
+        console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
     with Sessions() as sessions:
         result = review(request, sessions, ConsoleReport())
     _render(result)
@@ -269,7 +272,8 @@ def _render(result) -> None:
         f"Reviewed {len(result.reviewed)} paper(s)"
         + (f", {len(failed)} failed" if failed else "")
         + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
-        + (f". Reviews: {run_dir / 'reviews'}  (resume: --resume -o {run_dir})" if result.outcomes else "."),
+        + (f". Reviews: {run_dir / 'reviews'}" if result.exported else f". Run: {run_dir}" if result.outcomes else ".")
+        + (f"  (resume: --resume -o {run_dir})" if result.outcomes else ""),
         soft_wrap=True,
     )
     if failed:
