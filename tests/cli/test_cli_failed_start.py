@@ -134,11 +134,11 @@ def test_generate_keeps_a_run_that_did_work(tmp_path):
 
 def test_review_missing_file_leaves_no_run_dir(tmp_path, _cwd):
     result = _run("review", tmp_path / "inputs" / "missing.pdf", "-o", tmp_path / "rev")
-    assert result.exit_code == 3
+    assert result.exit_code == 2  # nothing could be read: bad input (README "Exit codes")
     assert "no such file" in result.output
     assert "--resume -o" not in result.output  # nothing to resume
     assert _left(tmp_path) == ["cwd"]
-    assert _run("review", tmp_path / "inputs" / "missing.pdf").exit_code == 3
+    assert _run("review", tmp_path / "inputs" / "missing.pdf").exit_code == 2
     assert not (_cwd / "runs").exists()
 
 

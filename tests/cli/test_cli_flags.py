@@ -178,7 +178,7 @@ def test_global_flags_work_after_the_command(tmp_path):
     from cycleresearcher.cli import _common, _noise
 
     raw = tmp_path / "out.txt"
-    raw.write_text("Overall Quality: 6\n", encoding="utf-8")
+    raw.write_text("## Paper Decision\n\nAccept\n", encoding="utf-8")  # usable: exit 0
     runner = CliRunner()
     for args in (["-v", "review", "parse", str(raw)], ["review", "parse", str(raw), "--verbose", "--debug"]):
         result = runner.invoke(app, args)

@@ -271,3 +271,54 @@ def test_cli_parse_missing_file_is_a_clear_error():
     assert result.exit_code == 2
     assert "no such file" in result.output
     assert _cli(str(DATA / "cyclereviewer_a_full.txt"), "--format", "bogus").exit_code == 2
+
+
+# ---- a code fence glued after the closing brace (FORMATS.md §3) ----------------------------------
+def _fenced_fast(close: str) -> str:
+    fields = [("Summary", "A router for sparse experts."), ("Soundness", "3"), ("Presentation", "2"),
+              ("Contribution", "3"), ("Rating", "6"), ("Confidence", "4"), ("Decision", "Accept")]  # fmt: skip
+    body = "\n\n".join(f"## {name}:\n\n{value}" for name, value in fields)
+    return "```\n\\boxed_review{\n" + body + "\n" + close
+
+
+@pytest.mark.parametrize("close", ["}```", "}```\n", "} ```  \n", "}\n```", "```}"])
+def test_a_fence_right_after_the_closing_brace_is_not_a_cut_off_block(close):
+    review = parse_deepreviewer(_fenced_fast(close))
+    assert not review.truncated and not any("not closed" in w for w in review.warnings), review.warnings
+    assert review.decision == "Accept" and review.final["rating"] == 6.0
+
+
+def test_a_simreviewers_block_glued_to_a_fence_is_closed_too():
+    sim = "\\boxed_simreviewers{\n## Reviewer 1\n\n### Summary\n\nShort.\n\n### Rating\n\n5\n}```\n\n"
+    blocks, unclosed = find_blocks(sim + _fenced_fast("}```"))
+    assert unclosed == [] and [name for name, _ in blocks] == ["simreviewers", "review"]
+    assert not blocks[0][1].endswith("`") and blocks[1][1].endswith("Accept")
+
+
+def test_a_block_cut_off_is_still_reported_with_fences_about():
+    cut = _fenced_fast("").rsplit("## Decision", 1)[0] + "```"
+    assert any("not closed" in w for w in parse_deepreviewer(cut).warnings)
+
+
+# ---- the CLI: nothing usable is exit 3, warnings on stderr ---------------------------------------
+@pytest.mark.parametrize("text", ["", "a" * 400 + "\n", "Thanks for reading.\n"])
+def test_cli_parse_of_junk_or_empty_output_exits_3_and_says_so_on_stderr(tmp_path, text):
+    raw = tmp_path / "raw.txt"
+    raw.write_text(text, encoding="utf-8")
+    result = _cli(str(raw))
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["n_reviewers"] == 0  # the JSON still comes, for a script to read
+    assert "Nothing usable in" in result.stderr and "Warning:" in result.stderr
+
+
+def test_cli_parse_prints_each_warning_on_stderr_and_exits_0_when_usable():
+    result = _cli(str(DATA / "cyclereviewer_a_na_nodecision.txt"))
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert warnings and all(w.split("\n")[0][:40] in result.stderr for w in warnings)
+    assert "Nothing usable" not in result.stderr
+
+
+def test_cli_parse_of_a_folder_says_it_is_a_folder(tmp_path):
+    result = _cli(str(tmp_path))
+    assert result.exit_code == 2 and "is a folder" in result.output and "no such file" not in result.output

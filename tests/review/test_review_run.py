@@ -430,7 +430,9 @@ def test_cli_review_run_deepreviewer_options_and_nothing_readable(rdir, tmp_path
     result = CliRunner().invoke(
         app, ["review", "run", str(rdir / "bad"), "--engine", FAKE_ENGINE, "-o", str(tmp_path / "x")]
     )
-    assert result.exit_code == 3 and "Reviewed 0 paper(s)" in result.output
+    # no input could be read: bad input (exit 2), each file named, and no folder left behind
+    assert result.exit_code == 2 and "Reviewed 0 paper(s)" not in result.output, result.output
+    assert all(p.name in result.output for p in (rdir / "bad").iterdir()) and not (tmp_path / "x").exists()
     ok = CliRunner().invoke(
         app,
         [

@@ -47,6 +47,9 @@ class ReviewRequest:
     retriever: str = "local"
     prompt_form: str = "flush"
     best_variant: str = "library"
+    #: review papers this run already reviewed with other settings again, replacing their reviews
+    #: (the page's "Review again"); without it such a resume is refused (``check_same_settings``)
+    again: bool = False
 
     def __post_init__(self) -> None:
         """A wrong choice fails here, before any folder is made or model loaded; so does one that
@@ -59,6 +62,39 @@ class ReviewRequest:
         system_prompt(self.prompt_form)  # type: ignore[arg-type]
         deep_prompt(self.mode, self.reviewer_num, self.best_variant)  # type: ignore[arg-type]
         make_retriever(self.retriever)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What this review's requests depend on, by ``SETTING_OPTIONS`` key; a setting this
+        reviewer or mode does not use is left out (so a change of reviewer names the reviewer,
+        not every option that comes with it)."""
+        choice, deep = self.choice, self.reviewer == "deepreviewer"
+        values: dict[str, Any] = {"reviewer": self.reviewer, "model": choice.model, "engine": choice.engine}
+        if deep:
+            values.update(mode=self.mode, reviewers=self.reviewer_num)
+            if self.mode == "best":
+                values.update(best_variant=self.best_variant, retriever=self.retriever)
+        else:
+            values["prompt_form"] = self.prompt_form
+        values.update(
+            max_tokens=choice.max_tokens, context_length=self.context_length,
+            keep_hidden_text=self.keep_hidden_text, constrain=choice.constrain,
+        )  # fmt: skip
+        return values
+
+    def unused_options(self) -> list[str]:
+        """Notes on options given that this reviewer or mode does not use (they change nothing)."""
+        deep, best = self.reviewer == "deepreviewer", self.reviewer == "deepreviewer" and self.mode == "best"
+        notes = []
+        if not deep and self.reviewer_num != 4:
+            notes.append("--reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews.")
+        if not best and self.retriever != "local":
+            notes.append("--retriever applies to DeepReviewer's best mode (--reviewer deepreviewer --mode best); ignored here.")
+        if not best and self.best_variant != "library":
+            notes.append("--best-variant applies to DeepReviewer's best mode; ignored here.")
+        if deep and self.prompt_form != "flush":
+            notes.append("--prompt-form applies to CycleReviewer; ignored for DeepReviewer.")
+        return notes
 
     @property
     def options(self) -> dict[str, Any]:
@@ -139,25 +175,105 @@ def build_reviewer(request: ReviewRequest, engine: Engine) -> BaseReviewer:
 def review(request: ReviewRequest, sessions: Sessions, report: Report) -> ReviewResult:
     """Read every source, review the readable papers in one batch, store and export the reviews.
 
-    A folder this call made is removed again when nothing could be reviewed (no readable paper, a
-    model that does not load); an existing run is used only with ``resume`` (the page reviews a
-    paper inside the run that holds it: it resumes that run)."""
+    When no source could be read at all it is bad input: InputError with one line per source, and
+    the folder this call made is removed again (as when the model does not load); an existing run
+    is used only with ``resume`` (the page reviews a paper inside the run that holds it: it
+    resumes that run), and only with the settings its papers were reviewed with (``again``)."""
     choice = replace(
         request.choice, model=reviewer_model(request.choice.model, request.choice.base_url, request.reviewer)
     )
     request = replace(request, choice=choice)
-    try:
-        with new_run_dir(request.run_dir, "review") as folder:
-            check_resume(folder, request.resume)
-            with run_lock(folder, "review"):
-                papers, unreadable = read_all(request.sources, request.keep_hidden_text)
-                if not papers:
-                    raise _NothingRead(ReviewResult([], unreadable, folder))
-                outcomes = _run(request, papers, folder, sessions, report)
-    except _NothingRead as nothing:  # raised through new_run_dir, which removes what it made
-        return nothing.result
+    with new_run_dir(request.run_dir, "review") as folder:
+        check_resume(folder, request.resume)
+        with run_lock(folder, "review"):
+            papers, unreadable = read_all(request.sources, request.keep_hidden_text)
+            if not papers:
+                raise InputError("\n".join(nothing_read(unreadable)))
+            if not request.again:  # before any model loads
+                check_same_settings(folder, papers, request.settings)
+            outcomes = _run(request, papers, folder, sessions, report)
     exported = [folder / "reviews" / f"{o.paper.id}.{ext}" for o in outcomes if o.review is not None for ext in ("json", "md")]
     return ReviewResult(outcomes, unreadable, folder, exported)
+
+
+def nothing_read(unreadable: list[tuple[str, str]]) -> list[str]:
+    """One line per input when none could be read: the message, named by its input."""
+    if not unreadable:
+        return ["No paper was given. Pass .pdf, .tex, .md, .txt or Paper .json files, or folders holding them."]
+    lines = [message if label in message else f"{label}: {message}" for label, message in unreadable]
+    return lines if len(lines) == 1 else ["No paper could be read:", *lines]
+
+
+#: a review setting (``ReviewRequest.settings``) -> the option that sets it. Not the API key, nor the
+#: server's address: the same model behind another port writes the same review.
+SETTING_OPTIONS = {
+    "reviewer": "--reviewer",
+    "model": "--model",
+    "engine": "--engine",
+    "mode": "--mode",
+    "reviewers": "--reviewers",
+    "max_tokens": "--max-tokens",
+    "context_length": "--context-length",
+    "prompt_form": "--prompt-form",
+    "best_variant": "--best-variant",
+    "retriever": "--retriever",
+    "keep_hidden_text": "--keep-hidden-text",
+    "constrain": "--constrain",
+}
+#: run store meta: paper id -> the settings its review was asked with (written before the model runs)
+SETTINGS_META = "review_settings"
+
+
+def check_same_settings(folder: Path, papers: list[Any], now: dict[str, Any]) -> None:
+    """A resume continues the reviews the run holds: a paper reviewed there with other settings
+    would be asked again (its requests are keyed by what is sent) and its stored review replaced,
+    so that is refused, naming each setting that differs. Not checked: a paper new to the run
+    (new work either way: the page reviews one paper after another in one run), and one whose
+    review failed (nothing to lose, and a setting may be the fix: a model name, a budget)."""
+    from ..review.runner import RECORD_KIND
+    from ..store import RunStore, is_run_dir
+
+    if not is_run_dir(folder):
+        return
+    with RunStore(folder, readonly=True) as store:
+        earlier = store.get_meta(SETTINGS_META) or {}
+        failed = {p.id for p in papers if (store.get(RECORD_KIND, p.id) or {}).get("error")}
+    changed: dict[str, str] = {}
+    papers_changed = 0
+    for paper in papers:
+        before = earlier.get(paper.id) if isinstance(earlier, dict) else None
+        if not isinstance(before, dict) or paper.id in failed:
+            continue
+        keys = [k for k in SETTING_OPTIONS if k in before and k in now and before[k] != now[k]]
+        papers_changed += bool(keys)
+        for key in keys:
+            changed.setdefault(key, f"{SETTING_OPTIONS[key]} {_shown(key, before[key])} in the run, {_shown(key, now[key])} now")
+    if changed:
+        raise InputError(
+            f"{folder} reviewed {papers_changed} of these paper(s) with other settings ({'; '.join(changed.values())}): "
+            "resuming would review them again and replace their stored reviews, not continue the run. "
+            "Rerun with the run's settings, or without --resume into a new -o folder."
+        )
+
+
+def _shown(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "auto" if key in ("engine", "constrain") else "not set (the default)"
+    if value == "" and key == "model":
+        return "the server's reviewer model"
+    return str(value)
+
+
+def _record_settings(folder: Path, papers: list[Any], now: dict[str, Any]) -> None:
+    """Each paper's settings, kept before its requests run: an interrupted run is checked too."""
+    from ..store import RunStore
+
+    with RunStore(folder) as store:
+        earlier = store.get_meta(SETTINGS_META) or {}
+        earlier = earlier if isinstance(earlier, dict) else {}
+        store.set_meta(SETTINGS_META, {**earlier, **{p.id: now for p in papers}})
 
 
 def _run(
@@ -172,19 +288,24 @@ def _run(
     if rev.is_embedded:
         report.warn(f"{rev.budget_note()}; a larger max tokens / context length changes it.")
     options = request.options
+    short = rev.budget_warning(**options)  # known before the model writes a token
+    if short:
+        report.warn(short)
+    _record_settings(folder, papers, request.settings)
     report.step(f"reviewing with {request.reviewer}", len(papers) * rev.requests_per_paper(**options))
     with reporting(report.tokens(f"Reviewing ({request.reviewer})")):
         return review_batch(rev, papers, folder, progress=report.advance, **options)
 
 
-class _NothingRead(Exception):
-    """No source held a readable paper: the call stops before any work (exit code 1 to the rules)."""
-
-    exit_code = 1
-
-    def __init__(self, result: ReviewResult):
-        super().__init__("no readable paper")
-        self.result = result
-
-
-__all__ = ["MODES", "REVIEWERS", "ReviewRequest", "ReviewResult", "build_reviewer", "check_reviewer", "review", "reviewer_model"]
+__all__ = [
+    "MODES",
+    "REVIEWERS",
+    "SETTING_OPTIONS",
+    "ReviewRequest",
+    "ReviewResult",
+    "build_reviewer",
+    "check_reviewer",
+    "check_same_settings",
+    "review",
+    "reviewer_model",
+]

@@ -66,7 +66,8 @@ class PaperSource:
         """Every paper of this source (a folder or a run gives several); errors in their place.
         Hidden text is left out of each text unless ``keep_hidden``."""
         if self.path is not None:
-            return [(label, _input(item, keep_hidden)) for label, item in _documents(self.path, keep_hidden)]
+            found = [(label, _input(item, keep_hidden)) for label, item in _documents(self.path, keep_hidden)]
+            return found or [(self.label, InputError(_nothing_in(self.path)))]
         if self.data is not None:
             with tempfile.TemporaryDirectory(prefix="cycleresearcher-upload-") as folder:
                 return [(self.label, _caught(lambda: self.save_read(Path(folder), keep_hidden)[1]))]
@@ -104,6 +105,18 @@ class PaperSource:
         item = to_paper_input({**data, "id": self.key}, keep_hidden)
         item.hidden_kept = keep_hidden
         return item
+
+
+def _nothing_in(path: Path) -> str:
+    """Why a path gave no paper at all (a file always gives one, or the reason it could not)."""
+    from ..store import is_run_dir
+
+    if is_run_dir(path):
+        return f"{path}: this run holds no stored paper (a run of `research generate` does). Pass the papers themselves."
+    return (
+        f"{path}: no papers found in this folder (.pdf, .tex, .md, .txt, .json). "
+        "Pass the papers, or a folder that holds them."
+    )
 
 
 def _documents(path: Path, keep_hidden: bool) -> list[tuple[str, Any]]:

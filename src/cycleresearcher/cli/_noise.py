@@ -4,13 +4,15 @@ Without --verbose: no transformers / huggingface_hub / datasets progress bars ("
 "Writing model shards", "Map"), no FutureWarning / DeprecationWarning / UserWarning raised inside
 those libraries (TRL's and transformers' deprecation notes), TRL's experimental-API notice, and
 llama.cpp's load log ("llama_context: n_ctx_seq (256) < n_ctx_train (8192) ..."), the hub's retry lines
-("Retrying in 8s [Retry 5/5]"; the error that ends them is ours and stays). Our own messages and
+("Retrying in 8s [Retry 5/5]"; the error that ends them is ours and stays), pypdf's log lines
+("invalid pdf header", "EOF marker not found": the reader's own line says what is wrong). Our own messages and
 the training step's own progress bar stay. The libraries are imported lazily, so the environment
 variables do most of the work; a library already imported (tests, the web server) is set by its API.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -24,6 +26,7 @@ ENV = {
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
     "TRL_EXPERIMENTAL_SILENCE": "1",
     "PYTHONWARNINGS": "ignore::FutureWarning,ignore::DeprecationWarning",  # child processes only
+    "CYCLERESEARCHER_QUIET_READERS": "1",  # the paper read worker: pypdf's "invalid pdf header" lines
 }
 #: warnings raised from these packages are theirs, not ours
 LIBRARIES = r"(transformers|trl|datasets|accelerate|peft|torch|huggingface_hub|tokenizers|sentence_transformers)(\.|$)"
@@ -88,3 +91,5 @@ def _loaded_libraries(loud: bool) -> None:
         import datasets
 
         datasets.enable_progress_bars() if loud else datasets.disable_progress_bars()
+    # pypdf logs through `logging` (the read worker sets its own from the variable above)
+    logging.getLogger("pypdf").setLevel(logging.NOTSET if loud else logging.ERROR)

@@ -77,11 +77,14 @@ def parse(
 ) -> None:
     """Parse raw CycleReviewer / DeepReviewer output and print it as JSON.
 
-    The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read).
+    The JSON has decision (Accept / Reject / null), final (rating, soundness, presentation, contribution, confidence), reviewers (scores and text sections per reviewer), avg_rating, min_rating, max_rating and warnings (anything that could not be read). Each warning is also printed on stderr; when nothing usable was read (no reviewer, no score, no decision, no search question) the exit status is 3.
 
     Example: cycleresearcher review parse out.txt --reviewer deepreviewer
     """
+    from rich.markup import escape
+
     from ..review.parse import parse_review
+    from ._common import console
 
     text = _read(file)
     review = parse_review(text, format=reviewer.value)
@@ -89,12 +92,19 @@ def parse(
         typer.echo(review.to_markdown(), nl=False)
     else:
         typer.echo(json.dumps(review.to_dict(include_raw=raw), indent=2, ensure_ascii=False))
+    for warning in review.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
+    if not review.usable:
+        console.print(f"[bold red]Nothing usable in {escape(file)}:[/] no reviewer, score, decision or search question could be read.", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _read(file: str) -> str:
     if file == "-":
         return sys.stdin.read()
     path = Path(file)
+    if path.is_dir():
+        raise InputError(f"{file}: is a folder. Pass the text file holding the reviewer's output (or '-' for stdin).")
     if not path.is_file():
         raise InputError(
             f"{file}: no such file. Pass the text file holding the reviewer's output (or '-' for stdin)."
@@ -142,7 +152,10 @@ ReviewersOpt = Annotated[
 ]
 ResumeOpt = Annotated[
     bool,
-    typer.Option("--resume", help="Continue the run in -o DIR: finished requests are reused, nothing is recomputed."),
+    typer.Option(
+        "--resume",
+        help="Continue the run in -o DIR with the settings it was run with: finished requests are reused, failed and missing ones run. Other settings are refused (they would review the papers again).",
+    ),
 ]
 MaxTokensOpt = Annotated[
     Optional[int],
@@ -210,7 +223,7 @@ def run(
 ) -> None:
     """Review papers and print a readable summary per paper; JSON + Markdown go to DIR/reviews/.
 
-    All papers run as one batch through the run store (DIR/run.sqlite); rerun with --resume to continue an interrupted run. An unreadable file is reported and the rest goes on.
+    All papers run as one batch through the run store (DIR/run.sqlite); rerun with --resume to continue an interrupted run. An unreadable file is reported and the rest goes on (exit 3); when no file could be read it is an error (exit 2).
 
     Example: cycleresearcher review paper.pdf drafts/ --reviewer deepreviewer --mode best -o runs/rev1
     """
@@ -231,8 +244,8 @@ def run(
         choice=choice, run_dir=output_dir, resume=resume, keep_hidden_text=keep_hidden_text,
         context_length=context_length, retriever=retriever, prompt_form=prompt_form, best_variant=best_variant,
     )  # fmt: skip
-    if reviewer is ReviewerName.cyclereviewer and reviewers != 4:
-        console.print("[yellow]Note:[/] --reviewers applies to DeepReviewer; CycleReviewer's prompt asks for 4 reviews.")
+    for note in request.unused_options():
+        console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
     with Sessions() as sessions:
         result = review(request, sessions, ConsoleReport())
     _render(result)
@@ -259,7 +272,8 @@ def _render(result) -> None:
         f"Reviewed {len(result.reviewed)} paper(s)"
         + (f", {len(failed)} failed" if failed else "")
         + (f", {len(result.unreadable)} unreadable" if result.unreadable else "")
-        + (f". Reviews: {run_dir / 'reviews'}  (resume: --resume -o {run_dir})" if result.outcomes else "."),
+        + (f". Reviews: {run_dir / 'reviews'}" if result.exported else f". Run: {run_dir}" if result.outcomes else ".")
+        + (f"  (resume: --resume -o {run_dir})" if result.outcomes else ""),
         soft_wrap=True,
     )
     if failed:

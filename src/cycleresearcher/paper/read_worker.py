@@ -10,11 +10,15 @@ line). A plain child process, not ``multiprocessing``: that would import the par
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import pickle
 import sys
 from typing import Any, BinaryIO
 
 HEADER = 8  # bytes of the big-endian length before each pickle
+#: set by the CLI unless --verbose (``cli._noise.ENV``): pypdf's own log lines stay out of the output
+QUIET_ENV = "CYCLERESEARCHER_QUIET_READERS"
 
 
 def answer(target: str, args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -49,6 +53,9 @@ def serve() -> None:
     sys.stdout = sys.stderr  # stdout is the channel: whatever a library prints goes to stderr
     import pypdf  # noqa: F401 - imported once, before the first request's clock
 
+    if os.environ.get(QUIET_ENV):  # the CLI without --verbose (cli._noise): the reader's error says it all
+        logging.getLogger("pypdf").setLevel(logging.ERROR)  # "invalid pdf header", "EOF marker not found"
+
     from . import readers  # noqa: F401
 
     while (request := read_message(channel_in)) is not None:
@@ -56,4 +63,7 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    try:
+        serve()
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent says what it means
+        sys.exit(130)

@@ -141,6 +141,11 @@ class DeepReviewer(BaseReviewer):
     def requests_per_paper(self, mode: str = "standard", **_: Any) -> int:
         return 2 if normalize_mode(mode) == "best" else 1
 
+    def fewer_reviews_hint(self, mode: str = "standard", reviewer_num: int = 4, **_: Any) -> str:
+        if normalize_mode(mode) == "fast":  # one final review, no simulated reviewers
+            return ""
+        return f", or ask for fewer simulated reviewers (--reviewers, now {reviewer_num})"
+
     def parse(self, text: str, mode: str = "standard", **_: Any) -> Review:
         review = parse_review(text, "deepreviewer")
         review.mode = normalize_mode(mode)

@@ -237,6 +237,11 @@ class Review:
         """No reviewer and no final score could be read from the output."""
         return not self.reviewers and all(v is None for v in self.final.values())
 
+    @property
+    def usable(self) -> bool:
+        """Something came out: a reviewer, a final score, a decision or (Best turn 1) questions."""
+        return not self.parse_failed or self.decision is not None or bool(self.questions)
+
 
 def _fmt(value: Optional[float]) -> str:
     if value is None:

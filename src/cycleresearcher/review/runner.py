@@ -209,6 +209,26 @@ class BaseReviewer(SessionUser):
         # one fit per structure and budget, not one per paper (the session keeps them)
         return self.session.grammar(self.structure_name(turn, **options), max_tokens, bounds=bounds)
 
+    def budget_warning(self, **options: Any) -> str | None:
+        """Why the review structure cannot fit the budget, or None: known from the grammar alone,
+        so it is said before the model writes a token (every review would lack its end)."""
+        budget = min(self.sampling.max_tokens, self.context_length // 2)  # fit_paper's rule 1
+        _, fit = self._grammar_fit(1, budget, **options)
+        return None if fit is None or fit.fits else self._short_budget(fit, budget, **options)
+
+    def _short_budget(self, fit: FittedBounds, budget: int, **options: Any) -> str:
+        floor = fit.floor or fit.worst_tokens
+        return (
+            f"the review structure does not fit {budget} new tokens even at 1 word a paragraph (about "
+            f"{floor} tokens; {fit.worst_tokens} for full paragraphs), so every review is cut off before its "
+            f"end, where the decision comes: raise max tokens (--max-tokens) above {floor}"
+            + self.fewer_reviews_hint(**options)
+        )
+
+    def fewer_reviews_hint(self, **options: Any) -> str:
+        """What else makes the structure smaller; CycleReviewer's prompt fixes its 4 reviews."""
+        return " (CycleReviewer always writes 4 reviews)"
+
     # -- batch ----------------------------------------------------------------------------------
     def _prepare(self, papers: Any) -> list[PaperInput | InputError]:
         out: list[PaperInput | InputError] = []
@@ -290,8 +310,8 @@ class BaseReviewer(SessionUser):
                 continue
             fitted, request = self._fit(item, system)
             request.sampling.grammar, fit = self._grammar_fit(1, request.sampling.max_tokens, **options)
-            if fit is not None and not fit.fits and fit.note:
-                fitted.warnings.append(fit.note)
+            if fit is not None and not fit.fits:
+                fitted.warnings.append(self._short_budget(fit, request.sampling.max_tokens, **options))
             request.sampling.grammar_optional = self.session.grammar_optional()
             todo.append((i, item, fitted, request))
         results = self._generate(store, self.stage(**options), [t[3] for t in todo], progress)

@@ -81,6 +81,8 @@ class FittedBounds:
     note: str | None = None
     #: False when not even one word a paragraph fits (``bounds`` are then the given ones)
     fits: bool = True
+    #: when it does not fit: the tokens the structure takes at 1 word a paragraph (its least)
+    floor: int | None = None
 
 
 def fit_bounds(
@@ -123,4 +125,5 @@ def fit_bounds(
         f"the structure does not fit {max_tokens} new tokens even at 1 word a paragraph (about "
         f"{tokens} tokens): raise max_tokens or lower the number of reviewers",
         fits=False,
+        floor=tokens,
     )

@@ -5,9 +5,10 @@ Blocks: ``\boxed_questions{`` and ``\boxed_analysis{`` (Best mode, turn 1), ``\b
 ``\boxed_verification{`` and ``\boxed_review{`` (``## Summary:`` ... ``## Decision:``).
 
 A block's text holds braces of its own (LaTeX, JSON) and may end with a code fence glued to the
-closing brace, so a block does not end at the first ``\n}``: it ends at the last brace that closes
-a line and balances the block's braces before the next ``\boxed_`` marker (see ``_block_end``).
-A block with no such brace was cut off.
+closing brace (either side of it), so a block does not end at the first ``\n}``: it ends at the
+last brace that closes a line (a fence after it counts as the line's end) and balances the block's
+braces before the next ``\boxed_`` marker (see ``_block_end``). A block with no such brace was cut
+off.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .common import BOXED_MARKER, assemble, header_field, opinion_from_fields, p
 
 BLOCKS = ("questions", "analysis", "simreviewers", "verification", "review")
 _MARKER = BOXED_MARKER
-_LINE_CLOSE = re.compile(r"\}[ \t]*(?=\n|\Z)")
+#: a brace that ends its line, also with a code fence glued after it (``}```, FORMATS.md §3)
+_LINE_CLOSE = re.compile(r"\}[ \t]*(?:`{3,}[ \t]*)?(?=\n|\Z)")
 _BRACE = re.compile(r"\\[{}]|[{}]")
 _LINE = re.compile(r"^.*$", re.MULTILINE)
 _MODE = re.compile(r"\b(fast|standard|best)\s+mode\b", re.IGNORECASE)

@@ -53,11 +53,12 @@ def _submit(
     site: Site, run: str, kind: str, key: str, reviewer: str, mode: str, chosen: ModelChoice, label: str,
     target: str | None,
 ) -> Response:  # fmt: skip
-    """The review of one record of ``run``, as a job in that run (it resumes the run)."""
+    """The review of one record of ``run``, as a job in that run (it resumes the run; "Review
+    again" with other settings asks for a new review of that paper on purpose: ``again``)."""
     folder = site.root / run
     request = ReviewRequest(
         [PaperSource.record(folder, kind, key)], reviewer=reviewer, mode=mode, choice=chosen,
-        run_dir=folder, resume=True,
+        run_dir=folder, resume=True, again=True,
     )  # fmt: skip
     params = {
         **chosen.describe(), "reviewer": reviewer, "mode": mode, "record": kind, **({"target": target} if target else {}),
