@@ -79,3 +79,26 @@ def test_result_cells_print_greek_letters_tex_can_set():
     from cycleresearcher.paper.export.results_latex import _escape_plain
 
     assert _escape_plain("Δ loss, ά, Α, ο") == ("\\ensuremath{\\Delta} loss, \\ensuremath{\\alpha}, A, o")
+
+
+def test_accents_and_special_letters_read_as_unicode():
+    """Names from real .bib exports (JabRef, Zotero) spell accents as TeX commands; labels and
+    titles read them as letters, and a longer command that starts alike is left alone."""
+    cases = {
+        r"Hald{\'o}rsd{\'o}ttir": "Haldórsdóttir",
+        r"Hald\'{o}rsson": "Haldórsson",
+        r"Sch{\"u}tze": "Schütze",
+        r"{\aa}berg and {\AA}sa": "åberg and Åsa",
+        r"S{\o}rensen, \O ystein": "Sørensen, Øystein",
+        r"Wei\ss{}mann": "Weißmann",
+        r"{\d u}ng": "ụng",
+        r"Dvo\v{r}\'ak, \v Cech": "Dvořák, Čech",
+        r"Fran\c{c}ois": "François",
+        r"Pe\~na, Nu\~ nez": "Peña, Nuñez",
+        r"Er\H{o}d, J\"{\i}": "Erőd, Jï",
+        r"\L{}ukasz \k{a}": "Łukasz ą",
+    }
+    for tex, text in cases.items():
+        assert latex.plain_title(tex) == text, tex
+    untouched = r"$\uparrow \oplus \left( \theta \cdot x \right)$ \item \ldots"
+    assert latex.tex_accents(untouched) == untouched

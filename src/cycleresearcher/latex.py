@@ -238,6 +238,48 @@ _SWITCHES = frozenset(
         "xspace",
     ]
 )
+#: TeX's accent commands and the combining marks they put on a letter (``\'{o}`` -> ó)
+_ACCENT_MARKS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
+    "d": "\u0323", "b": "\u0331", "r": "\u030a",
+}  # fmt: skip
+#: letters TeX has a command for (``\o``, ``\ss``, ``\aa``); ``\i`` and ``\j`` take accents
+_LETTERS = {
+    "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
+    "ss": "ß", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "dh": "ð", "DH": "Ð", "th": "þ", "TH": "Þ",
+    "ng": "ŋ", "NG": "Ŋ",
+}  # fmt: skip
+_BASE = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
+#: ``\'o``, ``\'{o}``, ``\' o``, ``\v{c}``, ``\d u``, ``\'{\i}``; a symbol accent takes any letter
+#: after it, a letter accent (``\v``, ``\c``) only one that does not continue its name
+ACCENT = re.compile(
+    rf"(?<!\\)\\(?:([\'`^\"~=.])|([uvHckdbr])(?![A-Za-z]))\s*(?:\{{\s*({_BASE})\s*\}}|({_BASE}))"
+)
+LETTER = re.compile(r"(?<!\\)\\(" + "|".join(sorted(_LETTERS, key=len, reverse=True)) + r")(?![A-Za-z])(?:\s*\{\})?\s*")
+
+
+def accent(m: re.Match[str]) -> str:
+    """The Unicode letter an ``ACCENT`` match prints (``\\'{o}`` -> ó, ``\\'{\\i}`` -> í)."""
+    import unicodedata
+
+    base = m.group(3) or m.group(4)
+    base = {"\\i": "i", "\\j": "j"}.get(base, base)
+    return unicodedata.normalize("NFC", base + _ACCENT_MARKS[m.group(1) or m.group(2)])
+
+
+def letter(m: re.Match[str]) -> str:
+    """The Unicode letter a ``LETTER`` match prints (``\\o`` -> ø, ``\\ss`` -> ß)."""
+    return _LETTERS[m.group(1)]
+
+
+def tex_accents(text: str) -> str:
+    """``text`` with TeX's accents and special letters as Unicode: ``Bogad\\'{o}ttir`` ->
+    Bogadóttir, ``{\\"u}`` -> {ü}, ``\\v{c}`` -> č, ``Stra\\ss e`` -> Straße, ``{\\aa}`` -> {å}
+    (braces are left to the caller). Math is not expected here: names, titles, running text."""
+    return LETTER.sub(letter, ACCENT.sub(accent, text))
+
+
 _DROPPED = ("thanks", "footnote", "label", "vspace", "hspace")
 #: boxes whose last argument is the text: ``\resizebox{w}{h}{Title}`` -> Title
 _BOXES = re.compile(
@@ -254,7 +296,7 @@ def plain_title(text: str | None) -> str:
     text = text or ""
     if re.search(r"\\title\b", text):
         text = command_argument(text, r"title\*?", unclosed=True) or ""
-    text = strip_comments(text)
+    text = tex_accents(strip_comments(text))
     for name in _DROPPED:
         while command_span(text, name):
             text = remove_command(text, name)

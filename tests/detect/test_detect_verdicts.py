@@ -91,6 +91,8 @@ def test_paper_length_text_gets_criterion_only(n: int, paper: bool):
     assert det.probability_withheld.startswith(STATEMENT)
     assert "0.40 on abstracts" in det.probability_withheld and "0.5 is chance" in det.probability_withheld
     assert "--calibration FILE" in det.probability_withheld
+    # the web page shows this too, and takes no calibration: the advice names the command line
+    assert "needs the command line" in det.probability_withheld and "For a probability pass" not in det.probability_withheld
     why = "a paper (" if paper else f"{n} tokens >= {PAPER_TOKENS}"
     assert any(note.startswith("paper-length: ") and why in note for note in det.notes), det.notes
     d = det.to_dict()

@@ -62,3 +62,23 @@ def test_rendering_loads_no_web_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [], out.stderr
+
+
+def test_starred_equations_are_not_numbered_and_align_rows_are():
+    from cycleresearcher.paper.export.html import number_labels
+
+    latex = (
+        "\\begin{equation*} a \\end{equation*}\n"
+        "\\begin{equation}\\label{e:one} b \\end{equation}\n"
+        "\\begin{align} c \\\\ d \\nonumber \\\\ e \\label{e:three} \\\\ f \\begin{aligned} g \\\\ h \\end{aligned}"
+        " \\label{e:four} \\end{align}"
+    )
+    assert number_labels(latex) == {"e:one": "1", "e:three": "3", "e:four": "4"}
+
+
+def test_fields_render_like_the_body_and_a_users_bare_percent_stays():
+    from cycleresearcher.paper.export.html import text_html
+
+    assert text_html(r"A 9\% gain, $\pm$ 2 % model's aside") == '<p>A 9% gain, <span class="math">±</span> 2</p>'
+    assert text_html("Top-1 at 95% of budget", comments=False) == "<p>Top-1 at 95% of budget</p>"
+    assert text_html("<b>x</b> \\textbf{y}") == "<p>&lt;b&gt;x&lt;/b&gt; <strong>y</strong></p>"

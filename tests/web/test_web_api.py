@@ -755,7 +755,9 @@ def test_start_page_detects_an_uploaded_paper_without_a_review(tmp_path):
     assert job["result_url"].endswith("#detection") and not factory.calls  # no review, no engine
     shown = bare.get(job["result_url"].split("#")[0]).text
     assert "91.0%" in shown or "91%" in shown, shown[:2000]
-    assert "Review: My Draft" in shown and "Not reviewed yet." in shown
+    # headed by what it is, a document with its detection, and still offered for review
+    assert '<h1 data-testid="page-heading">My Draft</h1>' in shown and "Review: My Draft" not in shown
+    assert "Not reviewed yet." in shown and "Review this document" in shown
     missing = bare.post("/detect-upload", data={"csrf_token": token})
     assert missing.status_code == 400 and "No paper uploaded" in missing.text
 

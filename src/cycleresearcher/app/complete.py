@@ -120,7 +120,7 @@ def _complete_each(
     and the others go on."""
     from ..research import CycleResearcher, ResearchSettings
 
-    report.step(f"loading the model ({choice.describe()['model']})", len(todo))
+    report.step(f"loading the model ({choice.name()})", len(todo))
     researcher = CycleResearcher(
         model=choice.model, engine=sessions.engine(choice, "researcher"), run_dir=result.run, constrain=choice.constrain
     )

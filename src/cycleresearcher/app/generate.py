@@ -160,7 +160,7 @@ def _generate(
     if request.enrich:  # only when asked: it sends DOIs, arXiv ids and titles to the scholarly services
         sets = _enrich(sets, directory, report)
     say_budget(sets, request.choice.model, settings, report)
-    report.step(f"loading the model ({request.choice.describe()['model']})", len(sets) * settings.n)
+    report.step(f"loading the model ({request.choice.name()})", len(sets) * settings.n)
     researcher = CycleResearcher(
         model=request.choice.model,
         engine=sessions.engine(request.choice, "researcher"),

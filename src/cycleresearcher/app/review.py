@@ -283,7 +283,7 @@ def _run(
     from ..review.runner import review_batch
 
     choice = request.choice
-    report.step(f"loading the reviewer ({choice.describe()['model']})")
+    report.step(f"loading the reviewer ({choice.name()})")
     rev = build_reviewer(request, sessions.engine(choice, request.reviewer))
     if rev.is_embedded:
         report.warn(f"{rev.budget_note()}; a larger max tokens / context length changes it.")

@@ -58,6 +58,13 @@ class ModelChoice:
             "label": self.label(),
         }
 
+    def name(self) -> str:
+        """The model in a progress line: "embedded SmolLM2-135M" for the stand-in, even where a run
+        stored its file's path; a local file by its name; a hub id or served name as it is."""
+        from ..models import display_name
+
+        return display_name(self.model) if self.model or not self.base_url else "served model"
+
     def label(self) -> str:
         """The model used when the model is left empty, in words (the home page names it)."""
         from ..models import is_embedded

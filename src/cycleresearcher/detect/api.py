@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..models import display_name
 from .calibration import NOT_FOR_PAPERS, Calibration, confidence_level, find_calibration
 from .criterion import Stats
 from .windows import plan_windows
@@ -86,8 +87,9 @@ def withheld_statement(cal: Calibration, scoring_model: str) -> str:
     return (
         f"This scorer gives no reliable probability for papers (calibration '{cal.name}' was built on "
         f"{cal.domain} text, not papers{chance}). Only the criterion is reported (higher = more machine-like), "
-        "with no human/machine label. For a probability pass --calibration FILE built for this scoring model "
-        f"({scoring_model}) on papers: `cycleresearcher detect calibrate --human DIR --machine DIR`."
+        "with no human/machine label. A probability needs the command line with a calibration built on "
+        f"papers for this scoring model ({display_name(scoring_model)}): `cycleresearcher detect calibrate "
+        "--human DIR --machine DIR` builds one, `cycleresearcher detect PAPER --calibration FILE` uses it."
     )
 
 
@@ -245,8 +247,9 @@ class AIDetector:
             det.notes.append(det.probability_withheld)
         elif cal is None:
             det.notes.append(
-                "No calibration for this scoring model: probability unavailable. Build one with "
-                "`cycleresearcher detect calibrate --human DIR --machine DIR` and pass --calibration FILE."
+                "No calibration for this scoring model: probability unavailable. A probability needs the "
+                "command line with a calibration: `cycleresearcher detect calibrate --human DIR --machine DIR` "
+                "builds one, `cycleresearcher detect PAPER --calibration FILE` uses it."
             )
         else:
             c = cal.normalise(crit, stats.n)

@@ -116,6 +116,17 @@ def is_embedded(model: str | None) -> bool:
         return False
 
 
+def display_name(model: str | None) -> str:
+    """A model as a page or a progress line names it: "embedded SmolLM2-135M" for the stand-in
+    (given as ``embedded`` or as its installed file), a local file or folder by its own name (no
+    one's home directory on the page), a hub id or a served name as it is."""
+    if not model or model == EMBEDDED_NAME or Path(model).name == EMBEDDED_GGUF:
+        return "embedded SmolLM2-135M"
+    if model.startswith(("/", "~", "./", "../")) or re.match(r"[A-Za-z]:[\\/]", model):
+        return re.split(r"[\\/]", model.rstrip("/\\"))[-1] or model
+    return model
+
+
 #: what a model is to the grammar defaults (``prompts.grammars.resolve_constrain``):
 #: ``embedded`` the CPU stand-in, ``released`` a checkpoint trained on FORMATS.md's formats,
 #: ``untrained`` anything else (a served name, a local directory, a quantized file of another model)

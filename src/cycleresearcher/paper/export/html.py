@@ -14,12 +14,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...latex import group_end, strip_comments
+from ...latex import ACCENT, GREEK_LETTERS, LETTER, accent, group_end, letter, strip_comments
 from ..latex_text import FIGURES, TABLES, TABULARS, captions, cell_text, drop_drawings, env_spans
-from .html_math import math_html
+from .html_math import SYMBOLS, math_html
 
 LISTS = ("itemize", "enumerate", "description")
-EQUATIONS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*")
+EQUATIONS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
+             "flalign", "flalign*", "eqnarray", "eqnarray*")  # fmt: skip
+#: equation environments whose ``\\`` starts a new row, each row numbered
+MULTIROW = ("align", "gather", "flalign", "eqnarray")
+_NONUMBER = re.compile(r"\\(?:nonumber|notag)\b")
+_ROW_TOKEN = re.compile(r"\\\\(?:\s*\[[^\]]*\])?|\\(begin|end)\s*\{[^{}]*\}|[{}]|\\.", re.S)
 _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 _NAME = re.compile(r"\\([A-Za-z]+)\*?|\\(.)", re.S)
 _OPT = re.compile(r"\s*\[[^\]]*\]")
@@ -35,7 +40,6 @@ _TEXT = {"ldots": "…", "dots": "…", "LaTeX": "LaTeX", "TeX": "TeX", "textend
          "textemdash": "—", "textasciitilde": "~", "textbackslash": "\\", "checkmark": "✓",
          "newline": " ", "par": "\n\n", "noindent": "", "centering": "", "item": ""}  # fmt: skip
 _DROP = (
-    "footnote",
     "vspace",
     "hspace",
     "includegraphics",
@@ -53,6 +57,9 @@ _DROP = (
 )
 _CITES = re.compile(r"(?:[cC]ite[tp]?|[cC]itealp|citeauthor|citeyear|parencite|textcite|autocite)\*?")
 _REFS = re.compile(r"(?:auto|c|C|eq|name)?ref|pageref")
+#: math symbols a model writes in running text (``Acc.~\uparrow``): printed, not dropped
+_TEXT_SYMBOLS = {k: v for k, v in {**SYMBOLS, **GREEK_LETTERS}.items() if k.isalpha() and not v.isascii()}
+_SAFE_URL = re.compile(r"(?:https?://|mailto:)[^\s\"'<>]+", re.I)
 
 
 @dataclass
@@ -70,12 +77,20 @@ def number_labels(latex: str, kinds_out: dict[str, str] | None = None) -> dict[s
     (``kinds_out`` gets each label's kind)."""
     labels: dict[str, str] = {}
     kind_of = {} if kinds_out is None else kinds_out
-    for word, kinds in (("Figure", FIGURES), ("Table", TABLES), ("Equation", EQUATIONS)):
+    for word, kinds in (("Figure", FIGURES), ("Table", TABLES)):
         spans = env_spans(latex, tuple(k for k in kinds if not k.startswith("sub")))
         for n, (start, end, _name, _b) in enumerate(spans, 1):
             for m in _LABEL.finditer(latex, start, end):
                 labels.setdefault(m.group(1).strip(), str(n))
                 kind_of.setdefault(m.group(1).strip(), word)
+    eq = 0  # as LaTeX counts: each numbered row of an align, none for a starred environment
+    for _start, end, name, body_start in env_spans(latex, EQUATIONS):
+        for row in equation_rows(name, latex[body_start:end]):
+            numbered = not name.endswith("*") and not _NONUMBER.search(row)
+            eq += numbered
+            for m in _LABEL.finditer(row):
+                labels.setdefault(m.group(1).strip(), str(eq) if numbered else "")
+                kind_of.setdefault(m.group(1).strip(), "Equation")
     sec = sub = 0
     for m in re.finditer(r"\\(section|subsection)\*?\s*\{|\\label\s*\{([^{}]*)\}", latex):
         if m.group(1) == "section":
@@ -112,6 +127,26 @@ def cite_labels(bib: str | None) -> dict[str, str]:
         year = plain_title(fields.get("year", ""))
         out[ref.key] = f"{who}, {year}" if year else who
     return out
+
+
+def equation_rows(name: str, body: str) -> list[str]:
+    """The rows of a display equation: split at its top-level ``\\\\`` for an ``align`` or
+    ``gather`` (not inside a nested ``aligned`` or ``cases``), the whole body otherwise."""
+    if name.rstrip("*") not in MULTIROW:
+        return [body]
+    rows, depth, start = [], 0, 0
+    for m in _ROW_TOKEN.finditer(body):
+        token = m.group(0)
+        if token.startswith("\\\\"):
+            if depth == 0:
+                rows.append(body[start : m.start()])
+                start = m.end()
+        elif m.group(1) == "begin" or token == "{":
+            depth += 1
+        elif m.group(1) == "end" or token == "}":
+            depth -= 1
+    rows.append(body[start:])
+    return [r for r in rows if r.strip()]
 
 
 def _surname(name: str) -> str:
@@ -179,6 +214,9 @@ def _math(s: str, i: int) -> tuple[str, int]:
 
 def _command(s: str, i: int, ctx: Context, depth: int) -> tuple[str, int]:
     """The command at ``s[i]`` (a backslash) as escaped HTML, and where it ends."""
+    m = ACCENT.match(s, i) or LETTER.match(s, i)
+    if m:  # Bogad\'{o}ttir, Stra\ss e
+        return html.escape(accent(m) if m.re is ACCENT else letter(m)), m.end()
     m = _NAME.match(s, i)
     if not m:
         return "", i + 1
@@ -197,17 +235,34 @@ def _command(s: str, i: int, ctx: Context, depth: int) -> tuple[str, int]:
         a, i = _arg(s, i)
         return html.escape(", ".join(_ref(name, key, ctx) for key in (k.strip() for k in a.split(",")) if key)), i
     if name in ("url", "href"):
-        a, i = _arg(s, i)
+        url, i = _arg(s, i)
+        text = html.escape(url)
         if name == "href":
             a, i = _arg(s, i)
-        return (f"<code>{html.escape(a)}</code>" if name == "url" else inline(a, ctx, depth + 1)), i
+            text = inline(a, ctx, depth + 1)
+        return _link(url, text, code=name == "url"), i
+    if name == "footnote":  # beside its place, in parentheses, as the reader of the PDF sees it
+        a, i = _arg(s, i)
+        return f' <small class="footnote">({inline(a.strip(), ctx, depth + 1)})</small>', i
     if name in _DROP:
         return "", _arg(s, i)[1]
     if name in _TEXT:
         return html.escape(_TEXT[name]), i
+    if name in _TEXT_SYMBOLS:
+        return html.escape(_TEXT_SYMBOLS[name]), i
     # any other command: its name and options go, its argument is read as text
     m = _OPT.match(s, i)
     return "", m.end() if m else i
+
+
+def _link(url: str, text: str, code: bool) -> str:
+    """A link to ``url`` around the (escaped) ``text``; only a web or mail address is linked (a
+    model's ``javascript:`` stays text)."""
+    url = re.sub(r"\\([%#_&~$])", r"\1", url.strip())
+    shown = f"<code>{text}</code>" if code else text
+    if not _SAFE_URL.fullmatch(url):
+        return shown
+    return f'<a href="{html.escape(url, quote=True)}" rel="nofollow noopener noreferrer">{shown}</a>'
 
 
 def _ref(command: str, key: str, ctx: Context) -> str:
@@ -267,12 +322,23 @@ def blocks(latex: str, ctx: Context, depth: int = 0) -> str:
         elif name in TABULARS:
             out.append(_table_html(name, body, ctx))
         else:
-            tex = _LABEL.sub("", body).replace("&", " ").replace("\\\\", "\n")
-            tag = f' <span class="eqno">({html.escape(number)})</span>' if number else ""
-            out.append(f'<div class="math display">{math_html(tex)}{tag}</div>')
+            out.append(_equation(name, body, ctx))
         pos = end
     out.append(_paragraphs(latex[pos:], ctx))
     return "".join(out)
+
+
+def _equation(name: str, body: str, ctx: Context) -> str:
+    """A display equation, one line per row (an ``align``'s rows), each with its number when
+    labelled."""
+    lines = []
+    for row in equation_rows(name, body):
+        label = _LABEL.search(row)
+        number = ctx.labels.get(label.group(1).strip(), "") if label else ""
+        tex = _NONUMBER.sub("", _LABEL.sub("", row)).replace("&", " ")
+        tag = f' <span class="eqno">({html.escape(number)})</span>' if number else ""
+        lines.append(f'<div class="math display">{math_html(tex.strip())}{tag}</div>')
+    return "".join(lines)
 
 
 def _paragraphs(text: str, ctx: Context) -> str:
@@ -328,6 +394,20 @@ def sections(latex: str, results_part: bool = False) -> list[Section]:
     return out
 
 
+def paper_context(paper: dict[str, Any]) -> Context:
+    """What a paper record's text refers to: its labels' numbers and its references' labels."""
+    kinds: dict[str, str] = {}
+    return Context(number_labels(str(paper.get("latex") or ""), kinds), kinds, cite_labels(paper.get("references_bib")))
+
+
+def text_html(text: str, ctx: Context | None = None, *, comments: bool = True) -> str:
+    """A field of LaTeX text (the abstract, a results description) as safe HTML paragraphs,
+    rendered like the body so that ``12\\%`` reads 12% and ``$\\pm$`` reads ±. ``comments=False``
+    for the user's own JSON, where a bare ``%`` is a percent sign (as the LaTeX export reads it)."""
+    ctx = ctx or Context()
+    return section_html(text, ctx) if comments else blocks(drop_drawings(text), ctx)
+
+
 def paper_sections(paper: dict[str, Any]) -> list[Section]:
     """A paper record's sections, each rendered; in the results part (two-stage) the numbers that
     match none of the supplied results (``ungrounded_numbers``) are marked."""
@@ -337,8 +417,7 @@ def paper_sections(paper: dict[str, Any]) -> list[Section]:
     results = str(paper.get("results_latex") or "")
     main = latex[: len(latex) - len(results)].rstrip() if results and latex.endswith(results) else latex
     numbers = paper.get("ungrounded_numbers") or []
-    kinds: dict[str, str] = {}
-    ctx = Context(number_labels(latex, kinds), kinds, cite_labels(paper.get("references_bib")))
+    ctx = paper_context(paper)
     out = sections(main) + sections(results, results_part=True)
     for section in out:
         section.html = section_html(section.body, ctx)
@@ -359,6 +438,6 @@ def mark_numbers(rendered: str, numbers: list[str]) -> str:
 
 
 __all__ = [
-    "Context", "Section", "cite_labels", "inline", "mark_numbers", "number_labels", "paper_sections",
-    "section_html", "sections",
+    "Context", "Section", "cite_labels", "equation_rows", "inline", "mark_numbers", "number_labels",
+    "paper_context", "paper_sections", "section_html", "sections", "text_html",
 ]  # fmt: skip

@@ -25,14 +25,26 @@ SYMBOLS = {
     ":": " ", "!": "", " ": " ", "|": "‖", "{": "{", "}": "}", "%": "%", "_": "_", "&": "&",
     "#": "#", "$": "$", "triangleq": "≜", "coloneqq": "≔", "ll": "≪", "gg": "≫", "lesssim": "≲",
     "gtrsim": "≳", "prime": "′", "odot": "⊙", "oplus": "⊕", "otimes": "⊗", "sqrt": "√", "mid": "|", "lVert": "‖", "rVert": "‖", "Vert": "‖", "vert": "|",
+    "uparrow": "↑", "downarrow": "↓", "updownarrow": "↕", "Uparrow": "⇑", "Downarrow": "⇓",
+    "longrightarrow": "⟶", "longleftarrow": "⟵", "Longrightarrow": "⟹", "nearrow": "↗",
+    "searrow": "↘", "uparrows": "⇈", "downarrows": "⇊", "approxeq": "≊", "nsim": "≁",
+    "leqslant": "⩽", "geqslant": "⩾", "setminus": "∖", "bullet": "•", "checkmark": "✓",
+}  # fmt: skip
+#: decorations drawn as a combining mark on each letter of their argument (``\hat{y}`` -> ŷ)
+DECORATIONS = {
+    "hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303", "widetilde": "\u0303", "bar": "\u0304",
+    "overline": "\u0305", "vec": "\u20d7", "dot": "\u0307", "ddot": "\u0308", "underline": "\u0332",
+    "check": "\u030c", "breve": "\u0306", "acute": "\u0301", "grave": "\u0300",
 }  # fmt: skip
 BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ", "E": "𝔼", "P": "ℙ"}
 #: commands whose one argument is shown as it is (fonts, decorations, text in math)
 _KEEP_ARG = re.compile(
     r"math(?:rm|bf|it|cal|sf|tt|frak|bfit)|text(?:rm|bf|it|sf|tt)?|bm|boldsymbol|operatorname\*?"
-    r"|hat|bar|tilde|vec|widehat|widetilde|overline|underline|dot|ddot|left|right|big+l?r?|Big+l?r?"
+    r"|left|right|big+l?r?|Big+l?r?"
 )
 _NAME = re.compile(r"\\([A-Za-z]+\*?|.)")
+#: a piece of rendered HTML: a tag, a character entity or one character
+_PIECE = re.compile(r"<[^>]*>|&#?\w+;|.", re.S)
 
 
 def _arg(s: str, i: int) -> tuple[str, int]:
@@ -54,6 +66,17 @@ def _arg(s: str, i: int) -> tuple[str, int]:
 def _wrap(part: str) -> str:
     """``(a+b)`` around a fraction's part unless it is one symbol or number."""
     return part if re.fullmatch(r"[\w.]+|&\w+;", part) else f"({part})"
+
+
+def decorate(rendered: str, mark: str) -> str:
+    """``rendered`` with the combining ``mark`` after each letter outside its tags (``\\hat{y}_i``
+    -> ŷ<sub>i</sub>: the index, inside a tag, keeps no hat)."""
+    out, depth = [], 0
+    for piece in _PIECE.findall(rendered):
+        if piece.startswith("<") and len(piece) > 1:
+            depth += -1 if piece.startswith("</") else 1
+        out.append(piece + mark if depth == 0 and not piece.startswith("<") and not piece.isspace() else piece)
+    return "".join(out)
 
 
 def math_html(tex: str, depth: int = 0) -> str:
@@ -81,6 +104,13 @@ def math_html(tex: str, depth: int = 0) -> str:
             elif name == "sqrt":
                 a, i = _arg(tex, i)
                 out.append(f"√({math_html(a, depth + 1)})")
+            elif name in ("begin", "end"):  # \begin{cases} inside an equation: its rows stay
+                env, i = _arg(tex, i)
+                if name == "begin" and env == "array":  # and its column spec goes
+                    _, i = _arg(tex, i)
+            elif name in DECORATIONS:
+                a, i = _arg(tex, i)
+                out.append(decorate(math_html(a, depth + 1), DECORATIONS[name]))
             elif name == "mathbb":
                 a, i = _arg(tex, i)
                 out.append(html.escape("".join(BLACKBOARD.get(ch, ch) for ch in a)))
@@ -98,8 +128,8 @@ def math_html(tex: str, depth: int = 0) -> str:
         elif c == "{":
             a, i = _arg(tex, i)
             out.append(math_html(a, depth + 1))
-        elif c in "}~":
-            out.append(" " if c == "~" else "")
+        elif c in "}~&":  # a bare & only aligns (an array, aligned): a space
+            out.append("" if c == "}" else " ")
             i += 1
         else:
             out.append(html.escape(c))

@@ -11,10 +11,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...app.runfolder import RunFolder
+from ...paper.export.html import paper_context
 from ...paper.export.run_files import pdf_problems
 from ...paper.record import Stage
 from ...store import RunStore
-from ..render import FIGURE_NAME, experiments, paper_sections, review_view, with_figures
+from ..render import FIGURE_NAME, experiments, paper_sections, paper_text, review_view, with_figures
 from ..site import Site, SiteDep
 
 router = APIRouter()
@@ -39,12 +40,13 @@ def show_paper(
         novelty = store.get("novelty", pid)  # `research novelty` / `generate --novelty`
     awaiting = Stage.of(paper.get("meta")) is Stage.AWAITING_RESULTS
     folder = RunFolder(path).paper_dir(pid)
+    tex = paper_context(paper)  # the paper's citations and labels, for every text on the page
     ctx = {
         "run": run, "pid": pid, "paper": paper, "awaiting": awaiting,
-        "sections": paper_sections(paper),
-        "setup": experiments(paper.get("Experimental_Setup")),
+        "sections": paper_sections(paper), "text": paper_text(paper, tex),
+        "setup": experiments(paper.get("Experimental_Setup"), tex),
         "results": with_figures(
-            experiments(paper.get("Experimental_results")),
+            experiments(paper.get("Experimental_results"), tex),
             folder / "latex" / "figures", f"/runs/{run}/papers/{pid}/figures",
         ),
         "review": review_view(review) if review else None,
