@@ -57,7 +57,9 @@ def export(
         Optional[str],
         typer.Option(
             "--bib",
-            help="BibTeX file with the references the paper cites (default: the record's references_bib).",
+            help="The references the paper cites (.bib or any format 'references render' reads), cleaned as a "
+            "run's are: no local path, e-mail or bookkeeping field reaches references.bib "
+            "(default: the record's references_bib).",
         ),
     ] = None,
 ) -> None:
@@ -77,6 +79,9 @@ def export(
             console.print(paper.log_excerpt, markup=False, highlight=False)
         for path in paper.files:  # one path a line, never folded at the terminal's width (scripts read it)
             typer.echo(str(path))
+        if paper.pdf_status:  # as `research generate` shows it: yes, PDF with problems: ..., no: ...
+            line = paper.pdf_status if paper.pdf_status.startswith("PDF") else f"PDF: {paper.pdf_status}"
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
     if result.failed:
         console.print(
             "[red]No PDF was produced[/]; main.tex is written: fix it by hand or rerun with --format latex."
