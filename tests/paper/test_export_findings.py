@@ -146,15 +146,20 @@ def test_a_folder_is_called_a_folder_and_a_run_folder_points_at_its_papers(tmp_p
         load_papers(str(run))
 
 
-def test_text_with_no_part_of_a_paper_is_warned_about(tmp_path: Path):
-    md = tmp_path / "paper.md"
-    md.write_text("Some notes.\n\nNothing here looks like a generated paper.\n", encoding="utf-8")
+def test_text_that_is_no_paper_is_warned_about(tmp_path: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Some notes.\n\nNothing here looks like a generated paper.\n", encoding="utf-8")
     report = Collect()
-    export_papers(ExportRequest(str(md), "md", str(tmp_path / "out")), report)
-    assert any("no part of a paper was found" in w for w in report.warnings)
+    export_papers(ExportRequest(str(notes), "md", str(tmp_path / "out")), report)
+    assert any("no title and no LaTeX" in w for w in report.warnings)
+    # a paper.md of ours fed back: its "## Motivation" parses, the rest is garbage; it says so
+    export_papers(ExportRequest(str(_record(tmp_path)), "md", str(tmp_path / "md")), Collect())
+    fed_back = Collect()
+    export_papers(ExportRequest(str(tmp_path / "md" / "paper.md"), "md", str(tmp_path / "again")), fed_back)
+    assert any("one of our exports" in w and "paper.json" in w for w in fed_back.warnings)
     real = Collect()
     export_papers(ExportRequest(str(_record(tmp_path)), "md", str(tmp_path / "out2")), real)
-    assert not any("no part of a paper" in w for w in real.warnings)
+    assert real.warnings == []
 
 
 def test_cut_json_names_its_error_once(tmp_path: Path):

@@ -117,11 +117,9 @@ def export_papers(request: ExportRequest, report: Report) -> ExportResult:
         raise InputError(f"--format {request.formats!r} is not one of {', '.join(FORMATS)}.")
     papers = load_papers(request.source)
     for paper in papers:
-        if nothing_found(paper):  # e.g. a paper.md fed back: no heading, block or LaTeX of a paper
-            report.warn(
-                f"{request.source}: no part of a paper was found (no title, sections, LaTeX or experiments); "
-                "the export shows the text as raw model output. Pass the model's raw output or a Paper JSON."
-            )
+        why = not_a_paper(paper)
+        if why:  # exported all the same (as raw output), but not silently
+            report.warn(f"{request.source}: {why}")
     bibtex = read_bib(request.bib, report) if request.bib else None
     source = Path(request.source)
     base = Path(writable_dir(request.out or source.with_name(source.stem + "-export")))
@@ -134,11 +132,23 @@ def export_papers(request: ExportRequest, report: Report) -> ExportResult:
     return ExportResult(done)
 
 
-def nothing_found(paper: Paper) -> bool:
-    """The parser found no part of a paper in the text (it is kept only as raw output)."""
-    return not any(
-        (paper.title, paper.abstract, paper.latex, paper.motivation, paper.idea)
-    ) and paper.experimental_setup is None and paper.experimental_results is None
+def not_a_paper(paper: Paper) -> str | None:
+    """Why the text read is no paper (the export will be untitled, the text shown as raw model
+    output), or None: one of our own exports fed back (a paper.md), or no title and no LaTeX."""
+    from ..paper.export import DISCLOSURE
+
+    flat = " ".join(paper.generated_text.split())
+    if DISCLOSURE in flat:
+        return (
+            "this is one of our exports (it carries the AI-generated notice), not the model's raw output; "
+            "export the paper.json beside it instead"
+        )
+    if not paper.title and not paper.latex:
+        return (
+            "no title and no LaTeX of a paper found: the export is untitled and shows the text as raw model "
+            "output. Pass the model's raw output or a Paper JSON"
+        )
+    return None
 
 
 def read_bib(path: str, report: Report) -> str:
@@ -185,6 +195,6 @@ def _export_one(paper: Paper, where: Path, fmt: str, bibtex: str | None, report:
 
 
 __all__ = [
-    "FORMATS", "ExportRequest", "ExportResult", "Exported", "export_papers", "load_papers", "nothing_found",
+    "FORMATS", "ExportRequest", "ExportResult", "Exported", "export_papers", "load_papers", "not_a_paper",
     "read_bib", "read_source",
 ]

@@ -31,7 +31,7 @@ def parse(
 
     Example: cycleresearcher paper parse generation.txt > paper.json
     """
-    from ..app.export import read_source
+    from ..app.export import not_a_paper, read_source
     from ..paper import parse_paper, parse_stage1
     from ._report import ConsoleReport
 
@@ -39,6 +39,9 @@ def parse(
     paper = parse_stage1(text) if stage1 else parse_paper(text, results_simulated=not measured)
     for warning in paper.warnings:
         ConsoleReport().warn(warning)
+    why = not_a_paper(paper)
+    if why:
+        ConsoleReport().warn(f"{file}: {why}")
     out.print_json(json.dumps(paper.to_dict(), ensure_ascii=False))
 
 
