@@ -29,13 +29,20 @@ class PromptTooLongError(ContextLengthError):
         "max_tokens": "lower --max-tokens",
     }
 
-    def __init__(self, head: str):
+    def __init__(self, head: str, room: int | None = None):
         self.head = head  # what does not fit, with the counts
+        #: the most new tokens that leave room for the whole prompt, when the user chose more
+        self.room = room
         super().__init__(self.worded(self.CLI_WORDS))
 
     def worded(self, words: dict[str, str]) -> str:
-        """The message with the ways out named by ``words`` (keys ``drop_to_fit``, ``max_tokens``)."""
-        return f"{self.head} {words['drop_to_fit']}, give fewer references, or {words['max_tokens']}."
+        """The message with the ways out named by ``words`` (keys ``drop_to_fit``, ``max_tokens``);
+        lowering max new tokens first where that alone makes room."""
+        drop, lower = words["drop_to_fit"], words["max_tokens"]
+        if self.room is not None:
+            first = lower[0].upper() + lower[1:]
+            return f"{self.head} {first} to at most {self.room}, {drop[0].lower()}{drop[1:]}, or give fewer references."
+        return f"{self.head} {drop}, give fewer references, or {lower}."
 
 
 class MissingDependencyError(CycleResearcherError, ImportError):

@@ -112,7 +112,7 @@ def test_context_overflow_is_refused_before_generation_or_dropped_to_fit(bib, tm
         [bib], ResearchSettings(max_tokens=20, drop_to_fit=True, topic="fast attention on long sequences")
     )
     assert len(big.calls) == 1
-    assert "dropped" in " ".join(papers[0].warnings)
+    assert "dropped" in " ".join(papers[0].meta["reference_warnings"])  # not a parser warning
     assert papers[0].meta["dropped_references"], "the dropped references must be named"
 
 

@@ -59,7 +59,11 @@ def complete(request: CompleteRequest, sessions: Sessions, report: Report) -> Co
     choice = request.choice.with_run_defaults(*folder.generated_with())
     with folder.lock(COMMAND):
         with folder.store() as store:
-            papers = [p for p in _papers(store) if not request.paper_id or p.id == request.paper_id]
+            every = _papers(store)
+            before = Stats.of(store, "complete", 0.0)  # earlier completions are not this command's
+        papers = [p for p in every if not request.paper_id or p.id == request.paper_id]
+        if request.paper_id and not papers:
+            raise InputError(_no_such_paper(folder.path, request.paper_id, every))
         todo = papers if request.redo else [p for p in papers if p.stage is Stage.AWAITING_RESULTS]
         stale = [] if request.redo else [p for p in papers if done_with(p, data) and not files_current(p, folder.path, request.pdf)]
         if not todo and not stale:
@@ -70,7 +74,7 @@ def complete(request: CompleteRequest, sessions: Sessions, report: Report) -> Co
         if todo:
             _complete_each(todo, data, choice, sessions, result, report)
         with folder.store() as store:  # this stage's tokens only, not the earlier stage's
-            result.stats = Stats.of(store, "complete", time.perf_counter() - start)
+            result.stats = Stats.of(store, "complete", time.perf_counter() - start).since(before)
     return result
 
 
@@ -100,6 +104,12 @@ def _papers(store: Any) -> list[Paper]:
     from ..research.settings import PAPER
 
     return [Paper.from_dict(d) for _, d in store.items(PAPER)]
+
+
+def _no_such_paper(run: Path, paper_id: str, papers: list[Paper]) -> str:
+    ids = [str(p.id) for p in papers]
+    listed = f"its papers: {', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''}" if ids else "it has no paper yet"
+    return f"No paper with id {paper_id!r} in {run}; {listed}. Pass one of them to --paper, or leave --paper out."
 
 
 def _nothing_to_do(run: Path, paper_id: str | None, any_paper: bool) -> str:

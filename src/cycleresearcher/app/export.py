@@ -41,6 +41,8 @@ class Exported:
     pdf_failed: bool = False
     log: Path | None = None  # the full LaTeX log, when it has an excerpt worth reading
     log_excerpt: str = ""
+    #: the PDF's status line ("yes", "PDF with problems: ...", "no: ..."); None when none was asked
+    pdf_status: str | None = None
 
 
 @dataclass
@@ -55,9 +57,22 @@ class ExportResult:
 def read_source(path: str) -> str:
     """The text of a file the user named, or InputError saying what to pass instead."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(_folder_given(p))
     if not p.is_file():
         raise InputError(f"{path}: no such file. Pass the raw generated text or a Paper JSON file.")
     return p.read_text(encoding="utf-8", errors="replace")
+
+
+def _folder_given(p: Path) -> str:
+    """A folder is no paper: for a run folder, name its papers' paper.json files."""
+    from ..store import is_run_dir
+
+    if is_run_dir(p):
+        ids = sorted(q.parent.name for q in (p / "papers").glob("*/paper.json"))
+        which = f" (its papers: {', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})" if ids else ""
+        return f"{p} is a run folder, not a file: pass one of its papers, {p / 'papers' / '<id>' / 'paper.json'}{which}."
+    return f"{p} is a folder, not a file. Pass the raw generated text or a Paper JSON file."
 
 
 def load_papers(path: str) -> list[Paper]:
@@ -75,8 +90,9 @@ def load_papers(path: str) -> list[Paper]:
             # read as such it became a garbage PDF labelled "Results simulated"
             raise InputError(
                 f"{path}: not valid JSON ({_json_error(exc)}, {len(text):,} characters); the file may be "
-                "truncated. Export again from the run (cycleresearcher research complete RUN --results ..., "
-                "which rewrites stale files from the run store) or pass an intact Paper JSON."
+                "truncated. Rerun the command that wrote it with the same options (research generate ... "
+                "--resume -o RUN, or research complete RUN --results ...: both rewrite stale files from the "
+                "run store), or pass an intact Paper JSON."
             ) from None
         try:
             if isinstance(data, dict):
@@ -90,7 +106,8 @@ def load_papers(path: str) -> list[Paper]:
 
 def _json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        # "Unterminated string starting at" already ends in "at"
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return str(exc).splitlines()[0][:200]
 
 
@@ -99,7 +116,11 @@ def export_papers(request: ExportRequest, report: Report) -> ExportResult:
     if request.formats not in FORMATS:
         raise InputError(f"--format {request.formats!r} is not one of {', '.join(FORMATS)}.")
     papers = load_papers(request.source)
-    bibtex = read_source(request.bib) if request.bib else None
+    for paper in papers:
+        why = not_a_paper(paper)
+        if why:  # exported all the same (as raw output), but not silently
+            report.warn(f"{request.source}: {why}")
+    bibtex = read_bib(request.bib, report) if request.bib else None
     source = Path(request.source)
     base = Path(writable_dir(request.out or source.with_name(source.stem + "-export")))
     done = []
@@ -111,14 +132,47 @@ def export_papers(request: ExportRequest, report: Report) -> ExportResult:
     return ExportResult(done)
 
 
+def not_a_paper(paper: Paper) -> str | None:
+    """Why the text read is no paper (the export will be untitled, the text shown as raw model
+    output), or None: one of our own exports fed back (a paper.md), or no title and no LaTeX."""
+    from ..paper.export import DISCLOSURE
+
+    flat = " ".join(paper.generated_text.split())
+    if DISCLOSURE in flat:
+        return (
+            "this is one of our exports (it carries the AI-generated notice), not the model's raw output; "
+            "export the paper.json beside it instead"
+        )
+    if not paper.title and not paper.latex:
+        return (
+            "no title and no LaTeX of a paper found: the export is untitled and shows the text as raw model "
+            "output. Pass the model's raw output or a Paper JSON"
+        )
+    return None
+
+
+def read_bib(path: str, report: Report) -> str:
+    """``--bib`` read as a run reads its references (any format ``references`` reads) and written
+    as the run's ``references_bib`` is: cleaned, with no local file path, e-mail, database
+    bookkeeping or ``Abstract:`` line (docs/references.md)."""
+    from ..references import load_references, to_bibtex
+
+    p = Path(path)
+    if p.is_dir() or not p.is_file():
+        raise InputError(f"--bib {path}: {'is a folder' if p.is_dir() else 'no such file'}. Pass a .bib file.")
+    refs = load_references(p)
+    for warning in refs.warnings:
+        report.warn(warning)
+    return to_bibtex(refs)
+
+
 def _export_one(paper: Paper, where: Path, fmt: str, bibtex: str | None, report: Report) -> Exported:
+    from dataclasses import replace
+
     from ..paper.export import export_json, export_latex_project, export_markdown
 
     out = Exported(where)
-    if fmt in ("json", "all"):
-        out.files.append(export_json(paper, where / "paper.json"))
-    if fmt in ("md", "all"):
-        out.files.append(export_markdown(paper, where / "paper.md"))
+    res = None
     if fmt in ("latex", "pdf", "all"):
         res = export_latex_project(paper, where / "latex", bibtex, compile=fmt != "latex")
         out.files += [p for p in (res.main_tex, res.bib, res.pdf) if p]
@@ -127,7 +181,20 @@ def _export_one(paper: Paper, where: Path, fmt: str, bibtex: str | None, report:
         out.pdf_failed = fmt != "latex" and res.pdf is None
         if res.log_excerpt and res.log is not None:  # the excerpt the warnings point to
             out.log, out.log_excerpt = res.log, res.log_excerpt
+    compiled = res is not None and fmt != "latex"
+    # paper.json / paper.md carry this export's PDF status (none when no PDF was asked), not the
+    # input record's, so they are written after the PDF
+    paper = replace(paper, pdf_status=res.status if compiled and res is not None else None)
+    out.pdf_status = paper.pdf_status.label() if paper.pdf_status else None
+    if fmt in ("json", "all"):
+        out.files.insert(0, export_json(paper, where / "paper.json", res))
+    if fmt in ("md", "all"):
+        md = export_markdown(paper, where / "paper.md", res.figures if res else None)
+        out.files.insert(1 if fmt == "all" else 0, md)
     return out
 
 
-__all__ = ["FORMATS", "ExportRequest", "ExportResult", "Exported", "export_papers", "load_papers", "read_source"]
+__all__ = [
+    "FORMATS", "ExportRequest", "ExportResult", "Exported", "export_papers", "load_papers", "not_a_paper",
+    "read_bib", "read_source",
+]

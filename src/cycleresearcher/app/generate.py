@@ -62,6 +62,21 @@ class Stats:
             elapsed_s,
         )
 
+    def since(self, before: Stats) -> Stats:
+        """This command's share: the store's totals less those ``before`` it ran (a resume or a
+        rerun finds earlier requests there, which this command did not generate)."""
+        return Stats(
+            max(0, self.prompt_tokens - before.prompt_tokens),
+            max(0, self.completion_tokens - before.completion_tokens),
+            max(0.0, self.engine_s - before.engine_s),
+            self.elapsed_s,
+        )
+
+    @property
+    def generated(self) -> bool:
+        """Did this command's requests generate anything (not all taken from the run store)?"""
+        return bool(self.prompt_tokens or self.completion_tokens)
+
 
 @dataclass
 class PapersResult:
@@ -171,6 +186,7 @@ def _generate(
     assert store is not None
     result = GenerateResult(directory, request.pdf and settings.mode != "two-stage", two_stage=settings.mode == "two-stage")
     start = time.perf_counter()
+    before = Stats.of(store, "research", 0.0)  # a resume's earlier requests are not this command's
     try:  # the engine stays with the session (a page's next job reuses it); the store is ours
         store.set_meta("command", COMMAND)
         store.set_meta("settings", settings.__dict__)
@@ -183,7 +199,7 @@ def _generate(
         on_paper = _OnPaper(researcher, result, report, PaperCheck(directory, store) if request.novelty else None)
         with reporting(report.tokens(f"generating {total} paper(s)")):
             researcher.generate(prepared, settings, on_paper=on_paper, redo=request.redo)
-        result.stats = Stats.of(store, "research", time.perf_counter() - start)
+        result.stats = Stats.of(store, "research", time.perf_counter() - start).since(before)
     finally:
         store.close()
     return result

@@ -223,6 +223,8 @@ def _shown(key: str, value: object) -> str:
         return "on" if value == "two-stage" else "off"
     if value is None:
         return "not set"
+    if isinstance(value, bool):  # --drop-to-fit, --constrain: as the flags say it, not Python's True
+        return "on" if value else "off"
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
@@ -308,9 +310,13 @@ def files_current(paper: Paper, run: Path, pdf: bool) -> bool:
         record = json.loads((folder / "paper.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing, or cut short by the kill
         return False
+    from ..paper.export.jsonfile import EXPORT_ONLY
+    from ..paper.local_paths import public
+
+    # the file is the record as exports show it (no local folder) plus what only the export adds
     if (
         not isinstance(record, dict)
-        or {k: v for k, v in record.items() if k != "disclosure"} != paper.to_dict()
+        or {k: v for k, v in record.items() if k not in EXPORT_ONLY} != public(paper).to_dict()
     ):
         return False
     no_tex = shutil.which("pdflatex") is None  # no PDF can come out: a missing one is not stale

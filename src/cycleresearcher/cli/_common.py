@@ -199,8 +199,11 @@ def guard(fn):
                 raise
             fail(exc)
         except KeyboardInterrupt:
+            where = kwargs.get("output_dir") if "resume" in kwargs else None  # the -o the command resumes
+            again = f"--resume -o {where}" if where else "--resume"
             console.print(
-                "Interrupted. Finished results are in the run store; rerun with --resume to continue."
+                f"Interrupted. Finished results are in the run store; rerun with {again} to continue.",
+                soft_wrap=True, markup=False, highlight=False,
             )
             sys.exit(EXIT_INTERRUPTED)
         except (typer.Exit, typer.Abort, SystemExit):

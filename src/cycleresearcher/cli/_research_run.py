@@ -43,8 +43,10 @@ def show_generate(result: GenerateResult) -> None:
     if not result.written:
         return
     if result.two_stage:
+        # one line however narrow the terminal: a command folded at 80 columns breaks when pasted
         console.print(
-            f"Next: run your experiments, then: cycleresearcher research complete {result.run} --results results.json"
+            f"Next: run your experiments, then: cycleresearcher research complete {result.run} --results results.json",
+            soft_wrap=True, markup=False, highlight=False,
         )
     else:
         _results_kind(result)
@@ -54,7 +56,8 @@ def show_complete(result: CompleteResult) -> None:
     if result.rewritten:
         console.print(
             f"{result.rewritten} paper(s) were already complete with these results; their files were written "
-            "again from the run store (no model call)."
+            "again from the run store (no model call).",
+            soft_wrap=True,
         )
     _papers(result)
     _failures(result, "rerun the same command")
@@ -75,9 +78,14 @@ def _papers(result: PapersResult) -> None:
     if result.written:
         out.print(table)
     s = result.stats
+    tokens = (
+        f"{s.prompt_tokens} prompt + {s.completion_tokens} generated tokens ({s.tok_s:.1f} tok/s in the engine)"
+        if s.generated
+        else "nothing was generated in this run (the papers come from the run store)"
+    )
     console.print(
-        f"{len(result.written)} paper(s) in {s.elapsed_s:.1f} s; {s.prompt_tokens} prompt + {s.completion_tokens} "
-        f"generated tokens ({s.tok_s:.1f} tok/s in the engine); {len(result.failures)} failed request(s)."
+        f"{len(result.written)} paper(s) in {s.elapsed_s:.1f} s; {tokens}; {len(result.failures)} failed request(s).",
+        soft_wrap=True,
     )
 
 
@@ -103,12 +111,14 @@ def _results_kind(result: PapersResult) -> None:
     if result.simulated:
         console.print(
             f"[bold]Results in {result.simulated} of these {len(result.written)} draft(s) are SIMULATED by the model, "
-            "not measured.[/] Use --two-stage to supply real results."
+            "not measured.[/] Use --two-stage to supply real results.",
+            soft_wrap=True,
         )
     else:
-        console.print("Results in these papers are the REAL results you supplied.")
+        console.print("Results in these papers are the REAL results you supplied.", soft_wrap=True)
     if result.ungrounded:
         console.print(
             f"[yellow]{result.ungrounded} number(s) in the results text match none of the results[/]: "
-            "'ungrounded_numbers' in paper.json, listed in paper.md."
+            "'ungrounded_numbers' in paper.json, listed in paper.md.",
+            soft_wrap=True,
         )

@@ -31,7 +31,7 @@ def parse(
 
     Example: cycleresearcher paper parse generation.txt > paper.json
     """
-    from ..app.export import read_source
+    from ..app.export import not_a_paper, read_source
     from ..paper import parse_paper, parse_stage1
     from ._report import ConsoleReport
 
@@ -39,6 +39,9 @@ def parse(
     paper = parse_stage1(text) if stage1 else parse_paper(text, results_simulated=not measured)
     for warning in paper.warnings:
         ConsoleReport().warn(warning)
+    why = not_a_paper(paper)
+    if why:
+        ConsoleReport().warn(f"{file}: {why}")
     out.print_json(json.dumps(paper.to_dict(), ensure_ascii=False))
 
 
@@ -57,7 +60,9 @@ def export(
         Optional[str],
         typer.Option(
             "--bib",
-            help="BibTeX file with the references the paper cites (default: the record's references_bib).",
+            help="The references the paper cites (.bib or any format 'references render' reads), cleaned as a "
+            "run's are: no local path, e-mail or bookkeeping field reaches references.bib "
+            "(default: the record's references_bib).",
         ),
     ] = None,
 ) -> None:
@@ -77,6 +82,9 @@ def export(
             console.print(paper.log_excerpt, markup=False, highlight=False)
         for path in paper.files:  # one path a line, never folded at the terminal's width (scripts read it)
             typer.echo(str(path))
+        if paper.pdf_status:  # as `research generate` shows it: yes, PDF with problems: ..., no: ...
+            line = paper.pdf_status if paper.pdf_status.startswith("PDF") else f"PDF: {paper.pdf_status}"
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
     if result.failed:
         console.print(
             "[red]No PDF was produced[/]; main.tex is written: fix it by hand or rerun with --format latex."

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..app.session import ModelChoice
+from ..models.embedded import EMBEDDED
+from ..prompts.research import UPSTREAM_SAMPLING
 from ._aliases import OUT_ALIASES, aliased
 from ._common import (
     ApiKeyOpt,
@@ -23,6 +25,9 @@ from ._common import (
 from ._group import group
 from ._research_run import report_for, show_complete, show_generate
 from .novelty import novelty
+
+#: upstream's max new tokens (the help states the code's defaults, not copies of them)
+UPSTREAM_NEW = int(UPSTREAM_SAMPLING["max_tokens"])
 
 ConstrainOpt = Annotated[
     Optional[bool],
@@ -51,7 +56,12 @@ TwoStageOpt = Annotated[
 ]
 MaxTokensOpt = Annotated[
     Optional[int],
-    typer.Option(min=1, help="Max new tokens (default: 19,000 as upstream, capped by the context; 1,024 on the embedded model)."),
+    typer.Option(
+        min=1,
+        help=f"Max new tokens (default: {UPSTREAM_NEW:,} as upstream, at most half the context; on the embedded "
+        f"model {EMBEDDED.paper_constrained_max_tokens:,} with its grammar on, the default, "
+        f"{EMBEDDED.paper_max_tokens:,} with --no-constrain). A value given must leave room for the prompt.",
+    ),
 ]
 TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="Sampling temperature (upstream 0.4).")]
 TopPOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling, above 0 (upstream 0.95).")]

@@ -31,15 +31,17 @@ def _flex(sentence: str) -> str:
 
 def _own_patterns() -> list[re.Pattern[str]]:
     # imported here: the export package imports the paper modules that import this one
-    from .export.disclosure import DISCLOSURE, SIMULATED_NOTICE
+    from .export.disclosure import DISCLOSURE, NO_RESULTS_NOTICE, PENDING_NOTICE, SIMULATED_NOTICE
 
     return [
         re.compile(_flex(DISCLOSURE), re.IGNORECASE),
-        re.compile(_flex(SIMULATED_NOTICE), re.IGNORECASE),
+        *(re.compile(_flex(n), re.IGNORECASE) for n in (SIMULATED_NOTICE, NO_RESULTS_NOTICE, PENDING_NOTICE)),
         re.compile(r"^[ \t]*" + _flex(MARKERS[0]) + r"[ \t]*$", re.IGNORECASE | re.MULTILINE),
-        # the page header: "AI-generated draft --- results simulated, not measured" (--- is an em dash)
+        # the page header: "AI-generated draft --- results simulated, not measured" (--- is an em
+        # dash), "... --- no results written", "... --- results pending"
         re.compile(
-            r"^[ \t]*AI-generated draft(?:\s*(?:---|—|–)\s*results simulated,\s+not measured)?[ \t]*$",
+            r"^[ \t]*AI-generated draft(?:\s*(?:---|—|–)\s*(?:results simulated,\s+not measured|no results written"
+            r"|results pending))?[ \t]*$",
             re.IGNORECASE | re.MULTILINE,
         ),
         # citations TeX could not resolve: [?], [?, ?]

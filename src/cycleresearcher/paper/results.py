@@ -79,9 +79,12 @@ def validate_results(value: Any, source: str = "results") -> list[ResultItem]:
         if not isinstance(item, dict):
             raise ResultsError(f"{where} must be an object {{name, result}}, got a {type(item).__name__}")
         name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if isinstance(name, str) and not name.strip():  # there, but blank: saying it is missing misleads
+            raise ResultsError(f"{where}: 'name' is empty; give each experiment a name (text). Expected {_SHAPE}")
+        if not isinstance(name, str):
             got = ", ".join(repr(k) for k in list(item)[:5]) or "nothing"
-            raise ResultsError(f"{where} needs a 'name' (text); it has {got}. Expected {_SHAPE}")
+            has = f"a {type(name).__name__} as 'name'" if "name" in item else f"no 'name' (it has {got})"
+            raise ResultsError(f"{where} needs a 'name' (text); it has {has}. Expected {_SHAPE}")
         where = f"{source}: item {i} ({name!r})"
         result = item.get("result")
         if not isinstance(result, dict):

@@ -24,9 +24,10 @@ from typing import Any
 
 from ..engines.base import ChatRequest, Engine, SamplingParams
 from ..engines.runner import run_requests
-from ..errors import EngineError, InputError, PromptTooLongError
+from ..errors import ContextLengthError, EngineError, InputError, PromptTooLongError
 from ..models.session import ModelSession, SessionUser
 from ..paper import Paper, complete_paper, parse_paper, parse_stage1
+from ..paper.local_paths import public_meta
 from ..paper.record import Stage
 from ..paper.results import load_results, validate_results
 from ..prompts.research import STOP_STRINGS, build_messages, results_message
@@ -55,6 +56,26 @@ def _set_id(source: str, block: str) -> str:
     stem = Path(source).stem if source else "refs"
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem)[:40] or "refs"
     return f"{stem}-{hashlib.sha256(block.encode()).hexdigest()[:8]}"
+
+
+def _no_room(ctx: int | None, max_new: int, used: int) -> str:
+    """Max new tokens as large as the context: the prompt has no room at all."""
+    than = "more than" if max_new > (ctx or 0) else "all of"
+    return (
+        f"Max new tokens (--max-tokens) {max_new} is {than} the model's context ({ctx}): lower it, "
+        f"leaving room for the prompt ({used} tokens here)."
+    )
+
+
+def _too_long(source: str, used: int, ctx: int | None, max_new: int, explicit: bool) -> PromptTooLongError:
+    """The prompt over its budget; lowering max new tokens is named first where that alone makes room
+    (each shell words the ways out: ``PromptTooLongError.worded``)."""
+    head = (
+        f"The prompt for {source or 'this reference set'} takes {used} tokens but the model's context "
+        f"leaves {(ctx or 0) - max_new} for it ({ctx} minus {max_new} new tokens)."
+    )
+    room = ctx - used if explicit and ctx is not None and used < ctx else None
+    return PromptTooLongError(head, room)
 
 
 class CycleResearcher(SessionUser):
@@ -153,12 +174,21 @@ class CycleResearcher(SessionUser):
         if budget is not None:
             used = count(refs)
             if used > budget:
+                explicit = settings.max_tokens is not None
+                if explicit and budget <= 0:  # no reference choice can help: the new tokens take it all
+                    raise ContextLengthError(_no_room(self.engine.context_length, self._budget(settings)[1], used))
                 if not settings.drop_to_fit:
-                    raise PromptTooLongError(
-                        f"The prompt for {source or 'this reference set'} takes {used} tokens but the model's context "
-                        f"leaves {budget} for it ({self.engine.context_length} minus {self._budget(settings)[1]} new tokens)."
-                    )
-                fit = fit_references(refs, count, budget, topic=settings.topic)
+                    raise _too_long(source, used, self.engine.context_length, self._budget(settings)[1], explicit)
+                try:
+                    fit = fit_references(refs, count, budget, topic=settings.topic)
+                except ContextLengthError as exc:
+                    if not explicit:
+                        raise
+                    raise ContextLengthError(
+                        f"The prompt does not fit the {budget}-token budget ({self.engine.context_length} context "
+                        f"minus {self._budget(settings)[1]} new tokens) even with only the most relevant "
+                        "reference: lower max new tokens (--max-tokens) first, or use a model with a longer context."
+                    ) from exc
                 refs = list(fit.kept)
                 block_of = refs
                 dropped = [r.key for r in fit.dropped]
@@ -301,17 +331,22 @@ class CycleResearcher(SessionUser):
     ) -> Paper:
         paper.topic = settings.topic
         paper.references_bib = to_bibtex(ps.references)
-        paper.warnings[:0] = [w for w in ps.warnings if w not in paper.warnings]
-        paper.meta = {
-            **(paper.meta or {}),
-            "reference_set": ps.set_id,
-            "source": ps.source,
-            "sample": k,
-            "stage": (Stage.AWAITING_RESULTS if settings.mode == "two-stage" else Stage.COMPLETE).value,
-            "finish_reason": finish,
-            "engine": self.engine.describe(),
-            "dropped_references": ps.dropped,
-        }
+        # the paper names its files and model, not the folders they are in (the run store's
+        # reference set keeps the path); reading the references is not parsing the paper: its
+        # warnings are kept apart from the parser's
+        paper.meta = public_meta(
+            {
+                **(paper.meta or {}),
+                "reference_set": ps.set_id,
+                "source": ps.source,
+                "sample": k,
+                "stage": (Stage.AWAITING_RESULTS if settings.mode == "two-stage" else Stage.COMPLETE).value,
+                "finish_reason": finish,
+                "engine": self.engine.describe(),
+                "dropped_references": ps.dropped,
+                "reference_warnings": list(ps.warnings),
+            }
+        )
         return paper
 
     # -- two-stage completion -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from ...latex import command_argument, remove_command, strip_comments
 from ..parse import open_environments
 from ..record import Paper, Stage
 from ..results import ResultItem, result_items
-from .disclosure import DISCLOSURE, SIMULATED_NOTICE
+from .disclosure import DISCLOSURE, NO_RESULTS_NOTICE, PENDING_NOTICE, SIMULATED_NOTICE, results_notice
 from .figures import ResultFigure
 from .labels import label_model_table, mark_missing_refs, model_table_label, tie
 from .repair import strip_chat_tokens, widen_tabulars
@@ -105,12 +105,15 @@ def build_main_tex(
             + "\n\\end{CRraw}\n"
         )
         warnings.append("no LaTeX was parsed; the PDF shows the raw model output")
-    header = "AI-generated draft" + (
-        " --- results simulated, not measured" if paper.results_simulated else ""
-    )
+    about_results = results_notice(paper)
+    header = "AI-generated draft" + {
+        SIMULATED_NOTICE: " --- results simulated, not measured",
+        NO_RESULTS_NOTICE: " --- no results written",
+        PENDING_NOTICE: " --- results pending",
+    }.get(about_results or "", "")
     notice = latex_escape(DISCLOSURE)
-    if paper.results_simulated:
-        notice += r"\\[4pt]\textbf{" + latex_escape(SIMULATED_NOTICE) + "}"
+    if about_results:
+        notice += r"\\[4pt]\textbf{" + latex_escape(about_results) + "}"
     algorithmic = (
         r"\CRoptionalpackage{algpseudocode}"
         if re.search(r"\\State\b|\\Procedure\b|\\EndFor\b", body)

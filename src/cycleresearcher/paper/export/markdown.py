@@ -9,17 +9,27 @@ from pathlib import Path
 from ... import atomic
 from ...latex import plain_title
 from ...markdown_text import fenced
-from ..record import Paper
-from .disclosure import DISCLOSURE, SIMULATED_NOTICE
+from ..local_paths import public
+from ..record import Paper, Stage
+from .disclosure import DISCLOSURE, results_notice
 from .figures import ResultFigure
 from .results_latex import SIMULATED_TAG
 
 
 def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures_dir: str = "") -> str:
-    """``figures`` (plots of the result tables) are linked as ``figures_dir/<file>``."""
+    """``figures`` (plots of the result tables) are linked as ``figures_dir/<file>``. No folder of
+    the user's machine is named (``local_paths``)."""
+    paper = public(paper)
     lines = [f"# {plain_title(paper.title) or 'Untitled generated paper'}", "", f"> **{DISCLOSURE}**"]
-    if paper.results_simulated:
-        lines += [">", f"> **{SIMULATED_NOTICE}**"]
+    notice = results_notice(paper)
+    if notice:
+        lines += [">", f"> **{notice}**"]
+    if paper.stage is Stage.AWAITING_RESULTS:  # say how to supply them, where the paper is read
+        lines += [
+            ">",
+            "> Run the experiments, then: `cycleresearcher research complete RUN --results results.json` "
+            "(RUN: the run folder holding `papers/`).",
+        ]
     if paper.pdf_status and not paper.pdf_status.ok:  # a PDF that is wrong says so where it is read
         lines += [">", f"> **PDF:** {paper.pdf_status.label()}"]
     lines.append("")
@@ -53,6 +63,9 @@ def to_markdown(paper: Paper, figures: list[ResultFigure] | None = None, figures
         lines += novelty_markdown(paper.meta["novelty_check"])
     if paper.latex:
         lines += ["## LaTeX source", "", "```latex", paper.latex.strip(), "```", ""]
+    reference_warnings = (paper.meta or {}).get("reference_warnings") or []
+    if reference_warnings:  # reading the references, not the model's text
+        lines += ["## Reference warnings", ""] + [f"- {w}" for w in reference_warnings] + [""]
     if paper.warnings:
         lines += ["## Parser warnings", ""] + [f"- {w}" for w in paper.warnings] + [""]
     if paper.generated_text.strip() and (not paper.latex or paper.warnings):
@@ -140,7 +153,10 @@ def ungrounded_markdown(numbers: list[dict[str, str]] | None, grounding: dict | 
         "",
     ]
     if not numbers:
-        lines = lines[:2] + ["Every number in the results text matches the results or follows from them.", ""]
+        every = "Every number in the results text matches the results or follows from them."
+        if not grounding.get("checked"):  # nothing to match: no claim that all matched
+            every = "The results text has no number to check against the results."
+        lines = lines[:2] + [every, ""]
     for n in numbers:
         num, ctx = n.get("number", ""), n.get("context", "")
         marked = ctx.replace(num, f"**{num}**", 1) if num in ctx else ctx

@@ -41,8 +41,9 @@ def bib_keys(bibtex: str) -> set[str]:
     return {entry.key for entry in library.entries}
 
 
-#: what BibTeX accepts as a key (no spaces, braces, commas, quotes, hashes, percent signs)
-_KEY = re.compile(r"[^\s{}(),\"#%'=\\~]+")
+#: what BibTeX and \cite both take as a key: no space, brace, comma, hash, percent sign, backslash
+#: or tie; an apostrophe is fine (Scopus keys such as D'Ambrosio20171339)
+_KEY = re.compile(r"[^\s{}(),\"#%=\\~]+")
 
 
 def missing_entries(keys: list[str]) -> str:
@@ -74,10 +75,17 @@ def export_latex_project(
     cited = cited_keys(paper.latex)
     unresolved = [k for k in cited if k not in keys]
     if unresolved:
-        warnings.append(
-            f"{len(unresolved)} citation(s) not in the references (listed as such in the PDF's "
-            f"references): {', '.join(unresolved[:10])}"
-        )
+        listed = [k for k in unresolved if _KEY.fullmatch(k)]
+        unlisted = [k for k in unresolved if not _KEY.fullmatch(k)]
+        if listed:
+            warnings.append(
+                f"{len(listed)} citation(s) not in the references (listed as such in the PDF's "
+                f"references): {', '.join(listed[:10])}"
+            )
+        if unlisted:  # no entry can carry such a key: the PDF prints [?]
+            warnings.append(
+                f"{len(unlisted)} citation key(s) BibTeX cannot take (printed as [?]): {', '.join(unlisted[:10])}"
+            )
     # only cited papers are listed: no bibliography (and no empty References heading) without a \cite
     bib_text = ((bibtex or "").rstrip() + "\n" + missing_entries(unresolved)).strip() + "\n" if cited else ""
     has_bib = bool(cited) and bool(bib_text.strip())

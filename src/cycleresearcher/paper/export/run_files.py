@@ -37,7 +37,7 @@ def export_paper(paper: Paper, run_dir: str | Path, pdf: bool = True) -> dict[st
     )
     # the PDF's status goes into paper.json and paper.md, which are therefore written after it
     paper = replace(paper, pdf_status=latex.status if latex and pdf else None)
-    export_json(paper, folder / "paper.json")
+    export_json(paper, folder / "paper.json", latex)
     export_markdown(paper, folder / "paper.md", latex.figures if latex else None)
     info: dict[str, Any] = {
         "id": paper.id,
