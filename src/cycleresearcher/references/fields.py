@@ -218,6 +218,17 @@ def remove_fields(raw: str, names: set[str] | dict[str, str]) -> str:
     return "".join(out)
 
 
+_KEY_AT = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*[{(]\s*|\\bibitem\s*(?:\[[^\]]*\])?\s*\{\s*")
+
+
+def rename_key(raw: str, old: str, new: str) -> str:
+    """``raw`` (a BibTeX entry or a ``\\bibitem``) with its key ``old`` written as ``new``."""
+    m = _KEY_AT.search(raw)
+    if m is None or not raw.startswith(old, m.end()):
+        return raw
+    return raw[: m.end()] + new + raw[m.end() + len(old) :]
+
+
 def _field_start(raw: str, name: str) -> re.Match[str] | None:
     name = re.escape(name)
     return re.search(rf"(?im)^[ \t]*{name}[ \t]*=[ \t]*", raw) or re.search(
