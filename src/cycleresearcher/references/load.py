@@ -66,11 +66,46 @@ def load_references(
         return _finish(merged)
     one = _load_one(source, strict=strict, name=name, macros={})
     if one.macros_only:
-        raise ReferencesError(
-            f"{one.sources[0]}: only @string definitions, no entries (an abbreviations file?); give it "
-            "together with the bibliography that uses them, first: FILE.bib comes after it."
-        )
+        raise ReferencesError(_macros_alone(one.sources[0]))
     return _finish(one)
+
+
+def _macros_alone(label: str) -> str:
+    name = "ABBREV.bib" if label.startswith("<") else Path(label).name
+    return (
+        f"{label}: only @string definitions, no entries (an abbreviations file?); give it first, "
+        f"followed by the .bib files that use them ({name} refs.bib)."
+    )
+
+
+def load_reference_sets(
+    sources: Sequence[PathLike | bytes], *, strict: bool = False, names: Sequence[str | None] | None = None
+) -> list[ReferenceSet]:
+    """One ``ReferenceSet`` per source (``research generate``: one paper set per file), except
+    that a file of ``@string`` definitions alone (an abbreviations file such as IEEEabrv.bib) is
+    no set of its own: its definitions serve every set after it. ``names``: the label of each
+    source given as bytes (an upload)."""
+    names = list(names) if names is not None else [None] * len(sources)
+    shared: dict[str, str] = {}  # the definitions of the abbreviations files read so far
+    sets: list[ReferenceSet] = []
+    pending: list[str] = []  # abbreviations files no set has followed yet
+    for source, name in zip(sources, names, strict=True):
+        macros = dict(shared)  # a set's own @string blocks stay its own
+        part = _load_one(source, strict=strict, name=name, macros=macros)
+        if part.macros_only:
+            shared = macros
+            pending.extend(part.sources)
+            continue
+        pending.clear()
+        sets.append(_finish(part))
+    if pending:
+        raise ReferencesError(
+            _macros_alone(pending[0])
+            if not sets
+            else f"{', '.join(pending)}: only @string definitions, and no reference file after it to use "
+            "them; give an abbreviations file before the .bib files that use it."
+        )
+    return sets
 
 
 def _load_one(
