@@ -214,16 +214,21 @@ def test_string_definitions_are_shared_across_files_in_order(tmp_path: Path) -> 
 
 
 def test_duplicate_key_keeps_the_fuller_entry_with_one_warning() -> None:
+    """Three copies of one work (titles equal but for case, braces and punctuation): one entry,
+    the fullest, in the place of the first, and ONE warning that points at the first copy."""
     text = (
-        "@article{same,\n  title = {Short},\n  year = {2020}\n}\n\n"
+        "@article{same,\n  title = {Sparse Things},\n  year = {2020}\n}\n\n"
         "@misc{between,\n  title = {Between}\n}\n\n"
-        "@article{same,\n  title = {Full},\n  author = {Doe, J.},\n  journal = {J},\n  year = {2020},\n"
-        "  abstract = {Full abstract.}\n}\n"
+        "@article{same,\n  title = {{Sparse} things.},\n  author = {Doe, J.},\n  journal = {J},\n"
+        "  year = {2020},\n  abstract = {Full abstract.}\n}\n\n"
+        "@article{same,\n  title = {Sparse things},\n  year = {2020}\n}\n"
     )
     refs = load_references(text)
-    assert [r.key for r in refs] == ["same", "between"] and refs.merged == 1
-    assert refs[0].title == "Full" and refs[0].abstract == "Full abstract."
-    assert sum("duplicate key" in w for w in refs.warnings) == 1
+    assert [r.key for r in refs] == ["same", "between"] and refs.merged == 2 and refs.renamed == 0
+    assert refs[0].abstract == "Full abstract."
+    (warning,) = [w for w in refs.warnings if "duplicate key" in w]
+    assert warning.startswith("<text>:1: duplicate key 'same'") and "line 10" in warning
+    assert "line 18" in warning and "from line 10" in warning
     assert render_references(refs).count("@article{same,") == 1
 
 

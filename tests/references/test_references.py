@@ -160,7 +160,7 @@ def test_duplicate_keys_and_missing_abstracts_warn(refs_dir: Path) -> None:
     assert len(refs) == 2  # one same2020 kept (equally full: the first), in the first's place
     assert [r.key for r in refs] == ["same2020", "noabs2021"] and refs[0].title == "First of two"
     dup = [w for w in refs.warnings if "duplicate key" in w]
-    assert len(dup) == 1 and "duplicates.bib:7" in dup[0] and "duplicates.bib:1" in dup[0]
+    assert len(dup) == 1 and "duplicates.bib:1: duplicate key" in dup[0] and "again at line 7" in dup[0]
     assert any("noabs2021" in w for w in refs.warnings)
     assert render_references(refs).count("same2020") == 1 and to_bibtex(refs).count("same2020") == 1
 

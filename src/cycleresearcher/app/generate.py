@@ -171,7 +171,7 @@ def _generate(
     if not request.redo and is_run_dir(directory):  # before any engine loads
         with RunStore(directory) as earlier:
             check_same_settings(directory, earlier.get_meta("settings"), settings.__dict__)
-    sets = [_load(source, request.strict) for source in request.refs]
+    sets = _load(request.refs, request.strict)
     if request.enrich:  # only when asked: it sends DOIs, arXiv ids and titles to the scholarly services
         sets = _enrich(sets, directory, report)
     say_budget(sets, request.choice.model, settings, report)
@@ -205,12 +205,12 @@ def _generate(
     return result
 
 
-def _load(source: Path | Upload, strict: bool) -> ReferenceSet:
-    from ..references import load_references
+def _load(sources: list[Path | Upload], strict: bool) -> list[ReferenceSet]:
+    """One reference set per file; an @string-only file (IEEEabrv.bib) serves the sets after it."""
+    from ..references import load_reference_sets
 
-    if isinstance(source, Upload):
-        return load_references(source.data, name=source.name, strict=strict)
-    return load_references(source, strict=strict)
+    data = [s.data if isinstance(s, Upload) else s for s in sources]
+    return load_reference_sets(data, strict=strict, names=[getattr(s, "name", None) for s in sources])
 
 
 def _enrich(sets: list[ReferenceSet], directory: Path, report: Report) -> list[ReferenceSet]:

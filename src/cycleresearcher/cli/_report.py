@@ -22,7 +22,7 @@ class ConsoleReport:
         pass
 
     def warn(self, message: str) -> None:
-        console.print(f"[yellow]warning[/] {escape(message)}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
     def tokens(self, label: str) -> Reporter | None:
         return for_stderr(console, label)

@@ -36,7 +36,7 @@ def show_generate(result: GenerateResult) -> None:
         )
     _papers(result)
     for note in result.engine_notes:  # once, not once per paper
-        console.print(f"[yellow]warning[/] {escape(note)}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
     _failures(result, f"rerun with --resume -o {result.run}")
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)

@@ -34,7 +34,8 @@ Strict = strict_opt(
 def render(
     files: Files,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the parsed references as JSON instead of the block.")
+        bool,
+        typer.Option("--json", help="Print the parsed references as JSON instead of the block (not with --bibtex or --explain)."),
     ] = False,
     bibtex: Annotated[
         bool,
@@ -48,7 +49,7 @@ def render(
         bool,
         typer.Option(
             "--explain",
-            help="Instead of the block, say what reaches the prompt: entries read and skipped, abstracts, each field left out and why, and the prompt's size against the model's budget.",
+            help="Instead of the block, say what reaches the prompt: entries read and skipped, abstracts, each field left out and why, and the prompt's size against the budgets of the released models and of the default embedded one.",
         ),
     ] = False,
 ) -> None:
@@ -59,8 +60,12 @@ def render(
     Example: cycleresearcher references render examples/references.bib
     """
     from ..app.references import ShowRequest, show_references
+    from ..errors import InputError
     from ._report import ConsoleReport
 
+    chosen = [flag for flag, on in (("--explain", explain), ("--json", as_json), ("--bibtex", bibtex)) if on]
+    if len(chosen) > 1:  # each prints something else: one would silently win
+        raise InputError(f"{' and '.join(chosen)} cannot be combined: each prints something else; give one.")
     shown = "explain" if explain else "json" if as_json else "bibtex" if bibtex else "block"
     # "-" reads standard input, so blocks can be piped through
     sources = tuple(sys.stdin.buffer.read() if f == "-" else f for f in files)
@@ -72,7 +77,11 @@ def render(
 
 
 EnrichFiles = files_arg(".bib files (merged in order; @string definitions as loading shares them).")
-EnrichStrict = strict_opt("--lenient keeps an entry whose braces never close instead of failing.")
+EnrichStrict = strict_opt(
+    "--strict (the default here, unlike render and generate) refuses a .bib with an entry that cannot be read: "
+    "the enriched .bib is meant to replace yours, and a skipped entry would be missing from it. "
+    "--lenient skips such an entry with a warning naming its line."
+)
 
 
 @guard

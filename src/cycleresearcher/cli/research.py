@@ -39,7 +39,8 @@ ConstrainOpt = Annotated[
 RefsArg = Annotated[
     list[Path],
     typer.Argument(
-        help="Reference sets: .bib files (abstract fields or 'Abstract:' lines) or paper-record JSON. One paper set per file.",
+        help="Reference sets, one paper set per file: .bib (abstract fields), training-layout text ('Abstract:' lines), "
+        ".bbl or paper-record JSON. A file of @string definitions alone (IEEEabrv.bib) is no set: it serves the files after it.",
         exists=True,
         dir_okay=False,
     ),

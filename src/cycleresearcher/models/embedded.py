@@ -33,6 +33,9 @@ class EmbeddedProfile:
     #: new tokens of a paper, unconstrained / with the grammar on
     paper_max_tokens: int = 1024
     paper_constrained_max_tokens: int = 2816
+    #: the context llama.cpp gives it (its GGUF's trained context): a paper prompt gets this
+    #: minus the paper's new tokens (``references render --explain`` says so before a run)
+    context: int = 8192
     #: new tokens per review request, and the prompt (system + paper) cut
     review_max_tokens: int = 3584
     review_input_tokens: int = 3584

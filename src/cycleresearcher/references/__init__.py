@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .bibexport import to_bibtex
 from .fit import fit_references, relevance_scores
-from .load import load_references, parse_text
+from .load import load_reference_sets, load_references, parse_text
 from .record import FitResult, Reference, ReferenceSet
 from .render import render_references
 
@@ -20,6 +20,7 @@ __all__ = [
     "Reference",
     "ReferenceSet",
     "fit_references",
+    "load_reference_sets",
     "load_references",
     "parse_text",
     "relevance_scores",

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ReferencesError
 from .clean import IDENTIFIER_FIELDS, LOCAL_FILE, LOCAL_PATH, clean_entry, dropped_fields
-from .fields import _skip, _value_end, clean, group_end, read_fields, replace_value
+from .fields import _skip, _value_end, abstract_text, clean, group_end, read_fields, replace_value
 from .layout import ABSTRACT_LINE, abstract_of, split_gap
 from .record import Reference, ReferenceSet
 
@@ -362,7 +362,7 @@ def parse_bibtex(
             ref.abstract_line = abstract_line
             ref.abstract = abstract_of(abstract_line)
         elif fields.get("abstract", "").strip() and "abstract" not in dropped:
-            ref.abstract = " ".join(fields["abstract"].split())
+            ref.abstract = abstract_text(fields["abstract"])
             ref.abstract_in_entry = layout
         if result.references:
             ref.lead = lead

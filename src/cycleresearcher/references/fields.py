@@ -20,6 +20,31 @@ def clean(value: str) -> str:
 
 
 _BRACE = re.compile(r"[{}]")
+#: a bare ``{GPU}`` / ``{Transformer}`` group: BibTeX case protection, not LaTeX (no command, no
+#: ``^``/``_`` and no word character just before it, not a spaced ``\cmd {X}``, letters only inside)
+_CASE_GROUP = re.compile(r"(\\[A-Za-z]+\s*)?(?<![\w\\^_}\]])\{([A-Za-z]*[A-Z][A-Za-z]*)\}")
+_MATH = re.compile(r"(?<!\\)(\$\$?)")
+
+
+def _unbrace(m: re.Match[str]) -> str:
+    return m.group(0) if m.group(1) else m.group(2)  # '\mathrm {Cu}' is an argument, not protection
+
+
+def abstract_text(value: str) -> str:
+    """An ``abstract`` field's value for the ``Abstract:`` line: one line, without the braces
+    that wrap the whole value (Web of Science writes ``Abstract = {{...}}``) and without bare
+    case-protection groups (``{GPU}``) outside math. Other braces stay: the training abstracts
+    keep their LaTeX (``\\textbf{D}``, ``$O(\\sqrt{T})$``), and ``{100}`` may be text."""
+    value = " ".join(value.split())
+    while value.startswith("{") and group_end(value, 0) == len(value) - 1:
+        value = value[1:-1].strip()
+    if "{" not in value:
+        return value
+    # split at unescaped $ / $$: text, delimiter, math, delimiter, text, ...; only text is un-braced
+    parts = _MATH.split(value)
+    for i in range(0, len(parts), 4):
+        parts[i] = _CASE_GROUP.sub(_unbrace, parts[i])
+    return "".join(parts)
 
 
 def group_end(s: str, i: int, stop: int | None = None) -> int | None:
@@ -191,6 +216,17 @@ def remove_fields(raw: str, names: set[str] | dict[str, str]) -> str:
         at = max(at, end)
     out.append(raw[at:])
     return "".join(out)
+
+
+_KEY_AT = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*[{(]\s*|\\bibitem\s*(?:\[[^\]]*\])?\s*\{\s*")
+
+
+def rename_key(raw: str, old: str, new: str) -> str:
+    """``raw`` (a BibTeX entry or a ``\\bibitem``) with its key ``old`` written as ``new``."""
+    m = _KEY_AT.search(raw)
+    if m is None or not raw.startswith(old, m.end()):
+        return raw
+    return raw[: m.end()] + new + raw[m.end() + len(old) :]
 
 
 def _field_start(raw: str, name: str) -> re.Match[str] | None:

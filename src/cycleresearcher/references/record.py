@@ -82,9 +82,11 @@ class ReferenceSet:
     sources: list[str] = dataclasses.field(default_factory=list)
     header: str = ""
     trailer: str = ""
-    #: entries skipped because they could not be read, and duplicate keys merged away
+    #: entries skipped because they could not be read, duplicate keys merged away, and entries
+    #: renamed because their key was another work's too
     skipped: int = 0
     merged: int = 0
+    renamed: int = 0
     #: the input held only ``@string`` definitions (an abbreviations file for the files after it)
     macros_only: bool = False
 
