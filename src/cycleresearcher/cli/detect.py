@@ -131,7 +131,11 @@ def _show(result: DetectResult, json_out: bool) -> None:
     else:
         from rich.table import Table
 
-        table = Table("file", "criterion", "probability", "confidence", "tokens")
+        table = Table("file")  # numbers right-aligned: print_table keeps them whole, cuts the path
+        table.add_column("criterion", justify="right")
+        table.add_column("probability", justify="right")
+        table.add_column("confidence")
+        table.add_column("tokens", justify="right")
         for d in result.detections:
             probability = "none (paper)" if d.probability_withheld else _fmt(d.probability, ".2%")
             table.add_row(str(d.source), _fmt(d.criterion), probability, d.confidence_level, str(d.n_tokens))
