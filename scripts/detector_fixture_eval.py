@@ -153,8 +153,8 @@ def update_calibration(path: Path, report: dict) -> None:
     cal["info"]["caveat"] = (
         "Built from short general prose and samples of SmolLM2-135M itself. The 135M scorer does not "
         "separate papers written by large models from human ones, whatever the calibration: AUROC "
-        f"{ab['auroc_criterion']:.2f} on abstracts ({ab['n_machine']} by CycleResearcher-12B vs "
-        f"{ab['n_human']} human) and {pa['auroc_criterion']:.2f} on papers ({pa['n_machine']} vs "
+        f"{ab['auroc_criterion']:.3f} on abstracts ({ab['n_machine']} by CycleResearcher-12B vs "
+        f"{ab['n_human']} human) and {pa['auroc_criterion']:.3f} on papers ({pa['n_machine']} vs "
         f"{pa['n_human']}, first {report['max_tokens']:,} tokens), where 0.5 is chance. Read this "
         "probability as no evidence about a paper; score with a larger model (e.g. Llama-3.1-8B, as "
         "upstream) and a calibration from your own labelled papers (cycleresearcher detect calibrate)."

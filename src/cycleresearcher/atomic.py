@@ -4,16 +4,19 @@ A kill or a full disk during a plain ``write_text`` leaves half a file that the 
 trusts (a 2 MB ``reviews/x.json`` of 52 MB, a truncated ``main.pdf``). Here the target keeps its
 earlier content until the new one is complete on disk; the temporary file (``.NAME.XXXX.tmp``)
 is removed when the write fails, and a full disk raises :class:`~.errors.DiskFullError`, which
-says so and what to do.
+says so and what to do. A new file gets the mode a plain ``open`` would give it (0666 less the
+umask: mkstemp's 0600 made exported reviews unreadable to a group); a replaced file keeps its mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import shutil
 import sqlite3
-import tempfile
+import stat
 from pathlib import Path
 
 from .errors import DiskFullError
@@ -52,7 +55,7 @@ def nearly_full(path: str | os.PathLike[str]) -> bool:
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (the parent folder must exist)."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _temp_file(target)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -66,6 +69,32 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         raise
     _sync_dir(target.parent)
     return target
+
+
+def _temp_file(target: Path) -> tuple[int, Path]:
+    """A new temporary file beside ``target`` (``.NAME.XXXX.tmp``), opened for writing, with the
+    mode ``target`` will keep: its own when it exists, else 0666 less the umask (applied by the
+    kernel to the ``os.open`` mode, so the umask is never changed, not even for a moment)."""
+    try:
+        keep: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        keep = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(target, exc) from exc
+            raise
+        if keep is not None:  # on failure (e.g. a setgid bit we may not set) the umask's mode stays
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, keep)
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target.parent))
 
 
 def write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:

@@ -83,6 +83,20 @@ def test_detect_o_refuses_a_file_before_loading_a_model(tmp_path: Path):
     assert r.exit_code != 0 and "is a file, not a folder" in r.output
 
 
+def test_detect_of_nothing_readable_exits_2_and_leaves_no_folder(tmp_path: Path, monkeypatch):
+    """Was exit 3 with a run store and detections of one "Not scored" record, and the path twice:
+    `nonexist.pdf: nonexist.pdf: no such file.`"""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    r = CliRunner().invoke(app, ["detect", "nonexist.pdf", "-o", "runs/x"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == "Error: nonexist.pdf: no such file. Check the path."
+    (tmp_path / "nopapers").mkdir()
+    r = CliRunner().invoke(app, ["detect", "nopapers", "-o", "runs/y"])
+    assert r.exit_code == 2 and "No papers found in nopapers" in r.output, r.output
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.slow
 def test_detect_o_then_evaluate_detection(tmp_path: Path):
     runner = CliRunner()

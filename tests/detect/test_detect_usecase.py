@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cycleresearcher.app.calibrate import CalibrateRequest, calibrate
-from cycleresearcher.app.detect import DetectRequest, Stored, Text, detect
+from cycleresearcher.app.detect import DetectRequest, Stored, Text, detect, failure_line
 from cycleresearcher.app.kinds import RecordKind
 from cycleresearcher.app.report import Collect
 from cycleresearcher.app.session import Sessions
@@ -97,6 +97,76 @@ def test_no_text_is_said_before_any_model_loads(tmp_path: Path):
 
     with pytest.raises(InputError, match="No papers found"):
         detect(DetectRequest(paths=[str(tmp_path)]), Sessions(detector_factory=no_model), Collect())
+
+
+def test_nothing_readable_is_bad_input_and_leaves_no_folder(tmp_path: Path):
+    """No readable text: an InputError with one line per input (each path named once), before any
+    model loads, and no -o folder left: it once kept run.lock, or a run store and detections files
+    holding only "Not scored" records (exit 3)."""
+    def no_model():
+        raise AssertionError("the model must not load")
+
+    (tmp_path / "empty.md").write_text("")
+    inputs = [str(tmp_path / "missing.pdf"), str(tmp_path / "empty.md")]
+    out = tmp_path / "runs" / "det"
+    with pytest.raises(InputError) as raised:
+        detect(DetectRequest(paths=inputs, output=out), Sessions(detector_factory=no_model), Collect())
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "None of the 2 inputs could be read:"
+    assert lines[1] == f"  {tmp_path / 'missing.pdf'}: no such file. Check the path."
+    assert lines[2].startswith(f"  {tmp_path / 'empty.md'}: ") and lines[2].count("empty.md") == 1
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(InputError, match=r"^\S*missing\.pdf: no such file\. Check the path\.$"):
+        detect(DetectRequest(paths=inputs[:1], output=out), Sessions(detector_factory=no_model), Collect())
+    with pytest.raises(InputError, match=f"No papers found in {tmp_path / 'runs'}"):  # a folder with no paper
+        (tmp_path / "runs").mkdir()
+        detect(DetectRequest(paths=[str(tmp_path / "runs")], output=out), Sessions(detector_factory=no_model), Collect())
+    assert list((tmp_path / "runs").iterdir()) == []
+    kept = tmp_path / "kept"  # a folder that existed before is left as it was: no run.lock in it
+    kept.mkdir()
+    with pytest.raises(InputError):
+        detect(DetectRequest(paths=inputs, output=kept), Sessions(detector_factory=no_model), Collect())
+    assert kept.is_dir() and list(kept.iterdir()) == []
+
+
+def test_some_readable_are_scored_and_the_others_reported(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("machine words " * 5)
+    out = tmp_path / "out"
+    paths = [str(tmp_path / "a.txt"), str(tmp_path / "missing.md")]
+    result = detect(DetectRequest(paths=paths, output=out), Sessions(detector_factory=scripted), Collect())
+    assert [d.error is None for d in result.detections] == [True, False]
+    [failed] = result.failed
+    assert failure_line(failed.source, failed.error or "") == f"{tmp_path / 'missing.md'}: no such file. Check the path."
+    assert failure_line("x.txt", "The text is empty") == "x.txt: The text is empty"
+    assert (out / "detections.json").exists()
+
+
+def test_detecting_into_a_run_of_other_settings_warns_naming_them(tmp_path: Path):
+    """Records of --max-tokens 200 and 1024 once merged into one detections.json with no word."""
+    def with_max(n: int | None):
+        def factory() -> AIDetector:
+            det = scripted()
+            det.max_tokens = n
+            return det
+
+        return factory
+
+    out = tmp_path / "out"
+    first = [Text("a", "a.txt", "machine words " * 5), Text("b", "b.txt", "human words " * 5)]
+    detect(DetectRequest(texts=first, output=out), Sessions(detector_factory=with_max(200)), Collect())
+    assert json.loads((out / "detections.json").read_text())[0]["max_tokens"] == 200
+    same = Collect()
+    detect(DetectRequest(texts=first[:1], output=out), Sessions(detector_factory=with_max(200)), same)
+    assert not any("other settings" in w for w in same.warnings)
+    rescored = Collect()  # every record there is scored again: nothing of other settings is kept
+    detect(DetectRequest(texts=first, output=out), Sessions(detector_factory=with_max(1024)), rescored)
+    assert not any("other settings" in w for w in rescored.warnings)
+    other = Collect()
+    detect(DetectRequest(texts=[Text("c", "c.txt", "human words " * 6)], output=out),
+           Sessions(detector_factory=with_max(None)), other)  # fmt: skip
+    [warning] = [w for w in other.warnings if "other settings" in w]
+    assert f"{out} holds detections scored with other settings (--max-tokens 1024 there, not set now)" in warning
+    assert "new -o folder" in warning
 
 
 def test_calibrate_scores_both_classes_through_the_report_and_writes_the_file(tmp_path: Path):

@@ -70,6 +70,19 @@ def test_ordinary_files_read_through_the_worker(tmp_path):
         read_document(broken)
 
 
+def test_a_relative_path_is_read_from_the_callers_folder(tmp_path, monkeypatch):
+    """The worker is reused: a relative path once named the file in the folder the worker started
+    in ("no such file" after the caller changed folder, e.g. between two tests or web requests)."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "paper.md").write_text(f"# Paper {name}\n\nSome text.\n")
+    monkeypatch.chdir(tmp_path / "a")
+    assert read_document("paper.md").title == "Paper a"  # starts (or reuses) a worker
+    monkeypatch.chdir(tmp_path / "b")
+    doc = read_document("paper.md")
+    assert doc.title == "Paper b" and doc.path == "paper.md"
+
+
 def test_references_parse_in_the_worker():
     refs = load_references(b"@article{a1, title={A Title}, author={Doe, Jane}, year={2020}}\n", "refs.bib")
     assert [r.title for r in refs.references] == ["A Title"]

@@ -21,13 +21,13 @@ from ..errors import InputError
 from ..progress import reporting
 from .kinds import RecordKind
 from .report import Report
-from .runfolder import RunFolder, run_lock, writable_dir
+from .runfolder import RunFolder, new_run_dir, run_lock
 from .session import Sessions
 
 if TYPE_CHECKING:
     from ..detect import AIDetector, Calibration, Detection
 
-NO_TEXTS = "No papers found in the given paths (.pdf, .tex, .md, .txt, .json)."
+KINDS = "(.pdf, .tex, .md, .txt, .json)"
 
 
 @dataclass(frozen=True)
@@ -124,30 +124,50 @@ class DetectResult:
 
 def detect(request: DetectRequest, sessions: Sessions, report: Report) -> DetectResult:
     """Score every text of ``request``; a text that cannot be read or scored gets a record with
-    its ``error`` and the others go on. Bad labels, a bad output folder or no text at all are
-    said before any model loads."""
+    its ``error`` and the others go on. Bad labels, a bad output folder, no text found or none
+    readable are an InputError before any model loads, and then (as after a model that does not
+    load) the output folder this call created is removed again (``runfolder.new_run_dir``)."""
     from ..evaluation.loading import load_detection_labels
 
     labels = load_detection_labels(request.labels) if request.labels else None
-    if request.output:
-        writable_dir(request.output)
-    lock = run_lock(Path(request.output), "detect") if request.output else nullcontext()
-    with lock:  # the records go into -o: one process there at a time
-        return _detect(request, labels, sessions, report)
-
-
-def _detect(request: DetectRequest, labels: Any, sessions: Sessions, report: Report) -> DetectResult:
-    from ..detect.report import detection_record, write_detections
-
     report.step("reading the papers")
+    texts = read_texts(request)  # before -o is made or locked: bad input leaves it untouched
+    if not request.output:
+        return _detect(request, texts, labels, sessions, report)
+    with new_run_dir(request.output, "detect") as folder, run_lock(folder, "detect"):
+        return _detect(request, texts, labels, sessions, report)  # the records go into -o: one process at a time
+
+
+def read_texts(request: DetectRequest) -> list[Text]:
+    """Every text of ``request``; InputError when there is none, or none could be read (one line
+    each): that is bad input, not a run with failures."""
     texts = [*request.texts, *(stored_text(s) for s in request.stored), *path_texts(request.paths)]
     if not texts:
-        raise InputError(NO_TEXTS)
+        raise InputError(f"No papers found in {', '.join(map(str, request.paths)) or 'the given paths'} {KINDS}.")
+    if all(t.error is not None for t in texts):
+        raise InputError(nothing_readable(texts))
+    return texts
+
+
+def _detect(
+    request: DetectRequest, texts: list[Text], labels: Any, sessions: Sessions, report: Report
+) -> DetectResult:
+    from ..detect.report import detection_record, other_settings, write_detections
+
     report.step("loading the scoring model", len(texts))
     detector = sessions.detector() if request.scorer is None else request.scorer.build()
     notice = calibration_notice(detector.calibration)
     if notice:
         report.warn(notice)
+    settings = getattr(detector, "settings", None)  # a stand-in detector may not say (tests)
+    if request.output and settings:
+        differ = other_settings(request.output, settings, {t.id for t in texts})
+        if differ:  # said before scoring: the user can stop and pick another folder
+            report.warn(
+                f"{request.output} holds detections scored with other settings ({'; '.join(differ)}): "
+                "its detections.json and .md will list both, and criteria of different settings do not "
+                "compare. Pass a new -o folder to keep them apart."
+            )
     detections = score(detector, texts, report)
     records = [detection_record(d, t.id, t.title, t.path) for d, t in zip(detections, texts, strict=True)]
     result = DetectResult(detections, records, detector.calibration)
@@ -173,6 +193,18 @@ def score(detector: Any, texts: Sequence[Text], report: Report) -> list[Detectio
         )  # fmt: skip
     done = iter(scored)
     return [detector.failed(t.error, t.path) if t.error is not None else next(done) for t in texts]
+
+
+def failure_line(source: str | None, error: str) -> str:
+    """``source: error``, naming the source once (a reader's message often starts with it)."""
+    return error if source and source in error else f"{source}: {error}"
+
+
+def nothing_readable(texts: Sequence[Text]) -> str:
+    lines = [failure_line(t.path, t.error or "") for t in texts]
+    if len(lines) == 1:
+        return lines[0]
+    return f"None of the {len(lines)} inputs could be read:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def calibration_notice(cal: Calibration | None) -> str | None:

@@ -37,7 +37,8 @@ DtypeOpt = Annotated[str, typer.Option(
     "--dtype", help="auto (fp32 on CPU, bf16/fp16 on GPU), float32, bfloat16, float16.")]
 MaxTokOpt = Annotated[Optional[int], typer.Option(
     "--max-tokens", help="Score only the first N tokens (upstream: 2048). Default: the whole text, by windows.")]
-RuntimeOpt = Annotated[str, typer.Option("--runtime", help="auto, transformers or llama.cpp (GGUF only).")]
+RuntimeOpt = Annotated[str, typer.Option(
+    "--runtime", help="auto (= transformers, also for a .gguf model), transformers or llama.cpp (GGUF only, opt-in).")]
 WindowOpt = Annotated[Optional[int], typer.Option(
     "--window", help="Tokens per forward pass (default 2048, capped by the model's context).")]
 OutOpt = Annotated[Optional[str], typer.Option(
@@ -120,15 +121,21 @@ def run(
 
 
 def _show(result: DetectResult, json_out: bool) -> None:
+    from ..app.detect import failure_line
+
     for det in result.failed:
-        console.print(f"[red]{escape(f'{det.source}: {det.error}')}[/]", soft_wrap=True)
+        console.print(f"[red]{escape(failure_line(det.source, det.error or ''))}[/]", soft_wrap=True)
     if json_out:
         records = result.records
         out.print_json(json.dumps(records[0] if len(records) == 1 else records))
     else:
         from rich.table import Table
 
-        table = Table("file", "criterion", "probability", "confidence", "tokens")
+        table = Table("file")  # numbers right-aligned: print_table keeps them whole, cuts the path
+        table.add_column("criterion", justify="right")
+        table.add_column("probability", justify="right")
+        table.add_column("confidence")
+        table.add_column("tokens", justify="right")
         for d in result.detections:
             probability = "none (paper)" if d.probability_withheld else _fmt(d.probability, ".2%")
             table.add_row(str(d.source), _fmt(d.criterion), probability, d.confidence_level, str(d.n_tokens))

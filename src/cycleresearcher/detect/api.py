@@ -79,7 +79,7 @@ def withheld_statement(cal: Calibration, scoring_model: str) -> str:
     """Why paper-length texts get no probability from ``cal``, and what to do instead."""
     ev = cal.info.get("paper_eval") or {}
     measured = [
-        f"{ev[k]['auroc_criterion']:.2f} on {k}"
+        f"{ev[k]['auroc_criterion']:.3f} on {k}"
         for k in ("abstracts", "papers")
         if isinstance(ev.get(k), dict) and isinstance(ev[k].get("auroc_criterion"), (int, float))
     ]
@@ -107,6 +107,9 @@ class Detection:
     scoring_model: str = ""
     reference_model: str = ""
     runtime: str = ""
+    #: the scorer's --max-tokens (None: the whole text) and --window: a record says how it was scored
+    max_tokens: int | None = None
+    window: int | None = None
     calibration: str | None = None
     mapping: str | None = None
     truncated: bool = False
@@ -192,6 +195,17 @@ class AIDetector:
         else:
             self.calibration = Calibration.load(calibration)
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What changes the criteria this detector gives (models, runtime, tokens, window) and the
+        calibration that maps them: records of different settings do not compare."""
+        cal = self.calibration
+        return {**self._scored_with(), "calibration": cal.name if cal is not None else None}
+
+    def _scored_with(self) -> dict[str, Any]:
+        return {"scoring_model": self.scoring_model, "reference_model": self.reference_model,
+                "runtime": self.scorer.runtime, "max_tokens": self.max_tokens, "window": self.window}  # fmt: skip
+
     # -- scoring ------------------------------------------------------------------------------
     def score_text(self, text: str) -> tuple[Stats, int, bool]:
         """(statistics, windows used, truncated) for one text; raises InputError when too short.
@@ -230,9 +244,7 @@ class AIDetector:
             confidence_level=confidence_level(None),
             n_tokens=stats.n,
             n_windows=n_windows,
-            scoring_model=self.scoring_model,
-            reference_model=self.reference_model,
-            runtime=self.scorer.runtime,
+            **self._scored_with(),
             truncated=truncated,
             source=source,
             paper=is_paper_length(stats.n, paper),
@@ -329,9 +341,7 @@ class AIDetector:
             is_likely_ai_generated=None,
             confidence_level="Not scored",
             n_tokens=0,
-            scoring_model=self.scoring_model,
-            reference_model=self.reference_model,
-            runtime=self.scorer.runtime,
+            **self._scored_with(),
             source=source,
             error=message,
         )

@@ -58,6 +58,39 @@ def upgrade(key: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+#: a detector setting (``AIDetector.settings``, fields of every record) -> the option that sets it
+SETTING_OPTIONS = {
+    "scoring_model": "--scoring-model",
+    "reference_model": "--reference-model",
+    "runtime": "--runtime",
+    "max_tokens": "--max-tokens",
+    "window": "--window",
+    "calibration": "--calibration",
+}
+
+
+def other_settings(folder: str | Path, now: Mapping[str, Any], replaced: set[str]) -> list[str]:
+    """How the scored records ``folder`` keeps (besides those of ``replaced`` ids, scored again
+    now) differ from ``now``, one entry per setting: ``--max-tokens 200 there, 1024 now``.
+    Records of earlier versions lack some settings; those are not compared."""
+    from ..store import RunStore, is_run_dir
+
+    if not is_run_dir(Path(folder)):
+        return []
+    with RunStore(folder) as store:
+        kept = [d for k, d in store.items(KIND) if k not in replaced and isinstance(d, dict) and not d.get("error")]
+    differ = []
+    for key, option in SETTING_OPTIONS.items():
+        there = sorted({_setting(r[key]) for r in kept if key in r and r[key] != now.get(key)})
+        if there:
+            differ.append(f"{option} {' / '.join(there)} there, {_setting(now.get(key))} now")
+    return differ
+
+
+def _setting(value: Any) -> str:
+    return "not set" if value is None else str(value)
+
+
 def write_detections(folder: str | Path, records: Sequence[dict[str, Any]]) -> list[Path]:
     """Store ``records`` (from :func:`detection_record`) in ``folder``'s run store and rewrite its
     ``detections.json`` / ``.md`` from every detection record there: earlier ones first, then these

@@ -180,10 +180,13 @@ def pdf_content_bytes(path: str | os.PathLike[str], limit: int) -> int:
     return total
 
 
-def read_checked(path: str, max_bytes: int, keep_hidden: bool = False) -> list[Any]:
-    """In the worker: the size check (PDFs), then the ordinary readers."""
+def read_checked(path: str, max_bytes: int, keep_hidden: bool = False, cwd: str | None = None) -> list[Any]:
+    """In the worker: the size check (PDFs), then the ordinary readers. ``cwd``: the caller's, so
+    a relative path names the same file (a reused worker keeps the folder it was started in)."""
     from .readers import read_documents
 
+    if cwd is not None:
+        os.chdir(cwd)
     if Path(path).suffix.lower() == ".pdf":
         pdf_content_bytes(path, max_bytes)
     return read_documents(path, keep_hidden)
@@ -205,6 +208,7 @@ def read_documents(
         str(p),
         budget.max_bytes,
         keep_hidden,
+        os.getcwd(),
         what=str(p),
         seconds=budget.seconds,
     )

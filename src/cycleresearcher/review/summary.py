@@ -15,17 +15,34 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value, 2):g}"
 
 
+class _Heading:
+    """The rule over a summary: the title, then the paper's id. A long title is cut (with "…")
+    to leave room for the id, which rich's own cut dropped: the id tells reviews apart."""
+
+    def __init__(self, title: str, paper_id: str) -> None:
+        self.title, self.paper_id = title, paper_id
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.rule import Rule
+        from rich.text import Text
+
+        tail = f" ({self.paper_id})"
+        title = Text(self.title, style="bold")  # a Text: brackets in a title are not markup
+        # the rule keeps 2 cells for itself after the title
+        title.truncate(max(options.max_width - 2 - len(tail), 1), overflow="ellipsis")
+        yield Rule(title + tail, align="left")
+
+
 def summary_renderable(outcome: ReviewOutcome) -> Any:
     """A rich renderable: scores per reviewer, main points, meta review, decision, avg/min/max."""
     from rich.console import Group
-    from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
 
     from ..markdown_text import first_point
 
     title = plain_title(outcome.paper.title) or outcome.paper.id
-    parts: list[Any] = [Rule(f"[bold]{title}[/] ({outcome.paper.id})", align="left")]
+    parts: list[Any] = [_Heading(title, outcome.paper.id)]
     if outcome.paper.hidden:  # said first: it may explain everything below
         parts.append(
             Text(
