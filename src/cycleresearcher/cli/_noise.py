@@ -85,7 +85,9 @@ def _loaded_libraries(loud: bool) -> None:
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
         from huggingface_hub.utils import logging as hub_logging
 
-        enable_progress_bars() if loud else disable_progress_bars()
+        with warnings.catch_warnings():  # "Cannot enable progress bars": the hub read our variable
+            warnings.simplefilter("ignore")  # when it was imported, and that choice stands
+            enable_progress_bars() if loud else disable_progress_bars()
         hub_logging.set_verbosity_warning() if loud else hub_logging.set_verbosity_error()
     if "datasets" in sys.modules:
         import datasets

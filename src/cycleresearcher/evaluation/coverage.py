@@ -17,7 +17,7 @@ _PASS = "Pass run directories of `review`, folders of review files or review fil
 def nothing_in(path: Path, papers: Sequence[ReviewedPaper]) -> str:
     """What a source without a single review holds, in words."""
     if not papers:
-        if not _is_run(path):
+        if not is_run_dir(path):
             return f"no review in {path}: it holds no review file (.json from `review`, raw .txt / .md)"
         command = _run_command(path)
         return f"no review in {path}: it holds no review record" + (f" (a `{command}` run)" if command else "")
@@ -35,7 +35,7 @@ def no_review_message(empty: Sequence[tuple[Path, list[ReviewedPaper]]]) -> str:
         return "No review source given. " + _PASS
     text = "; ".join(nothing_in(path, papers) for path, papers in empty)
     text = text[0].upper() + text[1:] + "."
-    failed = [path for path, papers in empty if papers and _is_run(path)]  # requests to retry
+    failed = [path for path, papers in empty if papers and is_run_dir(path)]  # requests to retry
     if failed:
         run = str(failed[0]) if len(failed) == 1 else "RUN"
         return text + (
@@ -45,10 +45,11 @@ def no_review_message(empty: Sequence[tuple[Path, list[ReviewedPaper]]]) -> str:
     return f"{text} {_PASS}"
 
 
-def _is_run(path: Path) -> bool:
-    from .loading import is_run_dir  # loading imports this module
+def is_run_dir(path: Path) -> bool:
+    """A run folder, or a run store file given by itself."""
+    from ..store import is_run_dir as is_store
 
-    return is_run_dir(path)
+    return is_store(path) or path.suffix in {".sqlite", ".db"}
 
 
 def _run_command(run: Path) -> str | None:

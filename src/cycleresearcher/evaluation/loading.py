@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .. import safejson
 from ..errors import InputError
-from .coverage import no_review_message, nothing_in, warn_repeated
+from .coverage import is_run_dir, no_review_message, nothing_in, warn_repeated
 from .records import HumanPaper, ReviewedPaper, id_lookup, unwrap_review
 
 GroupBy = Literal["run", "folder", "label", "reviewer"]
@@ -39,12 +39,6 @@ def paper_id_from_path(path: Path) -> str:
         if stem.endswith(suffix):
             return stem[: -len(suffix)]
     return stem
-
-
-def is_run_dir(path: Path) -> bool:
-    from ..store import is_run_dir
-
-    return is_run_dir(path) or path.suffix in {".sqlite", ".db"}
 
 
 # -- reviews ---------------------------------------------------------------------------------
