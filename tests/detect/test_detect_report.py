@@ -46,7 +46,10 @@ def test_records_carry_verdicts_and_reasons_and_evaluate_reads_them(tmp_path: Pa
     assert "| h.txt | Title 0 | -2.000 | 10.00% | human | cal |" in md
     assert "no verdict (1)" in md and "(2) bad.pdf: no text layer" in md
 
-    for source in (tmp_path / "run", tmp_path / "run" / "detections.json"):
+    copied = tmp_path / "copied"  # detect -o's files copied without the run store
+    copied.mkdir()
+    (copied / "detections.json").write_bytes((tmp_path / "run" / "detections.json").read_bytes())
+    for source in (tmp_path / "run", tmp_path / "run" / "detections.json", copied):
         loaded = load_detections(source)
         assert set(loaded) == set(ids)  # keyed by the paper's id; the labels name files
         row = detection_row(str(source), loaded, {"h.txt": 0, "m.txt": 1}, threshold=0.0, score="criterion")

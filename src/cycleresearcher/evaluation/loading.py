@@ -374,6 +374,13 @@ def load_detections(source: str | Path) -> dict[str, dict[str, Any]]:
         raise InputError(
             f"{path} does not exist. Pass a detection run directory or a JSON/JSONL file of results."
         )
+    if path.is_dir() and not is_run_dir(path):  # a copied detect -o folder: its detections.json
+        if not (path / "detections.json").is_file():
+            raise InputError(
+                f"{path} is a folder with no detection run store and no detections.json. Pass a detection "
+                "run directory (detect -o) or a JSON/JSONL file of results."
+            )
+        path = path / "detections.json"
     items: list[tuple[str | None, dict[str, Any]]]
     if is_run_dir(path):
         from ..store import RunStore
