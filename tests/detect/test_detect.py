@@ -114,7 +114,7 @@ def test_packaged_calibration_is_for_the_embedded_model():
         # the embedded scorer's measured failure on papers travels with the file, in its caveat
         ev = c.info["paper_eval"]
         for name in ("abstracts", "papers"):
-            assert f"{ev[name]['auroc_criterion']:.2f} on {name}" in c.info["caveat"]
+            assert f"{ev[name]['auroc_criterion']:.3f} on {name}" in c.info["caveat"]
 
 
 def test_metrics():
