@@ -25,10 +25,18 @@ SRC = Path(__file__).parents[2] / "src"
 
 def test_budget_note_states_tokens_input_cut_and_minutes():
     note = budget_note(1536, 3072)  # any numbers: the note says what it is given
-    assert note.startswith("embedded stand-in: up to 1536 new tokens, input cut to 3072 tokens, about ")
+    assert note.startswith("embedded stand-in: up to 1536 new tokens, input cut to 3072 tokens; writing ")
     # 1536 tokens at 80 tok/s (idle) and at 20 tok/s (busy)
     assert "19s at 80 tok/s (idle CPU) to 1m17s at 20 tok/s (busy CPU)" in note
     assert embedded_context(1536, 3072) == 3072 + 1536 + 16
+
+
+def test_the_budget_note_counts_every_paper_and_promises_no_bound():
+    """3 papers were announced as "40s at most" (one review's tokens) and took 4m46s: the note
+    counts each paper's review and says that reading the input comes first, not "at most"."""
+    note = budget_note(800, 3584, papers=3)
+    assert "the reviews of 3 paper(s) takes about 30s at 80 tok/s (idle CPU) to 2m00s at 20 tok/s" in note
+    assert "after reading each paper's input" in note and "at most" not in note
 
 
 @pytest.mark.slow

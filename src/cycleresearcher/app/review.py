@@ -286,7 +286,7 @@ def _run(
     report.step(f"loading the reviewer ({choice.name()})")
     rev = build_reviewer(request, sessions.engine(choice, request.reviewer))
     if rev.is_embedded:
-        report.warn(f"{rev.budget_note()}; a larger max tokens / context length changes it.")
+        report.warn(f"{rev.budget_note(len(papers))}; a larger max tokens / context length changes it.")
     options = request.options
     short = rev.budget_warning(**options)  # known before the model writes a token
     if short:

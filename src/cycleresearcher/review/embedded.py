@@ -24,13 +24,17 @@ def embedded_context(max_tokens: int, input_tokens: int = EMBEDDED_REVIEW_INPUT_
     return input_tokens + max_tokens + SAFETY_MARGIN
 
 
-def budget_note(max_tokens: int, input_tokens: int, requests: int = 1) -> str:
-    """``embedded stand-in: up to N new tokens, input cut to M tokens, about X at Y tok/s``."""
-    slow = requests * max_tokens / EMBEDDED_TOK_S_LOADED
-    fast = requests * max_tokens / EMBEDDED_TOK_S_IDLE
-    per = f" per request, {requests} requests" if requests > 1 else ""
+def budget_note(max_tokens: int, input_tokens: int, requests: int = 1, papers: int = 1) -> str:
+    """``embedded stand-in: up to N new tokens, input cut to M tokens; writing P review(s) takes about
+    X at Y tok/s ...``: the writing of every paper's reviews at the profile's decode rates. Reading
+    each paper's input comes on top (not estimated: it depends on the input), so it is no bound."""
+    total = papers * requests * max_tokens
+    slow = total / EMBEDDED_TOK_S_LOADED
+    fast = total / EMBEDDED_TOK_S_IDLE
+    per = f" per request, {requests} requests a paper" if requests > 1 else ""
     return (
-        f"embedded stand-in: up to {max_tokens} new tokens{per}, input cut to {input_tokens} tokens, "
-        f"about {format_duration(fast)} at {EMBEDDED_TOK_S_IDLE:.0f} tok/s (idle CPU) to "
-        f"{format_duration(slow)} at {EMBEDDED_TOK_S_LOADED:.0f} tok/s (busy CPU) at most"
+        f"embedded stand-in: up to {max_tokens} new tokens{per}, input cut to {input_tokens} tokens; writing "
+        f"the review{'s' if papers > 1 else ''} of {papers} paper(s) takes about {format_duration(fast)} at "
+        f"{EMBEDDED_TOK_S_IDLE:.0f} tok/s (idle CPU) to {format_duration(slow)} at {EMBEDDED_TOK_S_LOADED:.0f} "
+        "tok/s (busy CPU), after reading each paper's input"
     )

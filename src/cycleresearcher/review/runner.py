@@ -152,12 +152,12 @@ class BaseReviewer(SessionUser):
             ctx = min(ctx, embedded_context(self.sampling.max_tokens, self.input_cut))
         return ctx
 
-    def budget_note(self) -> str:
-        """What the embedded stand-in's budget is and about how long a review takes (CLI, web)."""
+    def budget_note(self, papers: int = 1) -> str:
+        """What the embedded stand-in's budget is and about how long ``papers`` reviews take (CLI, web)."""
         from .embedded import budget_note
 
         max_tokens = min(self.sampling.max_tokens, self.context_length // 2)  # fit_paper's rule 1
-        return budget_note(max_tokens, self.context_length - max_tokens - SAFETY_MARGIN)
+        return budget_note(max_tokens, self.context_length - max_tokens - SAFETY_MARGIN, papers=papers)
 
     def model_label(self) -> str:
         return self.session.label()
