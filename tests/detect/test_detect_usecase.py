@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from cycleresearcher.app.calibrate import CalibrateRequest, calibrate
-from cycleresearcher.app.detect import DetectRequest, Stored, Text, detect, failure_line
+from cycleresearcher.app.detect import DetectRequest, Stored, Text, detect
 from cycleresearcher.app.kinds import RecordKind
 from cycleresearcher.app.report import Collect
 from cycleresearcher.app.session import Sessions
+from cycleresearcher.app.sources import failure_line
 from cycleresearcher.detect import AIDetector, Stats
 from cycleresearcher.errors import InputError
 from cycleresearcher.paper.readers import paper_document

@@ -145,7 +145,9 @@ def read_texts(request: DetectRequest) -> list[Text]:
     if not texts:
         raise InputError(f"No papers found in {', '.join(map(str, request.paths)) or 'the given paths'} {KINDS}.")
     if all(t.error is not None for t in texts):
-        raise InputError(nothing_readable(texts))
+        from .sources import nothing_readable
+
+        raise InputError(nothing_readable([(t.path, t.error or "") for t in texts]))
     return texts
 
 
@@ -193,18 +195,6 @@ def score(detector: Any, texts: Sequence[Text], report: Report) -> list[Detectio
         )  # fmt: skip
     done = iter(scored)
     return [detector.failed(t.error, t.path) if t.error is not None else next(done) for t in texts]
-
-
-def failure_line(source: str | None, error: str) -> str:
-    """``source: error``, naming the source once (a reader's message often starts with it)."""
-    return error if source and source in error else f"{source}: {error}"
-
-
-def nothing_readable(texts: Sequence[Text]) -> str:
-    lines = [failure_line(t.path, t.error or "") for t in texts]
-    if len(lines) == 1:
-        return lines[0]
-    return f"None of the {len(lines)} inputs could be read:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def calibration_notice(cal: Calibration | None) -> str | None:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .report import Report
-from .runfolder import check_resume, new_run_dir, run_lock
+from .runfolder import check_resume, new_run_dir, run_lock, setting_changes
 from .session import ModelChoice, Sessions
-from .sources import PaperSource, read_all
+from .sources import PaperSource, nothing_readable, read_all
 
 if TYPE_CHECKING:
     from ..engines.base import Engine
@@ -188,20 +188,12 @@ def review(request: ReviewRequest, sessions: Sessions, report: Report) -> Review
         with run_lock(folder, "review"):
             papers, unreadable = read_all(request.sources, request.keep_hidden_text)
             if not papers:
-                raise InputError("\n".join(nothing_read(unreadable)))
+                raise InputError(nothing_readable(unreadable))
             if not request.again:  # before any model loads
                 check_same_settings(folder, papers, request.settings)
             outcomes = _run(request, papers, folder, sessions, report)
     exported = [folder / "reviews" / f"{o.paper.id}.{ext}" for o in outcomes if o.review is not None for ext in ("json", "md")]
     return ReviewResult(outcomes, unreadable, folder, exported)
-
-
-def nothing_read(unreadable: list[tuple[str, str]]) -> list[str]:
-    """One line per input when none could be read: the message, named by its input."""
-    if not unreadable:
-        return ["No paper was given. Pass .pdf, .tex, .md, .txt or Paper .json files, or folders holding them."]
-    lines = [message if label in message else f"{label}: {message}" for label, message in unreadable]
-    return lines if len(lines) == 1 else ["No paper could be read:", *lines]
 
 
 #: a review setting (``ReviewRequest.settings``) -> the option that sets it. Not the API key, nor the
@@ -244,10 +236,10 @@ def check_same_settings(folder: Path, papers: list[Any], now: dict[str, Any]) ->
         before = earlier.get(paper.id) if isinstance(earlier, dict) else None
         if not isinstance(before, dict) or paper.id in failed:
             continue
-        keys = [k for k in SETTING_OPTIONS if k in before and k in now and before[k] != now[k]]
-        papers_changed += bool(keys)
-        for key in keys:
-            changed.setdefault(key, f"{SETTING_OPTIONS[key]} {_shown(key, before[key])} in the run, {_shown(key, now[key])} now")
+        differ = setting_changes(before, now, SETTING_OPTIONS, _shown)
+        papers_changed += bool(differ)
+        for key, line in differ.items():  # each setting once, as the first paper differs
+            changed.setdefault(key, line)
     if changed:
         raise InputError(
             f"{folder} reviewed {papers_changed} of these paper(s) with other settings ({'; '.join(changed.values())}): "

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,17 +199,25 @@ SETTING_OPTIONS = {
 }
 
 
+def setting_changes(
+    before: dict, now: dict, options: dict[str, str], shown: Callable[[str, Any], str]
+) -> dict[str, str]:
+    """Each setting of ``options`` (key -> the option that sets it) that ``before`` and ``now`` both
+    hold and that differs, as ``--max-tokens 800 in the run, 900 now`` (values as ``shown`` words them)."""
+    return {
+        key: f"{option} {shown(key, before[key])} in the run, {shown(key, now[key])} now"
+        for key, option in options.items()
+        if key in before and key in now and before[key] != now[key]
+    }
+
+
 def check_same_settings(directory: Path, earlier: dict | None, now: dict) -> None:
     """A resume continues the run it names: with other settings every request would be new (the
     samples are keyed by their settings), so the work would be redone, not continued. Refused,
     naming each setting that differs; ``--redo`` asks for the new run on purpose."""
     if not isinstance(earlier, dict):
         return
-    changed = [
-        f"{SETTING_OPTIONS[key]} {_shown(key, earlier[key])} in the run, {_shown(key, now.get(key))} now"
-        for key in SETTING_OPTIONS
-        if key in earlier and earlier[key] != now.get(key)
-    ]
+    changed = list(setting_changes(earlier, now, SETTING_OPTIONS, _shown).values())
     if changed:
         raise InputError(
             f"{directory} was generated with other settings ({'; '.join(changed)}): resuming would generate "

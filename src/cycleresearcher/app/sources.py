@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,4 +200,23 @@ def read_all(sources: list[PaperSource], keep_hidden: bool = False) -> tuple[lis
     return papers, unreadable
 
 
-__all__ = ["PaperSource", "document_input", "document_record", "read_all", "store_upload"]
+def failure_line(source: str | None, error: str) -> str:
+    """``source: error``, naming the source once (a reader's message often starts with it)."""
+    return error if source and source in error else f"{source}: {error}"
+
+
+def nothing_readable(failures: Sequence[tuple[str | None, str]]) -> str:
+    """The bad-input message when no input could be read (``review``, ``detect``): one line per
+    (source, error), under a head line when there are several."""
+    lines = [failure_line(source, error) for source, error in failures]
+    if not lines:
+        return "No paper was given. Pass .pdf, .tex, .md, .txt or Paper .json files, or folders holding them."
+    if len(lines) == 1:
+        return lines[0]
+    return f"None of the {len(lines)} inputs could be read:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+__all__ = [
+    "PaperSource", "document_input", "document_record", "failure_line", "nothing_readable", "read_all",
+    "store_upload",
+]

@@ -121,7 +121,7 @@ def run(
 
 
 def _show(result: DetectResult, json_out: bool) -> None:
-    from ..app.detect import failure_line
+    from ..app.sources import failure_line
 
     for det in result.failed:
         console.print(f"[red]{escape(failure_line(det.source, det.error or ''))}[/]", soft_wrap=True)

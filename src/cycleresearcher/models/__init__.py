@@ -122,9 +122,21 @@ def display_name(model: str | None) -> str:
     one's home directory on the page), a hub id or a served name as it is."""
     if not model or model == EMBEDDED_NAME or Path(model).name == EMBEDDED_GGUF:
         return "embedded SmolLM2-135M"
-    if model.startswith(("/", "~", "./", "../")) or re.match(r"[A-Za-z]:[\\/]", model):
-        return re.split(r"[\\/]", model.rstrip("/\\"))[-1] or model
-    return model
+    return local_name(model)
+
+
+def local_name(value: str) -> str:
+    """A path of this machine (absolute, from home, ``./``-relative, or an existing file or
+    folder; POSIX or Windows) by its last part; anything else (a hub id such as
+    ``WestlakeNLP/DeepReviewer-7B``, a served name) as it is."""
+    p = Path(value).expanduser()
+    local = (
+        p.is_absolute()
+        or value.startswith(("~", "./", "../", ".\\", "..\\"))
+        or re.match(r"[A-Za-z]:[\\/]", value) is not None
+        or p.exists()
+    )
+    return (re.split(r"[\\/]", value.rstrip("/\\"))[-1] or value) if local else value
 
 
 #: what a model is to the grammar defaults (``prompts.grammars.resolve_constrain``):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
+from ..models import local_name
 from .record import Paper
 
 #: the folders of an absolute or home path (POSIX or Windows), up to its last separator; not a
@@ -22,16 +22,8 @@ def without_dirs(text: str) -> str:
 
 
 def file_name(value: Any) -> Any:
-    """A path given as text cut to its last part; anything else as it is."""
-    if not isinstance(value, str) or not value:
-        return value
-    return Path(value).name if _is_local_path(value) else value
-
-
-def _is_local_path(value: str) -> bool:
-    # a hub id ("WestlakeNLP/CycleResearcher-12B") is a name, not a folder of this machine
-    p = Path(value).expanduser()
-    return p.is_absolute() or value.startswith(("~", "./", "../", ".\\", "..\\")) or p.exists()
+    """A path given as text cut to its last part (``models.local_name``); anything else as it is."""
+    return local_name(value) if isinstance(value, str) and value else value
 
 
 def public_meta(meta: dict[str, Any]) -> dict[str, Any]:
